@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "util.h"
+
+static char *vstrdupf(const char *fmt, va_list ap) {
+        char *s = NULL;
+        if (vasprintf(&s, fmt, ap) < 0)
+                return NULL;
+        return s;
+}
+
+char *nl_strdupf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = vstrdupf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+int nl_error_set(nl_error *err, int code, const char *fmt, ...) {
+        if (!err)
+                return code;
+        va_list ap;
+        va_start(ap, fmt);
+        char *m = vstrdupf(fmt, ap);
+        va_end(ap);
+        free(err->msg);
+        err->msg = m;
+        err->code = code;
+        return code;
+}
+
+int nl_error_prefix(nl_error *err, const char *fmt, ...) {
+        if (!err)
+                return -EINVAL;
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *p = vstrdupf(fmt, ap);
+        va_end(ap);
+        if (p) {
+                char *m = nl_strdupf("%s: %s", p, strempty(err->msg));
+                if (m) {
+                        free(err->msg);
+                        err->msg = m;
+                }
+        }
+        return err->code;
+}
+
+void nl_error_clear(nl_error *err) {
+        if (!err)
+                return;
+        free(err->msg);
+        err->msg = NULL;
+        err->code = 0;
+}
+
+int nl_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
+        if (isempty(s))
+                return -EINVAL;
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (errno != 0 || !end || *end != '\0')
+                return -EINVAL;
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+static bool buf_reserve(nl_buf *b, size_t extra) {
+        if (b->oom)
+                return false;
+        if (b->len + extra + 1 <= b->cap)
+                return true;
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + extra + 1) {
+                if (cap > SIZE_MAX / 2) {
+                        b->oom = true;
+                        return false;
+                }
+                cap *= 2;
+        }
+        char *d = realloc(b->data, cap);
+        if (!d) {
+                b->oom = true;
+                return false;
+        }
+        b->data = d;
+        b->cap = cap;
+        return true;
+}
+
+void nl_buf_append(nl_buf *b, const char *s, size_t n) {
+        if (!buf_reserve(b, n))
+                return;
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+void nl_buf_puts(nl_buf *b, const char *s) {
+        nl_buf_append(b, s, strlen(s));
+}
+
+void nl_buf_printf(nl_buf *b, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0 || !buf_reserve(b, (size_t) n))
+                return;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t) n;
+}
+
+char *nl_buf_steal(nl_buf *b) {
+        if (b->oom) {
+                nl_buf_free(b);
+                return NULL;
+        }
+        char *s = b->data ? b->data : strdup("");
+        b->data = NULL;
+        b->len = b->cap = 0;
+        return s;
+}
+
+void nl_buf_free(nl_buf *b) {
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
+        b->oom = false;
+}

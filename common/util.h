@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small helpers shared by every nodelet library: cleanup attributes, ownership hand-over,
+ * and the user-facing error type. Header-only except for nl_error (error.c). */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _warn_unused_result_ __attribute__((warn_unused_result))
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Hand ownership on: returns the value and clears the variable so its cleanup is a no-op. */
+#define TAKE_PTR(p)                                                                                \
+        ({                                                                                         \
+                __typeof__(p) _p_ = (p);                                                           \
+                (p) = NULL;                                                                        \
+                _p_;                                                                               \
+        })
+#define TAKE_FD(fd)                                                                                \
+        ({                                                                                         \
+                int _fd_ = (fd);                                                                   \
+                (fd) = -1;                                                                         \
+                _fd_;                                                                              \
+        })
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+static inline const char *strempty(const char *s) {
+        return s ? s : "";
+}
+
+/* A message for a user: what failed, naming the thing. */
+typedef struct nl_error {
+        int code;  /* -errno, or -EINVAL for bad input */
+        char *msg; /* owned; NULL when no error */
+} nl_error;
+
+#define NL_ERROR_INIT { 0, NULL }
+
+/* Set the error (replacing any previous one) and return code, so callers can
+ * `return nl_error_set(err, -EINVAL, "...")`. err may be NULL. */
+int nl_error_set(nl_error *err, int code, const char *fmt, ...) _printf_(3, 4);
+/* Prepend "<context>: " to the message; returns the error's code. */
+int nl_error_prefix(nl_error *err, const char *fmt, ...) _printf_(2, 3);
+void nl_error_clear(nl_error *err);
+
+/* asprintf that returns NULL on failure instead of an undefined pointer. */
+char *nl_strdupf(const char *fmt, ...) _printf_(1, 2);
+
+/* Parse a whole base-10 integer; -EINVAL unless the string is entirely a number, -ERANGE
+ * when out of [min, max]. */
+int nl_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
+
+/* Growable string buffer for building messages and output. */
+typedef struct nl_buf {
+        char *data;
+        size_t len, cap;
+        bool oom;
+} nl_buf;
+
+void nl_buf_append(nl_buf *b, const char *s, size_t n);
+void nl_buf_puts(nl_buf *b, const char *s);
+void nl_buf_printf(nl_buf *b, const char *fmt, ...) _printf_(2, 3);
+/* Returns the string (never NULL unless out of memory) and resets the buffer. */
+char *nl_buf_steal(nl_buf *b);
+void nl_buf_free(nl_buf *b);
