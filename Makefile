@@ -8,7 +8,7 @@
 CC ?= gcc
 PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
 BUILD ?= build
 CFLAGS ?= -O2 -g

@@ -594,8 +594,9 @@ void pod_error_add(pod_error_list *l, pod_error_type type, const char *field, co
 /* A parsed manifest file: every document / List item that was a Pod, plus what went wrong.
  * The decoders never stop at the first bad document: each document's errors carry its index. */
 struct podspec_document {
-        size_t index;     /* document index in the stream (0-based), or List item index */
-        bool in_list;     /* index is an item of a List */
+        size_t index;     /* document index in the stream (0-based) */
+        bool in_list;     /* an item of a List/PodList: its field paths start "items[<item>]." */
+        size_t item;
         json_t *json;     /* the document/item as a JSON tree (owned) */
         struct pod *pod;  /* NULL when it did not decode */
         pod_error_list errors;   /* decode errors (type, syntax) */
@@ -615,6 +616,10 @@ struct podspec_file {
  * Empty documents are skipped. On error returns -EINVAL with *ret_error set; documents parsed
  * before the error are still returned in *ret_docs. */
 int podspec_yaml_to_json(const char *buf, size_t len, json_t **ret_docs, char **ret_error);
+
+/* JSON tree -> YAML text (one document), strings quoted where a reader would resolve them to
+ * another type. */
+int podspec_json_to_yaml(const json_t *j, char **ret);
 
 /* Parse a manifest buffer. Detects JSON (first non-space byte '{' or '[') vs YAML. Expands
  * kind List / PodList into its items. Never fails on bad content: it is reported in the result.

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nodelet: one binary, subcommands. Each subcommand is a small function over library code. */
+#include <stdio.h>
+
+#include "agent.h"
+
+static int help(void) {
+        printf("Usage: nodelet COMMAND [OPTIONS]\n"
+               "\n"
+               "A Kubernetes node agent.\n"
+               "\n"
+               "Commands:\n"
+               "  validate [--strict] [-o json|yaml] FILE...\n"
+               "                 Check Pod manifests as the API server would and print every error;\n"
+               "                 with -o, print the Pods with the API server's defaults applied.\n"
+               "  version        Print the version.\n"
+               "  help           Show this help.\n"
+               "\n"
+               "Run 'nodelet COMMAND --help' for a command's options.\n");
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                help();
+                return 2;
+        }
+        const char *cmd = argv[1];
+        if (streq(cmd, "validate"))
+                return cmd_validate(argc - 1, argv + 1);
+        if (streq(cmd, "version") || streq(cmd, "--version")) {
+                printf("nodelet %s\n", NODELET_VERSION);
+                return 0;
+        }
+        if (streq(cmd, "help") || streq(cmd, "--help") || streq(cmd, "-h"))
+                return help();
+        fprintf(stderr, "nodelet: unknown command \"%s\"; see 'nodelet help'\n", cmd);
+        return 2;
+}
