@@ -3,7 +3,8 @@
 #   make test            build and run every test (unit, manifest corpus, fuzz corpus replay, CLI)
 #   make test SANITIZE=1 the same under -fsanitize=address,undefined (build goes to build-san/)
 #   make fuzz            bounded libFuzzer runs (clang), FUZZ_SECONDS each (default 60)
-#   make WERROR=1        warnings are errors (CI)
+#   make check           what CI runs: `make test`, then `make test SANITIZE=1`
+#   make WERROR=1        warnings are errors (on when CI=true)
 
 CC ?= gcc
 PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libcrypto
@@ -14,6 +15,9 @@ BUILD ?= build
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes \
           -Wstrict-prototypes -fno-strict-aliasing -D_GNU_SOURCE $(PKG_CFLAGS)
+ifeq ($(CI),true)
+WERROR := 1
+endif
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
@@ -49,7 +53,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%-replay,$(FUZZ_SRC))
 
-.PHONY: all test unit-test fuzz-replay cli-test fuzz clean install format
+.PHONY: all check test unit-test fuzz-replay cli-test fuzz clean install format
 all: $(NODELET)
 
 $(BUILD)/%.o: %.c
@@ -88,6 +92,10 @@ cli-test: $(NODELET)
 test: $(NODELET) $(UNIT_BIN) $(FUZZ_REPLAY)
 	@tests/run-tests.sh all $(UNIT_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
 
+check:
+	$(MAKE) test
+	$(MAKE) test SANITIZE=1
+
 # Bounded coverage-guided fuzzing with clang's libFuzzer; findings land in build-fuzz/.
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -103,3 +111,4 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:

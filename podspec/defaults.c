@@ -58,6 +58,8 @@ static int default_http_get(struct pod_http_get_action *h) {
 static int default_probe(struct pod_probe *p) {
         if (!p)
                 return 0;
+        if (p->grpc && set_str(&p->grpc->service, "") < 0)
+                return -ENOMEM;
         set_int_if_zero(&p->timeout_seconds, 1);
         set_int_if_zero(&p->period_seconds, 10);
         set_int_if_zero(&p->success_threshold, 1);
@@ -73,9 +75,21 @@ static int default_field_selector(struct pod_object_field_selector *s) {
         return s ? set_str(&s->api_version, "v1") : 0;
 }
 
+/* The API server keeps resource quantities at milli precision, rounding up ("0.0001" -> 1m). */
+static void round_to_milli(struct pod_resource *items, size_t n) {
+        const __int128 milli = 1000000; /* nano units per milli */
+        for (size_t i = 0; i < n; i++) {
+                __int128 v = items[i].q.nano, rem = v % milli;
+                if (rem != 0)
+                        items[i].q.nano = v - rem + (v > 0 ? milli : 0);
+        }
+}
+
 static int copy_limits_to_requests(struct pod_resource_requirements *r) {
         if (!r)
                 return 0;
+        round_to_milli(r->limits, r->n_limits);
+        round_to_milli(r->requests, r->n_requests);
         /* SetDefaults_Pod: a limit without a request sets the request to the limit. */
         for (size_t i = 0; i < r->n_limits; i++) {
                 bool found = false;
@@ -185,6 +199,9 @@ int pod_set_defaults(struct pod *p) {
         if (isempty(s->service_account_name) && !isempty(s->service_account)) {
                 free(s->service_account_name);
                 s->service_account_name = strdup(s->service_account);
+        } else if (!isempty(s->service_account_name) && isempty(s->service_account)) {
+                free(s->service_account);
+                s->service_account = strdup(s->service_account_name);
         }
 
         for (size_t i = 0; i < s->n_init_containers; i++)

@@ -57,7 +57,8 @@ size_t names_dns1123_label(const char *s, const char **msgs) {
         if (n > 63)
                 msgs[k++] = "must be no more than 63 characters";
         if (!match_label(s, n))
-                msgs[k++] = DNS1123_LABEL_MSG;
+                /* a valid subdomain fails only for its dots: say just that */
+                msgs[k++] = match_subdomain(s, n) ? "must not contain dots" : DNS1123_LABEL_MSG;
         return k;
 }
 
@@ -96,7 +97,7 @@ size_t names_qualified_name(const char *s, const char **msgs) {
         const char *name = s;
 
         if (slash && strchr(slash + 1, '/')) {
-                msgs[k++] = "a qualified name " QUALIFIED_NAME_MSG " with an optional DNS subdomain prefix "
+                msgs[k++] = "a valid label key " QUALIFIED_NAME_MSG " with an optional DNS subdomain prefix "
                             "and '/' (e.g. 'example.com/MyName')";
                 return k;
         }

@@ -205,6 +205,33 @@ static void validate_metadata(V *v, const struct pod_object_meta *m) {
                 verr(v, POD_ERROR_TOO_LONG, "annotations", "must have at most %d bytes",
                      TOTAL_ANNOTATION_SIZE_LIMIT);
 
+        bool orphan = false, foreground = false;
+        for (size_t i = 0; i < m->n_finalizers; i++) {
+                const char *f = m->finalizers[i];
+                check_name(v, "finalizers", f, names_qualified_name);
+                /* a single-segment finalizer must be one of the standard ones */
+                if (!strchr(f, '/') && !streq(f, "kubernetes") && !streq(f, "orphan") &&
+                    !streq(f, "foregroundDeletion")) {
+                        _cleanup_free_ char *c = nl_strdupf("finalizers[%zu]", i);
+                        verr_str(v, POD_ERROR_INVALID, c, f,
+                                 "name is neither a standard finalizer name nor is it fully qualified");
+                }
+                orphan = orphan || streq(f, "orphan");
+                foreground = foreground || streq(f, "foregroundDeletion");
+        }
+        if (orphan && foreground) {
+                nl_buf b = {};
+                nl_buf_puts(&b, "[]string{");
+                for (size_t i = 0; i < m->n_finalizers; i++) {
+                        _cleanup_free_ char *q = pod_error_quote(m->finalizers[i]);
+                        nl_buf_printf(&b, "%s%s", i ? ", " : "", strempty(q));
+                }
+                nl_buf_puts(&b, "}");
+                _cleanup_free_ char *val = nl_buf_steal(&b);
+                verr_v(v, POD_ERROR_INVALID, "finalizers", val,
+                       "finalizer orphan and foregroundDeletion cannot be both set");
+        }
+
         for (size_t i = 0; i < m->n_owner_references; i++) {
                 const struct pod_owner_reference *r = &m->owner_references[i];
                 size_t alen = strlen(strempty(r->api_version));
@@ -298,7 +325,7 @@ static const char *const CONVERTIBLE_FIELD_PATHS[] = {
 };
 
 static void validate_field_selector(V *v, const struct pod_object_field_selector *s,
-                                    const char *const *allowed, bool allow_subscript) {
+                                    const char *const *allowed) {
         size_t o = vpush(v, "fieldRef");
         if (isempty(s->api_version))
                 verr(v, POD_ERROR_REQUIRED, "apiVersion", NULL);
@@ -326,7 +353,7 @@ static void validate_field_selector(V *v, const struct pod_object_field_selector
                 } else if (!streq(base, "metadata.labels") && !streq(base, "metadata.annotations")) {
                         verr_str(v, POD_ERROR_INVALID, "fieldPath", fp,
                                  "error converting fieldPath: field label does not support subscript: %s", fp);
-                } else if (!well_formed || !allow_subscript) {
+                } else if (!well_formed) {
                         verr_unsupported(v, "fieldPath", fp, allowed);
                 } else {
                         _cleanup_free_ char *key = strndup(bracket + 2, blen - (size_t) (bracket - fp) - 4);
@@ -414,7 +441,7 @@ static void validate_env(V *v, const struct pod_container *c) {
                         int n = !!s->field_ref + !!s->resource_field_ref + !!s->config_map_key_ref +
                                 !!s->secret_key_ref;
                         if (s->field_ref)
-                                validate_field_selector(v, s->field_ref, ENV_FIELD_PATHS, true);
+                                validate_field_selector(v, s->field_ref, ENV_FIELD_PATHS);
                         if (s->resource_field_ref)
                                 validate_resource_field_selector(v, s->resource_field_ref, false);
                         if (s->config_map_key_ref)
@@ -519,10 +546,22 @@ static const struct pod_resource *find_resource(const struct pod_resource *r, si
         return NULL;
 }
 
+static bool has_resource_prefix(const struct pod_resource *r, size_t n, const char *prefix) {
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(r[i].name, prefix, strlen(prefix)) == 0)
+                        return true;
+        return false;
+}
+
 static void validate_resources(V *v, const struct pod_resource_requirements *r) {
         if (!r)
                 return;
         size_t o = vpush(v, "resources");
+        if ((has_resource_prefix(r->limits, r->n_limits, "hugepages-") ||
+             has_resource_prefix(r->requests, r->n_requests, "hugepages-")) &&
+            !find_resource(r->limits, r->n_limits, "cpu") && !find_resource(r->limits, r->n_limits, "memory") &&
+            !find_resource(r->requests, r->n_requests, "cpu") && !find_resource(r->requests, r->n_requests, "memory"))
+                verr(v, POD_ERROR_FORBIDDEN, NULL, "HugePages require cpu or memory");
         validate_resource_list(v, "limits", r->limits, r->n_limits);
         validate_resource_list(v, "requests", r->requests, r->n_requests);
         for (size_t i = 0; i < r->n_requests; i++) {
@@ -573,7 +612,7 @@ static void validate_downward_files(V *v, const struct pod_downward_api_file *it
                         check_local_non_reserved_path(v, "path", f->path);
                 check_file_mode(v, "mode", f->mode);
                 if (f->field_ref)
-                        validate_field_selector(v, f->field_ref, VOLUME_FIELD_PATHS, false);
+                        validate_field_selector(v, f->field_ref, VOLUME_FIELD_PATHS);
                 if (f->field_ref && f->resource_field_ref)
                         verr_str(v, POD_ERROR_INVALID, NULL, "resource",
                                  "fieldRef and resourceFieldRef can not be specified simultaneously");
@@ -753,6 +792,25 @@ static bool validate_volume(V *v, const struct pod_volume *vol, const struct pod
                 if (streq(t, "persistentVolumeClaim") &&
                     isempty(json_string_value(json_object_get(j, "claimName"))))
                         verr(v, POD_ERROR_REQUIRED, "persistentVolumeClaim.claimName", NULL);
+                if (streq(t, "nfs")) {
+                        const char *server = json_string_value(json_object_get(j, "server"));
+                        const char *path = json_string_value(json_object_get(j, "path"));
+                        if (isempty(server))
+                                verr(v, POD_ERROR_REQUIRED, "nfs.server", NULL);
+                        if (isempty(path))
+                                verr(v, POD_ERROR_REQUIRED, "nfs.path", NULL);
+                        /* upstream also says this of an empty path */
+                        if (!path || path[0] != '/')
+                                verr_str(v, POD_ERROR_INVALID, "nfs.path", strempty(path), "must be an absolute path");
+                }
+                if (streq(t, "gitRepo")) {
+                        const char *repo = json_string_value(json_object_get(j, "repository"));
+                        const char *dir = json_string_value(json_object_get(j, "directory"));
+                        if (isempty(repo))
+                                verr(v, POD_ERROR_REQUIRED, "gitRepo.repository", NULL);
+                        if (!isempty(dir))
+                                check_local_descending_path(v, "gitRepo.directory", dir);
+                }
         }
         return v->errs->n_items == before;
 }
@@ -1177,6 +1235,42 @@ static void host_ports_done(struct host_ports *h) {
         free(h->keys);
 }
 
+/* validateResizePolicy: the node does not resize in place yet, but the API server's rules
+ * still apply to what a manifest may say. */
+static void validate_resize_policy(V *v, const json_t *rp, const struct pod_spec *spec) {
+        static const char *const resources[] = { "cpu", "memory", NULL };
+        static const char *const policies[] = { "NotRequired", "RestartContainer", NULL };
+        size_t i;
+        json_t *e;
+        if (!json_is_array(rp))
+                return;
+        json_array_foreach(rp, i, e) {
+                const char *res = json_string_value(json_object_get(e, "resourceName"));
+                const char *pol = json_string_value(json_object_get(e, "restartPolicy"));
+                if (isempty(res))
+                        verr(v, POD_ERROR_REQUIRED, "resizePolicy", NULL);
+                else if (!str_in(res, resources)) {
+                        /* a ResourceName prints unquoted */
+                        verr_v(v, POD_ERROR_NOT_SUPPORTED, "resizePolicy", res, "supported values: \"cpu\", \"memory\"");
+                } else {
+                        for (size_t k = 0; k < i; k++)
+                                if (streq_ptr(json_string_value(json_object_get(json_array_get(rp, k), "resourceName")),
+                                              res)) {
+                                        _cleanup_free_ char *c = nl_strdupf("resizePolicy[%zu]", i);
+                                        verr_str(v, POD_ERROR_DUPLICATE, c, res, NULL);
+                                        break;
+                                }
+                }
+                if (isempty(pol))
+                        verr(v, POD_ERROR_REQUIRED, "resizePolicy", NULL);
+                else if (!str_in(pol, policies))
+                        verr_unsupported(v, "resizePolicy", pol, policies);
+                else if (streq_ptr(spec->restart_policy, "Never") && !streq(pol, "NotRequired"))
+                        verr_str(v, POD_ERROR_INVALID, "resizePolicy", pol,
+                                 "must be 'NotRequired' when `restartPolicy` is 'Never'");
+        }
+}
+
 static void validate_container_common(V *v, const struct pod_container *c, const struct pod_spec *spec,
                                       const char *const *volumes, size_t n_volumes) {
         if (isempty(c->name))
@@ -1194,6 +1288,7 @@ static void validate_container_common(V *v, const struct pod_container *c, const
         bool privileged = c->security_context && opt_true(c->security_context->privileged);
         validate_volume_mounts(v, c, volumes, n_volumes, privileged);
         validate_resources(v, c->resources);
+        validate_resize_policy(v, c->resize_policy, spec);
         validate_security_context(v, c->security_context, spec);
 }
 
@@ -1320,11 +1415,13 @@ static void validate_dns(V *v, const struct pod_spec *spec) {
         size_t total = 0;
         for (size_t i = 0; i < d->n_searches; i++) {
                 total += strlen(d->searches[i]) + (i ? 1 : 0);
-                /* RelaxedDNSSearchValidation (GA): '_' allowed, a trailing '.' and "." itself too. */
-                _cleanup_free_ char *s = strdup(d->searches[i]);
-                size_t n = s ? strlen(s) : 0;
-                if (n > 1 && s[n - 1] == '.')
-                        s[n - 1] = '\0';
+                /* RelaxedDNSSearchValidation (GA): '_' allowed, a trailing '.' and "." itself too;
+                 * errors show the search without its trailing dot, as upstream trims it first. */
+                _cleanup_free_ char *trimmed = strdup(d->searches[i]);
+                size_t n = trimmed ? strlen(trimmed) : 0;
+                if (n > 1 && trimmed[n - 1] == '.')
+                        trimmed[n - 1] = '\0';
+                _cleanup_free_ char *s = trimmed ? strdup(trimmed) : NULL;
                 if (s && !streq(s, ".")) {
                         for (char *p = s; *p; p++)
                                 if (*p == '_')
@@ -1333,7 +1430,7 @@ static void validate_dns(V *v, const struct pod_spec *spec) {
                         size_t k = names_dns1123_subdomain(s, msgs);
                         _cleanup_free_ char *c = nl_strdupf("searches[%zu]", i);
                         for (size_t j = 0; j < k; j++)
-                                verr_str(v, POD_ERROR_INVALID, c, d->searches[i], "%s",
+                                verr_str(v, POD_ERROR_INVALID, c, trimmed, "%s",
                                          streq(msgs[j], "must be no more than 253 characters")
                                                  ? msgs[j]
                                                  : "a lowercase RFC 1123 subdomain must consist of lower case "
@@ -1507,19 +1604,68 @@ static void validate_spec(V *v, const struct pod_spec *spec) {
         vpop(v, o);
 }
 
+static bool is_seccomp_annotation_value(const char *s) {
+        if (streq(s, "runtime/default") || streq(s, "docker/default") || streq(s, "unconfined"))
+                return true;
+        if (strncmp(s, "localhost/", 10) != 0)
+                return false;
+        const char *path = s + 10;
+        return *path && path[0] != '/' && !has_backstep(path);
+}
+
+static bool has_container(const struct pod_spec *spec, const char *name) {
+        for (size_t i = 0; i < spec->n_containers; i++)
+                if (streq_ptr(spec->containers[i].name, name))
+                        return true;
+        for (size_t i = 0; i < spec->n_init_containers; i++)
+                if (streq_ptr(spec->init_containers[i].name, name))
+                        return true;
+        return false;
+}
+
+/* Annotations with meaning for pods (ValidatePodSpecificAnnotations and the legacy seccomp
+ * and AppArmor annotations). */
+static void validate_pod_annotations(V *v, const struct pod *p) {
+        static const char seccomp_pod[] = "seccomp.security.alpha.kubernetes.io/pod";
+        static const char seccomp_ctr[] = "container.seccomp.security.alpha.kubernetes.io/";
+        static const char apparmor_ctr[] = "container.apparmor.security.beta.kubernetes.io/";
+        size_t o = vpush(v, "metadata");
+        for (size_t i = 0; i < p->metadata.n_annotations; i++) {
+                const char *k = p->metadata.annotations[i].key, *val = strempty(p->metadata.annotations[i].value);
+                _cleanup_free_ char *keyed = nl_strdupf("annotations[%s]", k);
+                if (streq(k, "kubernetes.io/config.mirror") && isempty(p->spec.node_name))
+                        verr_str(v, POD_ERROR_INVALID, keyed, val,
+                                 "must set spec.nodeName if mirror pod annotation is set");
+                if (streq(k, "controller.kubernetes.io/pod-deletion-cost")) {
+                        int64_t cost;
+                        if (nl_parse_int64(val, INT32_MIN, INT32_MAX, &cost) < 0)
+                                verr_str(v, POD_ERROR_INVALID, keyed, val, "must be a 32bit integer");
+                }
+                if ((streq(k, seccomp_pod) || strncmp(k, seccomp_ctr, sizeof(seccomp_ctr) - 1) == 0) &&
+                    !is_seccomp_annotation_value(val)) {
+                        /* upstream names these with a dot, not [key] */
+                        _cleanup_free_ char *dotted = nl_strdupf("annotations.%s", k);
+                        verr_str(v, POD_ERROR_INVALID, dotted, val, "must be a valid seccomp profile");
+                }
+                if (strncmp(k, apparmor_ctr, sizeof(apparmor_ctr) - 1) == 0) {
+                        const char *ctr = k + sizeof(apparmor_ctr) - 1;
+                        if (!has_container(&p->spec, ctr))
+                                verr_str(v, POD_ERROR_INVALID, keyed, ctr, "container not found");
+                        else if (*val && !streq(val, "runtime/default") && !streq(val, "unconfined") &&
+                                 strncmp(val, "localhost/", 10) != 0) {
+                                _cleanup_free_ char *q = pod_error_quote(val);
+                                verr_str(v, POD_ERROR_INVALID, keyed, val, "invalid AppArmor profile name: %s",
+                                         strempty(q));
+                        }
+                }
+        }
+        vpop(v, o);
+}
+
 void pod_validate(const struct pod *p, pod_error_list *errors) {
         V v = { .errs = errors, .pod = p };
         validate_metadata(&v, &p->metadata);
+        validate_pod_annotations(&v, p);
         validate_spec(&v, &p->spec);
-
-        /* A mirror pod names its node. */
-        for (size_t i = 0; i < p->metadata.n_annotations; i++)
-                if (streq(p->metadata.annotations[i].key, "kubernetes.io/config.mirror") &&
-                    isempty(p->spec.node_name)) {
-                        _cleanup_free_ char *q = pod_error_quote(p->metadata.annotations[i].value);
-                        pod_error_add(errors, POD_ERROR_INVALID,
-                                      "metadata.annotations[kubernetes.io/config.mirror]", q,
-                                      "must set spec.nodeName if mirror pod annotation is set");
-                }
         nl_buf_free(&v.path);
 }
