@@ -55,5 +55,9 @@ extern int test_current_failed;
                                   _b ? _b : "(null)");                                             \
         } while (0)
 
+/* Data-driven tests (e.g. one result per corpus file) add results beyond the registered TEST()s;
+ * they are counted in the closing "N passed, N failed" line. A failure prints "FAIL <name>". */
+void test_add_result(const char *name, int ok);
+
 /* Defined in test-main.c: runs every registered test, prints the summary, returns exit code. */
 int test_main(int argc, char **argv);
