@@ -594,7 +594,7 @@ void pod_error_add(pod_error_list *l, pod_error_type type, const char *field, co
 /* A parsed manifest file: every document / List item that was a Pod, plus what went wrong.
  * The decoders never stop at the first bad document: each document's errors carry its index. */
 struct podspec_document {
-        size_t index;     /* document index in the stream (0-based) */
+        size_t index;     /* index among the stream's non-empty documents (0-based) */
         bool in_list;     /* an item of a List/PodList: its field paths start "items[<item>]." */
         size_t item;
         json_t *json;     /* the document/item as a JSON tree (owned) */
@@ -610,8 +610,9 @@ struct podspec_file {
 
 /* YAML (one or more documents; JSON is YAML too, but JSON input goes through jansson) -> JSON
  * trees. Anchors and aliases are accepted but the expanded size is bounded by
- * PODSPEC_MAX_NODES; duplicate keys, non-string keys, tags other than the core ones, and
- * nesting deeper than PODSPEC_MAX_DEPTH are errors that name the line and column. Scalars
+ * PODSPEC_MAX_NODES; duplicate keys, non-scalar or null keys, tags other than the core ones,
+ * and nesting deeper than PODSPEC_MAX_DEPTH are errors that name the line and column; scalar
+ * keys become their text as sigs.k8s.io/yaml makes them (y -> "true", 0x10 -> "16"). Scalars
  * resolve as sigs.k8s.io/yaml does (YAML 1.1: yes/no/on/off are booleans, 0644 is octal).
  * Empty documents are skipped. On error returns -EINVAL with *ret_error set; documents parsed
  * before the error are still returned in *ret_docs. */

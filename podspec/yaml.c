@@ -52,7 +52,7 @@ struct scalar {
 };
 
 struct anchor {
-        bool complete;   /* false while the anchored collection is still open */
+        bool complete; /* false while the anchored collection is still open */
         bool is_scalar;
         json_t *value;   /* collections: the finished tree, copied for every alias */
         struct scalar s; /* scalars: resolved value and text, so an alias can also be a key */
@@ -88,7 +88,7 @@ struct ctx {
         unsigned depth;
         struct anchor *anchors;
         size_t n_anchors, cap_anchors;
-        json_t *anchor_index; /* name -> index in anchors; the latest definition wins */
+        json_t *anchor_index;            /* name -> index in anchors; the latest definition wins */
         size_t doc_nodes, doc_bytes;     /* this document, aliases expanded */
         size_t alias_nodes, alias_bytes; /* added by aliases in the whole stream */
         char *error;
@@ -219,25 +219,44 @@ struct resolve_word {
 
 /* go-yaml v2's table: exactly these spellings, no others ("yES" and "TRue" are strings). */
 static const struct resolve_word resolve_words[] = {
-        { "y", SCALAR_BOOL, true, 0 },        { "Y", SCALAR_BOOL, true, 0 },
-        { "yes", SCALAR_BOOL, true, 0 },      { "Yes", SCALAR_BOOL, true, 0 },
-        { "YES", SCALAR_BOOL, true, 0 },      { "true", SCALAR_BOOL, true, 0 },
-        { "True", SCALAR_BOOL, true, 0 },     { "TRUE", SCALAR_BOOL, true, 0 },
-        { "on", SCALAR_BOOL, true, 0 },       { "On", SCALAR_BOOL, true, 0 },
-        { "ON", SCALAR_BOOL, true, 0 },       { "n", SCALAR_BOOL, false, 0 },
-        { "N", SCALAR_BOOL, false, 0 },       { "no", SCALAR_BOOL, false, 0 },
-        { "No", SCALAR_BOOL, false, 0 },      { "NO", SCALAR_BOOL, false, 0 },
-        { "false", SCALAR_BOOL, false, 0 },   { "False", SCALAR_BOOL, false, 0 },
-        { "FALSE", SCALAR_BOOL, false, 0 },   { "off", SCALAR_BOOL, false, 0 },
-        { "Off", SCALAR_BOOL, false, 0 },     { "OFF", SCALAR_BOOL, false, 0 },
-        { "~", SCALAR_NULL, false, 0 },       { "null", SCALAR_NULL, false, 0 },
-        { "Null", SCALAR_NULL, false, 0 },    { "NULL", SCALAR_NULL, false, 0 },
-        { ".nan", SCALAR_FLOAT, false, NAN }, { ".NaN", SCALAR_FLOAT, false, NAN },
-        { ".NAN", SCALAR_FLOAT, false, NAN }, { ".inf", SCALAR_FLOAT, false, INFINITY },
-        { ".Inf", SCALAR_FLOAT, false, INFINITY },   { ".INF", SCALAR_FLOAT, false, INFINITY },
-        { "+.inf", SCALAR_FLOAT, false, INFINITY },  { "+.Inf", SCALAR_FLOAT, false, INFINITY },
-        { "+.INF", SCALAR_FLOAT, false, INFINITY },  { "-.inf", SCALAR_FLOAT, false, -INFINITY },
-        { "-.Inf", SCALAR_FLOAT, false, -INFINITY }, { "-.INF", SCALAR_FLOAT, false, -INFINITY },
+        {"y", SCALAR_BOOL, true, 0},
+        {"Y", SCALAR_BOOL, true, 0},
+        {"yes", SCALAR_BOOL, true, 0},
+        {"Yes", SCALAR_BOOL, true, 0},
+        {"YES", SCALAR_BOOL, true, 0},
+        {"true", SCALAR_BOOL, true, 0},
+        {"True", SCALAR_BOOL, true, 0},
+        {"TRUE", SCALAR_BOOL, true, 0},
+        {"on", SCALAR_BOOL, true, 0},
+        {"On", SCALAR_BOOL, true, 0},
+        {"ON", SCALAR_BOOL, true, 0},
+        {"n", SCALAR_BOOL, false, 0},
+        {"N", SCALAR_BOOL, false, 0},
+        {"no", SCALAR_BOOL, false, 0},
+        {"No", SCALAR_BOOL, false, 0},
+        {"NO", SCALAR_BOOL, false, 0},
+        {"false", SCALAR_BOOL, false, 0},
+        {"False", SCALAR_BOOL, false, 0},
+        {"FALSE", SCALAR_BOOL, false, 0},
+        {"off", SCALAR_BOOL, false, 0},
+        {"Off", SCALAR_BOOL, false, 0},
+        {"OFF", SCALAR_BOOL, false, 0},
+        {"~", SCALAR_NULL, false, 0},
+        {"null", SCALAR_NULL, false, 0},
+        {"Null", SCALAR_NULL, false, 0},
+        {"NULL", SCALAR_NULL, false, 0},
+        {".nan", SCALAR_FLOAT, false, NAN},
+        {".NaN", SCALAR_FLOAT, false, NAN},
+        {".NAN", SCALAR_FLOAT, false, NAN},
+        {".inf", SCALAR_FLOAT, false, INFINITY},
+        {".Inf", SCALAR_FLOAT, false, INFINITY},
+        {".INF", SCALAR_FLOAT, false, INFINITY},
+        {"+.inf", SCALAR_FLOAT, false, INFINITY},
+        {"+.Inf", SCALAR_FLOAT, false, INFINITY},
+        {"+.INF", SCALAR_FLOAT, false, INFINITY},
+        {"-.inf", SCALAR_FLOAT, false, -INFINITY},
+        {"-.Inf", SCALAR_FLOAT, false, -INFINITY},
+        {"-.INF", SCALAR_FLOAT, false, -INFINITY},
 };
 
 static int digit_value(char ch) {
@@ -384,17 +403,17 @@ static int resolve_number(const char *in, size_t len, struct scalar *ret) {
         }
         r = parse_go_uint(digits, &u, &approx);
         if (r == 0 && !neg && u <= (uint64_t) INT64_MAX) {
-                *ret = (struct scalar){ .kind = SCALAR_INT, .i = (int64_t) u };
+                *ret = (struct scalar){.kind = SCALAR_INT, .i = (int64_t) u};
                 return 0;
         }
         if (r == 0 && neg && u <= (uint64_t) INT64_MAX + 1) {
-                *ret = (struct scalar){ .kind = SCALAR_INT, .i = u == 0 ? 0 : -(int64_t) (u - 1) - 1 };
+                *ret = (struct scalar){.kind = SCALAR_INT, .i = u == 0 ? 0 : -(int64_t) (u - 1) - 1};
                 return 0;
         }
         /* ParseUint takes no sign. */
         r_uint = digits == plain ? r : -EINVAL;
         if (r_uint == 0) {
-                *ret = (struct scalar){ .kind = SCALAR_BIG_INT, .d = (double) u };
+                *ret = (struct scalar){.kind = SCALAR_BIG_INT, .d = (double) u};
                 return 0;
         }
         if (is_yaml_float(plain) && parse_float(plain, &ret->d)) {
@@ -402,16 +421,16 @@ static int resolve_number(const char *in, size_t len, struct scalar *ret) {
                 return 0;
         }
         if (r_uint == -ERANGE) {
-                *ret = (struct scalar){ .kind = SCALAR_BIG_INT, .d = approx };
+                *ret = (struct scalar){.kind = SCALAR_BIG_INT, .d = approx};
                 return 0;
         }
-        *ret = (struct scalar){ .kind = SCALAR_STR };
+        *ret = (struct scalar){.kind = SCALAR_STR};
         return 0;
 }
 
 /* Plain scalars, and scalars with an explicit !!int/!!float/!!bool/!!null tag. */
 static int resolve_implicit(const char *in, size_t len, struct scalar *ret) {
-        *ret = (struct scalar){ .kind = SCALAR_STR };
+        *ret = (struct scalar){.kind = SCALAR_STR};
         if (len == 0) {
                 ret->kind = SCALAR_NULL;
                 return 0;
@@ -424,9 +443,9 @@ static int resolve_implicit(const char *in, size_t len, struct scalar *ret) {
                 return 0;
         for (size_t i = 0; i < ELEMENTSOF(resolve_words); i++)
                 if (streq(in, resolve_words[i].text)) {
-                        *ret = (struct scalar){ .kind = resolve_words[i].kind,
-                                                .b = resolve_words[i].b,
-                                                .d = resolve_words[i].d };
+                        *ret = (struct scalar){.kind = resolve_words[i].kind,
+                                               .b = resolve_words[i].b,
+                                               .d = resolve_words[i].d};
                         return 0;
                 }
         if (c0 == '.')
@@ -469,12 +488,12 @@ static int resolve_scalar(struct ctx *c, const yaml_event_t *ev, struct scalar *
         if (!tag) {
                 if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
                         return resolve_implicit(text, len, ret);
-                *ret = (struct scalar){ .kind = SCALAR_STR };
+                *ret = (struct scalar){.kind = SCALAR_STR};
                 return 0;
         }
         /* "!" is the non-specific tag: for a scalar it means a string. */
         if (streq(tag, "!") || tag_is(tag, "str")) {
-                *ret = (struct scalar){ .kind = SCALAR_STR };
+                *ret = (struct scalar){.kind = SCALAR_STR};
                 return 0;
         }
         if (tag_is(tag, "map") || tag_is(tag, "seq"))
@@ -489,7 +508,7 @@ static int resolve_scalar(struct ctx *c, const yaml_event_t *ev, struct scalar *
                 return 0;
         /* go-yaml lets an int be a !!float; a big one it refuses like any other mismatch */
         if (tag_is(tag, "float") && ret->kind == SCALAR_INT) {
-                *ret = (struct scalar){ .kind = SCALAR_FLOAT, .d = (double) ret->i };
+                *ret = (struct scalar){.kind = SCALAR_FLOAT, .d = (double) ret->i};
                 return 0;
         }
         _cleanup_free_ char *q = quote(text, len);
@@ -757,9 +776,8 @@ static int merge(struct ctx *c, struct frame *f, json_t *v, bool from_alias, yam
         if (json_is_array(v) && !from_alias) {
                 size_t i;
                 json_t *e;
-                json_array_foreach(v, i, e)
-                        if (!json_is_object(e))
-                                return fail(c, mark, "map merge requires a mapping or a sequence of mappings as the value");
+                json_array_foreach(v, i, e) if (!json_is_object(e)) return fail(
+                        c, mark, "map merge requires a mapping or a sequence of mappings as the value");
                 json_array_foreach(v, i, e) {
                         r = merge_mapping(f, e);
                         if (r < 0)
@@ -896,7 +914,8 @@ static int on_alias(struct ctx *c, const yaml_event_t *ev) {
 
         if (expecting_key(c)) {
                 if (!a->is_scalar)
-                        return fail(c, ev->start_mark, "a mapping key must be a scalar, not an alias to a %s",
+                        return fail(c, ev->start_mark,
+                                    "a mapping key must be a scalar, not an alias to a %s",
                                     json_is_object(a->value) ? "mapping" : "sequence");
                 return set_key(c, top(c), &a->s, a->text, a->len, ev->start_mark);
         }
@@ -915,8 +934,8 @@ static int on_alias(struct ctx *c, const yaml_event_t *ev) {
 static int on_collection_start(struct ctx *c, const yaml_event_t *ev, bool is_map) {
         const char *what = is_map ? "mapping" : "sequence";
         const char *tag = (const char *) (is_map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag);
-        const char *anchor = (const char *) (is_map ? ev->data.mapping_start.anchor
-                                                    : ev->data.sequence_start.anchor);
+        const char *anchor =
+                (const char *) (is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor);
         char buf[64];
         int r;
 
@@ -925,7 +944,8 @@ static int on_collection_start(struct ctx *c, const yaml_event_t *ev, bool is_ma
         if (tag && !streq(tag, "!") && !tag_is(tag, is_map ? "map" : "seq")) {
                 if (tag_is(tag, is_map ? "seq" : "map") || tag_is(tag, "str") || tag_is(tag, "int") ||
                     tag_is(tag, "float") || tag_is(tag, "bool") || tag_is(tag, "null"))
-                        return fail(c, ev->start_mark, "%s tag on a %s", short_tag(tag, buf, sizeof buf), what);
+                        return fail(c, ev->start_mark, "%s tag on a %s", short_tag(tag, buf, sizeof buf),
+                                    what);
                 return fail(c, ev->start_mark, "unsupported tag \"%s\"", short_tag(tag, buf, sizeof buf));
         }
         if (c->depth >= PODSPEC_MAX_DEPTH)
@@ -1047,7 +1067,8 @@ static int reader_error(struct ctx *c, size_t line, size_t column) {
                 else
                         snprintf(value, sizeof value, "U+%04X ", (unsigned) p->problem_value);
         }
-        return fail_at(c, line, column, "%s%s (%sat byte offset %zu)", what, problem, value, p->problem_offset);
+        return fail_at(c, line, column, "%s%s (%sat byte offset %zu)", what, problem, value,
+                       p->problem_offset);
 }
 
 /* libyaml's own errors, with its problem text and mark. */
@@ -1065,8 +1086,9 @@ static int parser_error(struct ctx *c, const char *buf, size_t len) {
         case YAML_SCANNER_ERROR:
         case YAML_PARSER_ERROR:
                 if (p->context)
-                        return fail(c, p->problem_mark, "%s (%s at line %zu, column %zu)", strempty(p->problem),
-                                    p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+                        return fail(c, p->problem_mark, "%s (%s at line %zu, column %zu)",
+                                    strempty(p->problem), p->context, p->context_mark.line + 1,
+                                    p->context_mark.column + 1);
                 return fail(c, p->problem_mark, "%s", strempty(p->problem));
         default:
                 return fail(c, p->problem_mark, "YAML error: %s", p->problem ? p->problem : "unknown");
@@ -1078,6 +1100,10 @@ int podspec_yaml_to_json(const char *buf, size_t len, json_t **ret_docs, char **
         bool parser_ready = false;
         int r = 0;
 
+        if (!buf && len == 0)
+                buf = ""; /* an empty file; libyaml wants a pointer */
+        if (!buf)
+                return -EINVAL;
         c.docs = json_array();
         if (!c.docs)
                 return -ENOMEM;
