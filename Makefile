@@ -7,7 +7,7 @@
 #   make WERROR=1        warnings are errors (on when CI=true)
 
 CC ?= gcc
-PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libcrypto
+PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libcrypto libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
