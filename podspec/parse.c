@@ -75,13 +75,7 @@ static bool check_kind(const json_t *o, const char *prefix, bool kind_may_be_emp
 
 static void decode_pod(struct podspec_document *d, const json_t *o, const char *prefix) {
         if (!json_is_object(o)) {
-                pod_error_add(&d->errors, POD_ERROR_TYPE, prefix, NULL, NULL);
-                struct pod_field_error *e = &d->errors.items[d->errors.n_items - 1];
-                char *m = nl_strdupf("%s%sInvalid type: expected an object", prefix, *prefix ? ": " : "");
-                if (m) {
-                        free(e->message);
-                        e->message = m;
-                }
+                pod_error_add(&d->errors, POD_ERROR_TYPE, prefix, NULL, "expected an object");
                 return;
         }
         struct pod *p = calloc(1, sizeof(*p));

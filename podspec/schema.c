@@ -58,17 +58,7 @@ static const char *json_type_name(const json_t *j) {
 }
 
 static void type_error(pod_error_list *errors, const nl_buf *path, const json_t *j, const char *want) {
-        pod_error_add(errors, POD_ERROR_TYPE, path_str(path), NULL, NULL);
-        /* Replace the generic text with one that says what was expected. */
-        if (errors && errors->n_items > 0) {
-                struct pod_field_error *e = &errors->items[errors->n_items - 1];
-                char *m = nl_strdupf("%s: Invalid type: expected %s, got %s", path_str(path), want,
-                                     json_type_name(j));
-                if (m) {
-                        free(e->message);
-                        e->message = m;
-                }
-        }
+        pod_error_add(errors, POD_ERROR_TYPE, path_str(path), NULL, "expected %s, got %s", want, json_type_name(j));
 }
 
 /* ---- scalars ----------------------------------------------------------------------------- */
@@ -635,15 +625,7 @@ void schema_free(const struct type_desc *t, void *obj) {
 
 struct pod *pod_from_json(const json_t *j, pod_error_list *errors, pod_error_list *unknown) {
         if (!json_is_object(j)) {
-                pod_error_add(errors, POD_ERROR_TYPE, "", NULL, NULL);
-                if (errors && errors->n_items > 0) {
-                        struct pod_field_error *e = &errors->items[errors->n_items - 1];
-                        char *m = nl_strdupf("Invalid type: expected a Pod object, got %s", json_type_name(j));
-                        if (m) {
-                                free(e->message);
-                                e->message = m;
-                        }
-                }
+                pod_error_add(errors, POD_ERROR_TYPE, "", NULL, "expected a Pod object, got %s", json_type_name(j));
                 return NULL;
         }
         struct pod *p = calloc(1, sizeof(*p));
