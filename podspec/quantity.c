@@ -83,14 +83,14 @@ struct qsuffix {
 };
 
 static const struct qsuffix suffixes[] = {
-        { "", 0, 0, QUANTITY_DECIMAL_SI },    { "n", -9, 0, QUANTITY_DECIMAL_SI },
-        { "u", -6, 0, QUANTITY_DECIMAL_SI },  { "m", -3, 0, QUANTITY_DECIMAL_SI },
-        { "k", 3, 0, QUANTITY_DECIMAL_SI },   { "M", 6, 0, QUANTITY_DECIMAL_SI },
-        { "G", 9, 0, QUANTITY_DECIMAL_SI },   { "T", 12, 0, QUANTITY_DECIMAL_SI },
-        { "P", 15, 0, QUANTITY_DECIMAL_SI },  { "E", 18, 0, QUANTITY_DECIMAL_SI },
-        { "Ki", 0, 10, QUANTITY_BINARY_SI },  { "Mi", 0, 20, QUANTITY_BINARY_SI },
-        { "Gi", 0, 30, QUANTITY_BINARY_SI },  { "Ti", 0, 40, QUANTITY_BINARY_SI },
-        { "Pi", 0, 50, QUANTITY_BINARY_SI },  { "Ei", 0, 60, QUANTITY_BINARY_SI },
+        {"", 0, 0, QUANTITY_DECIMAL_SI},   {"n", -9, 0, QUANTITY_DECIMAL_SI},
+        {"u", -6, 0, QUANTITY_DECIMAL_SI}, {"m", -3, 0, QUANTITY_DECIMAL_SI},
+        {"k", 3, 0, QUANTITY_DECIMAL_SI},  {"M", 6, 0, QUANTITY_DECIMAL_SI},
+        {"G", 9, 0, QUANTITY_DECIMAL_SI},  {"T", 12, 0, QUANTITY_DECIMAL_SI},
+        {"P", 15, 0, QUANTITY_DECIMAL_SI}, {"E", 18, 0, QUANTITY_DECIMAL_SI},
+        {"Ki", 0, 10, QUANTITY_BINARY_SI}, {"Mi", 0, 20, QUANTITY_BINARY_SI},
+        {"Gi", 0, 30, QUANTITY_BINARY_SI}, {"Ti", 0, 40, QUANTITY_BINARY_SI},
+        {"Pi", 0, 50, QUANTITY_BINARY_SI}, {"Ei", 0, 60, QUANTITY_BINARY_SI},
 };
 
 static int suffix_interpret(const char *s, struct qsuffix *ret) {
@@ -107,8 +107,7 @@ static int suffix_interpret(const char *s, struct qsuffix *ret) {
                  * is 1. Odd, but it is what the API server stores. */
                 if (nl_parse_int64(s + 1, INT64_MIN, INT64_MAX, &e) < 0)
                         return -EINVAL;
-                *ret = (struct qsuffix){ s, (int32_t) (uint32_t) (uint64_t) e, 0,
-                                         QUANTITY_DECIMAL_EXPONENT };
+                *ret = (struct qsuffix){s, (int32_t) (uint32_t) (uint64_t) e, 0, QUANTITY_DECIMAL_EXPONENT};
                 return 0;
         }
         return -EINVAL;
@@ -258,7 +257,7 @@ static char *u128_decimal(u128 v, char *end) {
 }
 
 static const char *decimal_si_suffix(int exp10) {
-        static const char *const names[] = { "n", "u", "m", "", "k", "M", "G", "T", "P", "E" };
+        static const char *const names[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
         if (exp10 < -9 || exp10 > 18)
                 return NULL;
         return names[(exp10 + 9) / 3];
@@ -278,8 +277,7 @@ char *pod_quantity_format(const pod_quantity *q) {
         if (format != QUANTITY_DECIMAL_SI && format != QUANTITY_BINARY_SI &&
             format != QUANTITY_DECIMAL_EXPONENT)
                 format = QUANTITY_DECIMAL_EXPONENT;
-        if (format == QUANTITY_BINARY_SI &&
-            (mag < (u128) 1024 * NANO_PER_UNIT || mag % NANO_PER_UNIT != 0))
+        if (format == QUANTITY_BINARY_SI && (mag < (u128) 1024 * NANO_PER_UNIT || mag % NANO_PER_UNIT != 0))
                 format = QUANTITY_DECIMAL_SI;
 
         char buf[64]; /* sign, 39 digits, "e-9" at most */
@@ -287,7 +285,7 @@ char *pod_quantity_format(const pod_quantity *q) {
         char suffix[8] = "";
 
         if (format == QUANTITY_BINARY_SI) {
-                static const char *const names[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
+                static const char *const names[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
                 u128 units = mag / NANO_PER_UNIT;
                 size_t e = 0;
                 /* Parsing caps binary values far below 1024Ei; a larger hand-made value stops
@@ -343,7 +341,7 @@ bool pod_quantity_is_zero(const pod_quantity *q) {
 
 static int64_t saturate_int64(bool negative, u128 mag) {
         if (negative)
-                return mag > (u128) INT64_MAX + 1 ? INT64_MIN : (int64_t) -(i128) mag;
+                return mag > (u128) INT64_MAX + 1 ? INT64_MIN : (int64_t) - (i128) mag;
         return mag > (u128) INT64_MAX ? INT64_MAX : (int64_t) mag;
 }
 

@@ -2,6 +2,7 @@
 /* The table-driven engine behind pod_from_json / pod_to_json / pod_free. Decoding is
  * non-strict like the API server's: unknown fields are ignored (and listed for --strict),
  * null means "not set", and a value of the wrong JSON type is an error naming the field. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -108,9 +109,16 @@ static char *number_text(const json_t *j) {
 
 static void decode_quantity(const json_t *j, const nl_buf *path, pod_error_list *errors, pod_quantity *q) {
         _cleanup_free_ char *text = NULL;
-        if (json_is_string(j))
-                text = strdup(json_string_value(j));
-        else if (json_is_number(j))
+        if (json_is_string(j)) {
+                /* Quantity's UnmarshalJSON trims surrounding white space. */
+                const char *v = json_string_value(j);
+                while (isspace((unsigned char) *v))
+                        v++;
+                size_t n = strlen(v);
+                while (n > 0 && isspace((unsigned char) v[n - 1]))
+                        n--;
+                text = strndup(v, n);
+        } else if (json_is_number(j))
                 text = number_text(j);
         else {
                 type_error(errors, path, j, "quantity (string or number)");
