@@ -50,6 +50,9 @@ NODELET := $(BUILD)/nodelet
 
 UNIT_SRC := $(filter-out tests/unit/test-main.c,$(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Integration tests: real registries, real containers; need root and tests/fixtures/deps.sh.
+INTEG_SRC := $(wildcard tests/image/test-*.c)
+INTEG_BIN := $(patsubst tests/image/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%-replay,$(FUZZ_SRC))
 
@@ -75,6 +78,10 @@ $(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-mai
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/tests/test-%: $(BUILD)/tests/image/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Fuzz targets replay their committed corpus through a plain main() (tests/fuzz/replay.c).
 $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/replay.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -87,10 +94,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@tests/run-tests.sh fuzz $(FUZZ_REPLAY)
 
 cli-test: $(NODELET)
-	@NODELET=$(abspath $(NODELET)) tests/cli/run.sh
+	@for t in tests/cli/*.sh; do NODELET=$(abspath $(NODELET)) $$t || exit 1; done
 
-test: $(NODELET) $(UNIT_BIN) $(FUZZ_REPLAY)
-	@tests/run-tests.sh all $(UNIT_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
+test: $(NODELET) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY)
+	@tests/run-tests.sh all $(UNIT_BIN) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
 
 check:
 	$(MAKE) test

@@ -13,6 +13,7 @@ static int help(void) {
                "  validate [--strict] [-o json|yaml] FILE...\n"
                "                 Check Pod manifests as the API server would and print every error;\n"
                "                 with -o, print the Pods with the API server's defaults applied.\n"
+               "  images COMMAND Manage the node's images: pull, ls, inspect, rm, prune, import.\n"
                "  version        Print the version.\n"
                "  help           Show this help.\n"
                "\n"
@@ -28,6 +29,8 @@ int main(int argc, char **argv) {
         const char *cmd = argv[1];
         if (streq(cmd, "validate"))
                 return cmd_validate(argc - 1, argv + 1);
+        if (streq(cmd, "images"))
+                return cmd_images(argc - 1, argv + 1);
         if (streq(cmd, "version") || streq(cmd, "--version")) {
                 printf("nodelet %s\n", NODELET_VERSION);
                 return 0;

@@ -268,3 +268,128 @@ typedef void (*pull_done_fn)(int r, enum pull_error_kind kind, const char *image
  * already in the store are not fetched again. Credentials: username/password may be NULL. */
 int registry_pull(struct registry_client *c, const struct image_ref *ref, const char *username,
                   const char *password, pull_progress_fn progress, pull_done_fn done, void *userdata);
+
+/* ==== container planning ================================================================== */
+/* What a container will run, decided from the Pod, the container spec and the image config
+ * before anything touches the node: command line, environment, user and groups, capabilities,
+ * resources. Pure: files it needs (the image's /etc/passwd and /etc/group) are handed in. A
+ * failure is a Pod status: reason is "CreateContainerConfigError" or "CreateContainerError"
+ * and err says what, as the kubelet reports it. */
+
+struct pod;
+struct pod_container;
+
+/* Values only the running node knows, for the downward API and resource defaults. */
+struct plan_context {
+        const char *node_name;
+        const char *pod_ip;   /* first pod IP or NULL */
+        char **pod_ips;       /* all pod IPs */
+        size_t n_pod_ips;
+        const char *host_ip;  /* first host IP or NULL */
+        char **host_ips;
+        size_t n_host_ips;
+        int64_t node_allocatable_milli_cpu;   /* for limits.cpu when a container has no limit */
+        int64_t node_allocatable_memory;      /* bytes */
+        int64_t node_allocatable_ephemeral;   /* bytes */
+        /* Contents of the image's /etc/passwd and /etc/group (NULL when absent). */
+        const char *etc_passwd;
+        const char *etc_group;
+        /* ConfigMap and Secret keys for env (cluster mode); NULL in static mode. Returns the
+         * value or NULL with *not_found set to "configmap"/"secret" object or key missing. */
+        const char *(*lookup_key)(void *userdata, bool secret, const char *name, const char *key, bool *ret_object_missing);
+        void *userdata;
+};
+
+struct container_plan {
+        char **args; /* process.args, never empty */
+        size_t n_args;
+        char **env; /* "NAME=value" */
+        size_t n_env;
+        char *cwd;
+        uint32_t uid, gid;
+        uint32_t *additional_gids;
+        size_t n_additional_gids;
+        char **cap_bounding; /* "CAP_CHOWN", ... */
+        size_t n_cap_bounding;
+        char **cap_effective; /* empty for non-root users, as containerd does */
+        size_t n_cap_effective;
+        bool privileged;
+        bool no_new_privileges;
+        bool read_only_rootfs;
+        bool unmasked_proc;
+        char *seccomp_type;      /* "Unconfined", "RuntimeDefault", "Localhost" */
+        char *seccomp_localhost; /* relative profile path for Localhost */
+        char *stop_signal;       /* from the image, or NULL: SIGTERM */
+        bool tty, stdin_open;
+        /* resources, already through the kubelet's formulas */
+        uint64_t cpu_shares;   /* 2..262144 */
+        int64_t cpu_quota;     /* microseconds per period, 0 = unlimited */
+        uint64_t cpu_period;   /* 100000 */
+        int64_t memory_limit;  /* bytes, 0 = unlimited */
+        int oom_score_adj;
+        const char *qos_class; /* static string */
+};
+
+/* Plan a container. restart_count picks nothing here but is kept for symmetry with the log
+ * path. Returns 0, or -EINVAL with reason and err set. */
+int container_plan_build(const struct pod *pod, const struct pod_container *c, const struct image_config *img,
+                         const struct plan_context *ctx, struct container_plan **ret, const char **ret_reason,
+                         nl_error *err);
+void container_plan_free(struct container_plan *p);
+
+/* The kubelet's cgroup and OOM formulas (pkg/kubelet/cm, pkg/kubelet/qos). */
+uint64_t cri_milli_cpu_to_shares(int64_t milli);
+int64_t cri_milli_cpu_to_quota(int64_t milli, uint64_t period);
+int cri_oom_score_adj(const struct pod *pod, const struct pod_container *c, int64_t memory_capacity);
+
+/* ==== seccomp ============================================================================= */
+
+/* The OCI "linux.seccomp" object for a container, or NULL for Unconfined:
+ *   "RuntimeDefault": the default profile as containerd generates it (contrib/seccomp:
+ *     the syscall allowlist, with the capability-dependent additions for the container's
+ *     bounding set, and arch lists for this node);
+ *   "Localhost": the JSON profile at <profile_root>/<localhost_profile> (docker/OCI format:
+ *     defaultAction, architectures, syscalls[{names, action, args}]); the path must stay under
+ *     profile_root; every syscall name is checked with libseccomp for this node's
+ *     architectures. A missing file, bad JSON or unknown syscall is an error naming the
+ *     profile (the pod worker reports it as CreateContainerError).
+ * caps is the container's bounding set ("CAP_SYS_ADMIN", ...). */
+int seccomp_profile_build(const char *type, const char *localhost_profile, const char *profile_root,
+                          char *const *caps, size_t n_caps, json_t **ret, nl_error *err);
+
+/* ==== OCI runtime configuration =========================================================== */
+
+struct oci_mount {
+        char *destination;
+        char *type;   /* "bind", "tmpfs", ... */
+        char *source;
+        char **options;
+        size_t n_options;
+};
+
+void oci_mount_done(struct oci_mount *m);
+
+struct oci_spec_input {
+        const struct container_plan *plan;
+        const char *rootfs; /* the container's merged root (overlay mount point) */
+        const char *hostname;
+        /* Namespaces to join by path; NULL means the host's (hostNetwork/hostPID/hostIPC) or,
+         * for pid, a new one. Mount and (on cgroup v2) cgroup namespaces are always new. */
+        const char *netns_path, *ipcns_path, *utsns_path, *pidns_path;
+        bool new_pid_ns;
+        const char *cgroups_path; /* "/kubepods/burstable/pod<uid>/<container id>" */
+        bool cgroup_v2;
+        const struct oci_mount *mounts; /* volumes, /etc/hosts, /etc/resolv.conf, /dev/shm, ... */
+        size_t n_mounts;
+        const struct pod_sysctl *sysctls;
+        size_t n_sysctls;
+        json_t *seccomp;          /* from seccomp_profile_build, or NULL */
+        json_t *annotations;      /* object or NULL */
+};
+
+/* The OCI runtime-spec config.json for a container, as containerd's CRI plugin would write it:
+ * default mounts (/proc, /dev, /dev/pts, /dev/mqueue, /sys, /sys/fs/cgroup), masked and
+ * read-only paths (unless privileged or procMount Unmasked), device cgroup rules,
+ * capabilities, resources, namespaces, sysctls. Mounts in the input replace defaults with the
+ * same destination. */
+json_t *oci_spec_build(const struct oci_spec_input *in);

@@ -1,0 +1,1398 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The content store: verified blobs, unpacked layers and image records under one root, shared
+ * by the daemon and the CLI through a flock'ed lock file. See cri.h for the layout. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "store-internal.h"
+
+#define RM_MAX_DEPTH (UNPACK_MAX_DEPTH + 16)
+#define STORE_MAX_RECORDS 65536u
+
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+static void store_unlockp(struct image_store **s) {
+        if (*s)
+                store_unlock(*s);
+}
+
+static void digester_freep(digester **d) {
+        digester_free(*d);
+}
+
+static void oci_manifest_freep(struct oci_manifest **m) {
+        oci_manifest_free(*m);
+}
+
+static void image_config_freep(struct image_config **c) {
+        image_config_free(*c);
+}
+
+static usec_t now_realtime(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (usec_t) ts.tv_sec * 1000000u + (usec_t) ts.tv_nsec / 1000u;
+}
+
+static void strv_free_n(char **v, size_t n) {
+        if (!v)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* ==== small filesystem helpers ============================================================ */
+
+static int mkdirat_dir(int dfd, const char *name, mode_t mode) {
+        struct stat st;
+
+        if (mkdirat(dfd, name, mode) < 0 && errno != EEXIST)
+                return -errno;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *c = p + 1; *c; c++) {
+                if (*c != '/')
+                        continue;
+                *c = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *c = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int rm_rf_dir(int dfd, const char *name, dev_t dev, unsigned depth) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        struct stat st;
+        int fd, r = 0;
+
+        if (depth > RM_MAX_DEPTH)
+                return -ELOOP;
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(fd, &st) < 0 || st.st_dev != dev) {
+                /* Never descend into another filesystem mounted below what we remove. */
+                close(fd);
+                return -EXDEV;
+        }
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                bool is_dir;
+                int q;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (de->d_type == DT_UNKNOWN) {
+                        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                                if (errno != ENOENT && r == 0)
+                                        r = -errno;
+                                continue;
+                        }
+                        is_dir = S_ISDIR(st.st_mode);
+                } else
+                        is_dir = de->d_type == DT_DIR;
+                if (is_dir)
+                        q = rm_rf_dir(dirfd(d), de->d_name, dev, depth + 1);
+                else
+                        q = unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT ? -errno : 0;
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        if (errno != 0 && r == 0)
+                r = -errno;
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+int rm_rf_at(int dfd, const char *name) {
+        struct stat st;
+
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        return rm_rf_dir(dfd, name, st.st_dev, 0);
+}
+
+static int write_all(int fd, const void *data, size_t len) {
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+/* ==== locking and the temp area =========================================================== */
+
+int store_lock(struct image_store *s, bool exclusive) {
+        if (s->lock_depth > 0) {
+                if (exclusive && !s->lock_exclusive)
+                        return -EDEADLK;
+                s->lock_depth++;
+                return 0;
+        }
+        while (flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        s->lock_depth = 1;
+        s->lock_exclusive = exclusive;
+        return 0;
+}
+
+void store_unlock(struct image_store *s) {
+        if (s->lock_depth == 0)
+                return;
+        if (--s->lock_depth == 0)
+                (void) flock(s->lock_fd, LOCK_UN);
+}
+
+/* Each open store has its own directory in tmp/ holding a flock'ed ".lock": a directory whose
+ * lock can be taken belongs to a process that is gone (crash, kill), so its partial downloads
+ * and unpacks are removed. Called with the store lock held exclusively, as is the creation of
+ * a session, so a session is never seen between its mkdir and its flock. */
+static int tmp_clean_stale(struct image_store *s) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int fd, r = 0;
+
+        fd = openat(s->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *lock = NULL;
+                _cleanup_close_ int lfd = -1;
+                int q;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                lock = nl_strdupf("%s/.lock", de->d_name);
+                if (!lock)
+                        return -ENOMEM;
+                lfd = openat(dirfd(d), lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+                if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
+                        continue; /* a live session (EWOULDBLOCK) */
+                q = rm_rf_at(dirfd(d), de->d_name);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        return r;
+}
+
+static int session_create(struct image_store *s) {
+        _cleanup_free_ char *dir = NULL, *lock = NULL;
+        _cleanup_close_ int fd = -1;
+
+        dir = nl_strdupf("%s/tmp/s-XXXXXX", s->root);
+        if (!dir)
+                return -ENOMEM;
+        if (!mkdtemp(dir))
+                return -errno;
+        lock = nl_strdupf("%s/.lock", dir);
+        if (!lock)
+                return -ENOMEM;
+        fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return -errno;
+        s->session_fd = TAKE_FD(fd);
+        s->tmp_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+int store_mkdtemp(struct image_store *s, const char *prefix, char **ret_path) {
+        char *p = nl_strdupf("%s/%sXXXXXX", s->tmp_dir, prefix);
+
+        if (!p)
+                return -ENOMEM;
+        if (!mkdtemp(p)) {
+                int r = -errno;
+                free(p);
+                return r;
+        }
+        *ret_path = p;
+        return 0;
+}
+
+int store_write_file_atomic(struct image_store *s, int dfd, const char *name, const void *data, size_t len) {
+        _cleanup_free_ char *tmp = nl_strdupf("%s/w-XXXXXX", s->tmp_dir);
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (!tmp)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, data, len);
+        if (r >= 0 && fchmod(fd, 0644) < 0)
+                r = -errno;
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && renameat(AT_FDCWD, tmp, dfd, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+/* ==== open / close ======================================================================== */
+
+void image_store_set_unpack_limits(struct image_store *s, const struct unpack_limits *l) {
+        s->limits = *l;
+}
+
+int image_store_open(const char *root, struct image_store **ret, nl_error *err) {
+        static const char *const dirs[] = {"blobs", "blobs/sha256", "layers", "images", "tmp"};
+        struct image_store *s;
+        int r;
+
+        if (isempty(root))
+                return nl_error_set(err, -EINVAL, "image store: no root directory given");
+        r = mkdir_p(root, 0700);
+        if (r < 0)
+                return nl_error_set(err, r, "create image store \"%s\": %s", root, strerror(-r));
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return nl_error_set(err, -ENOMEM, "open image store \"%s\": out of memory", root);
+        s->root_fd = s->lock_fd = s->session_fd = -1;
+        s->limits = (struct unpack_limits){
+                .max_bytes = UNPACK_MAX_BYTES,
+                .max_entries = UNPACK_MAX_ENTRIES,
+                .max_ratio = UNPACK_MAX_RATIO,
+                .ratio_floor = UNPACK_RATIO_FLOOR,
+        };
+        s->root = strdup(root);
+        if (!s->root) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->root_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                r = mkdirat_dir(s->root_fd, dirs[i], 0700);
+                if (r < 0) {
+                        image_store_close(s);
+                        return nl_error_set(err, r, "open image store \"%s\": directory \"%s\": %s", root,
+                                            dirs[i], strerror(-r));
+                }
+        }
+        s->lock_fd = openat(s->root_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (s->lock_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = store_lock(s, true);
+        if (r < 0)
+                goto fail;
+        (void) tmp_clean_stale(s); /* best effort: what cannot go now goes at the next open */
+        r = session_create(s);
+        store_unlock(s);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+fail:
+        image_store_close(s);
+        return nl_error_set(err, r, "open image store \"%s\": %s", root, strerror(-r));
+}
+
+void image_store_close(struct image_store *s) {
+        if (!s)
+                return;
+        if (s->tmp_dir)
+                (void) rm_rf_at(AT_FDCWD, s->tmp_dir);
+        if (s->session_fd >= 0)
+                close(s->session_fd);
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);
+        if (s->root_fd >= 0)
+                close(s->root_fd);
+        free(s->tmp_dir);
+        free(s->root);
+        free(s);
+}
+
+const char *image_store_root(const struct image_store *s) {
+        return s->root;
+}
+
+/* ==== blobs =============================================================================== */
+
+static int blob_name(const char *digest, char ret[DIGEST_STRING_MAX + 16]) {
+        if (!digest_is_valid(digest))
+                return -EINVAL;
+        snprintf(ret, DIGEST_STRING_MAX + 16, "blobs/sha256/%s", digest_hex(digest));
+        return 0;
+}
+
+bool image_store_has_blob(struct image_store *s, const char *digest) {
+        char name[DIGEST_STRING_MAX + 16];
+        struct stat st;
+
+        if (blob_name(digest, name) < 0)
+                return false;
+        return fstatat(s->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+char *image_store_blob_path(struct image_store *s, const char *digest) {
+        if (!digest_is_valid(digest))
+                return NULL;
+        return nl_strdupf("%s/blobs/sha256/%s", s->root, digest_hex(digest));
+}
+
+int image_store_tmpfile(struct image_store *s, char **ret_path, int *ret_fd) {
+        _cleanup_free_ char *p = nl_strdupf("%s/blob-XXXXXX", s->tmp_dir);
+        int fd;
+
+        if (!p)
+                return -ENOMEM;
+        fd = mkostemp(p, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_path = TAKE_PTR(p);
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Only files of this handle's temp area are committed: a caller cannot move an arbitrary
+ * file into the store by naming it. */
+static bool tmp_path_ours(struct image_store *s, const char *path) {
+        size_t n = strlen(s->tmp_dir);
+
+        return strncmp(path, s->tmp_dir, n) == 0 && path[n] == '/' && path[n + 1] != '\0' &&
+               !strchr(path + n + 1, '/');
+}
+
+static int hash_fd(int fd, char ret[DIGEST_STRING_MAX], uint64_t *ret_size) {
+        _cleanup_(digester_freep) digester *d = digester_new();
+        char buf[64 * 1024];
+        uint64_t size = 0;
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                r = digester_update(d, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+                size += (uint64_t) n;
+        }
+        r = digester_final(d, ret);
+        if (r < 0)
+                return r;
+        *ret_size = size;
+        return 0;
+}
+
+int store_commit_known(struct image_store *s, const char *tmp_path, const char *digest, nl_error *err) {
+        _cleanup_(store_unlockp) struct image_store *locked = NULL;
+        _cleanup_close_ int fd = -1, dfd = -1;
+        int r;
+
+        if (!digest_is_valid(digest) || !tmp_path_ours(s, tmp_path)) {
+                (void) unlink(tmp_path);
+                return nl_error_set(err, -EINVAL, "commit blob \"%s\": invalid digest or temp file",
+                                    strempty(digest));
+        }
+        fd = open(tmp_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0) {
+                r = -errno;
+                (void) unlink(tmp_path);
+                return nl_error_set(err, r, "commit blob %s: %s", digest, strerror(-r));
+        }
+        dfd = openat(s->root_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0) {
+                r = -errno;
+                (void) unlink(tmp_path);
+                return nl_error_set(err, r, "commit blob %s: blobs directory: %s", digest, strerror(-r));
+        }
+        r = store_lock(s, true);
+        if (r < 0) {
+                (void) unlink(tmp_path);
+                return nl_error_set(err, r, "commit blob %s: lock store: %s", digest, strerror(-r));
+        }
+        locked = s;
+        /* Same digest, same bytes: replacing a blob that is there already is harmless. */
+        if (renameat(AT_FDCWD, tmp_path, dfd, digest_hex(digest)) < 0) {
+                r = -errno;
+                (void) unlink(tmp_path);
+                return nl_error_set(err, r, "commit blob %s: %s", digest, strerror(-r));
+        }
+        if (fsync(dfd) < 0)
+                return nl_error_set(err, -errno, "commit blob %s: sync blobs directory: %m", digest);
+        return 0;
+}
+
+int image_store_commit_blob(struct image_store *s, const char *tmp_path, const char *expected_digest,
+                            int64_t expected_size, nl_error *err) {
+        _cleanup_close_ int fd = -1;
+        char got[DIGEST_STRING_MAX];
+        uint64_t size = 0;
+        struct stat st;
+        int r;
+
+        if (!digest_is_valid(expected_digest)) {
+                (void) unlink(tmp_path);
+                return nl_error_set(err, -EINVAL, "commit blob: invalid digest \"%s\"",
+                                    strempty(expected_digest));
+        }
+        if (!tmp_path_ours(s, tmp_path))
+                return nl_error_set(err, -EINVAL, "commit blob %s: \"%s\" is not a temp file of this store",
+                                    expected_digest, tmp_path);
+        fd = open(tmp_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return nl_error_set(err, -errno, "commit blob %s: open \"%s\": %m", expected_digest,
+                                    tmp_path);
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                (void) unlink(tmp_path);
+                return nl_error_set(err, -EINVAL, "commit blob %s: \"%s\" is not a regular file",
+                                    expected_digest, tmp_path);
+        }
+        r = hash_fd(fd, got, &size);
+        if (r < 0) {
+                (void) unlink(tmp_path);
+                return nl_error_set(err, r, "commit blob %s: read: %s", expected_digest, strerror(-r));
+        }
+        if (expected_size >= 0 && size != (uint64_t) expected_size) {
+                (void) unlink(tmp_path);
+                return nl_error_set(err, -EBADMSG, "blob %s: size %" PRIu64 " bytes, expected %" PRId64,
+                                    expected_digest, size, expected_size);
+        }
+        if (!streq(got, expected_digest)) {
+                (void) unlink(tmp_path);
+                return nl_error_set(err, -EBADMSG, "blob %s: content has digest %s", expected_digest, got);
+        }
+        return store_commit_known(s, tmp_path, expected_digest, err);
+}
+
+int image_store_put_blob(struct image_store *s, const void *buf, size_t len, const char *expected_digest,
+                         char ret_digest[DIGEST_STRING_MAX], nl_error *err) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        char got[DIGEST_STRING_MAX];
+        int r;
+
+        if (expected_digest && !digest_is_valid(expected_digest))
+                return nl_error_set(err, -EINVAL, "store blob: invalid digest \"%s\"", expected_digest);
+        r = digest_buffer(buf, len, got);
+        if (r < 0)
+                return nl_error_set(err, r, "store blob: digest: %s", strerror(-r));
+        if (expected_digest && !streq(got, expected_digest))
+                return nl_error_set(err, -EBADMSG, "blob %s: content has digest %s", expected_digest, got);
+        if (!image_store_has_blob(s, got)) {
+                r = image_store_tmpfile(s, &tmp, &fd);
+                if (r < 0)
+                        return nl_error_set(err, r, "store blob %s: temp file: %s", got, strerror(-r));
+                r = write_all(fd, buf, len);
+                if (r < 0) {
+                        (void) unlink(tmp);
+                        return nl_error_set(err, r, "store blob %s: write: %s", got, strerror(-r));
+                }
+                r = store_commit_known(s, tmp, got, err);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_digest)
+                memcpy(ret_digest, got, DIGEST_STRING_MAX);
+        return 0;
+}
+
+int image_store_read_blob(struct image_store *s, const char *digest, size_t max, char **ret, size_t *ret_len,
+                          nl_error *err) {
+        char name[DIGEST_STRING_MAX + 16], got[DIGEST_STRING_MAX];
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t len = 0;
+        int r;
+
+        if (blob_name(digest, name) < 0)
+                return nl_error_set(err, -EINVAL, "read blob: invalid digest \"%s\"", strempty(digest));
+        fd = openat(s->root_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return nl_error_set(err, -errno, "read blob %s: %m", digest);
+        if (fstat(fd, &st) < 0)
+                return nl_error_set(err, -errno, "read blob %s: %m", digest);
+        if (!S_ISREG(st.st_mode))
+                return nl_error_set(err, -EINVAL, "read blob %s: not a regular file", digest);
+        if ((uint64_t) st.st_size > max)
+                return nl_error_set(err, -EFBIG, "blob %s is %" PRIu64 " bytes, more than the %zu allowed",
+                                    digest, (uint64_t) st.st_size, max);
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return nl_error_set(err, -ENOMEM, "read blob %s: out of memory", digest);
+        while (len < (size_t) st.st_size) {
+                ssize_t n = read(fd, buf + len, (size_t) st.st_size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return nl_error_set(err, -errno, "read blob %s: %m", digest);
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        /* Cheap for what is read whole (manifests, configs) and catches a damaged store. */
+        r = digest_buffer(buf, len, got);
+        if (r < 0)
+                return nl_error_set(err, r, "read blob %s: digest: %s", digest, strerror(-r));
+        if (!streq(got, digest))
+                return nl_error_set(err, -EBADMSG, "blob %s in the store is damaged: content has digest %s",
+                                    digest, got);
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+/* ==== layers ============================================================================== */
+
+bool image_store_has_layer(struct image_store *s, const char *chain_id) {
+        _cleanup_free_ char *name = NULL;
+        struct stat st;
+
+        if (!digest_is_valid(chain_id))
+                return false;
+        /* The diff_id file is written before the layer directory is renamed into place. */
+        name = nl_strdupf("layers/%s/diff_id", digest_hex(chain_id));
+        return name && fstatat(s->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+char *image_store_layer_path(struct image_store *s, const char *chain_id) {
+        if (!digest_is_valid(chain_id))
+                return NULL;
+        return nl_strdupf("%s/layers/%s/rootfs", s->root, digest_hex(chain_id));
+}
+
+/* ==== image records ======================================================================= */
+
+/* A record (images/<config hex>.json):
+ *   { "id", "manifest_digest", "index_digest" (or null), "names": [], "repo_digests": [],
+ *     "chain_ids": [], "layer_digests": [], "size", "created", "last_used" }
+ * layer_digests are the compressed blobs, kept so that removal knows what it may delete. */
+
+static bool json_strv_valid(json_t *a, size_t max, bool digests) {
+        size_t i;
+        json_t *v;
+
+        if (!json_is_array(a) || json_array_size(a) > max)
+                return false;
+        json_array_foreach(a, i, v) {
+                const char *str = json_string_value(v);
+                if (!str || (digests ? !digest_is_valid(str) : strlen(str) > STORE_MAX_NAME_LEN))
+                        return false;
+        }
+        return true;
+}
+
+static bool record_valid(json_t *j, const char *file_hex) {
+        const char *id = json_string_value(json_object_get(j, "id"));
+        json_t *idx = json_object_get(j, "index_digest");
+
+        return json_is_object(j) && digest_is_valid(id) && (!file_hex || streq(digest_hex(id), file_hex)) &&
+               digest_is_valid(json_string_value(json_object_get(j, "manifest_digest"))) &&
+               (!idx || json_is_null(idx) || digest_is_valid(json_string_value(idx))) &&
+               json_strv_valid(json_object_get(j, "names"), STORE_MAX_NAMES, false) &&
+               json_strv_valid(json_object_get(j, "repo_digests"), STORE_MAX_NAMES, false) &&
+               json_strv_valid(json_object_get(j, "chain_ids"), IMAGE_MAX_LAYERS, true) &&
+               json_strv_valid(json_object_get(j, "layer_digests"), IMAGE_MAX_LAYERS, true) &&
+               json_is_integer(json_object_get(j, "size")) &&
+               json_is_integer(json_object_get(j, "created")) &&
+               json_is_integer(json_object_get(j, "last_used"));
+}
+
+static const char *rec_id(json_t *rec) {
+        return json_string_value(json_object_get(rec, "id"));
+}
+
+static bool json_strv_has(json_t *a, const char *s) {
+        size_t i;
+        json_t *v;
+
+        json_array_foreach(a, i, v) if (streq_ptr(json_string_value(v), s)) return true;
+        return false;
+}
+
+static bool json_strv_remove(json_t *a, const char *s) {
+        bool found = false;
+
+        for (size_t i = json_array_size(a); i > 0; i--)
+                if (streq_ptr(json_string_value(json_array_get(a, i - 1)), s)) {
+                        json_array_remove(a, i - 1);
+                        found = true;
+                }
+        return found;
+}
+
+static int json_strv_add(json_t *a, const char *s) {
+        if (json_strv_has(a, s))
+                return 0;
+        if (json_array_size(a) >= STORE_MAX_NAMES)
+                return -E2BIG;
+        return json_array_append_new(a, json_string(s)) < 0 ? -ENOMEM : 0;
+}
+
+struct records {
+        json_t **v;
+        size_t n;
+};
+
+static void records_done(struct records *r) {
+        for (size_t i = 0; i < r->n; i++)
+                json_decref(r->v[i]);
+        free(r->v);
+        *r = (struct records){};
+}
+
+int store_read_fd_capped(int fd, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        for (;;) {
+                if (len == cap) {
+                        size_t ncap = cap ? cap * 2 : 4096;
+                        char *n;
+                        if (cap > max)
+                                return -EFBIG;
+                        n = realloc(buf, ncap + 1);
+                        if (!n)
+                                return -ENOMEM;
+                        buf = n;
+                        cap = ncap;
+                }
+                ssize_t k = read(fd, buf + len, cap - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+                if (len > max)
+                        return -EFBIG;
+        }
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* Every well-formed record; others (half-written by a foreign tool, damaged) are skipped: a
+ * record is only ever written whole, by rename. */
+static int records_load(struct image_store *s, struct records *ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct records recs = {};
+        struct dirent *de;
+        int fd;
+
+        fd = openat(s->root_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *buf = NULL, *hex = NULL;
+                _cleanup_close_ int rfd = -1;
+                size_t len, n = strlen(de->d_name);
+                json_t *j, **nv;
+
+                if (n != 64 + 5 || !streq(de->d_name + 64, ".json"))
+                        continue;
+                if (recs.n >= STORE_MAX_RECORDS)
+                        break;
+                hex = strndup(de->d_name, 64);
+                if (!hex) {
+                        records_done(&recs);
+                        return -ENOMEM;
+                }
+                rfd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (rfd < 0 || store_read_fd_capped(rfd, STORE_MAX_RECORD_BYTES, &buf, &len) < 0)
+                        continue;
+                j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+                if (!j || !record_valid(j, hex)) {
+                        json_decref(j);
+                        continue;
+                }
+                nv = realloc(recs.v, (recs.n + 1) * sizeof(*nv));
+                if (!nv) {
+                        json_decref(j);
+                        records_done(&recs);
+                        return -ENOMEM;
+                }
+                recs.v = nv;
+                recs.v[recs.n++] = j;
+        }
+        *ret = recs;
+        return 0;
+}
+
+static int record_write(struct image_store *s, json_t *rec) {
+        _cleanup_free_ char *data = NULL, *name = NULL;
+        _cleanup_close_ int dfd = -1;
+
+        data = json_dumps(rec, JSON_COMPACT);
+        name = nl_strdupf("%s.json", digest_hex(rec_id(rec)));
+        if (!data || !name)
+                return -ENOMEM;
+        if (strlen(data) > STORE_MAX_RECORD_BYTES)
+                return -E2BIG;
+        dfd = openat(s->root_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return store_write_file_atomic(s, dfd, name, data, strlen(data));
+}
+
+static int record_delete(struct image_store *s, const char *id) {
+        _cleanup_free_ char *name = nl_strdupf("images/%s.json", digest_hex(id));
+        _cleanup_close_ int dfd = -1;
+
+        if (!name)
+                return -ENOMEM;
+        if (unlinkat(s->root_fd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        dfd = openat(s->root_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+static char **json_strv_dup(json_t *a, size_t *ret_n) {
+        size_t n = json_array_size(a);
+        char **v = calloc(n + 1, sizeof(char *));
+
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                v[i] = strdup(json_string_value(json_array_get(a, i)));
+                if (!v[i]) {
+                        strv_free_n(v, i);
+                        return NULL;
+                }
+        }
+        *ret_n = n;
+        return v;
+}
+
+void image_info_free(struct image_info *i) {
+        if (!i)
+                return;
+        free(i->id);
+        free(i->manifest_digest);
+        free(i->index_digest);
+        strv_free_n(i->names, i->n_names);
+        strv_free_n(i->repo_digests, i->n_repo_digests);
+        strv_free_n(i->chain_ids, i->n_chain_ids);
+        image_config_free(i->config);
+        free(i);
+}
+
+void image_info_list_free(struct image_info **l, size_t n) {
+        if (!l)
+                return;
+        for (size_t i = 0; i < n; i++)
+                image_info_free(l[i]);
+        free(l);
+}
+
+static void image_info_freep(struct image_info **i) {
+        image_info_free(*i);
+}
+
+static int record_to_info(struct image_store *s, json_t *rec, struct image_info **ret, nl_error *err) {
+        _cleanup_(image_info_freep) struct image_info *i = calloc(1, sizeof(*i));
+        _cleanup_free_ char *buf = NULL;
+        const char *idx = json_string_value(json_object_get(rec, "index_digest"));
+        size_t len;
+        int r;
+
+        if (!i)
+                return nl_error_set(err, -ENOMEM, "out of memory");
+        i->id = strdup(rec_id(rec));
+        i->manifest_digest = strdup(json_string_value(json_object_get(rec, "manifest_digest")));
+        i->index_digest = idx ? strdup(idx) : NULL;
+        i->names = json_strv_dup(json_object_get(rec, "names"), &i->n_names);
+        i->repo_digests = json_strv_dup(json_object_get(rec, "repo_digests"), &i->n_repo_digests);
+        i->chain_ids = json_strv_dup(json_object_get(rec, "chain_ids"), &i->n_chain_ids);
+        if (!i->id || !i->manifest_digest || (idx && !i->index_digest) || !i->names || !i->repo_digests ||
+            !i->chain_ids)
+                return nl_error_set(err, -ENOMEM, "out of memory");
+        i->size = json_integer_value(json_object_get(rec, "size"));
+        i->created = (usec_t) json_integer_value(json_object_get(rec, "created"));
+        i->last_used = (usec_t) json_integer_value(json_object_get(rec, "last_used"));
+        r = image_store_read_blob(s, i->id, IMAGE_MAX_CONFIG_BYTES, &buf, &len, err);
+        if (r < 0)
+                return nl_error_prefix(err, "image %s: config", i->id);
+        r = image_config_parse(buf, len, &i->config, err);
+        if (r < 0)
+                return nl_error_prefix(err, "image %s: config", i->id);
+        *ret = TAKE_PTR(i);
+        return 0;
+}
+
+static bool is_hex_prefix(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 12 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+enum match_kind { MATCH_NAME, MATCH_REPO_DIGEST, MATCH_ID };
+
+/* Exact name first, then repo digest, then id or unique id prefix. Returns the index. */
+static int records_find(const struct records *recs, const char *q, enum match_kind *ret_kind,
+                        nl_error *err) {
+        const char *prefix = q;
+        ssize_t found = -1;
+
+        for (size_t i = 0; i < recs->n; i++)
+                if (json_strv_has(json_object_get(recs->v[i], "names"), q)) {
+                        *ret_kind = MATCH_NAME;
+                        return (int) i;
+                }
+        for (size_t i = 0; i < recs->n; i++)
+                if (json_strv_has(json_object_get(recs->v[i], "repo_digests"), q)) {
+                        *ret_kind = MATCH_REPO_DIGEST;
+                        return (int) i;
+                }
+        if (strncmp(prefix, "sha256:", 7) == 0)
+                prefix += 7;
+        if (is_hex_prefix(prefix)) {
+                for (size_t i = 0; i < recs->n; i++) {
+                        if (strncmp(digest_hex(rec_id(recs->v[i])), prefix, strlen(prefix)) != 0)
+                                continue;
+                        if (found >= 0)
+                                return nl_error_set(err, -EINVAL, "image ID prefix \"%s\" is ambiguous", q);
+                        found = (ssize_t) i;
+                }
+                if (found >= 0) {
+                        *ret_kind = MATCH_ID;
+                        return (int) found;
+                }
+        }
+        return nl_error_set(err, -ENOENT, "image \"%s\" not found", q);
+}
+
+int image_store_lookup(struct image_store *s, const char *name_or_id, struct image_info **ret,
+                       nl_error *err) {
+        _cleanup_(store_unlockp) struct image_store *locked = NULL;
+        _cleanup_(records_done) struct records recs = {};
+        enum match_kind kind;
+        int r, i;
+
+        if (isempty(name_or_id))
+                return nl_error_set(err, -EINVAL, "look up image: empty name");
+        r = store_lock(s, false);
+        if (r < 0)
+                return nl_error_set(err, r, "look up image \"%s\": lock store: %s", name_or_id,
+                                    strerror(-r));
+        locked = s;
+        r = records_load(s, &recs);
+        if (r < 0)
+                return nl_error_set(err, r, "look up image \"%s\": read records: %s", name_or_id,
+                                    strerror(-r));
+        i = records_find(&recs, name_or_id, &kind, err);
+        if (i < 0)
+                return i;
+        return record_to_info(s, recs.v[i], ret, err);
+}
+
+static int info_cmp(const void *a, const void *b) {
+        return strcmp((*(struct image_info *const *) a)->id, (*(struct image_info *const *) b)->id);
+}
+
+int image_store_list(struct image_store *s, struct image_info ***ret, size_t *ret_n, nl_error *err) {
+        _cleanup_(store_unlockp) struct image_store *locked = NULL;
+        _cleanup_(records_done) struct records recs = {};
+        struct image_info **l = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_lock(s, false);
+        if (r < 0)
+                return nl_error_set(err, r, "list images: lock store: %s", strerror(-r));
+        locked = s;
+        r = records_load(s, &recs);
+        if (r < 0)
+                return nl_error_set(err, r, "list images: read records: %s", strerror(-r));
+        l = calloc(recs.n + 1, sizeof(*l));
+        if (!l)
+                return nl_error_set(err, -ENOMEM, "list images: out of memory");
+        for (size_t i = 0; i < recs.n; i++) {
+                nl_error e = NL_ERROR_INIT;
+                /* An image whose config cannot be read is not whole: not listed. */
+                if (record_to_info(s, recs.v[i], &l[n], &e) >= 0)
+                        n++;
+                nl_error_clear(&e);
+        }
+        qsort(l, n, sizeof(*l), info_cmp);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+static int record_find_id(const struct records *recs, const char *id) {
+        for (size_t i = 0; i < recs->n; i++)
+                if (streq(rec_id(recs->v[i]), id))
+                        return (int) i;
+        return -ENOENT;
+}
+
+int image_store_touch(struct image_store *s, const char *id) {
+        _cleanup_(store_unlockp) struct image_store *locked = NULL;
+        _cleanup_(records_done) struct records recs = {};
+        int r, i;
+
+        if (!digest_is_valid(id))
+                return -EINVAL;
+        r = store_lock(s, true);
+        if (r < 0)
+                return r;
+        locked = s;
+        r = records_load(s, &recs);
+        if (r < 0)
+                return r;
+        i = record_find_id(&recs, id);
+        if (i < 0)
+                return i;
+        if (json_object_set_new(recs.v[i], "last_used", json_integer((json_int_t) now_realtime())) < 0)
+                return -ENOMEM;
+        return record_write(s, recs.v[i]);
+}
+
+/* ==== adding and removing ================================================================= */
+
+static bool name_valid(const char *name) {
+        size_t n = strlen(name);
+
+        if (n == 0 || n > STORE_MAX_NAME_LEN)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (name[i] <= ' ' || name[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
+/* "repo:tag" -> tagged name "repo:tag", repo digest "repo@<digest>"; "repo:tag@sha256:x" or
+ * "repo@sha256:x" (a digest pull) -> the tag if any, and "repo@sha256:x". */
+static int name_split(const char *name, const char *digest, char **ret_name, char **ret_repo_digest) {
+        _cleanup_free_ char *ref = NULL, *repo = NULL;
+        const char *at = strchr(name, '@'), *slash, *colon;
+
+        ref = at ? strndup(name, (size_t) (at - name)) : strdup(name);
+        if (!ref)
+                return -ENOMEM;
+        if (at) {
+                digest = at + 1;
+                if (!digest_is_valid(digest))
+                        return -EINVAL;
+        }
+        slash = strrchr(ref, '/');
+        colon = strrchr(slash ? slash : ref, ':');
+        repo = colon ? strndup(ref, (size_t) (colon - ref)) : strdup(ref);
+        if (!repo || isempty(repo))
+                return repo ? -EINVAL : -ENOMEM;
+        *ret_repo_digest = nl_strdupf("%s@%s", repo, digest);
+        if (!*ret_repo_digest)
+                return -ENOMEM;
+        *ret_name = (!at || colon) ? TAKE_PTR(ref) : NULL;
+        return 0;
+}
+
+static void add_candidate(json_t *set, const char *digest) {
+        if (digest)
+                (void) json_object_set_new(set, digest, json_true());
+}
+
+static void record_blobs(json_t *rec, json_t *set) {
+        size_t i;
+        json_t *v;
+
+        add_candidate(set, rec_id(rec));
+        add_candidate(set, json_string_value(json_object_get(rec, "manifest_digest")));
+        add_candidate(set, json_string_value(json_object_get(rec, "index_digest")));
+        json_array_foreach(json_object_get(rec, "layer_digests"), i, v)
+                add_candidate(set, json_string_value(v));
+}
+
+static int layer_delete(struct image_store *s, const char *chain_id) {
+        _cleanup_free_ char *name = nl_strdupf("layers/%s", digest_hex(chain_id)), *grave = NULL;
+        int r;
+
+        if (!name)
+                return -ENOMEM;
+        /* Out of layers/ in one rename, so nothing sees a half-deleted layer; then removed. */
+        r = store_mkdtemp(s, "del-", &grave);
+        if (r < 0)
+                return r;
+        if (renameat(s->root_fd, name, AT_FDCWD, grave) < 0) {
+                r = errno == ENOENT ? 0 : -errno;
+                (void) rmdir(grave);
+                return r;
+        }
+        return rm_rf_at(AT_FDCWD, grave);
+}
+
+/* Delete the blobs and layers of `gone` that no record in recs (other than gone) uses. Held
+ * with the store lock exclusive. Failures are left for the next removal to retry: records
+ * never name what is missing, so a leftover is only wasted space. */
+static void collect_unreferenced(struct image_store *s, const struct records *recs, json_t *gone) {
+        _cleanup_json_ json_t *blobs = json_object(), *used = json_object();
+        const char *key;
+        size_t i;
+        json_t *v;
+
+        if (!blobs || !used)
+                return;
+        record_blobs(gone, blobs);
+        for (size_t k = 0; k < recs->n; k++) {
+                if (recs->v[k] == gone)
+                        continue;
+                record_blobs(recs->v[k], used);
+                json_array_foreach(json_object_get(recs->v[k], "chain_ids"), i, v)
+                        add_candidate(used, json_string_value(v));
+        }
+        json_object_foreach(blobs, key, v) {
+                char name[DIGEST_STRING_MAX + 16];
+                if (json_object_get(used, key) || blob_name(key, name) < 0)
+                        continue;
+                (void) unlinkat(s->root_fd, name, 0);
+        }
+        json_array_foreach(json_object_get(gone, "chain_ids"), i, v) {
+                const char *c = json_string_value(v);
+                if (!json_object_get(used, c))
+                        (void) layer_delete(s, c);
+        }
+}
+
+int image_store_add_image(struct image_store *s, const char *name, const char *manifest_digest,
+                          const char *index_digest, nl_error *err) {
+        _cleanup_(store_unlockp) struct image_store *locked = NULL;
+        _cleanup_(records_done) struct records recs = {};
+        _cleanup_(oci_manifest_freep) struct oci_manifest *m = NULL;
+        _cleanup_(image_config_freep) struct image_config *c = NULL;
+        _cleanup_free_ char *mbuf = NULL, *cbuf = NULL, *tagged = NULL, *repo_digest = NULL;
+        _cleanup_json_ json_t *rec = NULL, *old = NULL;
+        char **chains = NULL;
+        size_t mlen, clen;
+        int64_t size;
+        int r, k;
+
+        if (!digest_is_valid(manifest_digest))
+                return nl_error_set(err, -EINVAL, "add image: invalid manifest digest \"%s\"",
+                                    strempty(manifest_digest));
+        if (index_digest && !digest_is_valid(index_digest))
+                return nl_error_set(err, -EINVAL, "add image: invalid index digest \"%s\"", index_digest);
+        if (name) {
+                if (!name_valid(name))
+                        return nl_error_set(err, -EINVAL, "add image: invalid name \"%.*s\"", 256, name);
+                r = name_split(name, index_digest ? index_digest : manifest_digest, &tagged, &repo_digest);
+                if (r < 0)
+                        return nl_error_set(err, r, "add image: invalid name \"%s\"", name);
+        }
+
+        r = store_lock(s, true);
+        if (r < 0)
+                return nl_error_set(err, r, "add image %s: lock store: %s", manifest_digest, strerror(-r));
+        locked = s;
+
+        r = image_store_read_blob(s, manifest_digest, IMAGE_MAX_MANIFEST_BYTES, &mbuf, &mlen, err);
+        if (r < 0)
+                return nl_error_prefix(err, "add image");
+        r = oci_manifest_parse(mbuf, mlen, NULL, &m, err);
+        if (r < 0)
+                return nl_error_prefix(err, "add image: manifest %s", manifest_digest);
+        if (m->kind != OCI_KIND_MANIFEST)
+                return nl_error_set(err, -EINVAL, "add image: %s is an index, not an image manifest",
+                                    manifest_digest);
+        if (index_digest && !image_store_has_blob(s, index_digest))
+                return nl_error_set(err, -ENOENT, "add image %s: index %s is not in the store",
+                                    manifest_digest, index_digest);
+        r = image_store_read_blob(s, m->config.digest, IMAGE_MAX_CONFIG_BYTES, &cbuf, &clen, err);
+        if (r < 0)
+                return nl_error_prefix(err, "add image %s: config", manifest_digest);
+        r = image_config_parse(cbuf, clen, &c, err);
+        if (r < 0)
+                return nl_error_prefix(err, "add image %s: config %s", manifest_digest, m->config.digest);
+        if (c->n_diff_ids != m->n_layers)
+                return nl_error_set(err, -EINVAL,
+                                    "add image %s: manifest has %zu layers, config %s has %zu diff_ids",
+                                    manifest_digest, m->n_layers, m->config.digest, c->n_diff_ids);
+
+        rec = json_pack("{s:s, s:s, s:o, s:[], s:[], s:[], s:[]}", "id", m->config.digest, "manifest_digest",
+                        manifest_digest, "index_digest",
+                        index_digest ? json_string(index_digest) : json_null(), "names", "repo_digests",
+                        "chain_ids", "layer_digests");
+        if (!rec)
+                return nl_error_set(err, -ENOMEM, "add image %s: out of memory", manifest_digest);
+        r = image_chain_ids(c->diff_ids, c->n_diff_ids, &chains);
+        if (r < 0)
+                return nl_error_set(err, r, "add image %s: chain IDs: %s", manifest_digest, strerror(-r));
+        size = m->config.size;
+        r = 0;
+        for (size_t i = 0; i < m->n_layers; i++) {
+                if (r >= 0 && !image_store_has_layer(s, chains[i]))
+                        r = nl_error_set(err, -ENOENT, "add image %s: layer %s (chain %s) is not unpacked",
+                                         manifest_digest, m->layers[i].digest, chains[i]);
+                else if (r >= 0 && !image_store_has_blob(s, m->layers[i].digest))
+                        r = nl_error_set(err, -ENOENT, "add image %s: layer blob %s is not in the store",
+                                         manifest_digest, m->layers[i].digest);
+                if (r >= 0 &&
+                    (json_array_append_new(json_object_get(rec, "chain_ids"), json_string(chains[i])) < 0 ||
+                     json_array_append_new(json_object_get(rec, "layer_digests"),
+                                           json_string(m->layers[i].digest)) < 0))
+                        r = nl_error_set(err, -ENOMEM, "add image %s: out of memory", manifest_digest);
+                size += m->layers[i].size;
+        }
+        strv_free_n(chains, c->n_diff_ids);
+        if (r < 0)
+                return r;
+
+        r = records_load(s, &recs);
+        if (r < 0)
+                return nl_error_set(err, r, "add image %s: read records: %s", manifest_digest, strerror(-r));
+        k = record_find_id(&recs, m->config.digest);
+        if (k >= 0) {
+                /* The same image again (another tag, another pull): keep its names and times. */
+                old = json_incref(recs.v[k]);
+                json_object_set_new(rec, "names", json_deep_copy(json_object_get(old, "names")));
+                json_object_set_new(rec, "repo_digests",
+                                    json_deep_copy(json_object_get(old, "repo_digests")));
+                json_object_set(rec, "created", json_object_get(old, "created"));
+                json_object_set(rec, "last_used", json_object_get(old, "last_used"));
+        } else {
+                json_object_set_new(rec, "created", json_integer((json_int_t) now_realtime()));
+                json_object_set_new(rec, "last_used", json_integer((json_int_t) now_realtime()));
+        }
+        json_object_set_new(rec, "size", json_integer(size));
+        if ((tagged && json_strv_add(json_object_get(rec, "names"), tagged) < 0) ||
+            (repo_digest && json_strv_add(json_object_get(rec, "repo_digests"), repo_digest) < 0))
+                return nl_error_set(err, -E2BIG, "add image %s: too many names", manifest_digest);
+
+        /* The name moves: off the other images first, so a crash in between loses the name
+         * (a re-pull brings it back) rather than leaving it on two images. */
+        if (tagged)
+                for (size_t i = 0; i < recs.n; i++) {
+                        if ((int) i == k || !json_strv_remove(json_object_get(recs.v[i], "names"), tagged))
+                                continue;
+                        r = record_write(s, recs.v[i]);
+                        if (r < 0)
+                                return nl_error_set(
+                                        err, r, "add image %s: move name \"%s\" from image %s: %s",
+                                        manifest_digest, tagged, rec_id(recs.v[i]), strerror(-r));
+                }
+        r = record_write(s, rec);
+        if (r < 0)
+                return nl_error_set(err, r, "add image %s: write record: %s", manifest_digest, strerror(-r));
+
+        /* Re-recorded from another manifest (an import after a pull): the old manifest and
+         * index may be unused now. Only those are candidates; layers are the same ones. */
+        if (old && (!streq(json_string_value(json_object_get(old, "manifest_digest")), manifest_digest) ||
+                    !streq_ptr(json_string_value(json_object_get(old, "index_digest")), index_digest))) {
+                json_decref(recs.v[k]);
+                recs.v[k] = json_incref(rec);
+                json_object_del(old, "id");
+                json_array_clear(json_object_get(old, "chain_ids"));
+                json_array_clear(json_object_get(old, "layer_digests"));
+                collect_unreferenced(s, &recs, old);
+        }
+        return 0;
+}
+
+static int remove_record(struct image_store *s, struct records *recs, size_t k) {
+        json_t *gone = recs->v[k];
+        int r;
+
+        r = record_delete(s, rec_id(gone));
+        if (r < 0)
+                return r;
+        collect_unreferenced(s, recs, gone);
+        json_decref(gone);
+        memmove(recs->v + k, recs->v + k + 1, (recs->n - k - 1) * sizeof(*recs->v));
+        recs->n--;
+        return 0;
+}
+
+/* A name removes that name (the image goes with its last one), as `podman untag`; an ID or a
+ * repo digest removes the image, as `crictl rmi`. */
+int image_store_remove(struct image_store *s, const char *name_or_id, nl_error *err) {
+        _cleanup_(store_unlockp) struct image_store *locked = NULL;
+        _cleanup_(records_done) struct records recs = {};
+        enum match_kind kind;
+        json_t *names;
+        int r, k;
+
+        if (isempty(name_or_id))
+                return nl_error_set(err, -EINVAL, "remove image: empty name");
+        r = store_lock(s, true);
+        if (r < 0)
+                return nl_error_set(err, r, "remove image \"%s\": lock store: %s", name_or_id, strerror(-r));
+        locked = s;
+        r = records_load(s, &recs);
+        if (r < 0)
+                return nl_error_set(err, r, "remove image \"%s\": read records: %s", name_or_id,
+                                    strerror(-r));
+        k = records_find(&recs, name_or_id, &kind, err);
+        if (k < 0)
+                return k;
+        names = json_object_get(recs.v[k], "names");
+        if (kind == MATCH_NAME) {
+                json_strv_remove(names, name_or_id);
+                if (json_array_size(names) > 0) {
+                        r = record_write(s, recs.v[k]);
+                        if (r < 0)
+                                return nl_error_set(err, r, "remove image \"%s\": write record: %s",
+                                                    name_or_id, strerror(-r));
+                        return 0;
+                }
+        }
+        r = remove_record(s, &recs, (size_t) k);
+        if (r < 0)
+                return nl_error_set(err, r, "remove image \"%s\": %s", name_or_id, strerror(-r));
+        return 0;
+}
+
+/* ==== garbage collection ================================================================== */
+
+/* As the kubelet: usage = 100 - available * 100 / capacity. */
+static int fs_usage_pct(struct image_store *s, int *ret) {
+        struct statvfs sv;
+
+        if (fstatvfs(s->root_fd, &sv) < 0)
+                return -errno;
+        if (sv.f_blocks == 0) {
+                *ret = 0;
+                return 0;
+        }
+        *ret = 100 - (int) ((uint64_t) sv.f_bavail * 100 / (uint64_t) sv.f_blocks);
+        return 0;
+}
+
+static bool rec_in_use(json_t *rec, char *const *in_use, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (in_use[i] && (streq(rec_id(rec), in_use[i]) ||
+                                  json_strv_has(json_object_get(rec, "names"), in_use[i]) ||
+                                  json_strv_has(json_object_get(rec, "repo_digests"), in_use[i])))
+                        return true;
+        return false;
+}
+
+static int last_used_cmp(const void *a, const void *b) {
+        json_int_t x = json_integer_value(json_object_get(*(json_t *const *) a, "last_used"));
+        json_int_t y = json_integer_value(json_object_get(*(json_t *const *) b, "last_used"));
+
+        return x < y ? -1 : x > y ? 1 : strcmp(rec_id(*(json_t *const *) a), rec_id(*(json_t *const *) b));
+}
+
+int image_store_gc(struct image_store *s, char *const *in_use, size_t n_in_use, int high_pct, int low_pct,
+                   nl_error *err) {
+        _cleanup_(store_unlockp) struct image_store *locked = NULL;
+        _cleanup_(records_done) struct records recs = {};
+        int r, usage, removed = 0;
+
+        if (high_pct < 0 || high_pct > 100 || low_pct < 0 || low_pct > 100 ||
+            (high_pct > 0 && low_pct > high_pct))
+                return nl_error_set(err, -EINVAL, "image GC: bad thresholds %d%%/%d%%", high_pct, low_pct);
+        r = fs_usage_pct(s, &usage);
+        if (r < 0)
+                return nl_error_set(err, r, "image GC: statvfs \"%s\": %s", s->root, strerror(-r));
+        if (high_pct > 0 && usage < high_pct)
+                return 0;
+
+        r = store_lock(s, true);
+        if (r < 0)
+                return nl_error_set(err, r, "image GC: lock store: %s", strerror(-r));
+        locked = s;
+        r = records_load(s, &recs);
+        if (r < 0)
+                return nl_error_set(err, r, "image GC: read records: %s", strerror(-r));
+        qsort(recs.v, recs.n, sizeof(*recs.v), last_used_cmp);
+        for (size_t k = 0; k < recs.n;) {
+                if (high_pct > 0) {
+                        r = fs_usage_pct(s, &usage);
+                        if (r < 0)
+                                return nl_error_set(err, r, "image GC: statvfs \"%s\": %s", s->root,
+                                                    strerror(-r));
+                        if (usage <= low_pct)
+                                break;
+                }
+                if (rec_in_use(recs.v[k], in_use, n_in_use)) {
+                        k++;
+                        continue;
+                }
+                {
+                        _cleanup_free_ char *id = strdup(rec_id(recs.v[k]));
+                        r = remove_record(s, &recs, k);
+                        if (r < 0)
+                                return nl_error_set(err, r, "image GC: remove image %s: %s", strempty(id),
+                                                    strerror(-r));
+                }
+                removed++;
+        }
+        return removed;
+}
