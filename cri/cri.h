@@ -393,3 +393,33 @@ struct oci_spec_input {
  * capabilities, resources, namespaces, sysctls. Mounts in the input replace defaults with the
  * same destination. */
 json_t *oci_spec_build(const struct oci_spec_input *in);
+
+/* ==== pull policy and backoff ============================================================= */
+/* What the pod worker does about a container's image, and the kubelet's waiting reasons. */
+
+enum image_action {
+        IMAGE_USE,       /* present and the policy allows it: use it */
+        IMAGE_PULL,      /* pull now */
+        IMAGE_BACKOFF,   /* a recent pull failed: wait (reason ImagePullBackOff) */
+        IMAGE_NEVER,     /* policy Never and not present (reason ErrImageNeverPull) */
+};
+
+struct image_pull_backoff; /* per (pod UID, image) failure history */
+
+struct image_pull_backoff *image_pull_backoff_new(void);
+void image_pull_backoff_free(struct image_pull_backoff *b);
+
+/* Decide for policy "Always", "IfNotPresent" or "Never" given whether the image is in the
+ * store; while a backoff for (key) is running, IMAGE_PULL becomes IMAGE_BACKOFF and
+ * *ret_wait says how long is left. now is CLOCK_MONOTONIC. */
+enum image_action image_pull_decide(struct image_pull_backoff *b, const char *key, const char *policy,
+                                    bool present, usec_t now, usec_t *ret_wait);
+/* Record a failed pull: the kubelet's backoff, 10 s doubling to 300 s, forgotten after twice
+ * the maximum without failures. */
+void image_pull_failed(struct image_pull_backoff *b, const char *key, usec_t now);
+void image_pull_succeeded(struct image_pull_backoff *b, const char *key);
+
+/* The kubelet's waiting reason for a failed pull ("ErrImagePull", "RegistryUnavailable",
+ * "InvalidImageName"), and the message it shows for the policy Never case. */
+const char *image_pull_error_reason(enum pull_error_kind kind);
+char *image_never_pull_message(const char *image);
