@@ -240,13 +240,15 @@ int image_ref_parse(const char *s, struct image_ref *ret, nl_error *err) {
                 size_t dn = strlen(d);
                 size_t alg = digest_shape(d, dn);
                 if (alg == 0)
-                        return ref_error(err, s, "invalid digest format \"%.*s\"", (int) (dn > 100 ? 100 : dn),
-                                         d);
+                        return ref_error(err, s, "invalid digest format \"%.*s\"",
+                                         (int) (dn > 100 ? 100 : dn), d);
                 if (alg != 6 || memcmp(d, "sha256", 6) != 0)
-                        return ref_error(err, s, "unsupported digest algorithm \"%.*s\" (only sha256 is supported)",
+                        return ref_error(err, s,
+                                         "unsupported digest algorithm \"%.*s\" (only sha256 is supported)",
                                          (int) (alg > 32 ? 32 : alg), d);
                 if (!digest_is_valid(d))
-                        return ref_error(err, s, "invalid digest: want \"sha256:\" and 64 lowercase hex digits");
+                        return ref_error(err, s,
+                                         "invalid digest: want \"sha256:\" and 64 lowercase hex digits");
                 digest = strdup(d);
                 if (!digest)
                         return nl_error_set(err, -ENOMEM, "out of memory");
@@ -254,13 +256,16 @@ int image_ref_parse(const char *s, struct image_ref *ret, nl_error *err) {
 
         /* A ":" after the last "/" starts the tag; earlier ones belong to the domain's port. */
         last_slash = memrchr(s, '/', (size_t) (name_end - s));
-        colon = memrchr(last_slash ? last_slash : s, ':', (size_t) (name_end - (last_slash ? last_slash : s)));
+        colon = memrchr(last_slash ? last_slash : s, ':',
+                        (size_t) (name_end - (last_slash ? last_slash : s)));
         if (colon) {
                 const char *t = colon + 1;
                 if (!tag_valid(t, (size_t) (name_end - t)))
-                        return ref_error(err, s,
-                                         "invalid tag \"%.*s\": up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'",
-                                         (int) ((size_t) (name_end - t) > 140 ? 140 : (size_t) (name_end - t)), t);
+                        return ref_error(
+                                err, s,
+                                "invalid tag \"%.*s\": up to 128 of [A-Za-z0-9_.-], not starting with '.' "
+                                "or '-'",
+                                (int) ((size_t) (name_end - t) > 140 ? 140 : (size_t) (name_end - t)), t);
                 tag = strndup(t, (size_t) (name_end - t));
                 if (!tag)
                         return nl_error_set(err, -ENOMEM, "out of memory");
@@ -310,7 +315,8 @@ int image_ref_parse(const char *s, struct image_ref *ret, nl_error *err) {
                 return ref_error(err, s, "invalid reference format");
         }
         if (strlen(path) > REF_PATH_MAX)
-                return ref_error(err, s, "repository name must not be more than %d characters", REF_PATH_MAX);
+                return ref_error(err, s, "repository name must not be more than %d characters",
+                                 REF_PATH_MAX);
 
         /* TagNameOnly: neither tag nor digest means "latest". */
         if (!tag && !digest) {

@@ -26,8 +26,11 @@
 
 enum doc_kind { DOC_UNKNOWN, DOC_MANIFEST, DOC_INDEX, DOC_SCHEMA1 };
 
-/* Layer types we can unpack: tar, tar+gzip, tar+zstd, in their OCI, OCI non-distributable and
- * Docker spellings, and Docker's foreign layers (Windows base layers, fetched from their URLs). */
+/* Layer types we can unpack (unpack.c's list): tar, tar+gzip, tar+zstd in their OCI and OCI
+ * non-distributable spellings, Docker's tar.gzip, and Docker's foreign layers (Windows base
+ * layers, fetched from their URLs). containerd also knows Docker's uncompressed, zstd and
+ * uncompressed-foreign spellings; registries do not serve them in practice, and accepting them
+ * here would only move the refusal to unpack time. */
 static const char *const layer_media_types[] = {
         MEDIA_OCI_LAYER,
         MEDIA_OCI_LAYER_GZIP,
@@ -35,10 +38,7 @@ static const char *const layer_media_types[] = {
         "application/vnd.oci.image.layer.nondistributable.v1.tar",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-        "application/vnd.docker.image.rootfs.diff.tar",
         MEDIA_DOCKER_LAYER_GZIP,
-        "application/vnd.docker.image.rootfs.diff.tar.zstd",
-        "application/vnd.docker.image.rootfs.foreign.diff.tar",
         MEDIA_DOCKER_LAYER_FOREIGN,
 };
 
@@ -118,9 +118,10 @@ static json_t *obj_get(const json_t *obj, const char *key) {
         v = json_object_get(obj, key);
         if (v)
                 return v;
-        json_object_foreach ((json_t *) obj, k, v)
+        json_object_foreach((json_t *) obj, k, v) {
                 if (strcasecmp(k, key) == 0)
                         return v;
+        }
         return NULL;
 }
 
@@ -131,7 +132,8 @@ static json_t *obj_get_set(const json_t *obj, const char *key) {
 }
 
 /* Errors name the document ("image manifest", "image index", "image config") and the field. */
-_printf_(4, 5) static int doc_error(nl_error *err, const char *doc, const char *where, const char *fmt, ...) {
+_printf_(4, 5) static int doc_error(nl_error *err, const char *doc, const char *where, const char *fmt,
+                                    ...) {
         _cleanup_free_ char *why = NULL;
         va_list ap;
 
@@ -178,8 +180,8 @@ static void strv_freep(char ***l) {
 }
 
 /* An optional array of strings: absent or null gives NULL and 0, else a NULL-terminated copy. */
-static int get_string_array(const json_t *obj, const char *key, const char *doc, const char *where, char ***ret,
-                            size_t *ret_n, nl_error *err) {
+static int get_string_array(const json_t *obj, const char *key, const char *doc, const char *where,
+                            char ***ret, size_t *ret_n, nl_error *err) {
         json_t *v = obj_get_set(obj, key);
         _cleanup_(strv_freep) char **l = NULL;
         size_t n;
@@ -209,8 +211,8 @@ static int get_string_array(const json_t *obj, const char *key, const char *doc,
 }
 
 /* An optional object whose values are all strings (Go's map[string]string). */
-static int get_string_map(const json_t *obj, const char *key, const char *doc, const char *where, json_t **ret,
-                          nl_error *err) {
+static int get_string_map(const json_t *obj, const char *key, const char *doc, const char *where,
+                          json_t **ret, nl_error *err) {
         json_t *v = obj_get_set(obj, key), *e;
         const char *k;
 
@@ -220,7 +222,7 @@ static int get_string_map(const json_t *obj, const char *key, const char *doc, c
         }
         if (!json_is_object(v))
                 return doc_error(err, doc, where, "%s must be an object", key);
-        json_object_foreach (v, k, e) {
+        json_object_foreach(v, k, e) {
                 if (!json_is_string(e)) {
                         _cleanup_free_ char *q = quote(k);
                         return doc_error(err, doc, where, "%s[\"%s\"] must be a string", key, strempty(q));
@@ -238,8 +240,10 @@ static int check_digest(const char *d, const char *doc, const char *where, nl_er
                 return 0;
         q = quote(d);
         colon = strchr(d, ':');
-        if (colon && colon != d && strncmp(d, "sha256:", 7) != 0 && strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789+._-") == (size_t) (colon - d))
-                return doc_error(err, doc, where, "unsupported digest algorithm in \"%s\" (only sha256 is supported)",
+        if (colon && colon != d && strncmp(d, "sha256:", 7) != 0 &&
+            strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789+._-") == (size_t) (colon - d))
+                return doc_error(err, doc, where,
+                                 "unsupported digest algorithm in \"%s\" (only sha256 is supported)",
                                  strempty(q));
         return doc_error(err, doc, where, "invalid digest \"%s\"", strempty(q));
 }
@@ -295,7 +299,8 @@ static int parse_descriptor(const json_t *j, const char *doc, const char *where,
         if (!json_is_integer(v))
                 return doc_error(err, doc, where, "size must be an integer");
         if (json_integer_value(v) < 0)
-                return doc_error(err, doc, where, "size %" JSON_INTEGER_FORMAT " is negative", json_integer_value(v));
+                return doc_error(err, doc, where, "size %" JSON_INTEGER_FORMAT " is negative",
+                                 json_integer_value(v));
         d.size = json_integer_value(v);
 
         r = get_string_map(j, "annotations", doc, where, &d.annotations, err);
@@ -357,7 +362,8 @@ static int parse_manifest_body(const json_t *root, struct oci_manifest *m, nl_er
                 return doc_error(err, doc, NULL, "layers must be an array");
         n = json_array_size(layers);
         if (n > IMAGE_MAX_LAYERS)
-                return doc_error(err, doc, NULL, "%zu layers, more than the limit of %d", n, IMAGE_MAX_LAYERS);
+                return doc_error(err, doc, NULL, "%zu layers, more than the limit of %d", n,
+                                 IMAGE_MAX_LAYERS);
         m->layers = calloc(n ? n : 1, sizeof(struct oci_descriptor));
         if (!m->layers)
                 return nl_error_set(err, -ENOMEM, "out of memory");
@@ -370,7 +376,8 @@ static int parse_manifest_body(const json_t *root, struct oci_manifest *m, nl_er
                 m->n_layers = i + 1;
                 if (!is_layer_media_type(m->layers[i].media_type)) {
                         _cleanup_free_ char *q = quote(m->layers[i].media_type);
-                        return doc_error(err, doc, where, "unsupported layer media type \"%s\"", strempty(q));
+                        return doc_error(err, doc, where, "unsupported layer media type \"%s\"",
+                                         strempty(q));
                 }
         }
         return 0;
@@ -420,8 +427,8 @@ int oci_manifest_parse(const char *buf, size_t len, const char *content_type, st
         if (!buf && len > 0)
                 return nl_error_set(err, -EINVAL, "invalid image manifest: no data");
         if (len > IMAGE_MAX_MANIFEST_BYTES)
-                return nl_error_set(err, -EFBIG, "image manifest is %zu bytes, more than the limit of %u", len,
-                                    IMAGE_MAX_MANIFEST_BYTES);
+                return nl_error_set(err, -EFBIG, "image manifest is %zu bytes, more than the limit of %u",
+                                    len, IMAGE_MAX_MANIFEST_BYTES);
 
         root = json_loadb(buf ? buf : "", len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root)
@@ -442,9 +449,10 @@ int oci_manifest_parse(const char *buf, size_t len, const char *content_type, st
         if (obj_get(root, "fsLayers") || hint_kind == DOC_SCHEMA1 || doc_kind == DOC_SCHEMA1 ||
             (json_is_integer(obj_get_set(root, "schemaVersion")) &&
              json_integer_value(obj_get_set(root, "schemaVersion")) == 1))
-                return nl_error_set(err, -EINVAL,
-                                    "schema 1 manifests are not supported (Docker image manifest v2, schema 1 is "
-                                    "deprecated; push the image again with a current tool)");
+                return nl_error_set(
+                        err, -EINVAL,
+                        "schema 1 manifests are not supported (Docker image manifest v2, schema 1 is "
+                        "deprecated; push the image again with a current tool)");
 
         v = obj_get_set(root, "schemaVersion");
         if (!v)
@@ -461,8 +469,9 @@ int oci_manifest_parse(const char *buf, size_t len, const char *content_type, st
         has_manifests = obj_get_set(root, "manifests") != NULL;
         has_config_or_layers = obj_get_set(root, "config") || obj_get_set(root, "layers");
         if (has_manifests && has_config_or_layers)
-                return doc_error(err, "image manifest", NULL,
-                                 "the document has both manifests (an index) and config or layers (a manifest)");
+                return doc_error(
+                        err, "image manifest", NULL,
+                        "the document has both manifests (an index) and config or layers (a manifest)");
         if (has_manifests)
                 content_kind = DOC_INDEX;
         else if (has_config_or_layers)
@@ -475,8 +484,9 @@ int oci_manifest_parse(const char *buf, size_t len, const char *content_type, st
         }
         kind = doc_kind != DOC_UNKNOWN ? doc_kind : hint_kind != DOC_UNKNOWN ? hint_kind : content_kind;
         if (kind == DOC_UNKNOWN)
-                return doc_error(err, "image manifest", NULL,
-                                 "neither a manifest nor an index (no mediaType, config, layers or manifests)");
+                return doc_error(
+                        err, "image manifest", NULL,
+                        "neither a manifest nor an index (no mediaType, config, layers or manifests)");
         if (content_kind != DOC_UNKNOWN && content_kind != kind)
                 return doc_error(err, "image manifest", NULL, "expected %s but found %s", kind_name(kind),
                                  kind_name(content_kind));
@@ -514,17 +524,20 @@ void oci_platform_host(struct oci_platform *ret) {
         static const struct {
                 const char *machine, *arch, *variant;
         } table[] = {
-                { "x86_64", "amd64", NULL },   { "amd64", "amd64", NULL },     { "aarch64", "arm64", "v8" },
-                { "arm64", "arm64", "v8" },    { "armv8l", "arm", "v8" },      { "armv7l", "arm", "v7" },
-                { "armv7", "arm", "v7" },      { "armv6l", "arm", "v6" },      { "armv5tel", "arm", "v5" },
-                { "armv5tejl", "arm", "v5" },  { "i386", "386", NULL },        { "i486", "386", NULL },
-                { "i586", "386", NULL },       { "i686", "386", NULL },        { "ppc64le", "ppc64le", NULL },
-                { "ppc64", "ppc64", NULL },    { "s390x", "s390x", NULL },     { "riscv64", "riscv64", NULL },
-                { "mips64", "mips64", NULL },  { "loongarch64", "loong64", NULL },
+                {"x86_64", "amd64", NULL},    {"amd64", "amd64", NULL},
+                {"aarch64", "arm64", "v8"},   {"arm64", "arm64", "v8"},
+                {"armv8l", "arm", "v8"},      {"armv7l", "arm", "v7"},
+                {"armv7", "arm", "v7"},       {"armv6l", "arm", "v6"},
+                {"armv5tel", "arm", "v5"},    {"armv5tejl", "arm", "v5"},
+                {"i386", "386", NULL},        {"i486", "386", NULL},
+                {"i586", "386", NULL},        {"i686", "386", NULL},
+                {"ppc64le", "ppc64le", NULL}, {"ppc64", "ppc64", NULL},
+                {"s390x", "s390x", NULL},     {"riscv64", "riscv64", NULL},
+                {"mips64", "mips64", NULL},   {"loongarch64", "loong64", NULL},
         };
         struct utsname u;
 
-        *ret = (struct oci_platform){ .os = (char *) "linux" };
+        *ret = (struct oci_platform){.os = (char *) "linux"};
         if (uname(&u) < 0) {
                 ret->architecture = (char *) "unknown";
                 return;
@@ -579,8 +592,9 @@ static int replace(char **s, const char *v) {
 
 /* containerd's platforms.Normalize: lowercase, GOOS/GOARCH names, canonical variants. An empty
  * os is the host's ("linux"). */
-static int normalize_platform(const char *os, const char *arch, const char *variant, struct norm_platform *ret) {
-        struct norm_platform p = { lowercase_dup(os), lowercase_dup(arch), lowercase_dup(variant) };
+static int normalize_platform(const char *os, const char *arch, const char *variant,
+                              struct norm_platform *ret) {
+        struct norm_platform p = {lowercase_dup(os), lowercase_dup(arch), lowercase_dup(variant)};
         int r = 0;
 
         if (!p.os || !p.arch || !p.variant) {
@@ -596,7 +610,8 @@ static int normalize_platform(const char *os, const char *arch, const char *vari
                 r = replace(&p.arch, "386");
                 if (r >= 0)
                         r = replace(&p.variant, "");
-        } else if (r >= 0 && (streq(p.arch, "x86_64") || streq(p.arch, "x86-64") || streq(p.arch, "amd64"))) {
+        } else if (r >= 0 &&
+                   (streq(p.arch, "x86_64") || streq(p.arch, "x86-64") || streq(p.arch, "amd64"))) {
                 r = replace(&p.arch, "amd64");
                 if (r >= 0 && streq(p.variant, "v1"))
                         r = replace(&p.variant, "");
@@ -604,7 +619,8 @@ static int normalize_platform(const char *os, const char *arch, const char *vari
                 r = replace(&p.arch, "arm64");
                 if (r >= 0 && (streq(p.variant, "8") || streq(p.variant, "v8") || streq(p.variant, "v8.0")))
                         r = replace(&p.variant, "");
-                else if (r >= 0 && (streq(p.variant, "9") || streq(p.variant, "9.0") || streq(p.variant, "v9.0")))
+                else if (r >= 0 &&
+                         (streq(p.variant, "9") || streq(p.variant, "9.0") || streq(p.variant, "v9.0")))
                         r = replace(&p.variant, "v9");
         } else if (r >= 0 && streq(p.arch, "armhf")) {
                 r = replace(&p.arch, "arm");
@@ -618,7 +634,7 @@ static int normalize_platform(const char *os, const char *arch, const char *vari
                 if (streq(p.variant, "") || streq(p.variant, "7"))
                         r = replace(&p.variant, "v7");
                 else if (streq(p.variant, "5") || streq(p.variant, "6") || streq(p.variant, "8")) {
-                        char v[3] = { 'v', p.variant[0], '\0' };
+                        char v[3] = {'v', p.variant[0], '\0'};
                         r = replace(&p.variant, v);
                 }
         }
@@ -722,8 +738,8 @@ fail:
 }
 
 /* Position of the entry's variant on the ladder (lower is better), or -1 when it does not run. */
-static int platform_rank(const struct norm_platform *want, const struct ladder *l, const struct oci_platform *have,
-                         int *ret) {
+static int platform_rank(const struct norm_platform *want, const struct ladder *l,
+                         const struct oci_platform *have, int *ret) {
         struct norm_platform h = {};
         int r = normalize_platform(have->os, have->architecture, have->variant, &h);
 
@@ -893,7 +909,7 @@ static int parse_container_config(const json_t *cfg, struct image_config *c, nl_
                 c->exposed_ports = calloc(json_object_size(ports) + 1, sizeof(char *));
                 if (!c->exposed_ports)
                         return nl_error_set(err, -ENOMEM, "out of memory");
-                json_object_foreach (ports, k, v) {
+                json_object_foreach(ports, k, v) {
                         if (!json_is_object(v) && !json_is_null(v)) {
                                 _cleanup_free_ char *q = quote(k);
                                 return doc_error(err, doc, where, "ExposedPorts[\"%s\"] must be an object",
@@ -927,7 +943,8 @@ static int parse_rootfs(const json_t *rootfs, struct image_config *c, nl_error *
                 return doc_error(err, doc, "rootfs", "diff_ids must be an array");
         n = json_array_size(ids);
         if (n > IMAGE_MAX_LAYERS)
-                return doc_error(err, doc, "rootfs", "%zu diff_ids, more than the limit of %d", n, IMAGE_MAX_LAYERS);
+                return doc_error(err, doc, "rootfs", "%zu diff_ids, more than the limit of %d", n,
+                                 IMAGE_MAX_LAYERS);
         c->diff_ids = calloc(n + 1, sizeof(char *));
         if (!c->diff_ids)
                 return nl_error_set(err, -ENOMEM, "out of memory");

@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         check(image_chain_ids(c->diff_ids, c->n_diff_ids, &chain) == 0, "no chain IDs for valid diff_ids");
         check_strv(chain, c->n_diff_ids, "chain ID count");
-        check(c->n_diff_ids == 0 || streq(chain[0], c->diff_ids[0]), "first chain ID is not the first diff_id");
+        check(c->n_diff_ids == 0 || streq(chain[0], c->diff_ids[0]),
+              "first chain ID is not the first diff_id");
         for (size_t i = 0; i < c->n_diff_ids; i++) {
                 check(digest_is_valid(chain[i]), "invalid chain ID");
                 free(chain[i]);

@@ -21,13 +21,13 @@ static const char *const content_types[] = {
 };
 
 static const struct oci_platform platforms[] = {
-        { (char *) "linux", (char *) "amd64", NULL },
-        { (char *) "linux", (char *) "arm64", (char *) "v8" },
-        { (char *) "linux", (char *) "arm", (char *) "v7" },
-        { (char *) "linux", (char *) "amd64", (char *) "v3" },
-        { (char *) "linux", (char *) "arm64", (char *) "v9.4" },
-        { (char *) "Linux", (char *) "x86_64", NULL },
-        { NULL, NULL, NULL },
+        {(char *) "linux", (char *) "amd64", NULL},
+        {(char *) "linux", (char *) "arm64", (char *) "v8"},
+        {(char *) "linux", (char *) "arm", (char *) "v7"},
+        {(char *) "linux", (char *) "amd64", (char *) "v3"},
+        {(char *) "linux", (char *) "arm64", (char *) "v9.4"},
+        {(char *) "Linux", (char *) "x86_64", NULL},
+        {NULL, NULL, NULL},
 };
 
 static void check(bool ok, const char *what) {

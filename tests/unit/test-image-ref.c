@@ -21,195 +21,218 @@ struct valid_case {
 
 static const struct valid_case valid_cases[] = {
         /* normalize_test.go: TestValidateReferenceName, valid names */
-        { "docker/docker", "docker.io/docker/docker:latest", "docker.io", "docker/docker", "latest", NULL },
-        { "library/debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest", NULL },
-        { "debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest", NULL },
-        { "localhost/library/debian", "localhost/library/debian:latest", "localhost", "library/debian", "latest",
-          NULL },
-        { "localhost/debian", "localhost/debian:latest", "localhost", "debian", "latest", NULL },
-        { "LOCALDOMAIN/library/debian", "LOCALDOMAIN/library/debian:latest", "LOCALDOMAIN", "library/debian",
-          "latest", NULL },
-        { "LOCALDOMAIN/debian", "LOCALDOMAIN/debian:latest", "LOCALDOMAIN", "debian", "latest", NULL },
-        { "docker.io/docker/docker", "docker.io/docker/docker:latest", "docker.io", "docker/docker", "latest", NULL },
-        { "docker.io/library/debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest",
-          NULL },
-        { "docker.io/debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest", NULL },
-        { "index.docker.io/docker/docker", "docker.io/docker/docker:latest", "docker.io", "docker/docker", "latest",
-          NULL },
-        { "index.docker.io/library/debian", "docker.io/library/debian:latest", "docker.io", "library/debian",
-          "latest", NULL },
-        { "index.docker.io/debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest",
-          NULL },
-        { "127.0.0.1:5000/docker/docker", "127.0.0.1:5000/docker/docker:latest", "127.0.0.1:5000", "docker/docker",
-          "latest", NULL },
-        { "127.0.0.1:5000/library/debian", "127.0.0.1:5000/library/debian:latest", "127.0.0.1:5000",
-          "library/debian", "latest", NULL },
-        { "127.0.0.1:5000/debian", "127.0.0.1:5000/debian:latest", "127.0.0.1:5000", "debian", "latest", NULL },
+        {"docker/docker", "docker.io/docker/docker:latest", "docker.io", "docker/docker", "latest", NULL},
+        {"library/debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest", NULL},
+        {"debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest", NULL},
+        {"localhost/library/debian", "localhost/library/debian:latest", "localhost", "library/debian",
+         "latest", NULL},
+        {"localhost/debian", "localhost/debian:latest", "localhost", "debian", "latest", NULL},
+        {"LOCALDOMAIN/library/debian", "LOCALDOMAIN/library/debian:latest", "LOCALDOMAIN", "library/debian",
+         "latest", NULL},
+        {"LOCALDOMAIN/debian", "LOCALDOMAIN/debian:latest", "LOCALDOMAIN", "debian", "latest", NULL},
+        {"docker.io/docker/docker", "docker.io/docker/docker:latest", "docker.io", "docker/docker", "latest",
+         NULL},
+        {"docker.io/library/debian", "docker.io/library/debian:latest", "docker.io", "library/debian",
+         "latest", NULL},
+        {"docker.io/debian", "docker.io/library/debian:latest", "docker.io", "library/debian", "latest",
+         NULL},
+        {"index.docker.io/docker/docker", "docker.io/docker/docker:latest", "docker.io", "docker/docker",
+         "latest", NULL},
+        {"index.docker.io/library/debian", "docker.io/library/debian:latest", "docker.io", "library/debian",
+         "latest", NULL},
+        {"index.docker.io/debian", "docker.io/library/debian:latest", "docker.io", "library/debian",
+         "latest", NULL},
+        {"127.0.0.1:5000/docker/docker", "127.0.0.1:5000/docker/docker:latest", "127.0.0.1:5000",
+         "docker/docker", "latest", NULL},
+        {"127.0.0.1:5000/library/debian", "127.0.0.1:5000/library/debian:latest", "127.0.0.1:5000",
+         "library/debian", "latest", NULL},
+        {"127.0.0.1:5000/debian", "127.0.0.1:5000/debian:latest", "127.0.0.1:5000", "debian", "latest",
+         NULL},
         /* a single component is never a domain: these are docker.io names, ":80" a tag */
-        { "192.168.0.1", "docker.io/library/192.168.0.1:latest", "docker.io", "library/192.168.0.1", "latest",
-          NULL },
-        { "192.168.0.1:80", "docker.io/library/192.168.0.1:80", "docker.io", "library/192.168.0.1", "80", NULL },
-        { "192.168.0.1:8/debian", "192.168.0.1:8/debian:latest", "192.168.0.1:8", "debian", "latest", NULL },
-        { "192.168.0.2:25000/debian", "192.168.0.2:25000/debian:latest", "192.168.0.2:25000", "debian", "latest",
-          NULL },
-        { "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
-          "docker.io/library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev:latest", "docker.io",
-          "library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev", "latest", NULL },
-        { "[fc00::1]:5000/docker", "[fc00::1]:5000/docker:latest", "[fc00::1]:5000", "docker", "latest", NULL },
-        { "[fc00::1]:5000/docker/docker", "[fc00::1]:5000/docker/docker:latest", "[fc00::1]:5000", "docker/docker",
-          "latest", NULL },
-        { "[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000/library/debian:latest",
-          "[fc00:1:2:3:4:5:6:7]:5000", "library/debian", "latest", NULL },
+        {"192.168.0.1", "docker.io/library/192.168.0.1:latest", "docker.io", "library/192.168.0.1", "latest",
+         NULL},
+        {"192.168.0.1:80", "docker.io/library/192.168.0.1:80", "docker.io", "library/192.168.0.1", "80",
+         NULL},
+        {"192.168.0.1:8/debian", "192.168.0.1:8/debian:latest", "192.168.0.1:8", "debian", "latest", NULL},
+        {"192.168.0.2:25000/debian", "192.168.0.2:25000/debian:latest", "192.168.0.2:25000", "debian",
+         "latest", NULL},
+        {"thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+         "docker.io/library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev:latest",
+         "docker.io", "library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev", "latest",
+         NULL},
+        {"[fc00::1]:5000/docker", "[fc00::1]:5000/docker:latest", "[fc00::1]:5000", "docker", "latest",
+         NULL},
+        {"[fc00::1]:5000/docker/docker", "[fc00::1]:5000/docker/docker:latest", "[fc00::1]:5000",
+         "docker/docker", "latest", NULL},
+        {"[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000/library/debian:latest",
+         "[fc00:1:2:3:4:5:6:7]:5000", "library/debian", "latest", NULL},
         /* with a domain, 64 hex digits are a name, not an image id */
-        { "docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
-          "docker.io/library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest", "docker.io",
-          "library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "latest", NULL },
+        {"docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
+         "docker.io/library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest",
+         "docker.io", "library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "latest",
+         NULL},
         /* an uppercase first component is read as a host */
-        { "Docker/docker", "Docker/docker:latest", "Docker", "docker", "latest", NULL },
-        { "DOCKER/docker", "DOCKER/docker:latest", "DOCKER", "docker", "latest", NULL },
-        { "Foo/bar", "Foo/bar:latest", "Foo", "bar", "latest", NULL },
+        {"Docker/docker", "Docker/docker:latest", "Docker", "docker", "latest", NULL},
+        {"DOCKER/docker", "DOCKER/docker:latest", "DOCKER", "docker", "latest", NULL},
+        {"Foo/bar", "Foo/bar:latest", "Foo", "bar", "latest", NULL},
 
         /* TestValidateRemoteName */
-        { "docker-rules/docker", "docker.io/docker-rules/docker:latest", "docker.io", "docker-rules/docker",
-          "latest", NULL },
-        { "docker---rules/docker", "docker.io/docker---rules/docker:latest", "docker.io", "docker---rules/docker",
-          "latest", NULL },
-        { "doc/docker", "docker.io/doc/docker:latest", "docker.io", "doc/docker", "latest", NULL },
-        { "d/docker", "docker.io/d/docker:latest", "docker.io", "d/docker", "latest", NULL },
-        { "jess/t", "docker.io/jess/t:latest", "docker.io", "jess/t", "latest", NULL },
-        { "dock__er/docker", "docker.io/dock__er/docker:latest", "docker.io", "dock__er/docker", "latest", NULL },
+        {"docker-rules/docker", "docker.io/docker-rules/docker:latest", "docker.io", "docker-rules/docker",
+         "latest", NULL},
+        {"docker---rules/docker", "docker.io/docker---rules/docker:latest", "docker.io",
+         "docker---rules/docker", "latest", NULL},
+        {"doc/docker", "docker.io/doc/docker:latest", "docker.io", "doc/docker", "latest", NULL},
+        {"d/docker", "docker.io/d/docker:latest", "docker.io", "d/docker", "latest", NULL},
+        {"jess/t", "docker.io/jess/t:latest", "docker.io", "jess/t", "latest", NULL},
+        {"dock__er/docker", "docker.io/dock__er/docker:latest", "docker.io", "dock__er/docker", "latest",
+         NULL},
 
         /* TestParseRepositoryInfo */
-        { "localhost/fooo/bar", "localhost/fooo/bar:latest", "localhost", "fooo/bar", "latest", NULL },
-        { "fooo/bar", "docker.io/fooo/bar:latest", "docker.io", "fooo/bar", "latest", NULL },
-        { "index.docker.io/fooo/bar", "docker.io/fooo/bar:latest", "docker.io", "fooo/bar", "latest", NULL },
-        { "nonlibrary/ubuntu", "docker.io/nonlibrary/ubuntu:latest", "docker.io", "nonlibrary/ubuntu", "latest",
-          NULL },
-        { "other/library", "docker.io/other/library:latest", "docker.io", "other/library", "latest", NULL },
-        { "127.0.0.1:8000/private/moonbase", "127.0.0.1:8000/private/moonbase:latest", "127.0.0.1:8000",
-          "private/moonbase", "latest", NULL },
-        { "example.com/privatebase", "example.com/privatebase:latest", "example.com", "privatebase", "latest",
-          NULL },
-        { "example.com:8000/privatebasee", "example.com:8000/privatebasee:latest", "example.com:8000",
-          "privatebasee", "latest", NULL },
-        { "ubuntu-12.04-base", "docker.io/library/ubuntu-12.04-base:latest", "docker.io", "library/ubuntu-12.04-base",
-          "latest", NULL },
-        { "index.docker.io/library/ubuntu-12.04-base", "docker.io/library/ubuntu-12.04-base:latest", "docker.io",
-          "library/ubuntu-12.04-base", "latest", NULL },
-        { "docker.io/foo", "docker.io/library/foo:latest", "docker.io", "library/foo", "latest", NULL },
-        { "library/foo/bar", "docker.io/library/foo/bar:latest", "docker.io", "library/foo/bar", "latest", NULL },
-        { "store/foo/bar", "docker.io/store/foo/bar:latest", "docker.io", "store/foo/bar", "latest", NULL },
-        { "FOO/bar", "FOO/bar:latest", "FOO", "bar", "latest", NULL },
+        {"localhost/fooo/bar", "localhost/fooo/bar:latest", "localhost", "fooo/bar", "latest", NULL},
+        {"fooo/bar", "docker.io/fooo/bar:latest", "docker.io", "fooo/bar", "latest", NULL},
+        {"index.docker.io/fooo/bar", "docker.io/fooo/bar:latest", "docker.io", "fooo/bar", "latest", NULL},
+        {"nonlibrary/ubuntu", "docker.io/nonlibrary/ubuntu:latest", "docker.io", "nonlibrary/ubuntu",
+         "latest", NULL},
+        {"other/library", "docker.io/other/library:latest", "docker.io", "other/library", "latest", NULL},
+        {"127.0.0.1:8000/private/moonbase", "127.0.0.1:8000/private/moonbase:latest", "127.0.0.1:8000",
+         "private/moonbase", "latest", NULL},
+        {"example.com/privatebase", "example.com/privatebase:latest", "example.com", "privatebase", "latest",
+         NULL},
+        {"example.com:8000/privatebasee", "example.com:8000/privatebasee:latest", "example.com:8000",
+         "privatebasee", "latest", NULL},
+        {"ubuntu-12.04-base", "docker.io/library/ubuntu-12.04-base:latest", "docker.io",
+         "library/ubuntu-12.04-base", "latest", NULL},
+        {"index.docker.io/library/ubuntu-12.04-base", "docker.io/library/ubuntu-12.04-base:latest",
+         "docker.io", "library/ubuntu-12.04-base", "latest", NULL},
+        {"docker.io/foo", "docker.io/library/foo:latest", "docker.io", "library/foo", "latest", NULL},
+        {"library/foo/bar", "docker.io/library/foo/bar:latest", "docker.io", "library/foo/bar", "latest",
+         NULL},
+        {"store/foo/bar", "docker.io/store/foo/bar:latest", "docker.io", "store/foo/bar", "latest", NULL},
+        {"FOO/bar", "FOO/bar:latest", "FOO", "bar", "latest", NULL},
 
         /* TestParseReferenceWithTagAndDigest: both are kept */
-        { "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa",
-          "docker.io/library/busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa",
-          "docker.io", "library/busybox", "latest",
-          "sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa" },
+        {"busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa",
+         "docker.io/library/"
+         "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa",
+         "docker.io", "library/busybox", "latest",
+         "sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa"},
 
         /* TestParseAnyReference (names only) */
-        { "redis", "docker.io/library/redis:latest", "docker.io", "library/redis", "latest", NULL },
-        { "redis:latest", "docker.io/library/redis:latest", "docker.io", "library/redis", "latest", NULL },
-        { "redis@sha256:" DBCC, "docker.io/library/redis@sha256:" DBCC, "docker.io", "library/redis", NULL,
-          "sha256:" DBCC },
-        { "dmcgowan/myapp@sha256:" DBCC, "docker.io/dmcgowan/myapp@sha256:" DBCC, "docker.io", "dmcgowan/myapp",
-          NULL, "sha256:" DBCC },
-        { "docker.io/mcgowan/myapp:latest", "docker.io/mcgowan/myapp:latest", "docker.io", "mcgowan/myapp", "latest",
-          NULL },
+        {"redis", "docker.io/library/redis:latest", "docker.io", "library/redis", "latest", NULL},
+        {"redis:latest", "docker.io/library/redis:latest", "docker.io", "library/redis", "latest", NULL},
+        {"redis@sha256:" DBCC, "docker.io/library/redis@sha256:" DBCC, "docker.io", "library/redis", NULL,
+         "sha256:" DBCC},
+        {"dmcgowan/myapp@sha256:" DBCC, "docker.io/dmcgowan/myapp@sha256:" DBCC, "docker.io",
+         "dmcgowan/myapp", NULL, "sha256:" DBCC},
+        {"docker.io/mcgowan/myapp:latest", "docker.io/mcgowan/myapp:latest", "docker.io", "mcgowan/myapp",
+         "latest", NULL},
         /* 63 hex digits are a name */
-        { "dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9",
-          "docker.io/library/dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9:latest", "docker.io",
-          "library/dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9", "latest", NULL },
-        { "dbcc1", "docker.io/library/dbcc1:latest", "docker.io", "library/dbcc1", "latest", NULL },
+        {"dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9",
+         "docker.io/library/dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9:latest",
+         "docker.io", "library/dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9", "latest",
+         NULL},
+        {"dbcc1", "docker.io/library/dbcc1:latest", "docker.io", "library/dbcc1", "latest", NULL},
 
         /* TestParseDockerRef inputs (we keep the tag next to a digest; TagNameOnly, not ParseDockerRef) */
-        { "busybox@sha256:" E669, "docker.io/library/busybox@sha256:" E669, "docker.io", "library/busybox", NULL,
-          "sha256:" E669 },
-        { "docker.io/busybox:latest", "docker.io/library/busybox:latest", "docker.io", "library/busybox", "latest",
-          NULL },
-        { "gcr.io/library/busybox", "gcr.io/library/busybox:latest", "gcr.io", "library/busybox", "latest", NULL },
-        { "gcr.io/library/busybox:latest@sha256:" E669, "gcr.io/library/busybox:latest@sha256:" E669, "gcr.io",
-          "library/busybox", "latest", "sha256:" E669 },
+        {"busybox@sha256:" E669, "docker.io/library/busybox@sha256:" E669, "docker.io", "library/busybox",
+         NULL, "sha256:" E669},
+        {"docker.io/busybox:latest", "docker.io/library/busybox:latest", "docker.io", "library/busybox",
+         "latest", NULL},
+        {"gcr.io/library/busybox", "gcr.io/library/busybox:latest", "gcr.io", "library/busybox", "latest",
+         NULL},
+        {"gcr.io/library/busybox:latest@sha256:" E669, "gcr.io/library/busybox:latest@sha256:" E669,
+         "gcr.io", "library/busybox", "latest", "sha256:" E669},
 
         /* reference_test.go: TestReferenceParse, normalized */
-        { "test_com", "docker.io/library/test_com:latest", "docker.io", "library/test_com", "latest", NULL },
-        { "test.com:tag", "docker.io/library/test.com:tag", "docker.io", "library/test.com", "tag", NULL },
-        { "test.com:5000", "docker.io/library/test.com:5000", "docker.io", "library/test.com", "5000", NULL },
-        { "test.com/repo:tag", "test.com/repo:tag", "test.com", "repo", "tag", NULL },
-        { "test:5000/repo", "test:5000/repo:latest", "test:5000", "repo", "latest", NULL },
-        { "test:5000/repo:tag", "test:5000/repo:tag", "test:5000", "repo", "tag", NULL },
-        { "test:5000/repo@sha256:" H64F, "test:5000/repo@sha256:" H64F, "test:5000", "repo", NULL, "sha256:" H64F },
-        { "test:5000/repo:tag@sha256:" H64F, "test:5000/repo:tag@sha256:" H64F, "test:5000", "repo", "tag",
-          "sha256:" H64F },
-        { "lowercase:Uppercase", "docker.io/library/lowercase:Uppercase", "docker.io", "library/lowercase",
-          "Uppercase", NULL },
-        { "sub-dom1.foo.com/bar/baz/quux", "sub-dom1.foo.com/bar/baz/quux:latest", "sub-dom1.foo.com",
-          "bar/baz/quux", "latest", NULL },
-        { "sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
-          "sub-dom1.foo.com", "bar/baz/quux", "some-long-tag", NULL },
-        { "b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io/test.example.com/my-app:test.example.com",
-          "b.gcr.io", "test.example.com/my-app", "test.example.com", NULL },
-        { "xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com", "myimage",
-          "xn--n3h.com", NULL },
-        { "foo_bar.com:8080", "docker.io/library/foo_bar.com:8080", "docker.io", "library/foo_bar.com", "8080",
-          NULL },
-        { "foo/foo_bar.com:8080", "docker.io/foo/foo_bar.com:8080", "docker.io", "foo/foo_bar.com", "8080", NULL },
-        { "192.168.1.1:5000/repo:5050", "192.168.1.1:5000/repo:5050", "192.168.1.1:5000", "repo", "5050", NULL },
-        { "192.168.1.1/repo", "192.168.1.1/repo:latest", "192.168.1.1", "repo", "latest", NULL },
-        { "[2001:db8::1]/repo", "[2001:db8::1]/repo:latest", "[2001:db8::1]", "repo", "latest", NULL },
-        { "[2001:db8:1:2:3:4:5:6]/repo:tag", "[2001:db8:1:2:3:4:5:6]/repo:tag", "[2001:db8:1:2:3:4:5:6]", "repo",
-          "tag", NULL },
-        { "[2001:db8::1]:5000/repo", "[2001:db8::1]:5000/repo:latest", "[2001:db8::1]:5000", "repo", "latest",
-          NULL },
-        { "[2001:db8::1]:5000/repo:tag@sha256:" H64F, "[2001:db8::1]:5000/repo:tag@sha256:" H64F,
-          "[2001:db8::1]:5000", "repo", "tag", "sha256:" H64F },
-        { "[2001:db8::]:5000/repo", "[2001:db8::]:5000/repo:latest", "[2001:db8::]:5000", "repo", "latest", NULL },
-        { "[::1]:5000/repo", "[::1]:5000/repo:latest", "[::1]:5000", "repo", "latest", NULL },
+        {"test_com", "docker.io/library/test_com:latest", "docker.io", "library/test_com", "latest", NULL},
+        {"test.com:tag", "docker.io/library/test.com:tag", "docker.io", "library/test.com", "tag", NULL},
+        {"test.com:5000", "docker.io/library/test.com:5000", "docker.io", "library/test.com", "5000", NULL},
+        {"test.com/repo:tag", "test.com/repo:tag", "test.com", "repo", "tag", NULL},
+        {"test:5000/repo", "test:5000/repo:latest", "test:5000", "repo", "latest", NULL},
+        {"test:5000/repo:tag", "test:5000/repo:tag", "test:5000", "repo", "tag", NULL},
+        {"test:5000/repo@sha256:" H64F, "test:5000/repo@sha256:" H64F, "test:5000", "repo", NULL,
+         "sha256:" H64F},
+        {"test:5000/repo:tag@sha256:" H64F, "test:5000/repo:tag@sha256:" H64F, "test:5000", "repo", "tag",
+         "sha256:" H64F},
+        {"lowercase:Uppercase", "docker.io/library/lowercase:Uppercase", "docker.io", "library/lowercase",
+         "Uppercase", NULL},
+        {"sub-dom1.foo.com/bar/baz/quux", "sub-dom1.foo.com/bar/baz/quux:latest", "sub-dom1.foo.com",
+         "bar/baz/quux", "latest", NULL},
+        {"sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+         "sub-dom1.foo.com", "bar/baz/quux", "some-long-tag", NULL},
+        {"b.gcr.io/test.example.com/my-app:test.example.com",
+         "b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io", "test.example.com/my-app",
+         "test.example.com", NULL},
+        {"xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com", "myimage",
+         "xn--n3h.com", NULL},
+        {"foo_bar.com:8080", "docker.io/library/foo_bar.com:8080", "docker.io", "library/foo_bar.com",
+         "8080", NULL},
+        {"foo/foo_bar.com:8080", "docker.io/foo/foo_bar.com:8080", "docker.io", "foo/foo_bar.com", "8080",
+         NULL},
+        {"192.168.1.1:5000/repo:5050", "192.168.1.1:5000/repo:5050", "192.168.1.1:5000", "repo", "5050",
+         NULL},
+        {"192.168.1.1/repo", "192.168.1.1/repo:latest", "192.168.1.1", "repo", "latest", NULL},
+        {"[2001:db8::1]/repo", "[2001:db8::1]/repo:latest", "[2001:db8::1]", "repo", "latest", NULL},
+        {"[2001:db8:1:2:3:4:5:6]/repo:tag", "[2001:db8:1:2:3:4:5:6]/repo:tag", "[2001:db8:1:2:3:4:5:6]",
+         "repo", "tag", NULL},
+        {"[2001:db8::1]:5000/repo", "[2001:db8::1]:5000/repo:latest", "[2001:db8::1]:5000", "repo", "latest",
+         NULL},
+        {"[2001:db8::1]:5000/repo:tag@sha256:" H64F, "[2001:db8::1]:5000/repo:tag@sha256:" H64F,
+         "[2001:db8::1]:5000", "repo", "tag", "sha256:" H64F},
+        {"[2001:db8::]:5000/repo", "[2001:db8::]:5000/repo:latest", "[2001:db8::]:5000", "repo", "latest",
+         NULL},
+        {"[::1]:5000/repo", "[::1]:5000/repo:latest", "[::1]:5000", "repo", "latest", NULL},
 
         /* TestNormalizedSplitHostname */
-        { "test-com:8080/foo", "test-com:8080/foo:latest", "test-com:8080", "foo", "latest", NULL },
-        { "xn--n3h.com:18080/foo", "xn--n3h.com:18080/foo:latest", "xn--n3h.com:18080", "foo", "latest", NULL },
-        { "docker/migrator", "docker.io/docker/migrator:latest", "docker.io", "docker/migrator", "latest", NULL },
-        { "docker.io/library/foo/bar", "docker.io/library/foo/bar:latest", "docker.io", "library/foo/bar", "latest",
-          NULL },
+        {"test-com:8080/foo", "test-com:8080/foo:latest", "test-com:8080", "foo", "latest", NULL},
+        {"xn--n3h.com:18080/foo", "xn--n3h.com:18080/foo:latest", "xn--n3h.com:18080", "foo", "latest",
+         NULL},
+        {"docker/migrator", "docker.io/docker/migrator:latest", "docker.io", "docker/migrator", "latest",
+         NULL},
+        {"docker.io/library/foo/bar", "docker.io/library/foo/bar:latest", "docker.io", "library/foo/bar",
+         "latest", NULL},
 
         /* regexp_test.go, full references */
-        { "registry.com:8080/myapp:tag2@sha256:" BE17, "registry.com:8080/myapp:tag2@sha256:" BE17,
-          "registry.com:8080", "myapp", "tag2", "sha256:" BE17 },
-        { "localhost:8080/name@sha256:" BE17, "localhost:8080/name@sha256:" BE17, "localhost:8080", "name", NULL,
-          "sha256:" BE17 },
-        { "localhost@sha256:" BE17, "docker.io/library/localhost@sha256:" BE17, "docker.io", "library/localhost",
-          NULL, "sha256:" BE17 },
-        { "localhost:8080", "docker.io/library/localhost:8080", "docker.io", "library/localhost", "8080", NULL },
-        { "registry.io/foo/project--id.module--name.ver---sion--name",
-          "registry.io/foo/project--id.module--name.ver---sion--name:latest", "registry.io",
-          "foo/project--id.module--name.ver---sion--name", "latest", NULL },
-        { "Asdf.com/foo/bar", "Asdf.com/foo/bar:latest", "Asdf.com", "foo/bar", "latest", NULL },
-        { "example.com/some_separator__underscore/myimage", "example.com/some_separator__underscore/myimage:latest",
-          "example.com", "some_separator__underscore/myimage", "latest", NULL },
-        { "do__cker/docker", "docker.io/do__cker/docker:latest", "docker.io", "do__cker/docker", "latest", NULL },
-        { "aa-a/a", "docker.io/aa-a/a:latest", "docker.io", "aa-a/a", "latest", NULL },
-        { "0101.com/a", "0101.com/a:latest", "0101.com", "a", "latest", NULL },
-        { "b.gbc.io:443/x", "b.gbc.io:443/x:latest", "b.gbc.io:443", "x", "latest", NULL },
-        { "192.168.1.1:75050/x", "192.168.1.1:75050/x:latest", "192.168.1.1:75050", "x", "latest", NULL },
-        { "[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:75050/x", "[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:75050/x:latest",
-          "[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:75050", "x", "latest", NULL },
+        {"registry.com:8080/myapp:tag2@sha256:" BE17, "registry.com:8080/myapp:tag2@sha256:" BE17,
+         "registry.com:8080", "myapp", "tag2", "sha256:" BE17},
+        {"localhost:8080/name@sha256:" BE17, "localhost:8080/name@sha256:" BE17, "localhost:8080", "name",
+         NULL, "sha256:" BE17},
+        {"localhost@sha256:" BE17, "docker.io/library/localhost@sha256:" BE17, "docker.io",
+         "library/localhost", NULL, "sha256:" BE17},
+        {"localhost:8080", "docker.io/library/localhost:8080", "docker.io", "library/localhost", "8080",
+         NULL},
+        {"registry.io/foo/project--id.module--name.ver---sion--name",
+         "registry.io/foo/project--id.module--name.ver---sion--name:latest", "registry.io",
+         "foo/project--id.module--name.ver---sion--name", "latest", NULL},
+        {"Asdf.com/foo/bar", "Asdf.com/foo/bar:latest", "Asdf.com", "foo/bar", "latest", NULL},
+        {"example.com/some_separator__underscore/myimage",
+         "example.com/some_separator__underscore/myimage:latest", "example.com",
+         "some_separator__underscore/myimage", "latest", NULL},
+        {"do__cker/docker", "docker.io/do__cker/docker:latest", "docker.io", "do__cker/docker", "latest",
+         NULL},
+        {"aa-a/a", "docker.io/aa-a/a:latest", "docker.io", "aa-a/a", "latest", NULL},
+        {"0101.com/a", "0101.com/a:latest", "0101.com", "a", "latest", NULL},
+        {"b.gbc.io:443/x", "b.gbc.io:443/x:latest", "b.gbc.io:443", "x", "latest", NULL},
+        {"192.168.1.1:75050/x", "192.168.1.1:75050/x:latest", "192.168.1.1:75050", "x", "latest", NULL},
+        {"[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:75050/x",
+         "[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:75050/x:latest",
+         "[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:75050", "x", "latest", NULL},
 
         /* a bare host is a docker.io name (upstream's FIXME in splitDockerDomain) */
-        { "example.com", "docker.io/library/example.com:latest", "docker.io", "library/example.com", "latest",
-          NULL },
-        { "example.com:5000", "docker.io/library/example.com:5000", "docker.io", "library/example.com", "5000",
-          NULL },
+        {"example.com", "docker.io/library/example.com:latest", "docker.io", "library/example.com", "latest",
+         NULL},
+        {"example.com:5000", "docker.io/library/example.com:5000", "docker.io", "library/example.com",
+         "5000", NULL},
 
         /* tags: word characters, '.', '-', at most 128 */
-        { "busybox:1.36.1-glibc", "docker.io/library/busybox:1.36.1-glibc", "docker.io", "library/busybox",
-          "1.36.1-glibc", NULL },
-        { "busybox:_x", "docker.io/library/busybox:_x", "docker.io", "library/busybox", "_x", NULL },
-        { "k8s.gcr.io/pause:3.9", "k8s.gcr.io/pause:3.9", "k8s.gcr.io", "pause", "3.9", NULL },
-        { "registry.k8s.io/e2e-test-images/agnhost:2.45", "registry.k8s.io/e2e-test-images/agnhost:2.45",
-          "registry.k8s.io", "e2e-test-images/agnhost", "2.45", NULL },
-        { "quay.io/a.b/c_d/e-f/g__h/i---j", "quay.io/a.b/c_d/e-f/g__h/i---j:latest", "quay.io",
-          "a.b/c_d/e-f/g__h/i---j", "latest", NULL },
+        {"busybox:1.36.1-glibc", "docker.io/library/busybox:1.36.1-glibc", "docker.io", "library/busybox",
+         "1.36.1-glibc", NULL},
+        {"busybox:_x", "docker.io/library/busybox:_x", "docker.io", "library/busybox", "_x", NULL},
+        {"k8s.gcr.io/pause:3.9", "k8s.gcr.io/pause:3.9", "k8s.gcr.io", "pause", "3.9", NULL},
+        {"registry.k8s.io/e2e-test-images/agnhost:2.45", "registry.k8s.io/e2e-test-images/agnhost:2.45",
+         "registry.k8s.io", "e2e-test-images/agnhost", "2.45", NULL},
+        {"quay.io/a.b/c_d/e-f/g__h/i---j", "quay.io/a.b/c_d/e-f/g__h/i---j:latest", "quay.io",
+         "a.b/c_d/e-f/g__h/i---j", "latest", NULL},
 };
 
 static void check_valid(const struct valid_case *c) {
@@ -234,9 +257,11 @@ static void check_valid(const struct valid_case *c) {
         if (!streq_ptr(r.tag, c->tag))
                 TEST_FAIL("\"%s\": tag \"%s\", want \"%s\"", c->input, strempty(r.tag), strempty(c->tag));
         if (!streq_ptr(r.digest, c->digest))
-                TEST_FAIL("\"%s\": digest \"%s\", want \"%s\"", c->input, strempty(r.digest), strempty(c->digest));
+                TEST_FAIL("\"%s\": digest \"%s\", want \"%s\"", c->input, strempty(r.digest),
+                          strempty(c->digest));
         if (!streq_ptr(repo, want_repo))
-                TEST_FAIL("\"%s\": repository \"%s\", want \"%s\"", c->input, strempty(repo), strempty(want_repo));
+                TEST_FAIL("\"%s\": repository \"%s\", want \"%s\"", c->input, strempty(repo),
+                          strempty(want_repo));
         CHECK(err.msg == NULL);
 
         /* The canonical string is a fixed point. */
@@ -260,14 +285,14 @@ static void check_valid(const struct valid_case *c) {
 }
 
 /* Each table row counts as a result of its own in the summary. */
-#define ROW(name, body)                                                                            \
-        do {                                                                                       \
-                int _saved = test_current_failed;                                                  \
-                test_current_failed = 0;                                                           \
-                body;                                                                              \
-                _cleanup_free_ char *_n = nl_strdupf("ref %s", name);                             \
-                test_add_result(_n ? _n : "ref", !test_current_failed);                            \
-                test_current_failed |= _saved;                                                     \
+#define ROW(name, body)                                                                                     \
+        do {                                                                                                \
+                int _saved = test_current_failed;                                                           \
+                test_current_failed = 0;                                                                    \
+                body;                                                                                       \
+                _cleanup_free_ char *_n = nl_strdupf("ref %s", name);                                       \
+                test_add_result(_n ? _n : "ref", !test_current_failed);                                     \
+                test_current_failed |= _saved;                                                              \
         } while (0)
 
 TEST(valid_references) {
@@ -312,8 +337,10 @@ static const char *const invalid_cases[] = {
         "dock_.er/docker",
         "dock-.er/docker",
         "docker/",
-        "this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_"
-        "its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_"
+        "this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_"
+        "because_"
+        "its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_"
+        "this_is_"
         "not_a_valid_namespace_because_its_lenth_is_greater_than_255/docker",
         "-foo",
         "registry.com:8080/myapp@sha256:badbadbadbad",
@@ -470,7 +497,8 @@ static void check_message(const char *input, const char *want) {
         CHECK_INT_EQ(image_ref_parse(input, &r, &err), -EINVAL);
         CHECK_INT_EQ(err.code, -EINVAL);
         if (!err.msg || !strstr(err.msg, want))
-                TEST_FAIL("\"%s\": message \"%s\", want it to contain \"%s\"", input, strempty(err.msg), want);
+                TEST_FAIL("\"%s\": message \"%s\", want it to contain \"%s\"", input, strempty(err.msg),
+                          want);
         nl_error_clear(&err);
 }
 
@@ -488,7 +516,8 @@ TEST(error_messages) {
                       "64 lowercase hex digits");
         check_message("busybox:-x", "invalid tag \"-x\"");
         check_message("bad_hostname.com:8080/myapp:tag", "invalid registry host \"bad_hostname.com:8080\"");
-        check_message("aa/asdf$$^/aa", "invalid image reference \"aa/asdf$$^/aa\": invalid reference format");
+        check_message("aa/asdf$$^/aa",
+                      "invalid image reference \"aa/asdf$$^/aa\": invalid reference format");
         /* unprintable bytes are escaped in the message */
         check_message("bad\n\"ref", "invalid image reference \"bad\\x0a\\x22ref\"");
 }
@@ -521,8 +550,8 @@ TEST(null_error_is_fine) {
 }
 
 TEST(string_of_hand_built_ref) {
-        struct image_ref r = { .domain = (char *) "host:5000", .path = (char *) "a/b",
-                               .digest = (char *) "sha256:" H64F };
+        struct image_ref r = {
+                .domain = (char *) "host:5000", .path = (char *) "a/b", .digest = (char *) "sha256:" H64F};
         _cleanup_free_ char *s = image_ref_string(&r);
         _cleanup_free_ char *repo = image_ref_repository(&r);
         CHECK_STR_EQ(s, "host:5000/a/b@sha256:" H64F);

@@ -97,25 +97,26 @@ TEST(digester_incremental) {
 
 /* ==== manifests ========================================================================== */
 
-static const char oci_manifest[] = "{\n"
-                                   "  \"schemaVersion\": 2,\n"
-                                   "  \"mediaType\": \"application/vnd.oci.image.manifest.v1+json\",\n"
-                                   "  \"config\": {\n"
-                                   "    \"mediaType\": \"application/vnd.oci.image.config.v1+json\",\n"
-                                   "    \"digest\": \"" DA "\",\n"
-                                   "    \"size\": 7023\n"
-                                   "  },\n"
-                                   "  \"layers\": [\n"
-                                   "    { \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\",\n"
-                                   "      \"digest\": \"" DB "\", \"size\": 32654 },\n"
-                                   "    { \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+zstd\",\n"
-                                   "      \"digest\": \"" DC "\", \"size\": 16724,\n"
-                                   "      \"annotations\": { \"org.opencontainers.image.title\": \"x\" } },\n"
-                                   "    { \"mediaType\": \"application/vnd.oci.image.layer.v1.tar\",\n"
-                                   "      \"digest\": \"" DD "\", \"size\": 0 }\n"
-                                   "  ],\n"
-                                   "  \"annotations\": { \"com.example.key1\": \"value1\" }\n"
-                                   "}\n";
+static const char oci_manifest[] =
+        "{\n"
+        "  \"schemaVersion\": 2,\n"
+        "  \"mediaType\": \"application/vnd.oci.image.manifest.v1+json\",\n"
+        "  \"config\": {\n"
+        "    \"mediaType\": \"application/vnd.oci.image.config.v1+json\",\n"
+        "    \"digest\": \"" DA "\",\n"
+        "    \"size\": 7023\n"
+        "  },\n"
+        "  \"layers\": [\n"
+        "    { \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+gzip\",\n"
+        "      \"digest\": \"" DB "\", \"size\": 32654 },\n"
+        "    { \"mediaType\": \"application/vnd.oci.image.layer.v1.tar+zstd\",\n"
+        "      \"digest\": \"" DC "\", \"size\": 16724,\n"
+        "      \"annotations\": { \"org.opencontainers.image.title\": \"x\" } },\n"
+        "    { \"mediaType\": \"application/vnd.oci.image.layer.v1.tar\",\n"
+        "      \"digest\": \"" DD "\", \"size\": 0 }\n"
+        "  ],\n"
+        "  \"annotations\": { \"com.example.key1\": \"value1\" }\n"
+        "}\n";
 
 static const char docker_manifest[] =
         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
@@ -171,7 +172,8 @@ TEST(parse_oci_manifest) {
         CHECK(m->layers[0].annotations == NULL);
         CHECK_STR_EQ(m->layers[1].media_type, MEDIA_OCI_LAYER_ZSTD);
         CHECK(json_is_object(m->layers[1].annotations));
-        CHECK_STR_EQ(json_string_value(json_object_get(m->layers[1].annotations, "org.opencontainers.image.title")),
+        CHECK_STR_EQ(json_string_value(
+                             json_object_get(m->layers[1].annotations, "org.opencontainers.image.title")),
                      "x");
         CHECK_STR_EQ(m->layers[2].media_type, MEDIA_OCI_LAYER);
         CHECK_INT_EQ(m->layers[2].size, 0);
@@ -237,8 +239,9 @@ TEST(parse_docker_list) {
 
 /* Without mediaType in the document, the Content-Type decides, then the content. */
 TEST(media_type_from_hint_or_content) {
-        static const char bare_manifest[] = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" MEDIA_OCI_CONFIG
-                                            "\",\"digest\":\"" DA "\",\"size\":1},\"layers\":[]}";
+        static const char bare_manifest[] =
+                "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" MEDIA_OCI_CONFIG "\",\"digest\":\"" DA
+                "\",\"size\":1},\"layers\":[]}";
         static const char bare_index[] = "{\"schemaVersion\":2,\"manifests\":[]}";
         struct oci_manifest *m = NULL;
         nl_error err = NL_ERROR_INIT;
@@ -250,7 +253,9 @@ TEST(media_type_from_hint_or_content) {
                 oci_manifest_free(m);
                 m = NULL;
         }
-        CHECK_INT_EQ(parse(bare_manifest, "Application/VND.OCI.image.manifest.v1+json; charset=utf-8", &m, &err), 0);
+        CHECK_INT_EQ(
+                parse(bare_manifest, "Application/VND.OCI.image.manifest.v1+json; charset=utf-8", &m, &err),
+                0);
         if (m) {
                 CHECK_STR_EQ(m->media_type, MEDIA_OCI_MANIFEST);
                 oci_manifest_free(m);
@@ -297,117 +302,133 @@ struct bad_case {
 #define OCI_M(body) "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_OCI_MANIFEST "\"," body "}"
 
 static const struct bad_case bad_manifests[] = {
-        { "not json", "{", NULL, "invalid image manifest: line", -EINVAL },
-        { "empty", "", NULL, "invalid image manifest", -EINVAL },
-        { "array", "[]", NULL, "not a JSON object", -EINVAL },
-        { "trailing garbage", "{} x", NULL, "invalid image manifest", -EINVAL },
-        { "duplicate key", "{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}", NULL, "duplicate", -EINVAL },
-        { "nul in string", "{\"schemaVersion\":2,\"mediaType\":\"a\\u0000b\",\"manifests\":[]}", NULL,
-          "invalid image manifest", -EINVAL },
-        { "schema 1 fsLayers",
-          "{\"schemaVersion\":1,\"name\":\"library/busybox\",\"tag\":\"latest\",\"architecture\":\"amd64\","
-          "\"fsLayers\":[{\"blobSum\":\"" DA "\"}],\"history\":[{\"v1Compatibility\":\"{}\"}]}",
-          NULL, "schema 1 manifests are not supported", -EINVAL },
-        { "schema 1 by content type", "{\"schemaVersion\":2,\"manifests\":[]}",
-          "application/vnd.docker.distribution.manifest.v1+prettyjws", "schema 1 manifests are not supported",
-          -EINVAL },
-        { "schema 1 by mediaType",
-          "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v1+json\"}", NULL,
-          "schema 1 manifests are not supported", -EINVAL },
-        { "schema 1 version only", "{\"schemaVersion\":1}", NULL, "schema 1 manifests are not supported", -EINVAL },
-        { "fsLayers in a v2 document", "{\"schemaVersion\":2,\"fsLayers\":[]}", NULL,
-          "schema 1 manifests are not supported", -EINVAL },
-        { "no schemaVersion", "{\"mediaType\":\"" MEDIA_OCI_INDEX "\",\"manifests\":[]}", NULL,
-          "schemaVersion is missing", -EINVAL },
-        { "schemaVersion 3", "{\"schemaVersion\":3,\"manifests\":[]}", NULL, "schemaVersion must be 2", -EINVAL },
-        { "schemaVersion string", "{\"schemaVersion\":\"2\",\"manifests\":[]}", NULL, "schemaVersion must be 2",
-          -EINVAL },
-        { "schemaVersion real", "{\"schemaVersion\":2.0,\"manifests\":[]}", NULL, "schemaVersion must be 2",
-          -EINVAL },
-        { "unknown mediaType",
-          "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.artifact.manifest.v1+json\",\"blobs\":[]}", NULL,
-          "unsupported media type \"application/vnd.oci.artifact.manifest.v1+json\"", -EINVAL },
-        { "mediaType not a string", "{\"schemaVersion\":2,\"mediaType\":5,\"manifests\":[]}", NULL,
-          "mediaType must be a string", -EINVAL },
-        { "nothing to go by", "{\"schemaVersion\":2}", NULL, "neither a manifest nor an index", -EINVAL },
-        { "manifest type with manifests",
-          "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"manifests\":[]}", NULL,
-          "expected a manifest but found an index", -EINVAL },
-        { "index type with layers", "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_DOCKER_LIST "\",\"layers\":[]}",
-          NULL, "expected an index but found a manifest", -EINVAL },
-        { "index hint with config", "{\"schemaVersion\":2," CFG ",\"layers\":[]}", MEDIA_OCI_INDEX,
-          "expected an index but found a manifest", -EINVAL },
-        { "both manifests and layers", "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}", NULL,
-          "both manifests", -EINVAL },
-        { "both, with a mediaType", OCI_M(CFG ",\"layers\":[],\"manifests\":[]"), NULL, "both manifests", -EINVAL },
-        { "hint and mediaType disagree", oci_index, MEDIA_DOCKER_MANIFEST, "served as", -EINVAL },
-        { "no config", OCI_M("\"layers\":[]"), NULL, "config: a descriptor must be an object", -EINVAL },
-        { "no layers", OCI_M(CFG), NULL, "layers must be an array", -EINVAL },
-        { "layers an object", OCI_M(CFG ",\"layers\":{}"), NULL, "layers must be an array", -EINVAL },
-        { "index manifests an object", "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_OCI_INDEX "\"}", NULL,
-          "manifests must be an array", -EINVAL },
-        { "short digest", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER_GZIP, "sha256:abc", "1") "]"), NULL,
-          "layers[0]: invalid digest \"sha256:abc\"", -EINVAL },
-        { "uppercase digest",
-          OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER_GZIP,
-                                          "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                          "1") "]"),
-          NULL, "invalid digest", -EINVAL },
-        { "sha512 digest",
-          OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER_GZIP,
-                                          "sha512:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-                                          "1") "]"),
-          NULL, "unsupported digest algorithm", -EINVAL },
-        { "digest without algorithm",
-          OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER_GZIP,
-                                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1") "]"),
-          NULL, "invalid digest", -EINVAL },
-        { "config digest bad",
-          OCI_M("\"config\":{\"mediaType\":\"" MEDIA_OCI_CONFIG "\",\"digest\":\"sha256:x\",\"size\":1},\"layers\":[]"),
-          NULL, "config: invalid digest", -EINVAL },
-        { "digest a number", OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"digest\":1,\"size\":1}]"),
-          NULL, "digest must be a string", -EINVAL },
-        { "digest missing", OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"size\":1}]"), NULL,
-          "digest is missing", -EINVAL },
-        { "negative size", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "-1") "]"), NULL,
-          "size -1 is negative", -EINVAL },
-        { "size a string", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "\"1\"") "]"), NULL,
-          "size must be an integer", -EINVAL },
-        { "size real", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "1.5") "]"), NULL,
-          "size must be an integer", -EINVAL },
-        { "size huge", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "99999999999999999999999") "]"), NULL,
-          "invalid image manifest", -EINVAL },
-        { "size missing",
-          OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"digest\":\"" DB "\"}]"), NULL,
-          "size is missing", -EINVAL },
-        { "layer mediaType missing", OCI_M(CFG ",\"layers\":[{\"digest\":\"" DB "\",\"size\":1}]"), NULL,
-          "layers[0]: mediaType is missing", -EINVAL },
-        { "helm chart layer",
-          OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "1") "," LAYER(
-                  "application/vnd.cncf.helm.chart.content.v1.tar+gzip", DC, "1") "]"),
-          NULL, "layers[1]: unsupported layer media type \"application/vnd.cncf.helm.chart.content.v1.tar+gzip\"",
-          -EINVAL },
-        { "encrypted layer",
-          OCI_M(CFG ",\"layers\":[" LAYER("application/vnd.oci.image.layer.v1.tar+gzip+encrypted", DB, "1") "]"),
-          NULL, "unsupported layer media type", -EINVAL },
-        { "layer not an object", OCI_M(CFG ",\"layers\":[\"" DB "\"]"), NULL, "a descriptor must be an object",
-          -EINVAL },
-        { "annotations not strings", OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"digest\":\"" DB
-                                               "\",\"size\":1,\"annotations\":{\"a\":1}}]"),
-          NULL, "annotations[\"a\"] must be a string", -EINVAL },
-        { "platform not an object",
-          "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"digest\":\"" DA
-          "\",\"size\":1,\"platform\":\"linux/amd64\"}]}",
-          NULL, "manifests[0]: platform must be an object", -EINVAL },
-        { "platform os a number",
-          "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"digest\":\"" DA
-          "\",\"size\":1,\"platform\":{\"os\":1,\"architecture\":\"amd64\"}}]}",
-          NULL, "os must be a string", -EINVAL },
-        { "index entry bad digest",
-          "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_OCI_MANIFEST
-          "\",\"digest\":\"sha256:zz\",\"size\":1}]}",
-          NULL, "invalid image index: manifests[0]: invalid digest", -EINVAL },
+        {"not json", "{", NULL, "invalid image manifest: line", -EINVAL},
+        {"empty", "", NULL, "invalid image manifest", -EINVAL},
+        {"array", "[]", NULL, "not a JSON object", -EINVAL},
+        {"trailing garbage", "{} x", NULL, "invalid image manifest", -EINVAL},
+        {"duplicate key", "{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}", NULL, "duplicate",
+         -EINVAL},
+        {"nul in string", "{\"schemaVersion\":2,\"mediaType\":\"a\\u0000b\",\"manifests\":[]}", NULL,
+         "invalid image manifest", -EINVAL},
+        {"schema 1 fsLayers",
+         "{\"schemaVersion\":1,\"name\":\"library/busybox\",\"tag\":\"latest\",\"architecture\":\"amd64\","
+         "\"fsLayers\":[{\"blobSum\":\"" DA "\"}],\"history\":[{\"v1Compatibility\":\"{}\"}]}",
+         NULL, "schema 1 manifests are not supported", -EINVAL},
+        {"schema 1 by content type", "{\"schemaVersion\":2,\"manifests\":[]}",
+         "application/vnd.docker.distribution.manifest.v1+prettyjws", "schema 1 manifests are not supported",
+         -EINVAL},
+        {"schema 1 by mediaType",
+         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v1+json\"}",
+         NULL, "schema 1 manifests are not supported", -EINVAL},
+        {"schema 1 version only", "{\"schemaVersion\":1}", NULL, "schema 1 manifests are not supported",
+         -EINVAL},
+        {"fsLayers in a v2 document", "{\"schemaVersion\":2,\"fsLayers\":[]}", NULL,
+         "schema 1 manifests are not supported", -EINVAL},
+        {"no schemaVersion", "{\"mediaType\":\"" MEDIA_OCI_INDEX "\",\"manifests\":[]}", NULL,
+         "schemaVersion is missing", -EINVAL},
+        {"schemaVersion 3", "{\"schemaVersion\":3,\"manifests\":[]}", NULL, "schemaVersion must be 2",
+         -EINVAL},
+        {"schemaVersion string", "{\"schemaVersion\":\"2\",\"manifests\":[]}", NULL,
+         "schemaVersion must be 2", -EINVAL},
+        {"schemaVersion real", "{\"schemaVersion\":2.0,\"manifests\":[]}", NULL, "schemaVersion must be 2",
+         -EINVAL},
+        {"unknown mediaType",
+         "{\"schemaVersion\":2,\"mediaType\":\"application/"
+         "vnd.oci.artifact.manifest.v1+json\",\"blobs\":[]}",
+         NULL, "unsupported media type \"application/vnd.oci.artifact.manifest.v1+json\"", -EINVAL},
+        {"mediaType not a string", "{\"schemaVersion\":2,\"mediaType\":5,\"manifests\":[]}", NULL,
+         "mediaType must be a string", -EINVAL},
+        {"nothing to go by", "{\"schemaVersion\":2}", NULL, "neither a manifest nor an index", -EINVAL},
+        {"manifest type with manifests",
+         "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"manifests\":[]}", NULL,
+         "expected a manifest but found an index", -EINVAL},
+        {"index type with layers",
+         "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_DOCKER_LIST "\",\"layers\":[]}", NULL,
+         "expected an index but found a manifest", -EINVAL},
+        {"index hint with config", "{\"schemaVersion\":2," CFG ",\"layers\":[]}", MEDIA_OCI_INDEX,
+         "expected an index but found a manifest", -EINVAL},
+        {"both manifests and layers", "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}", NULL,
+         "both manifests", -EINVAL},
+        {"both, with a mediaType", OCI_M(CFG ",\"layers\":[],\"manifests\":[]"), NULL, "both manifests",
+         -EINVAL},
+        {"hint and mediaType disagree", oci_index, MEDIA_DOCKER_MANIFEST, "served as", -EINVAL},
+        {"no config", OCI_M("\"layers\":[]"), NULL, "config: a descriptor must be an object", -EINVAL},
+        {"no layers", OCI_M(CFG), NULL, "layers must be an array", -EINVAL},
+        {"layers an object", OCI_M(CFG ",\"layers\":{}"), NULL, "layers must be an array", -EINVAL},
+        {"index manifests an object", "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_OCI_INDEX "\"}", NULL,
+         "manifests must be an array", -EINVAL},
+        {"short digest", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER_GZIP, "sha256:abc", "1") "]"), NULL,
+         "layers[0]: invalid digest \"sha256:abc\"", -EINVAL},
+        {"uppercase digest",
+         OCI_M(CFG ",\"layers\":[" LAYER(
+                 MEDIA_OCI_LAYER_GZIP,
+                 "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "1") "]"),
+         NULL, "invalid digest", -EINVAL},
+        {"sha512 digest",
+         OCI_M(CFG ",\"layers\":[" LAYER(
+                 MEDIA_OCI_LAYER_GZIP,
+                 "sha512:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                 "1") "]"),
+         NULL, "unsupported digest algorithm", -EINVAL},
+        {"digest without algorithm",
+         OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER_GZIP,
+                                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                         "1") "]"),
+         NULL, "invalid digest", -EINVAL},
+        {"config digest bad",
+         OCI_M("\"config\":{\"mediaType\":\"" MEDIA_OCI_CONFIG
+               "\",\"digest\":\"sha256:x\",\"size\":1},\"layers\":[]"),
+         NULL, "config: invalid digest", -EINVAL},
+        {"digest a number",
+         OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"digest\":1,\"size\":1}]"), NULL,
+         "digest must be a string", -EINVAL},
+        {"digest missing", OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"size\":1}]"),
+         NULL, "digest is missing", -EINVAL},
+        {"negative size", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "-1") "]"), NULL,
+         "size -1 is negative", -EINVAL},
+        {"size a string", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "\"1\"") "]"), NULL,
+         "size must be an integer", -EINVAL},
+        {"size real", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "1.5") "]"), NULL,
+         "size must be an integer", -EINVAL},
+        {"size huge", OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "99999999999999999999999") "]"),
+         NULL, "invalid image manifest", -EINVAL},
+        {"size missing",
+         OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"digest\":\"" DB "\"}]"), NULL,
+         "size is missing", -EINVAL},
+        {"layer mediaType missing", OCI_M(CFG ",\"layers\":[{\"digest\":\"" DB "\",\"size\":1}]"), NULL,
+         "layers[0]: mediaType is missing", -EINVAL},
+        {"helm chart layer",
+         OCI_M(CFG ",\"layers\":[" LAYER(MEDIA_OCI_LAYER, DB, "1") "," LAYER(
+                 "application/vnd.cncf.helm.chart.content.v1.tar+gzip", DC, "1") "]"),
+         NULL,
+         "layers[1]: unsupported layer media type \"application/vnd.cncf.helm.chart.content.v1.tar+gzip\"",
+         -EINVAL},
+        {"encrypted layer",
+         OCI_M(CFG
+               ",\"layers\":[" LAYER("application/vnd.oci.image.layer.v1.tar+gzip+encrypted", DB, "1") "]"),
+         NULL, "unsupported layer media type", -EINVAL},
+        {"docker uncompressed layer (unpack cannot take it)",
+         OCI_M(CFG ",\"layers\":[" LAYER("application/vnd.docker.image.rootfs.diff.tar", DB, "1") "]"), NULL,
+         "unsupported layer media type", -EINVAL},
+        {"layer not an object", OCI_M(CFG ",\"layers\":[\"" DB "\"]"), NULL,
+         "a descriptor must be an object", -EINVAL},
+        {"annotations not strings",
+         OCI_M(CFG ",\"layers\":[{\"mediaType\":\"" MEDIA_OCI_LAYER "\",\"digest\":\"" DB
+                   "\",\"size\":1,\"annotations\":{\"a\":1}}]"),
+         NULL, "annotations[\"a\"] must be a string", -EINVAL},
+        {"platform not an object",
+         "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"digest\":\"" DA
+         "\",\"size\":1,\"platform\":\"linux/amd64\"}]}",
+         NULL, "manifests[0]: platform must be an object", -EINVAL},
+        {"platform os a number",
+         "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"digest\":\"" DA
+         "\",\"size\":1,\"platform\":{\"os\":1,\"architecture\":\"amd64\"}}]}",
+         NULL, "os must be a string", -EINVAL},
+        {"index entry bad digest",
+         "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_OCI_MANIFEST
+         "\",\"digest\":\"sha256:zz\",\"size\":1}]}",
+         NULL, "invalid image index: manifests[0]: invalid digest", -EINVAL},
 };
 
 static void check_bad_manifest(const struct bad_case *c) {
@@ -422,17 +443,18 @@ static void check_bad_manifest(const struct bad_case *c) {
                 oci_manifest_free(m);
         }
         if (!err.msg || !strstr(err.msg, c->message))
-                TEST_FAIL("%s: message \"%s\", want it to contain \"%s\"", c->name, strempty(err.msg), c->message);
+                TEST_FAIL("%s: message \"%s\", want it to contain \"%s\"", c->name, strempty(err.msg),
+                          c->message);
         nl_error_clear(&err);
 }
 
-#define ROW(name, body)                                                                            \
-        do {                                                                                       \
-                int _saved = test_current_failed;                                                  \
-                test_current_failed = 0;                                                           \
-                body;                                                                              \
-                test_add_result(name, !test_current_failed);                                       \
-                test_current_failed |= _saved;                                                     \
+#define ROW(name, body)                                                                                     \
+        do {                                                                                                \
+                int _saved = test_current_failed;                                                           \
+                test_current_failed = 0;                                                                    \
+                body;                                                                                       \
+                test_add_result(name, !test_current_failed);                                                \
+                test_current_failed |= _saved;                                                              \
         } while (0)
 
 TEST(bad_manifests) {
@@ -447,18 +469,15 @@ static const char *const good_layer_types[] = {
         "application/vnd.oci.image.layer.nondistributable.v1.tar",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
         "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-        "application/vnd.docker.image.rootfs.diff.tar",
         "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        "application/vnd.docker.image.rootfs.diff.tar.zstd",
-        "application/vnd.docker.image.rootfs.foreign.diff.tar",
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 };
 
 TEST(layer_media_types) {
         for (size_t i = 0; i < ELEMENTSOF(good_layer_types); i++) {
-                _cleanup_free_ char *j = nl_strdupf(
-                        "{\"schemaVersion\":2,%s,\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":5}]}",
-                        CFG, good_layer_types[i], DB);
+                _cleanup_free_ char *j = nl_strdupf("{\"schemaVersion\":2,%s,\"layers\":[{\"mediaType\":\"%"
+                                                    "s\",\"digest\":\"%s\",\"size\":5}]}",
+                                                    CFG, good_layer_types[i], DB);
                 struct oci_manifest *m = NULL;
                 nl_error err = NL_ERROR_INIT;
                 if (parse(j, NULL, &m, &err) < 0) {
@@ -519,7 +538,7 @@ TEST(huge_counts) {
         if (m) {
                 CHECK_INT_EQ(m->n_manifests, 1000);
                 /* the no-match message lists a bounded number of platforms */
-                struct oci_platform p = { .os = (char *) "linux", .architecture = (char *) "amd64" };
+                struct oci_platform p = {.os = (char *) "linux", .architecture = (char *) "amd64"};
                 const struct oci_descriptor *d = NULL;
                 CHECK_INT_EQ(oci_index_select(m, &p, &d, &err), -ENOENT);
                 CHECK(err.msg && strlen(err.msg) < 1000 && strstr(err.msg, ", ...)"));
@@ -558,12 +577,12 @@ TEST(size_caps) {
 
 /* ==== platform selection ================================================================= */
 
-static const char *select_digest(const char *index_json, const char *os, const char *arch, const char *variant,
-                                 nl_error *err) {
+static const char *select_digest(const char *index_json, const char *os, const char *arch,
+                                 const char *variant, nl_error *err) {
         static char out[DIGEST_STRING_MAX];
         struct oci_manifest *m = NULL;
         const struct oci_descriptor *d = NULL;
-        struct oci_platform p = { (char *) os, (char *) arch, (char *) variant };
+        struct oci_platform p = {(char *) os, (char *) arch, (char *) variant};
 
         if (parse(index_json, NULL, &m, err) < 0)
                 return "parse error";
@@ -578,7 +597,8 @@ static const char *select_digest(const char *index_json, const char *os, const c
 
 #define ENTRY(dg, plat) "{\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"digest\":\"" dg "\",\"size\":1" plat "}"
 #define PLAT(os, arch) ",\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\"}"
-#define PLATV(os, arch, v) ",\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\",\"variant\":\"" v "\"}"
+#define PLATV(os, arch, v)                                                                                  \
+        ",\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\",\"variant\":\"" v "\"}"
 #define INDEX(...) "{\"schemaVersion\":2,\"manifests\":[" __VA_ARGS__ "]}"
 
 struct select_case {
@@ -587,70 +607,76 @@ struct select_case {
 };
 
 static const struct select_case select_cases[] = {
-        { "amd64 among others", INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8")) "," ENTRY(DB, PLAT("linux", "amd64")) ","
-                                      ENTRY(DC, PLAT("linux", "s390x"))),
-          "linux", "amd64", NULL, DB },
-        { "arm64 v8 entry for an arm64 v8 host",
-          INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLATV("linux", "arm64", "v8"))), "linux", "arm64", "v8",
-          DB },
-        { "arm64 entry without variant for an arm64 v8 host",
-          INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLAT("linux", "arm64"))), "linux", "arm64", "v8", DB },
-        { "arm64 v8 entry for an arm64 host without variant",
-          INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8"))), "linux", "arm64", NULL, DA },
-        { "arm64 aarch64 spelling", INDEX(ENTRY(DA, PLATV("linux", "aarch64", "8"))), "linux", "arm64", "v8", DA },
-        { "arm64 equal ranks: first wins",
-          INDEX(ENTRY(DA, PLAT("linux", "arm64")) "," ENTRY(DB, PLATV("linux", "arm64", "v8"))), "linux", "arm64", "v8",
-          DA },
-        { "arm64 v8 host does not run v8.2",
-          INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8.2"))), "linux", "arm64", "v8", NULL },
-        { "arm64 v8.2 host prefers v8.2, runs v8",
-          INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8")) "," ENTRY(DB, PLATV("linux", "arm64", "v8.2"))), "linux",
-          "arm64", "v8.2", DB },
-        { "arm64 v8.2 host runs v8.1",
-          INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8.1")) "," ENTRY(DB, PLATV("linux", "arm64", "v8.3"))), "linux",
-          "arm64", "v8.2", DA },
-        { "arm64 v9 host runs v8.5",
-          INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8.6")) "," ENTRY(DB, PLATV("linux", "arm64", "v8.5"))), "linux",
-          "arm64", "v9", DB },
-        { "arm v7 prefers v7",
-          INDEX(ENTRY(DA, PLATV("linux", "arm", "v5")) "," ENTRY(DB, PLATV("linux", "arm", "v7")) ","
-                ENTRY(DC, PLATV("linux", "arm", "v6"))),
-          "linux", "arm", "v7", DB },
-        { "arm v7 falls back to v6 before v5",
-          INDEX(ENTRY(DA, PLATV("linux", "arm", "v5")) "," ENTRY(DB, PLATV("linux", "arm", "v6"))), "linux", "arm", "v7",
-          DB },
-        { "arm v7 runs v5", INDEX(ENTRY(DA, PLATV("linux", "arm", "v5"))), "linux", "arm", "v7", DA },
-        { "arm without variant is v7", INDEX(ENTRY(DA, PLAT("linux", "arm"))), "linux", "arm", "v7", DA },
-        { "armhf is arm v7", INDEX(ENTRY(DA, PLAT("linux", "armhf"))), "linux", "arm", "v7", DA },
-        { "arm v6 host does not run v7", INDEX(ENTRY(DA, PLATV("linux", "arm", "v7"))), "linux", "arm", "v6", NULL },
-        { "arm v8 host runs v7", INDEX(ENTRY(DA, PLATV("linux", "arm", "v7"))), "linux", "arm", "v8", DA },
-        { "case and spelling normalized", INDEX(ENTRY(DA, PLAT("Linux", "X86_64"))), "linux", "amd64", NULL, DA },
-        { "amd64 v1 is amd64", INDEX(ENTRY(DA, PLATV("linux", "amd64", "v1"))), "linux", "amd64", NULL, DA },
-        { "amd64 host does not run v3", INDEX(ENTRY(DA, PLATV("linux", "amd64", "v3"))), "linux", "amd64", NULL,
-          NULL },
-        { "amd64 v3 host prefers v3, then v2, then plain",
-          INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLATV("linux", "amd64", "v2")) ","
-                ENTRY(DC, PLATV("linux", "amd64", "v3"))),
-          "linux", "amd64", "v3", DC },
-        { "amd64 v3 host runs v2 before plain",
-          INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLATV("linux", "amd64", "v2"))), "linux", "amd64", "v3",
-          DB },
-        { "empty os is linux", INDEX(ENTRY(DA, ",\"platform\":{\"architecture\":\"amd64\"}")), "linux", "amd64", NULL,
-          DA },
-        { "windows is not linux", INDEX(ENTRY(DA, PLAT("windows", "amd64"))), "linux", "amd64", NULL, NULL },
-        { "no cross-architecture fallback to 386", INDEX(ENTRY(DA, PLAT("linux", "386"))), "linux", "amd64", NULL,
-          NULL },
-        { "no cross-architecture fallback to arm", INDEX(ENTRY(DA, PLATV("linux", "arm", "v7"))), "linux", "arm64",
-          "v8", NULL },
-        { "entry without platform is skipped",
-          INDEX(ENTRY(DA, "") "," ENTRY(DB, PLAT("linux", "amd64"))), "linux", "amd64", NULL, DB },
-        { "only entries without platform", INDEX(ENTRY(DA, "")), "linux", "amd64", NULL, NULL },
-        { "attestation manifests never match", INDEX(ENTRY(DA, PLAT("unknown", "unknown"))), "linux", "amd64", NULL,
-          NULL },
-        { "empty index", INDEX(), "linux", "amd64", NULL, NULL },
-        { "riscv64", INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLAT("linux", "riscv64"))), "linux",
-          "riscv64", NULL, DB },
-        { "host given as uname spelling", INDEX(ENTRY(DA, PLAT("linux", "amd64"))), "linux", "x86_64", NULL, DA },
+        {"amd64 among others",
+         INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8")) "," ENTRY(DB, PLAT("linux", "amd64")) "," ENTRY(
+                 DC, PLAT("linux", "s390x"))),
+         "linux", "amd64", NULL, DB},
+        {"arm64 v8 entry for an arm64 v8 host",
+         INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLATV("linux", "arm64", "v8"))), "linux",
+         "arm64", "v8", DB},
+        {"arm64 entry without variant for an arm64 v8 host",
+         INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLAT("linux", "arm64"))), "linux", "arm64",
+         "v8", DB},
+        {"arm64 v8 entry for an arm64 host without variant", INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8"))),
+         "linux", "arm64", NULL, DA},
+        {"arm64 aarch64 spelling", INDEX(ENTRY(DA, PLATV("linux", "aarch64", "8"))), "linux", "arm64", "v8",
+         DA},
+        {"arm64 equal ranks: first wins",
+         INDEX(ENTRY(DA, PLAT("linux", "arm64")) "," ENTRY(DB, PLATV("linux", "arm64", "v8"))), "linux",
+         "arm64", "v8", DA},
+        {"arm64 v8 host does not run v8.2", INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8.2"))), "linux",
+         "arm64", "v8", NULL},
+        {"arm64 v8.2 host prefers v8.2, runs v8",
+         INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8")) "," ENTRY(DB, PLATV("linux", "arm64", "v8.2"))),
+         "linux", "arm64", "v8.2", DB},
+        {"arm64 v8.2 host runs v8.1",
+         INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8.1")) "," ENTRY(DB, PLATV("linux", "arm64", "v8.3"))),
+         "linux", "arm64", "v8.2", DA},
+        {"arm64 v9 host runs v8.5",
+         INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8.6")) "," ENTRY(DB, PLATV("linux", "arm64", "v8.5"))),
+         "linux", "arm64", "v9", DB},
+        {"arm v7 prefers v7",
+         INDEX(ENTRY(DA, PLATV("linux", "arm", "v5")) "," ENTRY(DB, PLATV("linux", "arm", "v7")) "," ENTRY(
+                 DC, PLATV("linux", "arm", "v6"))),
+         "linux", "arm", "v7", DB},
+        {"arm v7 falls back to v6 before v5",
+         INDEX(ENTRY(DA, PLATV("linux", "arm", "v5")) "," ENTRY(DB, PLATV("linux", "arm", "v6"))), "linux",
+         "arm", "v7", DB},
+        {"arm v7 runs v5", INDEX(ENTRY(DA, PLATV("linux", "arm", "v5"))), "linux", "arm", "v7", DA},
+        {"arm without variant is v7", INDEX(ENTRY(DA, PLAT("linux", "arm"))), "linux", "arm", "v7", DA},
+        {"armhf is arm v7", INDEX(ENTRY(DA, PLAT("linux", "armhf"))), "linux", "arm", "v7", DA},
+        {"arm v6 host does not run v7", INDEX(ENTRY(DA, PLATV("linux", "arm", "v7"))), "linux", "arm", "v6",
+         NULL},
+        {"arm v8 host runs v7", INDEX(ENTRY(DA, PLATV("linux", "arm", "v7"))), "linux", "arm", "v8", DA},
+        {"case and spelling normalized", INDEX(ENTRY(DA, PLAT("Linux", "X86_64"))), "linux", "amd64", NULL,
+         DA},
+        {"amd64 v1 is amd64", INDEX(ENTRY(DA, PLATV("linux", "amd64", "v1"))), "linux", "amd64", NULL, DA},
+        {"amd64 host does not run v3", INDEX(ENTRY(DA, PLATV("linux", "amd64", "v3"))), "linux", "amd64",
+         NULL, NULL},
+        {"amd64 v3 host prefers v3, then v2, then plain",
+         INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLATV("linux", "amd64", "v2")) "," ENTRY(
+                 DC, PLATV("linux", "amd64", "v3"))),
+         "linux", "amd64", "v3", DC},
+        {"amd64 v3 host runs v2 before plain",
+         INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLATV("linux", "amd64", "v2"))), "linux",
+         "amd64", "v3", DB},
+        {"empty os is linux", INDEX(ENTRY(DA, ",\"platform\":{\"architecture\":\"amd64\"}")), "linux",
+         "amd64", NULL, DA},
+        {"windows is not linux", INDEX(ENTRY(DA, PLAT("windows", "amd64"))), "linux", "amd64", NULL, NULL},
+        {"no cross-architecture fallback to 386", INDEX(ENTRY(DA, PLAT("linux", "386"))), "linux", "amd64",
+         NULL, NULL},
+        {"no cross-architecture fallback to arm", INDEX(ENTRY(DA, PLATV("linux", "arm", "v7"))), "linux",
+         "arm64", "v8", NULL},
+        {"entry without platform is skipped", INDEX(ENTRY(DA, "") "," ENTRY(DB, PLAT("linux", "amd64"))),
+         "linux", "amd64", NULL, DB},
+        {"only entries without platform", INDEX(ENTRY(DA, "")), "linux", "amd64", NULL, NULL},
+        {"attestation manifests never match", INDEX(ENTRY(DA, PLAT("unknown", "unknown"))), "linux", "amd64",
+         NULL, NULL},
+        {"empty index", INDEX(), "linux", "amd64", NULL, NULL},
+        {"riscv64", INDEX(ENTRY(DA, PLAT("linux", "amd64")) "," ENTRY(DB, PLAT("linux", "riscv64"))),
+         "linux", "riscv64", NULL, DB},
+        {"host given as uname spelling", INDEX(ENTRY(DA, PLAT("linux", "amd64"))), "linux", "x86_64", NULL,
+         DA},
 };
 
 static void check_select(const struct select_case *c) {
@@ -677,8 +703,8 @@ TEST(index_select) {
 
 TEST(index_select_messages) {
         nl_error err = NL_ERROR_INIT;
-        const char *idx = INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8")) "," ENTRY(DB, "") ","
-                                ENTRY(DC, PLAT("unknown", "unknown")) "," ENTRY(DD, PLAT("linux", "s390x")));
+        const char *idx = INDEX(ENTRY(DA, PLATV("linux", "arm64", "v8")) "," ENTRY(DB, "") "," ENTRY(
+                DC, PLAT("unknown", "unknown")) "," ENTRY(DD, PLAT("linux", "s390x")));
 
         CHECK(select_digest(idx, "linux", "amd64", NULL, &err) == NULL);
         CHECK_INT_EQ(err.code, -ENOENT);
@@ -728,8 +754,8 @@ TEST(platform_host) {
         _cleanup_free_ char *idx = nl_strdupf(
                 "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":1,"
                 "\"platform\":{\"os\":\"%s\",\"architecture\":\"%s\"%s%s%s}}]}",
-                MEDIA_OCI_MANIFEST, DA, p.os, p.architecture, p.variant ? ",\"variant\":\"" : "", strempty(p.variant),
-                p.variant ? "\"" : "");
+                MEDIA_OCI_MANIFEST, DA, p.os, p.architecture, p.variant ? ",\"variant\":\"" : "",
+                strempty(p.variant), p.variant ? "\"" : "");
         const char *got = select_digest(idx, p.os, p.architecture, p.variant, &err);
         CHECK_STR_EQ(got, DA);
         nl_error_clear(&err);
@@ -741,12 +767,16 @@ static const char docker_config[] =
         "{\"architecture\":\"amd64\",\"config\":{\"Hostname\":\"\",\"User\":\"1000:1000\",\"ExposedPorts\":"
         "{\"80/tcp\":{},\"53/udp\":{}},\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\","
         "\"NGINX_VERSION=1.25.3\"],\"Cmd\":[\"nginx\",\"-g\",\"daemon off;\"],\"Entrypoint\":null,"
-        "\"WorkingDir\":\"/srv\",\"Labels\":{\"maintainer\":\"NGINX Docker Maintainers\"},\"StopSignal\":\"SIGQUIT\","
+        "\"WorkingDir\":\"/srv\",\"Labels\":{\"maintainer\":\"NGINX Docker "
+        "Maintainers\"},\"StopSignal\":\"SIGQUIT\","
         "\"Volumes\":null,\"OnBuild\":null},\"container_config\":{\"Cmd\":[\"/bin/sh\"]},"
-        "\"created\":\"2023-11-01T12:00:00.123456789Z\",\"author\":\"someone\",\"docker_version\":\"20.10.23\","
+        "\"created\":\"2023-11-01T12:00:00.123456789Z\",\"author\":\"someone\",\"docker_version\":\"20.10."
+        "23\","
         "\"history\":[{\"created\":\"2023-11-01T12:00:00Z\",\"created_by\":\"ADD file:abc in /\"},"
-        "{\"created\":\"2023-11-01T12:00:01Z\",\"created_by\":\"CMD [\\\"nginx\\\"]\",\"empty_layer\":true}],"
-        "\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D_L0 "\",\"" D_L1 "\",\"" D_L2 "\"]}}";
+        "{\"created\":\"2023-11-01T12:00:01Z\",\"created_by\":\"CMD "
+        "[\\\"nginx\\\"]\",\"empty_layer\":true}],"
+        "\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D_L0 "\",\"" D_L1 "\",\"" D_L2
+        "\"]}}";
 
 TEST(config_docker) {
         struct image_config *c = NULL;
@@ -783,7 +813,8 @@ TEST(config_docker) {
         CHECK_STR_EQ(c->user, "1000:1000");
         CHECK_STR_EQ(c->stop_signal, "SIGQUIT");
         CHECK(json_is_object(c->labels));
-        CHECK_STR_EQ(json_string_value(json_object_get(c->labels, "maintainer")), "NGINX Docker Maintainers");
+        CHECK_STR_EQ(json_string_value(json_object_get(c->labels, "maintainer")),
+                     "NGINX Docker Maintainers");
         CHECK_INT_EQ(c->n_diff_ids, 3);
         if (c->n_diff_ids == 3) {
                 CHECK_STR_EQ(c->diff_ids[0], D_L0);
@@ -816,8 +847,9 @@ TEST(config_minimal_oci) {
 
 /* Go's encoding/json, which containerd and the kubelet decode with, matches keys case-insensitively. */
 TEST(config_case_insensitive_keys) {
-        static const char j[] = "{\"OS\":\"linux\",\"config\":{\"cmd\":[\"sh\"],\"ENTRYPOINT\":[\"/init\"],"
-                                "\"Cmd\":null},\"RootFS\":{\"Type\":\"layers\",\"Diff_IDs\":[\"" D_L0 "\"]}}";
+        static const char j[] =
+                "{\"OS\":\"linux\",\"config\":{\"cmd\":[\"sh\"],\"ENTRYPOINT\":[\"/init\"],"
+                "\"Cmd\":null},\"RootFS\":{\"Type\":\"layers\",\"Diff_IDs\":[\"" D_L0 "\"]}}";
         struct image_config *c = NULL;
         nl_error err = NL_ERROR_INIT;
 
@@ -834,44 +866,48 @@ TEST(config_case_insensitive_keys) {
 }
 
 static const struct bad_case bad_configs[] = {
-        { "not json", "{\"rootfs\":", NULL, "invalid image config: line", -EINVAL },
-        { "array", "[1]", NULL, "not a JSON object", -EINVAL },
-        { "duplicate key", "{\"os\":\"linux\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
-          NULL, "duplicate", -EINVAL },
-        { "no rootfs", "{\"os\":\"linux\"}", NULL, "rootfs is missing", -EINVAL },
-        { "rootfs an array", "{\"rootfs\":[]}", NULL, "rootfs must be an object", -EINVAL },
-        { "rootfs type wrong", "{\"rootfs\":{\"type\":\"tar\",\"diff_ids\":[]}}", NULL, "type must be \"layers\"",
-          -EINVAL },
-        { "rootfs type missing", "{\"rootfs\":{\"diff_ids\":[]}}", NULL, "type must be \"layers\"", -EINVAL },
-        { "diff_ids an object", "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":{}}}", NULL,
-          "diff_ids must be an array", -EINVAL },
-        { "diff_id bad", "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D_L0 "\",\"sha256:123\"]}}", NULL,
-          "rootfs.diff_ids[1]: invalid digest \"sha256:123\"", -EINVAL },
-        { "diff_id a number", "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[5]}}", NULL, "must be a string",
-          -EINVAL },
-        { "os a number", "{\"os\":5,\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL, "os must be a string",
-          -EINVAL },
-        { "config an array", "{\"config\":[],\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
-          "config must be an object", -EINVAL },
-        { "Env not strings", "{\"config\":{\"Env\":[\"A=1\",2]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
-          NULL, "config: Env[1] must be a string", -EINVAL },
-        { "Cmd a string", "{\"config\":{\"Cmd\":\"sh\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
-          "Cmd must be an array of strings", -EINVAL },
-        { "ExposedPorts an array",
-          "{\"config\":{\"ExposedPorts\":[\"80/tcp\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
-          "ExposedPorts must be an object", -EINVAL },
-        { "ExposedPorts value a string",
-          "{\"config\":{\"ExposedPorts\":{\"80/tcp\":\"x\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
-          "ExposedPorts[\"80/tcp\"] must be an object", -EINVAL },
-        { "Labels not strings",
-          "{\"config\":{\"Labels\":{\"a\":true}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
-          "Labels[\"a\"] must be a string", -EINVAL },
-        { "User a number", "{\"config\":{\"User\":0},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
-          "User must be a string", -EINVAL },
-        { "history an object", "{\"history\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
-          "history must be an array", -EINVAL },
-        { "NUL in Env", "{\"config\":{\"Env\":[\"A=\\u0000\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
-          NULL, "invalid image config", -EINVAL },
+        {"not json", "{\"rootfs\":", NULL, "invalid image config: line", -EINVAL},
+        {"array", "[1]", NULL, "not a JSON object", -EINVAL},
+        {"duplicate key",
+         "{\"os\":\"linux\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "duplicate", -EINVAL},
+        {"no rootfs", "{\"os\":\"linux\"}", NULL, "rootfs is missing", -EINVAL},
+        {"rootfs an array", "{\"rootfs\":[]}", NULL, "rootfs must be an object", -EINVAL},
+        {"rootfs type wrong", "{\"rootfs\":{\"type\":\"tar\",\"diff_ids\":[]}}", NULL,
+         "type must be \"layers\"", -EINVAL},
+        {"rootfs type missing", "{\"rootfs\":{\"diff_ids\":[]}}", NULL, "type must be \"layers\"", -EINVAL},
+        {"diff_ids an object", "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":{}}}", NULL,
+         "diff_ids must be an array", -EINVAL},
+        {"diff_id bad", "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D_L0 "\",\"sha256:123\"]}}",
+         NULL, "rootfs.diff_ids[1]: invalid digest \"sha256:123\"", -EINVAL},
+        {"diff_id a number", "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[5]}}", NULL, "must be a string",
+         -EINVAL},
+        {"os a number", "{\"os\":5,\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "os must be a string", -EINVAL},
+        {"config an array", "{\"config\":[],\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "config must be an object", -EINVAL},
+        {"Env not strings",
+         "{\"config\":{\"Env\":[\"A=1\",2]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "config: Env[1] must be a string", -EINVAL},
+        {"Cmd a string", "{\"config\":{\"Cmd\":\"sh\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+         NULL, "Cmd must be an array of strings", -EINVAL},
+        {"ExposedPorts an array",
+         "{\"config\":{\"ExposedPorts\":[\"80/tcp\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+         NULL, "ExposedPorts must be an object", -EINVAL},
+        {"ExposedPorts value a string",
+         "{\"config\":{\"ExposedPorts\":{\"80/"
+         "tcp\":\"x\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+         NULL, "ExposedPorts[\"80/tcp\"] must be an object", -EINVAL},
+        {"Labels not strings",
+         "{\"config\":{\"Labels\":{\"a\":true}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "Labels[\"a\"] must be a string", -EINVAL},
+        {"User a number", "{\"config\":{\"User\":0},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "User must be a string", -EINVAL},
+        {"history an object", "{\"history\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "history must be an array", -EINVAL},
+        {"NUL in Env",
+         "{\"config\":{\"Env\":[\"A=\\u0000\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", NULL,
+         "invalid image config", -EINVAL},
 };
 
 static void check_bad_config(const struct bad_case *bc) {
@@ -886,7 +922,8 @@ static void check_bad_config(const struct bad_case *bc) {
                 image_config_free(c);
         }
         if (!err.msg || !strstr(err.msg, bc->message))
-                TEST_FAIL("%s: message \"%s\", want it to contain \"%s\"", bc->name, strempty(err.msg), bc->message);
+                TEST_FAIL("%s: message \"%s\", want it to contain \"%s\"", bc->name, strempty(err.msg),
+                          bc->message);
         nl_error_clear(&err);
 }
 
@@ -921,7 +958,7 @@ static void strv_free_n(char **l) {
 }
 
 TEST(chain_ids) {
-        char *diff_ids[] = { (char *) D_L0, (char *) D_L1, (char *) D_L2 };
+        char *diff_ids[] = {(char *) D_L0, (char *) D_L1, (char *) D_L2};
         char **chain = NULL;
 
         CHECK_INT_EQ(image_chain_ids(diff_ids, 3, &chain), 0);
@@ -957,7 +994,7 @@ TEST(chain_ids) {
         strv_free_n(chain);
         image_config_free(c);
 
-        char *bad[] = { (char *) D_L0, (char *) "sha256:a" };
+        char *bad[] = {(char *) D_L0, (char *) "sha256:a"};
         chain = NULL;
         CHECK_INT_EQ(image_chain_ids(bad, 2, &chain), -EINVAL);
         CHECK(chain == NULL);
