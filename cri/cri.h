@@ -423,3 +423,202 @@ void image_pull_succeeded(struct image_pull_backoff *b, const char *key);
  * "InvalidImageName"), and the message it shows for the policy Never case. */
 const char *image_pull_error_reason(enum pull_error_kind kind);
 char *image_never_pull_message(const char *image);
+
+/* ==== the runtime: configuration ========================================================== */
+
+struct cri_config {
+        const char *root_dir;     /* /var/lib/nodelet: pods/<uid>/, containers/<id>/ */
+        const char *run_dir;      /* /run/nodelet: sandboxes/<id>/ (pinned namespaces), runtime/ */
+        const char *log_dir;      /* /var/log/pods */
+        const char *containers_log_dir; /* /var/log/containers (symlinks) */
+        const char *runtime_path; /* "crun", "runc" or a path */
+        const char *shim_path;    /* the nodelet-shim binary */
+        const char *cni_conf_dir; /* /etc/cni/net.d */
+        char *const *cni_bin_dirs;
+        size_t n_cni_bin_dirs;
+        const char *seccomp_root; /* Localhost profiles: <root_dir>/seccomp */
+        const char *node_name;
+        const char *resolv_conf;  /* the node's resolv.conf for dnsPolicy Default (/etc/resolv.conf) */
+        const char *cluster_dns;  /* ClusterFirst nameserver, or NULL: then as Default */
+        const char *cluster_domain; /* "cluster.local" */
+        int64_t log_max_size;     /* bytes per log file, 10 MiB */
+        int log_max_files;        /* 5 */
+};
+
+/* ==== pod sandboxes ======================================================================= */
+
+struct sandbox {
+        char *id;  /* 32 lowercase hex */
+        char *pod_uid, *pod_name, *pod_namespace;
+        char *dir; /* <run_dir>/sandboxes/<id>: namespace files, sandbox.json */
+        /* Pinned namespace files (bind mounts of /proc/<pid>/ns/<type>); NULL when the pod uses the
+         * host's (hostNetwork, hostIPC) or, for pid, when the pod has no shared namespace. */
+        char *netns_path, *ipcns_path, *utsns_path, *pidns_path;
+        pid_t pid_holder; /* the shared pid namespace's init, or 0 */
+        bool host_network, host_pid, host_ipc;
+        char **ips; /* from CNI; the host's for hostNetwork */
+        size_t n_ips;
+        char *hostname;
+        /* files the containers bind-mount: <root_dir>/pods/<uid>/etc-hosts, resolv.conf,
+         * hostname; hosts_path is NULL when the kubelet would not manage /etc/hosts */
+        char *hosts_path, *resolv_path, *hostname_path;
+        char *shm_path;      /* tmpfs shared by the pod's containers (/dev/shm), NULL for hostIPC */
+        char *cgroup_parent; /* "/kubepods/burstable/pod<uid>" */
+};
+
+/* Like CRI RunPodSandbox: pin namespaces, set the hostname, run CNI ADD (with portMappings
+ * for hostPorts), write /etc/hosts, resolv.conf and hostname, create the pod cgroup, apply
+ * nothing of the containers. On failure everything done is undone; err names the step
+ * (the pod worker reports it as the PodReadyToStartContainers condition / a pod event). */
+int cri_sandbox_run(const struct cri_config *cfg, const struct pod *pod, struct sandbox **ret, nl_error *err);
+/* CNI DEL, unmount and remove namespace files, stop the pid holder; idempotent. */
+int cri_sandbox_stop(const struct cri_config *cfg, struct sandbox *sb, nl_error *err);
+/* Remove what stop left (files, the pod cgroup). */
+int cri_sandbox_remove(const struct cri_config *cfg, struct sandbox *sb, nl_error *err);
+/* Read a sandbox back from <run_dir>/sandboxes/<id>/sandbox.json (after a daemon restart). */
+int cri_sandbox_load(const struct cri_config *cfg, const char *id, struct sandbox **ret, nl_error *err);
+int cri_sandbox_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n);
+void sandbox_free(struct sandbox *sb);
+
+/* ==== volumes ============================================================================= */
+
+/* Set up the pod's volumes under <root_dir>/pods/<uid>/volumes/<plugin>/<name>: emptyDir
+ * (a directory, or tmpfs for medium Memory with sizeLimit), hostPath (type checks, creation
+ * for DirectoryOrCreate and FileOrCreate), downwardAPI, and the atomic-writer projections
+ * (configMap, secret, projected: a timestamped directory swapped in through the "..data"
+ * symlink, file modes, fsGroup ownership). Idempotent: an existing volume is updated in place.
+ * ConfigMaps and Secrets come from ctx->lookup_key-style callbacks (NULL in static mode: a
+ * non-optional source is then an error naming it). */
+struct volume_context {
+        const struct plan_context *plan; /* downward API values */
+        /* Whole ConfigMap/Secret data for volumes: returns 0 with a JSON object {key: value}
+         * (secrets base64-decoded already), -ENOENT when missing. NULL in static mode. */
+        int (*get_object)(void *userdata, bool secret, const char *name, json_t **ret);
+        void *userdata;
+};
+int cri_volumes_setup(const struct cri_config *cfg, const struct pod *pod, const struct volume_context *ctx,
+                      nl_error *err);
+/* Unmount and remove every volume of the pod (tmpfs, subPath bind mounts, directories). */
+int cri_volumes_teardown(const struct cri_config *cfg, const char *pod_uid, nl_error *err);
+
+/* The OCI mounts for one container's volumeMounts, subPath and subPathExpr resolved without
+ * following symlinks out of the volume (CVE-2017-1002101, CVE-2021-25741): the resolved path
+ * is opened component by component with O_NOFOLLOW beneath the volume root and bind-mounted
+ * from its fd to <root_dir>/pods/<uid>/volume-subpaths/<volume>/<container>/<index>. An escape
+ * attempt is an error (the pod worker reports CreateContainerConfigError), never a host mount.
+ * env is the container's environment for subPathExpr. */
+int cri_volume_mounts(const struct cri_config *cfg, const struct pod *pod, const struct pod_container *c,
+                      char *const *env, size_t n_env, struct oci_mount **ret, size_t *ret_n, nl_error *err);
+
+/* ==== container logs ====================================================================== */
+
+/* <log_dir>/<namespace>_<name>_<uid>/<container>/<restart>.log */
+char *cri_log_path(const struct cri_config *cfg, const struct pod *pod, const char *container, unsigned restart);
+
+struct log_line {
+        char *time;   /* RFC3339Nano as written */
+        bool stderr_; /* stream */
+        bool partial; /* "P": continued in the next entry */
+        char *msg;
+};
+/* Parse one CRI log line "<time> <stdout|stderr> <P|F> <msg>"; -EINVAL when malformed. */
+int cri_log_parse_line(const char *line, size_t len, struct log_line *ret);
+void log_line_done(struct log_line *l);
+/* The last max_bytes of a container's log (joined messages, both streams), for
+ * terminationMessagePolicy FallbackToLogsOnError (the kubelet reads at most 80 lines / 2 KiB
+ * from its log tail... see the implementation for the exact rule). */
+int cri_log_tail(const char *path, size_t max_lines, size_t max_bytes, char **ret);
+
+/* ==== the shim ============================================================================ */
+/* nodelet-shim (cri/shim/): one per container, detached from the daemon (setsid, reparented to
+ * init), child subreaper of the container's init. It runs "<runtime> create", owns the
+ * container's stdout/stderr and writes them as CRI log lines with rotation, reaps the init,
+ * and writes <state_dir>/exit.json atomically. The daemon starts the container with
+ * "<runtime> start" itself (so it controls postStart ordering) and reads exit.json.
+ *
+ * Invocation: nodelet-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
+ *                          --log PATH [--log-max-size BYTES] [--log-max-files N]
+ *                          [--cgroup PATH] [--tty]
+ * It prints one line on stdout and exits its foreground part:
+ *   "created <pid>\n" (exit 0) once the runtime created the container, or
+ *   "error <message>\n" (exit 1) with the runtime's error text.
+ * State files (in --state): shim.pid, container.pid, exit.json:
+ *   {"exitCode": N, "signal": N, "oomKilled": bool, "finishedAt": "<RFC3339Nano>",
+ *    "reason": "Completed"|"Error"|"OOMKilled"}  */
+
+struct shim_start {
+        const char *shim_path, *runtime_path, *runtime_root;
+        const char *id, *bundle, *state_dir, *log_path;
+        int64_t log_max_size;
+        int log_max_files;
+        const char *cgroup_path; /* the container's cgroup, for the OOM count */
+        bool tty;
+};
+
+/* Run the shim and wait for its "created"/"error" line (bounded by a timeout). On success
+ * *ret_pid is the container's init pid. */
+int shim_create(const struct shim_start *s, pid_t *ret_pid, nl_error *err);
+
+struct shim_exit {
+        int exit_code, signal;
+        bool oom_killed;
+        char *finished_at; /* RFC3339Nano */
+        char *reason;      /* "Completed", "Error", "OOMKilled" */
+};
+
+/* Read <state_dir>/exit.json: 0 and *ret filled, -ENOENT while the container runs. */
+int shim_read_exit(const char *state_dir, struct shim_exit *ret, nl_error *err);
+void shim_exit_done(struct shim_exit *e);
+/* Whether the shim of state_dir is alive (pid file + /proc check, no pid reuse confusion:
+ * the process's start time is recorded with the pid). */
+bool shim_alive(const char *state_dir);
+
+/* ==== containers ========================================================================== */
+
+struct container_create {
+        const struct cri_config *cfg;
+        struct image_store *store;
+        const struct sandbox *sb;
+        const struct pod *pod;
+        const struct pod_container *c;
+        unsigned restart_count;
+        const struct plan_context *plan_ctx; /* downward API values; passwd/group are read here */
+};
+
+/* Like CRI CreateContainer: look up the image, mount the overlay rootfs, plan the process,
+ * resolve volume mounts, build config.json, create the log file and its
+ * /var/log/containers link, and have the shim create the container (not started). On failure
+ * *ret_reason is the kubelet's waiting reason ("CreateContainerConfigError" or
+ * "CreateContainerError") and nothing is left behind. */
+int cri_container_create(const struct container_create *in, char **ret_id, const char **ret_reason, nl_error *err);
+/* "<runtime> start"; records startedAt. Reason on failure: RunContainerError. */
+int cri_container_start(const struct cri_config *cfg, const char *id, nl_error *err);
+/* Signal the container's init (sig 0: the image's STOPSIGNAL or SIGTERM). */
+int cri_container_kill(const struct cri_config *cfg, const char *id, int sig, nl_error *err);
+/* "<runtime> delete -f", unmount the rootfs, remove the container's directory (logs stay). */
+int cri_container_remove(const struct cri_config *cfg, const char *id, nl_error *err);
+
+enum container_state { CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_EXITED, CONTAINER_UNKNOWN };
+
+struct container_status {
+        char *id, *pod_uid, *name, *image, *image_id, *log_path;
+        unsigned restart_count;
+        enum container_state state;
+        pid_t pid;
+        usec_t created_at, started_at, finished_at; /* CLOCK_REALTIME, 0 when not yet */
+        int exit_code, signal;
+        char *reason;  /* Completed, Error, OOMKilled, or NULL */
+        char *message; /* the termination message (file, or log tail on error with
+                          FallbackToLogsOnError), at most 4096 bytes */
+        char *stop_signal;
+};
+
+int cri_container_status(const struct cri_config *cfg, const char *id, struct container_status **ret,
+                         nl_error *err);
+void container_status_free(struct container_status *s);
+int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n);
+
+/* Run argv in the container and collect its output (each stream capped at max_output bytes)
+ * and exit code; -ETIMEDOUT when it ran past timeout (it is killed). */
+int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *argv, usec_t timeout,
+                  size_t max_output, char **ret_stdout, char **ret_stderr, int *ret_exit_code, nl_error *err);
