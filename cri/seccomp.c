@@ -712,7 +712,7 @@ static int profile_load(const char *profile, const char *root, const struct secc
                         char *const *caps, size_t n_caps, json_t **ret, nl_error *err) {
         _cleanup_close_ int dirfd = -1, fd = -1;
         _cleanup_free_ char *data = NULL;
-        size_t size;
+        size_t size = 0;
         int r;
 
         if (isempty(profile))

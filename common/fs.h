@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* File system helpers: directories, crash-safe writes, capped reads, removal that never
+ * follows symlinks or leaves its file system. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "util.h"
+
+/* mkdir -p; existing directories are fine. */
+int nl_mkdir_p(const char *path, mode_t mode);
+/* Write temp + fsync + rename (+ fsync of the directory). */
+int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Whole file up to max bytes (-EFBIG beyond), NUL-terminated. O_NOFOLLOW when nofollow. */
+int nl_read_file(const char *path, size_t max, bool nofollow, char **ret, size_t *ret_len);
+/* A file below root, resolving symlinks as if root were "/" (openat2 RESOLVE_IN_ROOT), as a
+ * container would see it; -ENOENT when absent. */
+int nl_read_file_in_root(const char *root, const char *path, size_t max, char **ret, size_t *ret_len);
+/* rm -rf that does not follow symlinks and does not cross mount points (it stops, -EBUSY). */
+int nl_rm_rf(const char *path);

@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Containers, shaped like CRI CreateContainer/StartContainer/StopContainer/RemoveContainer/
+ * ContainerStatus/ExecSync. A container lives in <root_dir>/containers/<id>/:
+ *   container.json   what it is (pod, name, image, restart count, log path, ...)
+ *   config.json      the OCI bundle's config; rootfs/ its overlay mount, upper/ work/ beside
+ *   termination-log  bind-mounted at terminationMessagePath
+ *   state/           the shim's: shim.pid, container.pid, exit.json
+ *   started.json     written when "<runtime> start" returned */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common/fs.h"
+#include "podspec/podspec.h"
+#include "runtime.h"
+
+#define TERMINATION_MESSAGE_MAX 4096 /* the kubelet's per-container limit */
+#define ETC_FILE_MAX (1024 * 1024)
+#define OVERLAY_OPTIONS_MAX 4000 /* mount(2) data is one page */
+
+static char *container_dir(const struct cri_config *cfg, const char *id) {
+        return nl_strdupf("%s/containers/%s", cfg->root_dir, id);
+}
+
+static char *new_id(void) {
+        unsigned char raw[32];
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
+                return NULL;
+        char *id = malloc(65);
+        if (!id)
+                return NULL;
+        for (size_t i = 0; i < sizeof(raw); i++)
+                snprintf(id + 2 * i, 3, "%02x", raw[i]);
+        return id;
+}
+
+static bool valid_id(const char *id) {
+        if (!id || strlen(id) != 64)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+/* ---- rootfs ------------------------------------------------------------------------------ */
+
+static int mount_rootfs(const char *dir, struct image_store *store, const struct image_info *img, nl_error *err) {
+        _cleanup_free_ char *rootfs = nl_strdupf("%s/rootfs", dir), *upper = nl_strdupf("%s/upper", dir),
+                            *work = nl_strdupf("%s/work", dir);
+        if (!rootfs || !upper || !work)
+                return -ENOMEM;
+        if (mkdir(rootfs, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+                return nl_error_set(err, -errno, "create rootfs directories in %s: %s", dir, strerror(errno));
+        if (img->n_chain_ids == 0)
+                return nl_error_set(err, -EINVAL, "image %s has no layers", img->id);
+
+        /* overlayfs wants the topmost lower dir first */
+        nl_buf opts = {};
+        nl_buf_puts(&opts, "lowerdir=");
+        for (size_t i = img->n_chain_ids; i > 0; i--) {
+                _cleanup_free_ char *p = image_store_layer_path(store, img->chain_ids[i - 1]);
+                if (!p) {
+                        nl_buf_free(&opts);
+                        return -ENOMEM;
+                }
+                nl_buf_printf(&opts, "%s%s", i < img->n_chain_ids ? ":" : "", p);
+        }
+        nl_buf_printf(&opts, ",upperdir=%s,workdir=%s", upper, work);
+        _cleanup_free_ char *data = nl_buf_steal(&opts);
+        if (!data)
+                return -ENOMEM;
+        if (strlen(data) > OVERLAY_OPTIONS_MAX)
+                return nl_error_set(err, -E2BIG, "image %s has too many layers (%zu) for one overlay mount",
+                                    img->id, img->n_chain_ids);
+        if (mount("overlay", rootfs, "overlay", 0, data) < 0)
+                return nl_error_set(err, -errno, "mount overlay rootfs at %s: %s", rootfs, strerror(errno));
+        return 0;
+}
+
+/* Not mounted, or already gone, is fine. */
+static void umount_rootfs(const char *dir) {
+        _cleanup_free_ char *rootfs = nl_strdupf("%s/rootfs", dir);
+        if (rootfs)
+                (void) umount2(rootfs, MNT_DETACH);
+}
+
+/* ---- mounts -------------------------------------------------------------------------------- */
+
+static int mount_push(struct oci_mount **m, size_t *n, const char *dest, const char *src, bool ro) {
+        struct oci_mount *x = realloc(*m, (*n + 1) * sizeof(**m));
+        if (!x)
+                return -ENOMEM;
+        *m = x;
+        struct oci_mount *e = &x[*n];
+        *e = (struct oci_mount){ .destination = strdup(dest), .type = strdup("bind"), .source = strdup(src) };
+        e->options = calloc(3, sizeof(char *));
+        if (!e->destination || !e->type || !e->source || !e->options) {
+                oci_mount_done(e);
+                return -ENOMEM;
+        }
+        e->options[0] = strdup("rbind");
+        e->options[1] = strdup("rprivate");
+        e->options[2] = strdup(ro ? "ro" : "rw");
+        e->n_options = 3;
+        (*n)++;
+        return 0;
+}
+
+static bool has_mount_at(const struct pod_container *c, const char *dest) {
+        for (size_t i = 0; i < c->n_volume_mounts; i++)
+                if (streq_ptr(c->volume_mounts[i].mount_path, dest))
+                        return true;
+        return false;
+}
+
+static size_t path_depth(const char *p) {
+        size_t d = 0;
+        for (; *p; p++)
+                if (*p == '/')
+                        d++;
+        return d;
+}
+
+/* Parents before children, as containerd orders mounts (stable for equal depth). */
+static void sort_mounts(struct oci_mount *m, size_t n) {
+        for (size_t i = 1; i < n; i++) {
+                struct oci_mount x = m[i];
+                size_t j = i;
+                while (j > 0 && path_depth(m[j - 1].destination) > path_depth(x.destination)) {
+                        m[j] = m[j - 1];
+                        j--;
+                }
+                m[j] = x;
+        }
+}
+
+static void mounts_free(struct oci_mount *m, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                oci_mount_done(&m[i]);
+        free(m);
+}
+
+static int build_mounts(const struct container_create *in, const struct container_plan *plan, const char *dir,
+                        struct oci_mount **ret, size_t *ret_n, nl_error *err) {
+        const struct sandbox *sb = in->sb;
+        const struct pod_container *c = in->c;
+        _cleanup_free_ char *tlog = NULL;
+        _cleanup_close_ int fd = -1;
+        struct oci_mount *m = NULL;
+        size_t n = 0;
+        int r = cri_volume_mounts(in->cfg, in->pod, c, plan->env, plan->n_env, &m, &n, err);
+        if (r < 0)
+                return r;
+
+        bool ro = plan->read_only_rootfs;
+        struct {
+                const char *dest, *src;
+        } files[] = {
+                { "/etc/hosts", sb->hosts_path },
+                { "/etc/resolv.conf", sb->resolv_path },
+                { "/etc/hostname", sb->hostname_path },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                if (files[i].src && !has_mount_at(c, files[i].dest) && mount_push(&m, &n, files[i].dest, files[i].src, ro) < 0)
+                        goto oom;
+        if (sb->shm_path && !has_mount_at(c, "/dev/shm") && mount_push(&m, &n, "/dev/shm", sb->shm_path, false) < 0)
+                goto oom;
+
+        /* The termination message file: world-writable, so any user in the container can write it. */
+        tlog = nl_strdupf("%s/termination-log", dir);
+        if (!tlog)
+                goto oom;
+        fd = open(tlog, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd < 0 || fchmod(fd, 0666) < 0) {
+                mounts_free(m, n);
+                return nl_error_set(err, -errno, "create termination message file %s: %s", tlog, strerror(errno));
+        }
+        const char *tpath = isempty(c->termination_message_path) ? "/dev/termination-log" : c->termination_message_path;
+        if (!has_mount_at(c, tpath) && mount_push(&m, &n, tpath, tlog, false) < 0)
+                goto oom;
+        sort_mounts(m, n);
+        *ret = m;
+        *ret_n = n;
+        return 0;
+oom:
+        mounts_free(m, n);
+        return nl_error_set(err, -ENOMEM, "out of memory");
+}
+
+/* ---- metadata ----------------------------------------------------------------------------- */
+
+static int write_json(const char *path, json_t *j) {
+        _cleanup_free_ char *s = json_dumps(j, JSON_INDENT(2));
+        if (!s)
+                return -ENOMEM;
+        return nl_write_file_atomic(path, s, strlen(s), 0600);
+}
+
+static json_t *read_json(const char *path, nl_error *err) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        int r = nl_read_file(path, 1024 * 1024, true, &buf, &len);
+        if (r < 0) {
+                nl_error_set(err, r, "read %s: %s", path, strerror(-r));
+                return NULL;
+        }
+        json_error_t je;
+        json_t *j = json_loadb(buf, len, 0, &je);
+        if (!j)
+                nl_error_set(err, -EINVAL, "%s: %s", path, je.text);
+        return j;
+}
+
+static char *cgroups_path(const struct sandbox *sb, const char *id) {
+        return nl_strdupf("%s/%s", sb->cgroup_parent ? sb->cgroup_parent : "/kubepods/besteffort", id);
+}
+
+/* /var/log/containers/<pod>_<namespace>_<container>-<id>.log -> the log file */
+static void link_container_log(const struct cri_config *cfg, const struct pod *pod, const char *name, const char *id,
+                               const char *log_path) {
+        if (isempty(cfg->containers_log_dir))
+                return;
+        _cleanup_free_ char *link = nl_strdupf("%s/%s_%s_%s-%s.log", cfg->containers_log_dir,
+                                               strempty(pod->metadata.name), strempty(pod->metadata.namespace), name, id);
+        if (!link || nl_mkdir_p(cfg->containers_log_dir, 0755) < 0)
+                return;
+        (void) unlink(link);
+        (void) symlink(log_path, link);
+}
+
+/* ---- create ------------------------------------------------------------------------------- */
+
+int cri_container_create(const struct container_create *in, char **ret_id, const char **ret_reason, nl_error *err) {
+        const struct cri_config *cfg = in->cfg;
+        const struct pod_container *c = in->c;
+        const char *reason = "CreateContainerError";
+        struct image_info *img = NULL;
+        struct container_plan *plan = NULL;
+        struct oci_mount *mounts = NULL;
+        size_t n_mounts = 0;
+        json_t *seccomp = NULL, *spec = NULL, *meta = NULL;
+        _cleanup_free_ char *id = NULL, *dir = NULL, *rootfs = NULL, *passwd = NULL, *group = NULL,
+                            *log_path = NULL, *cgpath = NULL, *state = NULL, *runtime_root = NULL,
+                            *config_path = NULL, *log_dir = NULL, *meta_path = NULL;
+        bool mounted = false;
+        struct oci_runtime *rt = NULL;
+        int r;
+
+        r = image_store_lookup(in->store, strempty(c->image), &img, err);
+        if (r < 0) {
+                nl_error_prefix(err, "image \"%s\"", strempty(c->image));
+                goto fail;
+        }
+        r = oci_runtime_open(cfg, &rt, err);
+        if (r < 0)
+                goto fail;
+
+        id = new_id();
+        dir = id ? container_dir(cfg, id) : NULL;
+        if (!dir) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = nl_mkdir_p(dir, 0700);
+        if (r < 0) {
+                nl_error_set(err, r, "create %s: %s", dir, strerror(-r));
+                goto fail;
+        }
+        r = mount_rootfs(dir, in->store, img, err);
+        if (r < 0)
+                goto fail;
+        mounted = true;
+
+        /* Users and groups are looked up in the image as the container sees it. */
+        rootfs = nl_strdupf("%s/rootfs", dir);
+        (void) nl_read_file_in_root(rootfs, "/etc/passwd", ETC_FILE_MAX, &passwd, NULL);
+        (void) nl_read_file_in_root(rootfs, "/etc/group", ETC_FILE_MAX, &group, NULL);
+        struct plan_context ctx = *in->plan_ctx;
+        ctx.etc_passwd = passwd;
+        ctx.etc_group = group;
+        r = container_plan_build(in->pod, c, img->config, &ctx, &plan, &reason, err);
+        if (r < 0)
+                goto fail;
+
+        reason = "CreateContainerConfigError";
+        r = build_mounts(in, plan, dir, &mounts, &n_mounts, err);
+        if (r < 0)
+                goto fail;
+
+        reason = "CreateContainerError";
+        r = seccomp_profile_build(plan->seccomp_type, plan->seccomp_localhost, cfg->seccomp_root, plan->cap_bounding,
+                                  plan->n_cap_bounding, &seccomp, err);
+        if (r < 0)
+                goto fail;
+
+        cgpath = cgroups_path(in->sb, id);
+        const struct pod_pod_security_context *psc = in->pod->spec.security_context;
+        json_t *annotations = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "io.kubernetes.cri.container-type",
+                                        "container", "io.kubernetes.cri.sandbox-id", in->sb->id,
+                                        "io.kubernetes.pod.name", strempty(in->pod->metadata.name),
+                                        "io.kubernetes.pod.namespace", strempty(in->pod->metadata.namespace),
+                                        "io.kubernetes.pod.uid", strempty(in->pod->metadata.uid),
+                                        "io.kubernetes.container.name", strempty(c->name));
+        struct oci_spec_input si = {
+                .plan = plan,
+                .rootfs = rootfs,
+                .hostname = in->sb->hostname,
+                .netns_path = in->sb->netns_path,
+                .ipcns_path = in->sb->ipcns_path,
+                .utsns_path = in->sb->utsns_path,
+                .pidns_path = in->sb->pidns_path,
+                .new_pid_ns = !in->sb->host_pid,
+                .cgroups_path = cgpath,
+                .mounts = mounts,
+                .n_mounts = n_mounts,
+                .sysctls = psc ? psc->sysctls : NULL,
+                .n_sysctls = psc ? psc->n_sysctls : 0,
+                .seccomp = seccomp,
+                .annotations = annotations,
+        };
+        spec = oci_spec_build(&si);
+        json_decref(annotations);
+        config_path = nl_strdupf("%s/config.json", dir);
+        if (!spec || !config_path || (r = write_json(config_path, spec)) < 0) {
+                nl_error_set(err, r < 0 ? r : -ENOMEM, "write %s/config.json", dir);
+                r = r < 0 ? r : -ENOMEM;
+                goto fail;
+        }
+
+        log_path = cri_log_path(cfg, in->pod, strempty(c->name), in->restart_count);
+        log_dir = log_path ? strdup(log_path) : NULL;
+        if (!log_dir) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        *strrchr(log_dir, '/') = '\0';
+        r = nl_mkdir_p(log_dir, 0755);
+        if (r < 0) {
+                nl_error_set(err, r, "create log directory %s: %s", log_dir, strerror(-r));
+                goto fail;
+        }
+
+        state = nl_strdupf("%s/state", dir);
+        runtime_root = strdup(rt->root);
+        if (!state || !runtime_root || mkdir(state, 0700) < 0 || nl_mkdir_p(runtime_root, 0700) < 0) {
+                r = nl_error_set(err, -errno ? -errno : -ENOMEM, "create %s/state", dir);
+                goto fail;
+        }
+
+        meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "id", id, "podUid",
+                         strempty(in->pod->metadata.uid), "podName", strempty(in->pod->metadata.name), "podNamespace",
+                         strempty(in->pod->metadata.namespace), "name", strempty(c->name), "image", strempty(c->image),
+                         "imageId", img->id, "restartCount", (json_int_t) in->restart_count, "logPath", log_path,
+                         "createdAt", (json_int_t) now_realtime(), "stopSignal",
+                         plan->stop_signal ? plan->stop_signal : "SIGTERM", "terminationMessagePolicy",
+                         strempty(c->termination_message_policy), "sandboxId", in->sb->id, "cgroupPath", cgpath);
+        meta_path = nl_strdupf("%s/container.json", dir);
+        if (!meta || !meta_path || (r = write_json(meta_path, meta)) < 0) {
+                r = nl_error_set(err, r < 0 ? r : -ENOMEM, "write %s/container.json", dir);
+                goto fail;
+        }
+
+        struct shim_start ss = {
+                .shim_path = cfg->shim_path,
+                .runtime_path = rt->path,
+                .runtime_root = rt->root,
+                .id = id,
+                .bundle = dir,
+                .state_dir = state,
+                .log_path = log_path,
+                .log_max_size = cfg->log_max_size,
+                .log_max_files = cfg->log_max_files,
+                .cgroup_path = cgpath,
+                .tty = plan->tty,
+        };
+        pid_t pid = 0;
+        r = shim_create(&ss, &pid, err);
+        if (r < 0)
+                goto fail;
+        link_container_log(cfg, in->pod, strempty(c->name), id, log_path);
+
+        *ret_id = TAKE_PTR(id);
+        if (ret_reason)
+                *ret_reason = NULL;
+        r = 0;
+        goto out;
+
+fail:
+        if (r == -ENOMEM && (!err || !err->msg))
+                nl_error_set(err, -ENOMEM, "out of memory");
+        if (ret_reason)
+                *ret_reason = reason;
+        if (mounted)
+                umount_rootfs(dir);
+        if (dir)
+                (void) nl_rm_rf(dir);
+out:
+        oci_runtime_free(rt);
+        image_info_free(img);
+        container_plan_free(plan);
+        mounts_free(mounts, n_mounts);
+        json_decref(seccomp);
+        json_decref(spec);
+        json_decref(meta);
+        return r;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static int open_runtime_for(const struct cri_config *cfg, const char *id, struct oci_runtime **rt, nl_error *err) {
+        if (!valid_id(id))
+                return nl_error_set(err, -EINVAL, "invalid container id \"%s\"", strempty(id));
+        return oci_runtime_open(cfg, rt, err);
+}
+
+int cri_container_start(const struct cri_config *cfg, const char *id, nl_error *err) {
+        struct oci_runtime *rt = NULL;
+        int r = open_runtime_for(cfg, id, &rt, err);
+        if (r < 0)
+                return r;
+        r = rt->ops->start(rt, id, err);
+        oci_runtime_free(rt);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = container_dir(cfg, id);
+        _cleanup_free_ char *path = dir ? nl_strdupf("%s/started.json", dir) : NULL;
+        json_t *j = json_pack("{s:I}", "startedAt", (json_int_t) now_realtime());
+        r = (path && j) ? write_json(path, j) : -ENOMEM;
+        json_decref(j);
+        if (r < 0)
+                return nl_error_set(err, r, "record start of %s: %s", id, strerror(-r));
+        return 0;
+}
+
+static int signal_number(const char *name) {
+        static const struct {
+                const char *name;
+                int sig;
+        } table[] = { { "SIGTERM", SIGTERM }, { "SIGKILL", SIGKILL }, { "SIGINT", SIGINT },   { "SIGQUIT", SIGQUIT },
+                      { "SIGHUP", SIGHUP },   { "SIGUSR1", SIGUSR1 }, { "SIGUSR2", SIGUSR2 }, { "SIGWINCH", SIGWINCH },
+                      { "SIGPWR", SIGPWR },   { "SIGSTOP", SIGSTOP } };
+        if (!name)
+                return SIGTERM;
+        const char *n = strncmp(name, "SIG", 3) == 0 ? name : NULL;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(table[i].name, name) || (!n && streq(table[i].name + 3, name)))
+                        return table[i].sig;
+        int64_t v;
+        if (nl_parse_int64(name, 1, 64, &v) == 0)
+                return (int) v;
+        return SIGTERM;
+}
+
+int cri_container_kill(const struct cri_config *cfg, const char *id, int sig, nl_error *err) {
+        if (sig == 0) {
+                struct container_status *st = NULL;
+                if (cri_container_status(cfg, id, &st, NULL) == 0) {
+                        sig = signal_number(st->stop_signal);
+                        container_status_free(st);
+                } else
+                        sig = SIGTERM;
+        }
+        struct oci_runtime *rt = NULL;
+        int r = open_runtime_for(cfg, id, &rt, err);
+        if (r < 0)
+                return r;
+        r = rt->ops->kill(rt, id, sig, err);
+        oci_runtime_free(rt);
+        return r;
+}
+
+int cri_container_remove(const struct cri_config *cfg, const char *id, nl_error *err) {
+        struct oci_runtime *rt = NULL;
+        int r = open_runtime_for(cfg, id, &rt, err);
+        if (r < 0)
+                return r;
+        nl_error ignored = NL_ERROR_INIT;
+        /* deleting a container the runtime no longer knows is fine */
+        (void) rt->ops->delete(rt, id, &ignored);
+        nl_error_clear(&ignored);
+        oci_runtime_free(rt);
+        _cleanup_free_ char *dir = container_dir(cfg, id);
+        if (!dir)
+                return -ENOMEM;
+        umount_rootfs(dir);
+        r = nl_rm_rf(dir);
+        if (r < 0)
+                return nl_error_set(err, r, "remove %s: %s", dir, strerror(-r));
+        return 0;
+}
+
+/* ---- status ------------------------------------------------------------------------------- */
+
+static char *json_str(json_t *o, const char *k) {
+        const char *s = json_string_value(json_object_get(o, k));
+        return s ? strdup(s) : NULL;
+}
+
+/* The termination message: the file, else (FallbackToLogsOnError, failed) the log's tail. */
+static char *termination_message(const char *dir, const struct container_status *st, const char *policy) {
+        _cleanup_free_ char *tlog = nl_strdupf("%s/termination-log", dir);
+        char *msg = NULL;
+        size_t len = 0;
+        if (tlog) {
+                _cleanup_close_ int fd = open(tlog, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd >= 0) {
+                        char buf[TERMINATION_MESSAGE_MAX];
+                        ssize_t n = read(fd, buf, sizeof(buf));
+                        if (n > 0) {
+                                msg = strndup(buf, (size_t) n);
+                                len = (size_t) n;
+                        }
+                }
+        }
+        if (len == 0 && streq_ptr(policy, "FallbackToLogsOnError") && st->exit_code != 0 && st->log_path) {
+                free(msg);
+                msg = NULL;
+                /* kuberuntime: the last 80 lines, at most 2048 bytes */
+                if (cri_log_tail(st->log_path, 80, 2048, &msg) < 0)
+                        msg = NULL;
+        }
+        return msg;
+}
+
+int cri_container_status(const struct cri_config *cfg, const char *id, struct container_status **ret,
+                         nl_error *err) {
+        if (!valid_id(id))
+                return nl_error_set(err, -EINVAL, "invalid container id \"%s\"", strempty(id));
+        _cleanup_free_ char *dir = container_dir(cfg, id), *meta_path = NULL, *started_path = NULL, *state = NULL;
+        if (!dir)
+                return -ENOMEM;
+        meta_path = nl_strdupf("%s/container.json", dir);
+        started_path = nl_strdupf("%s/started.json", dir);
+        state = nl_strdupf("%s/state", dir);
+        if (!meta_path || !started_path || !state)
+                return -ENOMEM;
+        json_t *meta = read_json(meta_path, err);
+        if (!meta)
+                return err && err->code ? err->code : -ENOENT;
+
+        struct container_status *st = calloc(1, sizeof(*st));
+        if (!st) {
+                json_decref(meta);
+                return -ENOMEM;
+        }
+        st->id = strdup(id);
+        st->pod_uid = json_str(meta, "podUid");
+        st->name = json_str(meta, "name");
+        st->image = json_str(meta, "image");
+        st->image_id = json_str(meta, "imageId");
+        st->log_path = json_str(meta, "logPath");
+        st->stop_signal = json_str(meta, "stopSignal");
+        st->restart_count = (unsigned) json_integer_value(json_object_get(meta, "restartCount"));
+        st->created_at = (usec_t) json_integer_value(json_object_get(meta, "createdAt"));
+        _cleanup_free_ char *policy = json_str(meta, "terminationMessagePolicy");
+        json_decref(meta);
+
+        json_t *started = read_json(started_path, NULL);
+        if (started) {
+                st->started_at = (usec_t) json_integer_value(json_object_get(started, "startedAt"));
+                json_decref(started);
+        }
+
+        struct shim_exit ex = {};
+        int r = shim_read_exit(state, &ex, NULL);
+        if (r == 0) {
+                st->state = CONTAINER_EXITED;
+                st->exit_code = ex.exit_code;
+                st->signal = ex.signal;
+                st->reason = ex.reason ? strdup(ex.reason) : NULL;
+                st->finished_at = parse_rfc3339(ex.finished_at);
+                st->message = termination_message(dir, st, policy);
+                shim_exit_done(&ex);
+        } else if (!shim_alive(state))
+                st->state = CONTAINER_UNKNOWN; /* no shim and no exit record: lost */
+        else
+                st->state = st->started_at ? CONTAINER_RUNNING : CONTAINER_CREATED;
+
+        _cleanup_free_ char *pid_path = nl_strdupf("%s/container.pid", state), *pid_s = NULL;
+        int64_t pid;
+        if (pid_path && nl_read_file(pid_path, 64, true, &pid_s, NULL) == 0 && nl_parse_int64(strtok(pid_s, "\n"), 1, INT32_MAX, &pid) == 0)
+                st->pid = (pid_t) pid;
+        *ret = st;
+        return 0;
+}
+
+void container_status_free(struct container_status *s) {
+        if (!s)
+                return;
+        free(s->id);
+        free(s->pod_uid);
+        free(s->name);
+        free(s->image);
+        free(s->image_id);
+        free(s->log_path);
+        free(s->reason);
+        free(s->message);
+        free(s->stop_signal);
+        free(s);
+}
+
+int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n) {
+        _cleanup_free_ char *path = nl_strdupf("%s/containers", cfg->root_dir);
+        if (!path)
+                return -ENOMEM;
+        DIR *d = opendir(path);
+        *ret_ids = NULL;
+        *ret_n = 0;
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!valid_id(de->d_name))
+                        continue;
+                char **n = realloc(*ret_ids, (*ret_n + 1) * sizeof(char *));
+                if (!n)
+                        break;
+                *ret_ids = n;
+                n[*ret_n] = strdup(de->d_name);
+                if (n[*ret_n])
+                        (*ret_n)++;
+        }
+        closedir(d);
+        return 0;
+}
+
+/* ---- exec ---------------------------------------------------------------------------------- */
+
+int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *argv, usec_t timeout,
+                  size_t max_output, char **ret_stdout, char **ret_stderr, int *ret_exit_code, nl_error *err) {
+        struct oci_runtime *rt = NULL;
+        int r = open_runtime_for(cfg, id, &rt, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = container_dir(cfg, id);
+        char suffix[17];
+        unsigned char raw[8];
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw)) {
+                oci_runtime_free(rt);
+                return -EIO;
+        }
+        for (size_t i = 0; i < sizeof(raw); i++)
+                snprintf(suffix + 2 * i, 3, "%02x", raw[i]);
+        _cleanup_free_ char *pid_file = dir ? nl_strdupf("%s/exec-%s.pid", dir, suffix) : NULL;
+        char **args = pid_file ? rt->ops->exec_argv(rt, id, pid_file, argv) : NULL;
+        oci_runtime_free(rt);
+        if (!args)
+                return -ENOMEM;
+
+        struct run_result rr;
+        r = run_command(args, NULL, timeout, max_output, &rr);
+        for (char **a = args; *a; a++)
+                free(*a);
+        free(args);
+        if (r < 0) {
+                unlink(pid_file);
+                return nl_error_set(err, r, "exec in %s: %s", id, strerror(-r));
+        }
+        if (rr.timed_out) {
+                /* the runtime was killed; the process it started in the container is not its
+                 * child in our process group: kill it by its pid */
+                _cleanup_free_ char *pid_s = NULL;
+                int64_t pid;
+                if (nl_read_file(pid_file, 64, true, &pid_s, NULL) == 0 &&
+                    nl_parse_int64(strtok(pid_s, "\n"), 1, INT32_MAX, &pid) == 0)
+                        kill((pid_t) pid, SIGKILL);
+                unlink(pid_file);
+                run_result_done(&rr);
+                return nl_error_set(err, -ETIMEDOUT, "command timed out after %llus",
+                                    (unsigned long long) (timeout / 1000000ULL));
+        }
+        unlink(pid_file);
+        *ret_exit_code = WIFEXITED(rr.status) ? WEXITSTATUS(rr.status) : 128 + WTERMSIG(rr.status);
+        *ret_stdout = TAKE_PTR(rr.out);
+        *ret_stderr = TAKE_PTR(rr.err);
+        run_result_done(&rr);
+        return 0;
+}

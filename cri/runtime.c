@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* crun and runc behind one ops table. Both take the same command line for what we use
+ * (start, kill, delete --force, state, exec --process --pid-file), so the entries share
+ * code; the table is where a runtime's differences go. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "runtime.h"
+
+#define RUNTIME_TIMEOUT (120ULL * 1000000ULL) /* the kubelet's runtimeRequestTimeout, 2 m */
+#define RUNTIME_MAX_OUTPUT (64 * 1024)
+
+usec_t now_realtime(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (usec_t) ts.tv_sec * 1000000ULL + (usec_t) ts.tv_nsec / 1000ULL;
+}
+
+usec_t now_monotonic(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * 1000000ULL + (usec_t) ts.tv_nsec / 1000ULL;
+}
+
+char *format_rfc3339nano(usec_t t) {
+        time_t s = (time_t) (t / 1000000ULL);
+        struct tm tm;
+        char buf[64];
+        if (!gmtime_r(&s, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+                return NULL;
+        return nl_strdupf("%s.%09lluZ", buf, (unsigned long long) (t % 1000000ULL) * 1000ULL);
+}
+
+usec_t parse_rfc3339(const char *s) {
+        struct tm tm = {};
+        const char *p = strptime(strempty(s), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!p)
+                return 0;
+        usec_t frac = 0;
+        if (*p == '.') {
+                usec_t scale = 100000;
+                for (p++; *p >= '0' && *p <= '9'; p++) {
+                        frac += (usec_t) (*p - '0') * scale;
+                        scale /= 10;
+                }
+        }
+        if (*p != 'Z')
+                return 0;
+        time_t secs = timegm(&tm);
+        if (secs < 0)
+                return 0;
+        return (usec_t) secs * 1000000ULL + frac;
+}
+
+/* ---- running commands ------------------------------------------------------------------- */
+
+static void append_capped(nl_buf *b, const char *data, size_t n, size_t max) {
+        if (b->len >= max)
+                return;
+        if (b->len + n > max)
+                n = max - b->len;
+        nl_buf_append(b, data, n);
+}
+
+int run_command(char *const *argv, const char *input, usec_t timeout, size_t max_output, struct run_result *ret) {
+        int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 };
+        *ret = (struct run_result){};
+
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (input && pipe2(in, O_CLOEXEC) < 0)) {
+                int r = -errno;
+                for (int i = 0; i < 2; i++) {
+                        closep(&out[i]);
+                        closep(&errp[i]);
+                        closep(&in[i]);
+                }
+                return r;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                for (int i = 0; i < 2; i++) {
+                        closep(&out[i]);
+                        closep(&errp[i]);
+                        closep(&in[i]);
+                }
+                return r;
+        }
+        if (pid == 0) {
+                setpgid(0, 0);
+                int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                dup2(input ? in[0] : devnull, STDIN_FILENO);
+                dup2(out[1], STDOUT_FILENO);
+                dup2(errp[1], STDERR_FILENO);
+                sigset_t all;
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                execvp(argv[0], argv);
+                dprintf(STDERR_FILENO, "exec %s: %s", argv[0], strerror(errno));
+                _exit(127);
+        }
+        close(out[1]);
+        close(errp[1]);
+        if (input) {
+                close(in[0]);
+                /* inputs are small (CNI configs, process.json): write them whole */
+                size_t len = strlen(input), done = 0;
+                while (done < len) {
+                        ssize_t n = write(in[1], input + done, len - done);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        done += (size_t) n;
+                }
+                close(in[1]);
+        }
+
+        nl_buf bo = {}, be = {};
+        usec_t deadline = timeout ? now_monotonic() + timeout : 0;
+        struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
+        int open_fds = 2;
+        while (open_fds > 0) {
+                int wait_ms = -1;
+                if (deadline) {
+                        usec_t now = now_monotonic();
+                        if (now >= deadline) {
+                                ret->timed_out = true;
+                                kill(-pid, SIGKILL);
+                                break;
+                        }
+                        wait_ms = (int) ((deadline - now + 999) / 1000);
+                }
+                int n = poll(fds, 2, wait_ms);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        break;
+                for (int i = 0; i < 2; i++) {
+                        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        char buf[8192];
+                        ssize_t k = read(fds[i].fd, buf, sizeof(buf));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0) {
+                                close(fds[i].fd);
+                                fds[i].fd = -1;
+                                open_fds--;
+                                continue;
+                        }
+                        append_capped(i == 0 ? &bo : &be, buf, (size_t) k, max_output);
+                }
+        }
+        for (int i = 0; i < 2; i++)
+                if (fds[i].fd >= 0)
+                        close(fds[i].fd);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        ret->status = status;
+        ret->out = nl_buf_steal(&bo);
+        ret->err = nl_buf_steal(&be);
+        return 0;
+}
+
+void run_result_done(struct run_result *r) {
+        free(r->out);
+        free(r->err);
+        *r = (struct run_result){};
+}
+
+const char *run_result_text(const struct run_result *r) {
+        char *s = (r->err && *r->err) ? r->err : r->out;
+        if (!s)
+                return "";
+        size_t n = strlen(s);
+        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+                s[--n] = '\0';
+        return s;
+}
+
+/* Run "<runtime> --root <root> <args...>" and turn a failure into a message. */
+static int runtime_call(const struct oci_runtime *rt, const char *what, char *const *args, struct run_result *ret,
+                        nl_error *err) {
+        const char *argv[16];
+        size_t n = 0;
+        argv[n++] = rt->path;
+        argv[n++] = "--root";
+        argv[n++] = rt->root;
+        for (size_t i = 0; args[i] && n < ELEMENTSOF(argv) - 1; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        struct run_result rr;
+        int r = run_command((char *const *) argv, NULL, RUNTIME_TIMEOUT, RUNTIME_MAX_OUTPUT, &rr);
+        if (r < 0)
+                return nl_error_set(err, r, "%s %s: %s", rt->ops->name, what, strerror(-r));
+        if (rr.timed_out || !WIFEXITED(rr.status) || WEXITSTATUS(rr.status) != 0) {
+                r = nl_error_set(err, rr.timed_out ? -ETIMEDOUT : -EIO, "%s %s: %s", rt->ops->name, what,
+                                 rr.timed_out ? "timed out" : run_result_text(&rr));
+                run_result_done(&rr);
+                return r;
+        }
+        if (ret)
+                *ret = rr;
+        else
+                run_result_done(&rr);
+        return 0;
+}
+
+static int generic_start(const struct oci_runtime *rt, const char *id, nl_error *err) {
+        char *const args[] = { "start", (char *) id, NULL };
+        return runtime_call(rt, "start", args, NULL, err);
+}
+
+static int generic_kill(const struct oci_runtime *rt, const char *id, int sig, nl_error *err) {
+        char sigbuf[16];
+        snprintf(sigbuf, sizeof(sigbuf), "%d", sig);
+        char *const args[] = { "kill", (char *) id, sigbuf, NULL };
+        return runtime_call(rt, "kill", args, NULL, err);
+}
+
+static int generic_delete(const struct oci_runtime *rt, const char *id, nl_error *err) {
+        char *const args[] = { "delete", "--force", (char *) id, NULL };
+        return runtime_call(rt, "delete", args, NULL, err);
+}
+
+static int generic_state(const struct oci_runtime *rt, const char *id, json_t **ret, nl_error *err) {
+        char *const args[] = { "state", (char *) id, NULL };
+        struct run_result rr;
+        int r = runtime_call(rt, "state", args, &rr, err);
+        if (r < 0)
+                return r;
+        json_error_t je;
+        json_t *j = json_loads(strempty(rr.out), 0, &je);
+        run_result_done(&rr);
+        if (!j)
+                return nl_error_set(err, -EIO, "%s state: unreadable output: %s", rt->ops->name, je.text);
+        *ret = j;
+        return 0;
+}
+
+static char **generic_exec_argv(const struct oci_runtime *rt, const char *id, const char *pid_file,
+                                char *const *argv) {
+        size_t n = 0;
+        while (argv[n])
+                n++;
+        char **v = calloc(n + 8, sizeof(char *));
+        if (!v)
+                return NULL;
+        const char *head[] = { rt->path, "--root", rt->root, "exec", "--pid-file", pid_file, id };
+        size_t k = 0;
+        for (size_t i = 0; i < ELEMENTSOF(head); i++)
+                v[k++] = strdup(head[i]);
+        for (size_t i = 0; i < n; i++)
+                v[k++] = strdup(argv[i]);
+        for (size_t i = 0; i < k; i++)
+                if (!v[i]) {
+                        for (size_t j = 0; j < k; j++)
+                                free(v[j]);
+                        free(v);
+                        return NULL;
+                }
+        return v;
+}
+
+static const struct oci_runtime_ops crun_ops = {
+        .name = "crun",
+        .start = generic_start,
+        .kill = generic_kill,
+        .delete = generic_delete,
+        .state = generic_state,
+        .exec_argv = generic_exec_argv,
+};
+
+static const struct oci_runtime_ops runc_ops = {
+        .name = "runc",
+        .start = generic_start,
+        .kill = generic_kill,
+        .delete = generic_delete,
+        .state = generic_state,
+        .exec_argv = generic_exec_argv,
+};
+
+static char *find_in_path(const char *name) {
+        if (strchr(name, '/'))
+                return access(name, X_OK) == 0 ? strdup(name) : NULL;
+        const char *path = getenv("PATH");
+        if (isempty(path))
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        _cleanup_free_ char *copy = strdup(path);
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                char *p = nl_strdupf("%s/%s", dir, name);
+                if (p && access(p, X_OK) == 0)
+                        return p;
+                free(p);
+        }
+        return NULL;
+}
+
+int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_error *err) {
+        const char *want = isempty(cfg->runtime_path) ? "crun" : cfg->runtime_path;
+        _cleanup_free_ char *path = find_in_path(want);
+        if (!path)
+                return nl_error_set(err, -ENOENT, "OCI runtime \"%s\" not found (install crun or runc)", want);
+
+        /* The binary's name usually says which it is; otherwise ask it. */
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        const struct oci_runtime_ops *ops = streq(base, "crun") ? &crun_ops : streq(base, "runc") ? &runc_ops : NULL;
+        if (!ops) {
+                char *const argv[] = { path, "--version", NULL };
+                struct run_result rr;
+                int r = run_command(argv, NULL, 10 * 1000000ULL, 4096, &rr);
+                if (r < 0 || !WIFEXITED(rr.status) || WEXITSTATUS(rr.status) != 0) {
+                        if (r >= 0)
+                                run_result_done(&rr);
+                        return nl_error_set(err, -EIO, "OCI runtime \"%s\" does not answer --version", path);
+                }
+                ops = strstr(rr.out, "crun") ? &crun_ops : strstr(rr.out, "runc") ? &runc_ops : NULL;
+                run_result_done(&rr);
+        }
+        if (!ops)
+                return nl_error_set(err, -EINVAL, "OCI runtime \"%s\" is neither crun nor runc", path);
+
+        struct oci_runtime *rt = calloc(1, sizeof(*rt));
+        if (!rt)
+                return -ENOMEM;
+        rt->ops = ops;
+        rt->path = TAKE_PTR(path);
+        rt->root = nl_strdupf("%s/runtime/%s", cfg->run_dir, ops->name);
+        if (!rt->root) {
+                oci_runtime_free(rt);
+                return -ENOMEM;
+        }
+        *ret = rt;
+        return 0;
+}
+
+void oci_runtime_free(struct oci_runtime *rt) {
+        if (!rt)
+                return;
+        free(rt->path);
+        free(rt->root);
+        free(rt);
+}

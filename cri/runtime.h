@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cri internals: the OCI runtime binaries behind one ops table, and running a command with
+ * a deadline and captured output. */
+#pragma once
+
+#include "cri.h"
+
+struct oci_runtime;
+
+struct oci_runtime_ops {
+        const char *name;
+        int (*start)(const struct oci_runtime *rt, const char *id, nl_error *err);
+        int (*kill)(const struct oci_runtime *rt, const char *id, int sig, nl_error *err);
+        int (*delete)(const struct oci_runtime *rt, const char *id, nl_error *err);
+        int (*state)(const struct oci_runtime *rt, const char *id, json_t **ret, nl_error *err);
+        /* argv for "exec" of a command with a pid file; NULL-terminated, caller frees */
+        char **(*exec_argv)(const struct oci_runtime *rt, const char *id, const char *pid_file, char *const *argv);
+};
+
+struct oci_runtime {
+        const struct oci_runtime_ops *ops;
+        char *path; /* the binary */
+        char *root; /* its --root state directory */
+};
+
+/* Resolve cfg->runtime_path ("crun", "runc" or a path) and pick its ops by its --version. */
+int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_error *err);
+void oci_runtime_free(struct oci_runtime *rt);
+
+struct run_result {
+        int status;     /* waitpid status */
+        bool timed_out;
+        char *out, *err; /* captured, NUL-terminated, each at most max_output bytes */
+};
+
+/* fork+exec argv (PATH search when argv[0] has no '/'), stdin from `input` (or /dev/null),
+ * capture stdout and stderr, kill the process group at the deadline (timeout 0: none). */
+int run_command(char *const *argv, const char *input, usec_t timeout, size_t max_output, struct run_result *ret);
+void run_result_done(struct run_result *r);
+/* The captured stderr (or stdout), trimmed, for error messages. */
+const char *run_result_text(const struct run_result *r);
+
+usec_t now_realtime(void);
+usec_t now_monotonic(void);
+/* RFC3339Nano in UTC, as Kubernetes prints times with nanoseconds. */
+char *format_rfc3339nano(usec_t realtime_usec);
+/* Parses what format_rfc3339nano writes (and plain RFC3339); 0 on error. */
+usec_t parse_rfc3339(const char *s);
