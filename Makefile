@@ -36,6 +36,7 @@ PODSPEC_SRC := $(wildcard podspec/*.c)
 CRI_SRC := $(wildcard cri/*.c)
 PROBES_SRC := $(wildcard probes/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
+SHIM_SRC := $(wildcard cri/shim/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -43,21 +44,24 @@ LIB_COMMON := $(BUILD)/libnlcommon.a
 LIB_PODSPEC := $(BUILD)/libpodspec.a
 LIB_CRI := $(if $(CRI_SRC),$(BUILD)/libcri.a)
 LIB_PROBES := $(if $(PROBES_SRC),$(BUILD)/libprobes.a)
+# The daemon's and CLI's code but main(), so tests can link it.
+LIB_AGENT := $(BUILD)/libagent.a
 # Link order: dependents first (agent -> probes -> cri -> podspec -> common).
-LIBS := $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_COMMON)
+LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_COMMON)
 
 NODELET := $(BUILD)/nodelet
+SHIM := $(BUILD)/nodelet-shim
 
 UNIT_SRC := $(filter-out tests/unit/test-main.c,$(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Integration tests: real registries, real containers; need root and tests/fixtures/deps.sh.
-INTEG_SRC := $(wildcard tests/image/test-*.c)
-INTEG_BIN := $(patsubst tests/image/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
+INTEG_SRC := $(wildcard tests/image/test-*.c tests/runtime/test-*.c)
+INTEG_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(INTEG_SRC)))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%-replay,$(FUZZ_SRC))
 
 .PHONY: all check test unit-test fuzz-replay cli-test fuzz clean install format
-all: $(NODELET)
+all: $(NODELET) $(SHIM)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,19 +70,30 @@ $(BUILD)/%.o: %.c
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_PODSPEC): $(call obj,$(PODSPEC_SRC))
 $(BUILD)/libcri.a: $(call obj,$(CRI_SRC))
+$(LIB_AGENT): $(call obj,$(filter-out agent/main.c,$(AGENT_SRC)))
 $(BUILD)/libprobes.a: $(call obj,$(PROBES_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(NODELET): $(call obj,$(AGENT_SRC)) $(LIBS)
+$(NODELET): $(BUILD)/agent/main.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The per-container monitor: its own files, the log writer and common/ only (no curl, no
+# libsystemd...), so each running container costs little memory.
+$(SHIM): $(call obj,$(SHIM_SRC) cri/log.c) $(LIB_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/image/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Runtime tests run real containers through the shim next to them ($(BUILD)/nodelet-shim).
+$(BUILD)/tests/test-%: $(BUILD)/tests/runtime/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS) | $(SHIM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -96,7 +111,7 @@ fuzz-replay: $(FUZZ_REPLAY)
 cli-test: $(NODELET)
 	@for t in tests/cli/*.sh; do NODELET=$(abspath $(NODELET)) $$t || exit 1; done
 
-test: $(NODELET) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY)
+test: $(NODELET) $(SHIM) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY)
 	@tests/run-tests.sh all $(UNIT_BIN) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
 
 check:
@@ -108,8 +123,9 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@tests/fuzz/run-libfuzzer.sh $(FUZZ_SECONDS)
 
-install: $(NODELET)
+install: $(NODELET) $(SHIM)
 	install -D -m 0755 $(NODELET) $(DESTDIR)$(PREFIX)/bin/nodelet
+	install -D -m 0755 $(SHIM) $(DESTDIR)$(PREFIX)/bin/nodelet-shim
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -12,7 +12,7 @@
 
 #include "../common/util.h"
 
-typedef uint64_t usec_t;
+#include "../common/time-util.h"
 
 /* ==== image references (github.com/distribution/reference grammar) ======================== */
 

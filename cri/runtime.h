@@ -3,6 +3,7 @@
  * a deadline and captured output. */
 #pragma once
 
+#include "common/time-util.h"
 #include "cri.h"
 
 struct oci_runtime;
@@ -40,9 +41,3 @@ void run_result_done(struct run_result *r);
 /* The captured stderr (or stdout), trimmed, for error messages. */
 const char *run_result_text(const struct run_result *r);
 
-usec_t now_realtime(void);
-usec_t now_monotonic(void);
-/* RFC3339Nano in UTC, as Kubernetes prints times with nanoseconds. */
-char *format_rfc3339nano(usec_t realtime_usec);
-/* Parses what format_rfc3339nano writes (and plain RFC3339); 0 on error. */
-usec_t parse_rfc3339(const char *s);

@@ -39,12 +39,6 @@ static void image_config_freep(struct image_config **c) {
         image_config_free(*c);
 }
 
-static usec_t now_realtime(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * 1000000u + (usec_t) ts.tv_nsec / 1000u;
-}
-
 static void strv_free_n(char **v, size_t n) {
         if (!v)
                 return;
@@ -957,6 +951,19 @@ int image_store_lookup(struct image_store *s, const char *name_or_id, struct ima
                 return nl_error_set(err, r, "look up image \"%s\": read records: %s", name_or_id,
                                     strerror(-r));
         i = records_find(&recs, name_or_id, &kind, err);
+        if (i == -ENOENT) {
+                /* "busybox:1.35" is stored as "docker.io/library/busybox:1.35": try the
+                 * reference's canonical form, as the kubelet asks the runtime for it */
+                struct image_ref ref = {};
+                if (image_ref_parse(name_or_id, &ref, NULL) == 0) {
+                        _cleanup_free_ char *canonical = image_ref_string(&ref);
+                        if (canonical && !streq(canonical, name_or_id)) {
+                                nl_error_clear(err);
+                                i = records_find(&recs, canonical, &kind, err);
+                        }
+                }
+                image_ref_done(&ref);
+        }
         if (i < 0)
                 return i;
         return record_to_info(s, recs.v[i], ret, err);

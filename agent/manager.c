@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's core: configuration -> runtime layer, the static-pod source feeding pod
+ * workers by UID, systemd notification, and shutdown that leaves pods running (as the kubelet:
+ * the next start adopts them). */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/sysinfo.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "common/fs.h"
+#include "common/time-util.h"
+#include "manager.h"
+
+int arg_log_level = 2;
+
+void log_msg(int level, const char *fmt, ...) {
+        if (level > arg_log_level)
+                return;
+        static const char *const names[] = { "error", "warning", "info", "info", "debug" };
+        char ts[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(ts, sizeof(ts), "%H:%M:%S", localtime_r(&now, &tm));
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "%s nodelet[%d] %s: ", ts, (int) getpid(), names[level < 0 ? 0 : level > 4 ? 4 : level]);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+}
+
+/* ---- node facts ------------------------------------------------------------------------- */
+
+/* The node's first non-loopback IPv4 address (the kubelet's default host IP), else 127.0.0.1. */
+static char *detect_host_ip(void) {
+        struct ifaddrs *ifs = NULL;
+        char buf[INET6_ADDRSTRLEN] = "127.0.0.1";
+        if (getifaddrs(&ifs) == 0) {
+                for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+                        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+                            !(i->ifa_flags & IFF_UP))
+                                continue;
+                        /* skip our own and the tests' pod bridges */
+                        if (strncmp(i->ifa_name, "nodelet", 7) == 0 || strncmp(i->ifa_name, "nltest", 6) == 0 ||
+                            strncmp(i->ifa_name, "cni", 3) == 0)
+                                continue;
+                        inet_ntop(AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, buf, sizeof(buf));
+                        break;
+                }
+                freeifaddrs(ifs);
+        }
+        return strdup(buf);
+}
+
+static void detect_allocatable(struct manager *m) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        struct sysinfo si;
+        m->allocatable_milli_cpu = (cpus > 0 ? cpus : 1) * 1000;
+        m->allocatable_memory = sysinfo(&si) == 0 ? (int64_t) si.totalram * si.mem_unit : 0;
+        m->allocatable_ephemeral = 0;
+}
+
+/* ---- pods by UID ------------------------------------------------------------------------- */
+
+static struct pod_worker *find_worker(struct manager *m, const char *uid) {
+        for (size_t i = 0; i < m->n_workers; i++)
+                if (streq(pod_worker_uid(m->workers[i]), uid))
+                        return m->workers[i];
+        return NULL;
+}
+
+static int add_worker(struct manager *m, struct pod *pod) {
+        struct pod_worker **n = realloc(m->workers, (m->n_workers + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        m->workers = n;
+        struct pod_worker *w = pod_worker_new(m, pod);
+        if (!w)
+                return -ENOMEM;
+        m->workers[m->n_workers++] = w;
+        return 0;
+}
+
+void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
+        struct pod_worker *w = find_worker(m, uid);
+        if (!spec) {
+                if (w)
+                        pod_worker_terminate(w);
+                return;
+        }
+        if (w) {
+                pod_worker_update(w, spec);
+                return;
+        }
+        if ((int) m->n_workers >= m->cfg->max_pods) {
+                /* admission: the kubelet rejects pods past maxPods (reason OutOfpods) */
+                log_warning("pod %s: rejected: node has reached its maximum of %d pods (OutOfpods)",
+                            strempty(spec->metadata.name), m->cfg->max_pods);
+                pod_free(spec);
+                return;
+        }
+        if (add_worker(m, spec) < 0) {
+                log_error("pod %s: out of memory", strempty(spec->metadata.name));
+                pod_free(spec);
+        }
+        manager_notify_status(m);
+}
+
+void manager_worker_gone(struct manager *m, struct pod_worker *w) {
+        struct pod *next = pod_worker_take_next(w);
+        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, pod_worker_uid(w));
+        for (size_t i = 0; i < m->n_workers; i++)
+                if (m->workers[i] == w) {
+                        memmove(m->workers + i, m->workers + i + 1, (m->n_workers - i - 1) * sizeof(*m->workers));
+                        m->n_workers--;
+                        break;
+                }
+        pod_worker_free(w);
+        if (dir)
+                (void) nl_rm_rf(dir);
+        if (next && add_worker(m, next) < 0)
+                pod_free(next);
+        manager_notify_status(m);
+        if (m->exiting && m->n_workers == 0)
+                sd_event_exit(m->event, 0);
+}
+
+void manager_notify_status(struct manager *m) {
+        (void) sd_notifyf(false, "STATUS=%zu pods", m->n_workers);
+}
+
+/* ---- the static-pod source -------------------------------------------------------------- */
+
+static struct file_pods *file_entry(struct manager *m, const char *path) {
+        for (size_t i = 0; i < m->n_file_pods; i++)
+                if (streq(m->file_pods[i].path, path))
+                        return &m->file_pods[i];
+        struct file_pods *n = realloc(m->file_pods, (m->n_file_pods + 1) * sizeof(*n));
+        if (!n)
+                return NULL;
+        m->file_pods = n;
+        n[m->n_file_pods] = (struct file_pods){ .path = strdup(path) };
+        return &n[m->n_file_pods++];
+}
+
+static void on_file(const char *path, struct pod **pods, size_t n, const char *error, void *userdata) {
+        struct manager *m = userdata;
+        struct file_pods *f = file_entry(m, path);
+        if (error) {
+                /* a broken file is reported and skipped; what it ran before keeps running, as
+                 * the kubelet keeps the last good config when a manifest stops parsing */
+                log_error("could not process manifest file %s: %s", path, error);
+                return;
+        }
+        if (!f) {
+                for (size_t i = 0; i < n; i++)
+                        pod_free(pods[i]);
+                return;
+        }
+        /* pods the file no longer has go */
+        for (size_t k = 0; k < f->n; k++) {
+                bool kept = false;
+                for (size_t i = 0; i < n; i++)
+                        kept = kept || streq_ptr(pods[i]->metadata.uid, f->uids[k]);
+                if (!kept)
+                        manager_pod_update(m, f->uids[k], NULL);
+                free(f->uids[k]);
+        }
+        free(f->uids);
+        f->uids = calloc(n ? n : 1, sizeof(char *));
+        f->n = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *uid = strempty(pods[i]->metadata.uid);
+                if (f->uids)
+                        f->uids[f->n++] = strdup(uid);
+                /* same UID means same content (the UID hashes it): nothing to do */
+                if (find_worker(m, uid)) {
+                        pod_free(pods[i]);
+                        continue;
+                }
+                log_info("manifest %s: pod %s", path, strempty(pods[i]->metadata.name));
+                manager_pod_update(m, uid, pods[i]);
+        }
+        /* replaced content has new UIDs: the old pods were told to go above */
+}
+
+static void file_pods_free(struct manager *m) {
+        for (size_t i = 0; i < m->n_file_pods; i++) {
+                free(m->file_pods[i].path);
+                for (size_t k = 0; k < m->file_pods[i].n; k++)
+                        free(m->file_pods[i].uids[k]);
+                free(m->file_pods[i].uids);
+        }
+        free(m->file_pods);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct manager *m = userdata;
+        /* Pods keep running: their shims own them; the next start adopts them. */
+        log_info("received %s: exiting, pods keep running", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        (void) sd_notify(false, "STOPPING=1");
+        sd_event_exit(m->event, 0);
+        return 0;
+}
+
+static int on_sync(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        /* the kubelet's periodic resync: catches anything the events missed */
+        for (size_t i = 0; i < m->n_workers; i++)
+                pod_worker_kick(m->workers[i]);
+        if (!m->ready_sent) {
+                m->ready_sent = true;
+                (void) sd_notify(false, "READY=1");
+                manager_notify_status(m);
+        }
+        (void) sd_event_source_set_time(s, usec + m->cfg->sync_frequency);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+/* Pods on disk that no source wants any more (their file went while we were down): adopt
+ * each from its last pod.json and terminate it, as the kubelet's HandlePodCleanups kills
+ * running pods that are not desired. */
+static void cleanup_orphans(struct manager *m) {
+        _cleanup_free_ char *dir = nl_strdupf("%s/pods", m->cri.root_dir);
+        DIR *d = dir ? opendir(dir) : NULL;
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' || find_worker(m, de->d_name))
+                        continue;
+                _cleanup_free_ char *path = nl_strdupf("%s/%s/pod.json", dir, de->d_name), *buf = NULL;
+                size_t len = 0;
+                json_t *j = NULL;
+                if (path && nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) == 0)
+                        j = json_loadb(buf, len, 0, NULL);
+                struct pod *pod = j ? pod_from_json(j, NULL, NULL) : NULL;
+                json_decref(j);
+                if (!pod || !streq_ptr(pod->metadata.uid, de->d_name)) {
+                        pod_free(pod);
+                        continue;
+                }
+                log_info("pod %s: no longer wanted: terminating it", strempty(pod->metadata.name));
+                if (add_worker(m, pod) < 0) {
+                        pod_free(pod);
+                        continue;
+                }
+                pod_worker_terminate(m->workers[m->n_workers - 1]);
+        }
+        closedir(d);
+}
+
+static int on_first_sync(sd_event_source *s, void *userdata) {
+        struct manager *m = userdata;
+        cleanup_orphans(m);
+        /* the initial scan has been handed to the workers: we are up */
+        if (!m->ready_sent) {
+                m->ready_sent = true;
+                (void) sd_notify(false, "READY=1");
+                manager_notify_status(m);
+                log_info("ready: %zu pods", m->n_workers);
+        }
+        return 0;
+}
+
+int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err) {
+        struct manager *m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->cfg = cfg;
+        config_to_cri(cfg, &m->cri);
+        int r = sd_event_default(&m->event);
+        if (r < 0) {
+                manager_free(m);
+                return nl_error_set(err, r, "event loop: %s", strerror(-r));
+        }
+        const char *dirs[] = { cfg->root_dir, cfg->run_dir, cfg->log_dir };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (dirs[i] && (r = nl_mkdir_p(dirs[i], 0755)) < 0) {
+                        manager_free(m);
+                        return nl_error_set(err, r, "create %s: %s", dirs[i], strerror(-r));
+                }
+        _cleanup_free_ char *images = nl_strdupf("%s/images", cfg->root_dir), *pods = nl_strdupf("%s/pods", cfg->root_dir);
+        if (!images || !pods) {
+                manager_free(m);
+                return -ENOMEM;
+        }
+        (void) nl_mkdir_p(pods, 0700);
+        r = image_store_open(images, &m->store, err);
+        if (r < 0) {
+                manager_free(m);
+                return r;
+        }
+        r = registry_client_new(m->event, m->store, &cfg->registry, &m->registry);
+        if (r < 0) {
+                manager_free(m);
+                return nl_error_set(err, r, "registry client: %s", strerror(-r));
+        }
+        m->pull_backoff = image_pull_backoff_new();
+        m->host_ip = detect_host_ip();
+        detect_allocatable(m);
+        if (!m->pull_backoff || !m->host_ip) {
+                manager_free(m);
+                return -ENOMEM;
+        }
+        *ret = m;
+        return 0;
+}
+
+int manager_start(struct manager *m, nl_error *err) {
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        int r;
+        if ((r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m)) < 0)
+                return nl_error_set(err, r, "signals: %s", strerror(-r));
+        (void) sd_event_set_watchdog(m->event, true); /* WATCHDOG=1 when the unit asks for it */
+
+        if ((r = sd_event_add_time_relative(m->event, &m->sync_timer, CLOCK_MONOTONIC, m->cfg->sync_frequency,
+                                            100000, on_sync, m)) < 0)
+                return nl_error_set(err, r, "sync timer: %s", strerror(-r));
+        (void) sd_event_source_set_description(m->sync_timer, "sync-frequency");
+
+        if (m->cfg->pod_manifest_path) {
+                r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
+                                    on_file, m, &m->files, err);
+                if (r < 0)
+                        return r;
+        }
+        /* READY once the initial scan's pods have their workers: after the source's deferred
+         * first scan, which runs before this (lower priority) one */
+        sd_event_source *first = NULL;
+        if ((r = sd_event_add_defer(m->event, &first, on_first_sync, m)) >= 0) {
+                (void) sd_event_source_set_priority(first, SD_EVENT_PRIORITY_IDLE);
+                (void) sd_event_source_set_floating(first, true);
+                sd_event_source_unref(first);
+        }
+        log_info("node %s: static pods from %s, runtime %s, root %s", m->cfg->node_name,
+                 strempty(m->cfg->pod_manifest_path), strempty(m->cri.runtime_path), m->cri.root_dir);
+        return 0;
+}
+
+void manager_free(struct manager *m) {
+        if (!m)
+                return;
+        file_source_free(m->files);
+        for (size_t i = 0; i < m->n_workers; i++)
+                pod_worker_free(m->workers[i]);
+        free(m->workers);
+        file_pods_free(m);
+        registry_client_free(m->registry);
+        image_store_close(m->store);
+        image_pull_backoff_free(m->pull_backoff);
+        sd_event_source_disable_unref(m->sync_timer);
+        sd_event_source_disable_unref(m->sigterm);
+        sd_event_source_disable_unref(m->sigint);
+        sd_event_unref(m->event);
+        free(m->host_ip);
+        free(m);
+}

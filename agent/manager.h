@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon: one sd-event loop, the static-pod source, a pod worker per pod, the runtime
+ * layer behind asynchronous operations. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "agent.h"
+#include "cri/cri.h"
+#include "podspec/podspec.h"
+
+struct manager;
+struct pod_worker;
+
+/* ---- operations off the loop (agent/ops.c) ---- */
+
+/* Runs in a forked child; returns the result object ({"error": "...", "reason": "..."} on
+ * failure). */
+typedef json_t *(*op_work_fn)(struct manager *m, const void *arg);
+/* Runs on the loop with the child's result (never NULL). */
+typedef void (*op_done_fn)(json_t *result, void *userdata);
+
+int op_start(struct manager *m, const char *what, op_work_fn work, const void *arg, op_done_fn done, void *userdata);
+
+/* ---- the manager (agent/manager.c) ---- */
+
+/* Which UIDs each manifest file defined last, so a file's new content replaces exactly its
+ * own pods. */
+struct file_pods {
+        char *path;
+        char **uids;
+        size_t n;
+};
+
+struct manager {
+        sd_event *event;
+        struct nodelet_config *cfg;
+        struct cri_config cri;
+        struct image_store *store;
+        struct registry_client *registry;
+        struct image_pull_backoff *pull_backoff;
+        struct file_source *files;
+        struct pod_worker **workers;
+        size_t n_workers;
+        struct file_pods *file_pods;
+        size_t n_file_pods;
+        unsigned n_ops;
+        sd_event_source *sync_timer, *sigterm, *sigint, *watchdog;
+        char *host_ip;
+        int64_t allocatable_milli_cpu, allocatable_memory, allocatable_ephemeral;
+        bool initial_scan_done, ready_sent, exiting;
+};
+
+int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err);
+int manager_start(struct manager *m, nl_error *err);
+void manager_free(struct manager *m);
+
+/* A pod arrived or changed (spec replaces the worker's) or went away (spec NULL). */
+void manager_pod_update(struct manager *m, const char *uid, struct pod *spec);
+void manager_worker_gone(struct manager *m, struct pod_worker *w);
+/* Say "STATUS=..." to systemd (no-op without NOTIFY_SOCKET). */
+void manager_notify_status(struct manager *m);
+
+/* ---- pod workers (agent/pod-worker.c) ---- */
+
+struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod);
+/* A new spec for the same UID: the old pod is terminated first, then the new one runs. */
+void pod_worker_update(struct pod_worker *w, struct pod *pod);
+/* Terminate (grace period of the spec) and remove; the worker frees itself when done. */
+void pod_worker_terminate(struct pod_worker *w);
+void pod_worker_free(struct pod_worker *w);
+const char *pod_worker_uid(const struct pod_worker *w);
+/* The replacement spec that waited for this pod's end, if any (ownership to the caller). */
+struct pod *pod_worker_take_next(struct pod_worker *w);
+/* Re-check everything now (periodic resync). */
+void pod_worker_kick(struct pod_worker *w);
+
+
+/* Logging: plain lines on stderr, with a level. */
+void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
+#define log_error(...) log_msg(0, __VA_ARGS__)
+#define log_warning(...) log_msg(1, __VA_ARGS__)
+#define log_info(...) log_msg(2, __VA_ARGS__)
+#define log_debug(...) log_msg(4, __VA_ARGS__)
+extern int arg_log_level;

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Blocking work off the event loop: the runtime layer's calls (crun/runc invocations, CNI
+ * plugins, mounts) take tens of milliseconds each and can hang, so each runs in a forked
+ * child that does the work synchronously and writes a JSON result to a pipe. The loop only
+ * learns that the child exited (sd_event child source) and reads the result. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "manager.h"
+
+#define OP_RESULT_MAX (256 * 1024)
+
+struct op {
+        struct manager *m;
+        sd_event_source *child;
+        int fd; /* read end */
+        op_done_fn done;
+        void *userdata;
+        char *what;
+        nl_buf buf;
+};
+
+static void op_free(struct op *o) {
+        if (!o)
+                return;
+        sd_event_source_disable_unref(o->child);
+        closep(&o->fd);
+        nl_buf_free(&o->buf);
+        free(o->what);
+        free(o);
+}
+
+static void drain(struct op *o) {
+        char chunk[8192];
+        for (;;) {
+                ssize_t n = read(o->fd, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+                if (o->buf.len + (size_t) n <= OP_RESULT_MAX)
+                        nl_buf_append(&o->buf, chunk, (size_t) n);
+        }
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        struct op *o = userdata;
+        drain(o);
+        json_t *result = NULL;
+        if (o->buf.len > 0) {
+                json_error_t je;
+                result = json_loadb(o->buf.data, o->buf.len, 0, &je);
+        }
+        if (!result)
+                result = json_pack("{s:s}", "error",
+                                   si->si_code == CLD_EXITED ? "operation ended without a result"
+                                                             : "operation process was killed");
+        o->m->n_ops--;
+        op_done_fn done = o->done;
+        void *ud = o->userdata;
+        op_free(o);
+        done(result, ud);
+        json_decref(result);
+        return 0;
+}
+
+int op_start(struct manager *m, const char *what, op_work_fn work, const void *arg, op_done_fn done, void *userdata) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        /* the child writes everything before it exits: make the read end non-blocking so the
+         * parent's drain never waits */
+        (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (pid == 0) {
+                /* The child: no event loop, default signal dispositions, do the work. */
+                close(p[0]);
+                sigset_t all;
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                signal(SIGPIPE, SIG_DFL);
+                json_t *r = work(m, arg);
+                char *s = r ? json_dumps(r, JSON_COMPACT) : strdup("{\"error\":\"out of memory\"}");
+                if (s) {
+                        size_t len = strlen(s), done_bytes = 0;
+                        while (done_bytes < len) {
+                                ssize_t n = write(p[1], s + done_bytes, len - done_bytes);
+                                if (n < 0 && errno == EINTR)
+                                        continue;
+                                if (n <= 0)
+                                        break;
+                                done_bytes += (size_t) n;
+                        }
+                }
+                _exit(0);
+        }
+        close(p[1]);
+        struct op *o = calloc(1, sizeof(*o));
+        if (!o) {
+                close(p[0]);
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return -ENOMEM;
+        }
+        *o = (struct op){ .m = m, .fd = p[0], .done = done, .userdata = userdata, .what = strdup(what) };
+        int r = sd_event_add_child(m->event, &o->child, pid, WEXITED, on_child, o);
+        if (r < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                op_free(o);
+                return r;
+        }
+        (void) sd_event_source_set_description(o->child, what);
+        /* results larger than a pipe's buffer must not stall the child */
+        m->n_ops++;
+        return 0;
+}
+
+/* The pipe holds 64 KiB; a child writing more blocks until read. Results are small (ids and
+ * messages), and the child's writes above are bounded by what work() returns. */

@@ -1,0 +1,1095 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One pod's life, event driven: sandbox -> images -> init containers in order (sidecars
+ * started before the next init container) -> app containers -> running, restarts with the
+ * kubelet's back-off -> termination. Like the kubelet's SyncPod, sync() is idempotent: it
+ * looks at what is and starts what is missing; every event (an operation finished, a
+ * container exited, a timer fired, a new spec) just schedules another sync. */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+
+#include "common/fs.h"
+#include "common/time-util.h"
+#include "manager.h"
+
+#define SEC 1000000ULL
+#define BACKOFF_INITIAL (10 * SEC) /* the kubelet's container restart back-off */
+#define BACKOFF_MAX (300 * SEC)
+
+struct ctr {
+        struct pod_worker *w;
+        const struct pod_container *spec;
+        bool init, sidecar;
+        char *id;      /* current container */
+        char *prev_id; /* the previous one, kept for its logs (kubectl logs --previous) */
+        struct container_status *st;
+        struct container_status *last_term; /* the previous container's end, for lastState */
+        unsigned restart_count;
+        bool busy, pulling, done, killed;
+        usec_t backoff, backoff_updated, exited_mono; /* CLOCK_MONOTONIC */
+        char *waiting_reason, *waiting_message;
+        sd_event_source *exit_watch;
+};
+
+/* RUNNING -> TERMINATING (stop signals, grace period) -> STOPPED (everything dead; a pod that
+ * ended stays here until its file goes) -> REMOVING -> REMOVED (the worker goes). */
+enum worker_state { W_RUNNING, W_TERMINATING, W_STOPPED, W_REMOVING, W_REMOVED };
+
+struct pod_worker {
+        struct manager *m;
+        struct pod *pod;
+        struct pod *next; /* a replacement spec waiting for this pod to terminate */
+        char *uid;
+        struct sandbox *sb;
+        bool sb_busy, remove_busy;
+        char *sb_error;
+        usec_t sb_retry_at;
+        struct ctr *init, *app;
+        size_t n_init, n_app;
+        enum worker_state state;
+        bool failed_init, deadline_exceeded, remove_after;
+        usec_t start_realtime, start_mono, kill_deadline;
+        sd_event_source *defer, *timer;
+        char *last_written;
+        char *qos;
+};
+
+static void schedule(struct pod_worker *w);
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...) _printf_(3, 4);
+static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...) {
+        free(c->waiting_reason);
+        free(c->waiting_message);
+        c->waiting_reason = reason ? strdup(reason) : NULL;
+        c->waiting_message = NULL;
+        if (fmt) {
+                va_list ap;
+                va_start(ap, fmt);
+                if (vasprintf(&c->waiting_message, fmt, ap) < 0)
+                        c->waiting_message = NULL;
+                va_end(ap);
+        }
+}
+
+static const char *pod_name(const struct pod_worker *w) {
+        return strempty(w->pod->metadata.name);
+}
+
+/* format.Pod: name_namespace(uid) */
+static char *pod_format(const struct pod_worker *w) {
+        return nl_strdupf("%s_%s(%s)", pod_name(w), strempty(w->pod->metadata.namespace), w->uid);
+}
+
+static bool running(const struct ctr *c) {
+        return c->id && c->st && (c->st->state == CONTAINER_RUNNING || c->st->state == CONTAINER_CREATED);
+}
+
+static bool exited(const struct ctr *c) {
+        return c->id && c->st && (c->st->state == CONTAINER_EXITED || c->st->state == CONTAINER_UNKNOWN);
+}
+
+/* ---- exit watching: the shim's pidfd becomes readable when the shim exits ---------------- */
+
+static int on_shim_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct ctr *c = userdata;
+        c->exit_watch = sd_event_source_disable_unref(c->exit_watch);
+        schedule(c->w);
+        return 0;
+}
+
+static void watch_exit(struct ctr *c) {
+        if (c->exit_watch || !c->id)
+                return;
+        _cleanup_free_ char *path = nl_strdupf("%s/containers/%s/state/shim.pid", c->w->m->cri.root_dir, c->id);
+        _cleanup_free_ char *buf = NULL;
+        if (!path || nl_read_file(path, 128, true, &buf, NULL) < 0)
+                return;
+        int64_t pid;
+        char *end = buf + strcspn(buf, " \n");
+        *end = '\0';
+        if (nl_parse_int64(buf, 1, INT32_MAX, &pid) < 0)
+                return;
+        int fd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+        if (fd < 0)
+                return; /* already gone: the next sync reads exit.json */
+        if (sd_event_add_io(c->w->m->event, &c->exit_watch, fd, EPOLLIN, on_shim_exit, c) < 0) {
+                close(fd);
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(c->exit_watch, true);
+        (void) sd_event_source_set_description(c->exit_watch, "container-exit");
+}
+
+/* ---- refreshing what the runtime says ------------------------------------------------------ */
+
+static void refresh(struct ctr *c) {
+        if (!c->id)
+                return;
+        struct container_status *st = NULL;
+        if (cri_container_status(&c->w->m->cri, c->id, &st, NULL) < 0)
+                return;
+        bool was_exited = exited(c);
+        container_status_free(c->st);
+        c->st = st;
+        if (exited(c) && !was_exited) {
+                c->exited_mono = now_monotonic();
+                c->exit_watch = sd_event_source_disable_unref(c->exit_watch);
+                log_info("pod %s: container %s exited with %d (%s)", pod_name(c->w), c->spec->name, st->exit_code,
+                         strempty(st->reason));
+        } else if (running(c))
+                watch_exit(c);
+}
+
+/* ---- operations ----------------------------------------------------------------------------- */
+
+struct sandbox_arg {
+        const struct pod *pod;
+};
+
+static json_t *sandbox_json(const struct sandbox *sb) {
+        json_t *ips = json_array();
+        for (size_t i = 0; i < sb->n_ips; i++)
+                json_array_append_new(ips, json_string(sb->ips[i]));
+        return json_pack("{s:s, s:o}", "id", sb->id, "ips", ips);
+}
+
+static json_t *op_error(const char *reason, const nl_error *err, const char *fallback) {
+        return json_pack("{s:s, s:s}", "error", err && err->msg ? err->msg : fallback, "reason", strempty(reason));
+}
+
+static struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb) {
+        return (struct plan_context){
+                .node_name = m->cfg->node_name,
+                .pod_ip = sb && sb->n_ips ? sb->ips[0] : NULL,
+                .pod_ips = sb ? sb->ips : NULL,
+                .n_pod_ips = sb ? sb->n_ips : 0,
+                .host_ip = m->host_ip,
+                .host_ips = m->host_ip ? &m->host_ip : NULL,
+                .n_host_ips = m->host_ip ? 1 : 0,
+                .node_allocatable_milli_cpu = m->allocatable_milli_cpu,
+                .node_allocatable_memory = m->allocatable_memory,
+                .node_allocatable_ephemeral = m->allocatable_ephemeral,
+        };
+}
+
+/* In the child: sandbox, then volumes (they need the pod IP for the downward API). */
+static json_t *work_sandbox(struct manager *m, const void *arg) {
+        const struct pod *pod = arg;
+        struct sandbox *sb = NULL;
+        nl_error err = NL_ERROR_INIT;
+        if (cri_sandbox_run(&m->cri, pod, &sb, &err) < 0)
+                return op_error(NULL, &err, "sandbox failed");
+        struct plan_context pc = plan_context_for(m, sb);
+        struct volume_context vc = { .plan = &pc };
+        if (cri_volumes_setup(&m->cri, pod, &vc, &err) < 0) {
+                nl_error ignored = NL_ERROR_INIT;
+                cri_sandbox_stop(&m->cri, sb, &ignored);
+                cri_sandbox_remove(&m->cri, sb, &ignored);
+                nl_error_clear(&ignored);
+                sandbox_free(sb);
+                return op_error(NULL, &err, "volumes failed");
+        }
+        json_t *j = sandbox_json(sb);
+        sandbox_free(sb);
+        return j;
+}
+
+static void done_sandbox(json_t *result, void *userdata) {
+        struct pod_worker *w = userdata;
+        w->sb_busy = false;
+        const char *error = json_string_value(json_object_get(result, "error"));
+        if (error) {
+                log_warning("pod %s: %s", pod_name(w), error);
+                free(w->sb_error);
+                w->sb_error = strdup(error);
+                w->sb_retry_at = now_monotonic() + BACKOFF_INITIAL;
+        } else {
+                const char *id = json_string_value(json_object_get(result, "id"));
+                nl_error err = NL_ERROR_INIT;
+                if (!id || cri_sandbox_load(&w->m->cri, id, &w->sb, &err) < 0) {
+                        log_error("pod %s: sandbox %s: %s", pod_name(w), strempty(id), strempty(err.msg));
+                        w->sb_retry_at = now_monotonic() + BACKOFF_INITIAL;
+                } else {
+                        free(w->sb_error);
+                        w->sb_error = NULL;
+                        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/sandbox.id", w->m->cri.root_dir, w->uid);
+                        if (path)
+                                (void) nl_write_file_atomic(path, id, strlen(id), 0600);
+                        log_info("pod %s: sandbox %.12s ready", pod_name(w), id);
+                }
+                nl_error_clear(&err);
+        }
+        schedule(w);
+}
+
+struct create_arg {
+        const struct pod *pod;
+        const struct pod_container *c;
+        const struct sandbox *sb;
+        unsigned restart_count;
+        const char *remove_id; /* the container before the previous one */
+};
+
+static json_t *work_create(struct manager *m, const void *argp) {
+        const struct create_arg *a = argp;
+        nl_error err = NL_ERROR_INIT;
+        if (a->remove_id)
+                (void) cri_container_remove(&m->cri, a->remove_id, &err);
+        nl_error_clear(&err);
+        struct plan_context pc = plan_context_for(m, a->sb);
+        struct container_create cc = {
+                .cfg = &m->cri,
+                .store = m->store,
+                .sb = a->sb,
+                .pod = a->pod,
+                .c = a->c,
+                .restart_count = a->restart_count,
+                .plan_ctx = &pc,
+        };
+        char *id = NULL;
+        const char *reason = NULL;
+        if (cri_container_create(&cc, &id, &reason, &err) < 0)
+                return op_error(reason ? reason : "CreateContainerError", &err, "create failed");
+        if (cri_container_start(&m->cri, id, &err) < 0) {
+                /* a container that would not start is not kept: the retry makes a new one */
+                json_t *j = op_error("RunContainerError", &err, "start failed");
+                nl_error ignored = NL_ERROR_INIT;
+                (void) cri_container_remove(&m->cri, id, &ignored);
+                nl_error_clear(&ignored);
+                free(id);
+                return j;
+        }
+        json_t *j = json_pack("{s:s}", "id", id);
+        free(id);
+        return j;
+}
+
+static void done_create(json_t *result, void *userdata) {
+        struct ctr *c = userdata;
+        struct pod_worker *w = c->w;
+        c->busy = false;
+        const char *id = json_string_value(json_object_get(result, "id"));
+        const char *error = json_string_value(json_object_get(result, "error"));
+        if (id) {
+                if (c->id) {
+                        c->restart_count++;
+                        /* the old current container becomes the previous one */
+                        free(c->prev_id);
+                        c->prev_id = c->id;
+                        c->id = NULL;
+                        container_status_free(c->last_term);
+                        c->last_term = c->st;
+                        c->st = NULL;
+                }
+                c->id = strdup(id);
+                c->killed = false;
+        }
+        if (error) {
+                const char *reason = json_string_value(json_object_get(result, "reason"));
+                set_waiting(c, reason ? reason : "CreateContainerError", "%s", error);
+                log_warning("pod %s: container %s: %s: %s", pod_name(w), c->spec->name, strempty(reason), error);
+                /* retry after a back-off, as the kubelet's next sync would */
+                c->exited_mono = now_monotonic();
+                if (!c->backoff)
+                        c->backoff = BACKOFF_INITIAL;
+                c->backoff_updated = c->exited_mono;
+        } else {
+                set_waiting(c, NULL, NULL);
+                log_info("pod %s: container %s started (%.12s)", pod_name(w), c->spec->name, id);
+        }
+        refresh(c);
+        schedule(w);
+}
+
+/* ---- images ------------------------------------------------------------------------------- */
+
+static void pull_done(int r, enum pull_error_kind kind, const char *image_id, const nl_error *err, void *userdata) {
+        struct ctr *c = userdata;
+        struct pod_worker *w = c->w;
+        c->pulling = false;
+        _cleanup_free_ char *key = nl_strdupf("%s_%s", w->uid, strempty(c->spec->image));
+        if (r < 0) {
+                image_pull_failed(w->m->pull_backoff, strempty(key), now_monotonic());
+                set_waiting(c, image_pull_error_reason(kind), "%s", err && err->msg ? err->msg : "pull failed");
+                log_warning("pod %s: pull %s: %s", pod_name(w), strempty(c->spec->image), strempty(c->waiting_message));
+        } else {
+                image_pull_succeeded(w->m->pull_backoff, strempty(key));
+                set_waiting(c, NULL, NULL);
+                log_info("pod %s: pulled %s (%.19s)", pod_name(w), strempty(c->spec->image), strempty(image_id));
+        }
+        schedule(w);
+}
+
+/* Returns true when the image is there to use now. */
+static bool ensure_image(struct ctr *c) {
+        struct pod_worker *w = c->w;
+        if (c->pulling)
+                return false;
+        struct image_info *info = NULL;
+        bool present = image_store_lookup(w->m->store, strempty(c->spec->image), &info, NULL) == 0;
+        image_info_free(info);
+        _cleanup_free_ char *key = nl_strdupf("%s_%s", w->uid, strempty(c->spec->image));
+        usec_t wait = 0;
+        switch (image_pull_decide(w->m->pull_backoff, strempty(key), c->spec->image_pull_policy, present,
+                                  now_monotonic(), &wait)) {
+        case IMAGE_USE:
+                return true;
+        case IMAGE_NEVER: {
+                _cleanup_free_ char *msg = image_never_pull_message(c->spec->image);
+                set_waiting(c, "ErrImageNeverPull", "%s", strempty(msg));
+                return false;
+        }
+        case IMAGE_BACKOFF:
+                set_waiting(c, "ImagePullBackOff", "Back-off pulling image \"%s\"", strempty(c->spec->image));
+                return false;
+        case IMAGE_PULL:
+                break;
+        }
+        struct image_ref ref = {};
+        nl_error err = NL_ERROR_INIT;
+        if (image_ref_parse(strempty(c->spec->image), &ref, &err) < 0) {
+                set_waiting(c, "InvalidImageName", "%s", strempty(err.msg));
+                nl_error_clear(&err);
+                return false;
+        }
+        c->pulling = true;
+        set_waiting(c, "ContainerCreating", NULL);
+        int r = registry_pull(w->m->registry, &ref, NULL, NULL, NULL, pull_done, c);
+        image_ref_done(&ref);
+        if (r < 0) {
+                c->pulling = false;
+                set_waiting(c, "ErrImagePull", "%s", strerror(-r));
+        }
+        return false;
+}
+
+/* ---- starting and restarting --------------------------------------------------------------- */
+
+/* The kubelet's back-off: first restart at once; then 10 s doubling to 300 s between exits;
+ * an entry untouched for 2 x 300 s (a container that ran 10 minutes) starts over. */
+static bool in_backoff(struct ctr *c, usec_t now, usec_t *ret_until) {
+        if (!c->backoff)
+                return false;
+        if (now - c->backoff_updated > 2 * BACKOFF_MAX) {
+                c->backoff = 0;
+                return false;
+        }
+        usec_t until = c->exited_mono + c->backoff;
+        if (now >= until)
+                return false;
+        *ret_until = until;
+        return true;
+}
+
+static void backoff_next(struct ctr *c, usec_t now) {
+        if (!c->backoff || now - c->backoff_updated > 2 * BACKOFF_MAX)
+                c->backoff = BACKOFF_INITIAL;
+        else
+                c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
+        c->backoff_updated = now;
+}
+
+static void arm_timer(struct pod_worker *w, usec_t when);
+
+static void start_container(struct ctr *c) {
+        struct pod_worker *w = c->w;
+        if (c->busy || c->pulling || !w->sb)
+                return;
+        usec_t now = now_monotonic(), until = 0;
+        if (in_backoff(c, now, &until)) {
+                if (c->id) {
+                        _cleanup_free_ char *pf = pod_format(w);
+                        set_waiting(c, "CrashLoopBackOff", "back-off %llus restarting failed container=%s pod=%s",
+                                    (unsigned long long) (c->backoff / SEC), c->spec->name, strempty(pf));
+                }
+                arm_timer(w, until);
+                return;
+        }
+        if (!ensure_image(c))
+                return;
+        if (c->id)
+                backoff_next(c, now);
+
+        struct create_arg *a = calloc(1, sizeof(*a));
+        if (!a)
+                return;
+        *a = (struct create_arg){ .pod = w->pod, .c = c->spec, .sb = w->sb,
+                                  .restart_count = c->id ? c->restart_count + 1 : c->restart_count,
+                                  .remove_id = c->id ? c->prev_id : NULL };
+        c->busy = true;
+        if (!c->waiting_reason || !streq(c->waiting_reason, "CrashLoopBackOff"))
+                set_waiting(c, "ContainerCreating", NULL);
+        /* the child gets a copy of everything it reads: the arg may go away after fork */
+        int r = op_start(w->m, "create-container", work_create, a, done_create, c);
+        free(a);
+        if (r < 0) {
+                c->busy = false;
+                set_waiting(c, "CreateContainerError", "%s", strerror(-r));
+        }
+}
+
+static bool should_restart(const struct pod_worker *w, const struct ctr *c) {
+        if (c->sidecar)
+                return true;
+        const char *policy = strempty(w->pod->spec.restart_policy);
+        if (streq(policy, "Always"))
+                return true;
+        if (streq(policy, "OnFailure"))
+                return c->st && c->st->exit_code != 0;
+        return false;
+}
+
+/* ---- termination --------------------------------------------------------------------------- */
+
+struct kill_arg {
+        const char *id;
+        int sig;
+};
+
+static json_t *work_kill(struct manager *m, const void *argp) {
+        const struct kill_arg *a = argp;
+        nl_error err = NL_ERROR_INIT;
+        if (cri_container_kill(&m->cri, a->id, a->sig, &err) < 0) {
+                json_t *j = op_error(NULL, &err, "kill failed");
+                nl_error_clear(&err);
+                return j;
+        }
+        return json_object();
+}
+
+static void done_kill(json_t *result, void *userdata) {
+        struct ctr *c = userdata;
+        c->busy = false;
+        schedule(c->w);
+}
+
+static void kill_container(struct ctr *c, int sig) {
+        if (c->busy || !running(c))
+                return;
+        struct kill_arg a = { c->id, sig };
+        c->busy = true;
+        if (op_start(c->w->m, "kill-container", work_kill, &a, done_kill, c) < 0)
+                c->busy = false;
+}
+
+static json_t *work_remove(struct manager *m, const void *argp) {
+        const struct pod_worker *w = argp;
+        nl_error err = NL_ERROR_INIT;
+        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
+                const struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+                if (c->id)
+                        (void) cri_container_remove(&m->cri, c->id, &err);
+                if (c->prev_id)
+                        (void) cri_container_remove(&m->cri, c->prev_id, &err);
+                nl_error_clear(&err);
+        }
+        (void) cri_volumes_teardown(&m->cri, w->uid, &err);
+        nl_error_clear(&err);
+        if (w->sb) {
+                struct sandbox *sb = w->sb;
+                if (cri_sandbox_stop(&m->cri, sb, &err) < 0 || cri_sandbox_remove(&m->cri, sb, &err) < 0)
+                        return op_error(NULL, &err, "sandbox removal failed");
+        }
+        return json_object();
+}
+
+static void done_remove(json_t *result, void *userdata) {
+        struct pod_worker *w = userdata;
+        w->remove_busy = false;
+        const char *error = json_string_value(json_object_get(result, "error"));
+        if (error)
+                log_warning("pod %s: teardown: %s", pod_name(w), error);
+        w->state = W_REMOVED;
+        log_info("pod %s: terminated and removed", pod_name(w));
+        schedule(w);
+}
+
+static int64_t grace_seconds(const struct pod_worker *w) {
+        if (w->pod->metadata.deletion_grace_period_seconds.set)
+                return w->pod->metadata.deletion_grace_period_seconds.v;
+        return w->pod->spec.termination_grace_period_seconds.set ? w->pod->spec.termination_grace_period_seconds.v : 30;
+}
+
+/* Stop app containers first, then sidecars once the apps are gone (the kubelet's sidecar
+ * ordering), SIGKILL whatever is left at the grace period's end. */
+static void terminate_step(struct pod_worker *w) {
+        usec_t now = now_monotonic();
+        bool apps_running = false, any_running = false, any_busy = false;
+        for (size_t i = 0; i < w->n_app; i++)
+                apps_running |= running(&w->app[i]);
+        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
+                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+                any_running |= running(c);
+                if (running(c) && !c->busy) {
+                        if (now >= w->kill_deadline)
+                                kill_container(c, SIGKILL);
+                        else if (!c->killed && (!c->init || !apps_running)) {
+                                kill_container(c, 0);
+                                c->killed = c->busy;
+                        }
+                }
+                any_busy |= c->busy;
+        }
+        if (any_running) {
+                arm_timer(w, now >= w->kill_deadline ? now + SEC : w->kill_deadline);
+                return;
+        }
+        if (!any_busy && !w->sb_busy)
+                w->state = W_STOPPED;
+}
+
+static void remove_step(struct pod_worker *w) {
+        if (w->remove_busy)
+                return;
+        w->remove_busy = true;
+        w->state = W_REMOVING;
+        if (op_start(w->m, "remove-pod", work_remove, w, done_remove, w) < 0) {
+                w->remove_busy = false;
+                w->state = W_STOPPED;
+                arm_timer(w, now_monotonic() + BACKOFF_INITIAL);
+        }
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+/* Kubernetes reports pod status times in whole seconds: "2026-11-29T02:48:00Z". */
+static char *rfc3339(usec_t t) {
+        if (!t)
+                return NULL;
+        char *s = format_rfc3339nano(t);
+        char *dot = s ? strchr(s, '.') : NULL;
+        if (dot)
+                strcpy(dot, "Z");
+        return s;
+}
+
+static json_t *json_str_or_null(char *s) {
+        json_t *j = s ? json_string(s) : json_null();
+        free(s);
+        return j;
+}
+
+static const char *runtime_name(const struct manager *m) {
+        const char *p = strempty(m->cri.runtime_path);
+        const char *b = strrchr(p, '/');
+        return b ? b + 1 : p;
+}
+
+static json_t *terminated_json(const struct manager *m, const struct container_status *st) {
+        json_t *t = json_pack("{s:i, s:s, s:o, s:o, s:s}", "exitCode", st->exit_code, "reason",
+                              st->reason ? st->reason : (st->exit_code == 0 ? "Completed" : "Error"), "startedAt",
+                              json_str_or_null(rfc3339(st->started_at)), "finishedAt",
+                              json_str_or_null(rfc3339(st->finished_at)), "containerID", "");
+        if (st->signal)
+                json_object_set_new(t, "signal", json_integer(st->signal));
+        if (!isempty(st->message))
+                json_object_set_new(t, "message", json_string(st->message));
+        json_object_set_new(t, "containerID", json_string(""));
+        char *cid = nl_strdupf("%s://%s", runtime_name(m), st->id);
+        json_object_set_new(t, "containerID", json_str_or_null(cid));
+        return t;
+}
+
+static json_t *container_status_json(const struct pod_worker *w, const struct ctr *c, const char *default_wait) {
+        const struct manager *m = w->m;
+        json_t *state = json_object(), *last = json_object();
+        bool ready = false, started = false;
+
+        if (c->waiting_reason && (!running(c) || c->busy)) {
+                json_t *wt = json_pack("{s:s}", "reason", c->waiting_reason);
+                if (c->waiting_message)
+                        json_object_set_new(wt, "message", json_string(c->waiting_message));
+                json_object_set_new(state, "waiting", wt);
+        } else if (running(c) && c->st->state == CONTAINER_RUNNING) {
+                json_object_set_new(state, "running",
+                                    json_pack("{s:o}", "startedAt", json_str_or_null(rfc3339(c->st->started_at))));
+                ready = true; /* no readiness probes yet: running is ready (the kubelet's default) */
+                started = true;
+        } else if (exited(c)) {
+                json_object_set_new(state, "terminated", terminated_json(m, c->st));
+        } else
+                json_object_set_new(state, "waiting", json_pack("{s:s}", "reason", default_wait));
+        if (c->last_term && c->last_term->state == CONTAINER_EXITED)
+                json_object_set_new(last, "terminated", terminated_json(m, c->last_term));
+
+        struct image_info *info = NULL;
+        char *image_id = NULL;
+        if (image_store_lookup(m->store, strempty(c->spec->image), &info, NULL) == 0) {
+                image_id = info->n_repo_digests ? strdup(info->repo_digests[0]) : strdup(info->id);
+                image_info_free(info);
+        }
+        json_t *j = json_pack("{s:s, s:o, s:o, s:b, s:i, s:s, s:o, s:b}", "name", c->spec->name, "state", state,
+                              "lastState", last, "ready", ready, "restartCount", (int) c->restart_count, "image",
+                              strempty(c->spec->image), "imageID", json_str_or_null(image_id), "started", started);
+        if (c->id)
+                json_object_set_new(j, "containerID", json_str_or_null(nl_strdupf("%s://%s", runtime_name(m), c->id)));
+        return j;
+}
+
+static json_t *condition(const char *type, bool status, const char *reason, const char *message, const char *when) {
+        json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", type, "status", status ? "True" : "False",
+                              "lastProbeTime", "lastTransitionTime", strempty(when));
+        if (reason)
+                json_object_set_new(c, "reason", json_string(reason));
+        if (message)
+                json_object_set_new(c, "message", json_string(message));
+        return c;
+}
+
+static char *names_list(struct ctr *cs, size_t n, bool (*pick)(const struct ctr *c)) {
+        nl_buf b = {};
+        nl_buf_puts(&b, "[");
+        bool first = true;
+        for (size_t i = 0; i < n; i++)
+                if (pick(&cs[i])) {
+                        nl_buf_printf(&b, "%s%s", first ? "" : " ", cs[i].spec->name);
+                        first = false;
+                }
+        nl_buf_puts(&b, "]");
+        return nl_buf_steal(&b);
+}
+
+static bool init_incomplete(const struct ctr *c) {
+        return c->sidecar ? !(running(c) && c->st->state == CONTAINER_RUNNING) : !c->done;
+}
+
+static bool not_ready(const struct ctr *c) {
+        return !(running(c) && c->st->state == CONTAINER_RUNNING);
+}
+
+static bool all_inits_done(const struct pod_worker *w) {
+        for (size_t i = 0; i < w->n_init; i++)
+                if (w->init[i].sidecar ? !w->init[i].id : !w->init[i].done)
+                        return false;
+        return true;
+}
+
+/* kubelet getPhase */
+static const char *pod_phase(const struct pod_worker *w) {
+        if (w->deadline_exceeded || w->failed_init)
+                return "Failed";
+        if (!all_inits_done(w))
+                return "Pending";
+        size_t run = 0, waiting = 0, stopped = 0, succeeded = 0;
+        for (size_t i = 0; i < w->n_app; i++) {
+                const struct ctr *c = &w->app[i];
+                if (running(c) && c->st->state == CONTAINER_RUNNING)
+                        run++;
+                else if (exited(c) && !c->busy) {
+                        stopped++;
+                        if (c->st->exit_code == 0)
+                                succeeded++;
+                } else if (c->last_term)
+                        stopped++;
+                else
+                        waiting++;
+        }
+        if (waiting > 0)
+                return "Pending";
+        if (run > 0)
+                return "Running";
+        if (stopped > 0) {
+                const char *policy = strempty(w->pod->spec.restart_policy);
+                if (streq(policy, "Always"))
+                        return "Running";
+                if (stopped == succeeded)
+                        return "Succeeded";
+                if (streq(policy, "Never"))
+                        return "Failed";
+                return "Running";
+        }
+        return "Pending";
+}
+
+/* Transition times are kept per condition type and status in the previous pod.json. */
+static const char *transition_time(json_t *old_conditions, const char *type, bool status, const char *now) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(old_conditions, i, c) {
+                if (streq_ptr(json_string_value(json_object_get(c, "type")), type) &&
+                    streq_ptr(json_string_value(json_object_get(c, "status")), status ? "True" : "False"))
+                        return json_string_value(json_object_get(c, "lastTransitionTime"));
+        }
+        return now;
+}
+
+static json_t *build_status(struct pod_worker *w, json_t *old) {
+        _cleanup_free_ char *now = rfc3339(now_realtime()), *start = rfc3339(w->start_realtime);
+        json_t *old_conditions = json_object_get(json_object_get(old, "status"), "conditions");
+        const char *phase = pod_phase(w);
+        bool terminal = streq(phase, "Succeeded") || streq(phase, "Failed");
+
+        json_t *inits = json_array(), *apps = json_array();
+        for (size_t i = 0; i < w->n_init; i++)
+                json_array_append_new(inits, container_status_json(w, &w->init[i], "PodInitializing"));
+        bool initialized = all_inits_done(w);
+        for (size_t i = 0; i < w->n_app; i++)
+                json_array_append_new(apps, container_status_json(w, &w->app[i],
+                                                                  initialized ? "ContainerCreating" : "PodInitializing"));
+
+        json_t *conds = json_array();
+        bool sandbox_ready = w->sb != NULL && w->state < W_REMOVING;
+        json_array_append_new(conds, condition("PodReadyToStartContainers", sandbox_ready, NULL, NULL,
+                                               transition_time(old_conditions, "PodReadyToStartContainers",
+                                                               sandbox_ready, now)));
+        _cleanup_free_ char *incomplete = names_list(w->init, w->n_init, init_incomplete);
+        bool init_ok = initialized && !w->failed_init;
+        _cleanup_free_ char *init_msg = init_ok ? NULL : nl_strdupf("containers with incomplete status: %s", incomplete);
+        json_array_append_new(conds, condition("Initialized", init_ok, init_ok ? NULL : "ContainersNotInitialized",
+                                               init_msg, transition_time(old_conditions, "Initialized", init_ok, now)));
+        _cleanup_free_ char *unready = names_list(w->app, w->n_app, not_ready);
+        bool ready = !terminal && streq(unready, "[]") && initialized;
+        const char *ready_reason = ready ? NULL : terminal ? "PodCompleted" : "ContainersNotReady";
+        _cleanup_free_ char *ready_msg = ready || terminal ? NULL : nl_strdupf("containers with unready status: %s", unready);
+        json_array_append_new(conds, condition("Ready", ready, ready_reason, ready_msg,
+                                               transition_time(old_conditions, "Ready", ready, now)));
+        json_array_append_new(conds, condition("ContainersReady", ready, ready_reason, ready_msg,
+                                               transition_time(old_conditions, "ContainersReady", ready, now)));
+        json_array_append_new(conds, condition("PodScheduled", true, NULL, NULL,
+                                               transition_time(old_conditions, "PodScheduled", true, now)));
+
+        json_t *st = json_pack("{s:s, s:o, s:s, s:o, s:s}", "phase", phase, "conditions", conds, "hostIP",
+                               strempty(w->m->host_ip), "hostIPs",
+                               json_pack("[{s:s}]", "ip", strempty(w->m->host_ip)), "qosClass", strempty(w->qos));
+        if (start)
+                json_object_set_new(st, "startTime", json_string(start));
+        if (w->sb && w->sb->n_ips > 0) {
+                json_object_set_new(st, "podIP", json_string(w->sb->ips[0]));
+                json_t *ips = json_array();
+                for (size_t i = 0; i < w->sb->n_ips; i++)
+                        json_array_append_new(ips, json_pack("{s:s}", "ip", w->sb->ips[i]));
+                json_object_set_new(st, "podIPs", ips);
+        }
+        if (w->n_init)
+                json_object_set_new(st, "initContainerStatuses", inits);
+        else
+                json_decref(inits);
+        json_object_set_new(st, "containerStatuses", apps);
+        if (w->deadline_exceeded) {
+                json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
+                json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
+        }
+        return st;
+}
+
+static void write_status(struct pod_worker *w) {
+        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/pod.json", w->m->cri.root_dir, w->uid);
+        if (!path)
+                return;
+        json_t *old = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        if (nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) == 0)
+                old = json_loadb(buf, len, 0, NULL);
+        json_t *j = pod_to_json(w->pod);
+        json_object_set_new(j, "status", build_status(w, old));
+        json_decref(old);
+        char *s = json_dumps(j, JSON_INDENT(2));
+        json_decref(j);
+        if (!s || streq_ptr(s, w->last_written)) {
+                free(s);
+                return;
+        }
+        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", w->m->cri.root_dir, w->uid);
+        if (dir)
+                (void) nl_mkdir_p(dir, 0700);
+        if (nl_write_file_atomic(path, s, strlen(s), 0644) < 0)
+                log_warning("pod %s: cannot write %s", pod_name(w), path);
+        free(w->last_written);
+        w->last_written = s;
+}
+
+/* ---- the sync -------------------------------------------------------------------------- */
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct pod_worker *w = userdata;
+        schedule(w);
+        return 0;
+}
+
+static void arm_timer(struct pod_worker *w, usec_t when) {
+        uint64_t cur = 0;
+        int enabled = 0;
+        if (w->timer && sd_event_source_get_enabled(w->timer, &enabled) >= 0 && enabled &&
+            sd_event_source_get_time(w->timer, &cur) >= 0 && cur <= when)
+                return;
+        if (!w->timer) {
+                if (sd_event_add_time(w->m->event, &w->timer, CLOCK_MONOTONIC, when, 100000, on_timer, w) < 0)
+                        return;
+                (void) sd_event_source_set_description(w->timer, "pod-worker-timer");
+        } else
+                (void) sd_event_source_set_time(w->timer, when);
+        (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+}
+
+static void stop_everything(struct pod_worker *w, bool remove) {
+        if (w->state == W_RUNNING) {
+                w->state = W_TERMINATING;
+                w->kill_deadline = now_monotonic() + (usec_t) grace_seconds(w) * SEC;
+        }
+        w->remove_after |= remove;
+}
+
+static void sync_running(struct pod_worker *w) {
+        usec_t now = now_monotonic();
+        if (!w->sb) {
+                if (!w->sb_busy && now >= w->sb_retry_at) {
+                        w->sb_busy = true;
+                        if (op_start(w->m, "run-sandbox", work_sandbox, w->pod, done_sandbox, w) < 0)
+                                w->sb_busy = false;
+                } else if (!w->sb_busy)
+                        arm_timer(w, w->sb_retry_at);
+                return;
+        }
+        if (!w->start_realtime) {
+                w->start_realtime = now_realtime();
+                w->start_mono = now;
+        }
+        if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
+                usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * SEC;
+                if (now >= deadline) {
+                        w->deadline_exceeded = true;
+                        log_info("pod %s: active deadline exceeded", pod_name(w));
+                        stop_everything(w, false);
+                        return;
+                }
+                arm_timer(w, deadline);
+        }
+
+        /* init containers, in order */
+        for (size_t i = 0; i < w->n_init; i++) {
+                struct ctr *c = &w->init[i];
+                if (c->sidecar) {
+                        if (!running(c) && !c->busy)
+                                start_container(c);
+                        if (!c->id || c->busy)
+                                return; /* the next init container waits for this sidecar */
+                        continue;
+                }
+                if (c->done)
+                        continue;
+                if (c->busy || running(c))
+                        return;
+                if (exited(c)) {
+                        if (c->st->exit_code == 0) {
+                                c->done = true;
+                                continue;
+                        }
+                        if (streq_ptr(w->pod->spec.restart_policy, "Never")) {
+                                w->failed_init = true;
+                                log_info("pod %s: init container %s failed", pod_name(w), c->spec->name);
+                                stop_everything(w, false);
+                                return;
+                        }
+                }
+                start_container(c);
+                return;
+        }
+
+        const char *phase = pod_phase(w);
+        bool terminal = streq(phase, "Succeeded") || streq(phase, "Failed");
+        for (size_t i = 0; i < w->n_app; i++) {
+                struct ctr *c = &w->app[i];
+                if (c->busy || running(c))
+                        continue;
+                if (!c->id || (exited(c) && should_restart(w, c)))
+                        start_container(c);
+        }
+        /* sidecars restart while the pod runs */
+        for (size_t i = 0; i < w->n_init; i++)
+                if (w->init[i].sidecar && !running(&w->init[i]) && !w->init[i].busy && !terminal)
+                        start_container(&w->init[i]);
+        if (terminal) {
+                /* a finished pod's sidecars are stopped */
+                for (size_t i = 0; i < w->n_init; i++)
+                        if (w->init[i].sidecar && running(&w->init[i]))
+                                kill_container(&w->init[i], 0);
+        }
+}
+
+static void sync_pod(struct pod_worker *w) {
+        for (size_t i = 0; i < w->n_init; i++)
+                refresh(&w->init[i]);
+        for (size_t i = 0; i < w->n_app; i++)
+                refresh(&w->app[i]);
+
+        if (w->state == W_RUNNING)
+                sync_running(w);
+        if (w->state == W_TERMINATING)
+                terminate_step(w);
+        if (w->state == W_STOPPED && w->remove_after)
+                remove_step(w);
+        if (w->state == W_REMOVED) {
+                /* a replacement spec starts fresh; otherwise the worker and its record go */
+                manager_worker_gone(w->m, w);
+                return;
+        }
+        if (w->state != W_REMOVING)
+                write_status(w);
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        struct pod_worker *w = userdata;
+        sync_pod(w);
+        return 0;
+}
+
+static void schedule(struct pod_worker *w) {
+        if (!w->defer) {
+                if (sd_event_add_defer(w->m->event, &w->defer, on_defer, w) < 0)
+                        return;
+                (void) sd_event_source_set_description(w->defer, "pod-worker-sync");
+        }
+        (void) sd_event_source_set_enabled(w->defer, SD_EVENT_ONESHOT);
+}
+
+/* ---- adoption after a restart of the daemon -------------------------------------------- */
+
+static void adopt(struct pod_worker *w) {
+        struct manager *m = w->m;
+        _cleanup_free_ char *sb_path = nl_strdupf("%s/pods/%s/sandbox.id", m->cri.root_dir, w->uid), *sb_id = NULL;
+        if (sb_path && nl_read_file(sb_path, 128, true, &sb_id, NULL) == 0) {
+                sb_id[strcspn(sb_id, "\n")] = '\0';
+                if (cri_sandbox_load(&m->cri, sb_id, &w->sb, NULL) < 0)
+                        w->sb = NULL;
+        }
+        char **ids = NULL;
+        size_t n = 0;
+        if (cri_container_list(&m->cri, &ids, &n) < 0)
+                return;
+        for (size_t k = 0; k < n; k++) {
+                struct container_status *st = NULL;
+                if (cri_container_status(&m->cri, ids[k], &st, NULL) < 0 || !streq_ptr(st->pod_uid, w->uid)) {
+                        container_status_free(st);
+                        continue;
+                }
+                for (size_t i = 0; i < w->n_init + w->n_app; i++) {
+                        struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+                        if (!streq_ptr(c->spec->name, st->name))
+                                continue;
+                        /* the newest container is current, the one before it the previous */
+                        if (!c->id || st->restart_count > c->restart_count) {
+                                free(c->prev_id);
+                                c->prev_id = c->id;
+                                container_status_free(c->last_term);
+                                c->last_term = c->st;
+                                c->id = strdup(ids[k]);
+                                c->restart_count = st->restart_count;
+                                c->st = st;
+                                st = NULL;
+                        } else if (!c->prev_id || st->restart_count + 1 == c->restart_count) {
+                                free(c->prev_id);
+                                c->prev_id = strdup(ids[k]);
+                                container_status_free(c->last_term);
+                                c->last_term = st;
+                                st = NULL;
+                        }
+                        break;
+                }
+                container_status_free(st);
+        }
+        for (size_t k = 0; k < n; k++)
+                free(ids[k]);
+        free(ids);
+        for (size_t i = 0; i < w->n_init; i++)
+                if (!w->init[i].sidecar && w->init[i].st && w->init[i].st->state == CONTAINER_EXITED &&
+                    w->init[i].st->exit_code == 0)
+                        w->init[i].done = true;
+        if (w->sb || n > 0)
+                log_info("pod %s: adopted what was running", pod_name(w));
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static void ctrs_init(struct pod_worker *w) {
+        w->n_init = w->pod->spec.n_init_containers;
+        w->n_app = w->pod->spec.n_containers;
+        w->init = calloc(w->n_init ? w->n_init : 1, sizeof(struct ctr));
+        w->app = calloc(w->n_app ? w->n_app : 1, sizeof(struct ctr));
+        for (size_t i = 0; i < w->n_init; i++)
+                w->init[i] = (struct ctr){ .w = w, .spec = &w->pod->spec.init_containers[i], .init = true,
+                                           .sidecar = streq_ptr(w->pod->spec.init_containers[i].restart_policy, "Always") };
+        for (size_t i = 0; i < w->n_app; i++)
+                w->app[i] = (struct ctr){ .w = w, .spec = &w->pod->spec.containers[i] };
+}
+
+static void ctr_done(struct ctr *c) {
+        free(c->id);
+        free(c->prev_id);
+        container_status_free(c->st);
+        container_status_free(c->last_term);
+        free(c->waiting_reason);
+        free(c->waiting_message);
+        sd_event_source_disable_unref(c->exit_watch);
+}
+
+struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
+        struct pod_worker *w = calloc(1, sizeof(*w));
+        if (!w)
+                return NULL;
+        w->m = m;
+        w->pod = pod;
+        w->uid = strdup(strempty(pod->metadata.uid));
+        w->qos = strdup(pod_qos_class(pod));
+        ctrs_init(w);
+        if (!w->uid || !w->qos || !w->init || !w->app) {
+                pod_worker_free(w);
+                return NULL;
+        }
+        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
+        if (dir)
+                (void) nl_mkdir_p(dir, 0700);
+        adopt(w);
+        log_info("pod %s: %s", pod_name(w), w->sb ? "resumed" : "starting");
+        schedule(w);
+        return w;
+}
+
+void pod_worker_update(struct pod_worker *w, struct pod *pod) {
+        pod_free(w->next);
+        w->next = pod;
+        log_info("pod %s: spec changed: restarting it", pod_name(w));
+        stop_everything(w, true);
+        schedule(w);
+}
+
+void pod_worker_terminate(struct pod_worker *w) {
+        log_info("pod %s: terminating (grace period %llds)", pod_name(w), (long long) grace_seconds(w));
+        stop_everything(w, true);
+        schedule(w);
+}
+
+void pod_worker_kick(struct pod_worker *w) {
+        schedule(w);
+}
+
+const char *pod_worker_uid(const struct pod_worker *w) {
+        return w->uid;
+}
+
+struct pod *pod_worker_take_next(struct pod_worker *w) {
+        return TAKE_PTR(w->next);
+}
+
+void pod_worker_free(struct pod_worker *w) {
+        if (!w)
+                return;
+        for (size_t i = 0; w->init && i < w->n_init; i++)
+                ctr_done(&w->init[i]);
+        for (size_t i = 0; w->app && i < w->n_app; i++)
+                ctr_done(&w->app[i]);
+        free(w->init);
+        free(w->app);
+        sd_event_source_disable_unref(w->defer);
+        sd_event_source_disable_unref(w->timer);
+        sandbox_free(w->sb);
+        pod_free(w->pod);
+        pod_free(w->next);
+        free(w->uid);
+        free(w->qos);
+        free(w->sb_error);
+        free(w->last_written);
+        free(w);
+}

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What a user looks at: `nodelet pods`, `nodelet get pod`, `nodelet logs`, `nodelet exec`.
+ * They read what the daemon writes (<root_dir>/pods/<uid>/pod.json, the CRI log files) and
+ * work whether or not the daemon runs. */
+#include <dirent.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/fs.h"
+#include "common/time-util.h"
+#include "cri/cri.h"
+#include "manager.h"
+
+struct cli_opts {
+        const char *root_dir, *run_dir, *log_dir, *namespace, *output, *container, *runtime;
+        bool previous, follow, timestamps, tty, stdin_;
+        long tail;
+};
+
+static json_t *load_pods(const struct cli_opts *o) {
+        json_t *all = json_array();
+        _cleanup_free_ char *dir = nl_strdupf("%s/pods", o->root_dir);
+        DIR *d = dir ? opendir(dir) : NULL;
+        if (!d)
+                return all;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *path = nl_strdupf("%s/%s/pod.json", dir, de->d_name), *buf = NULL;
+                size_t len = 0;
+                if (!path || nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) < 0)
+                        continue;
+                json_t *j = json_loadb(buf, len, 0, NULL);
+                if (j)
+                        json_array_append_new(all, j);
+        }
+        closedir(d);
+        return all;
+}
+
+static const char *jstr(const json_t *o, const char *path) {
+        /* "a.b.c" */
+        const json_t *cur = o;
+        char key[128];
+        for (const char *p = path; cur && *p;) {
+                size_t n = strcspn(p, ".");
+                if (n >= sizeof(key))
+                        return NULL;
+                memcpy(key, p, n);
+                key[n] = '\0';
+                cur = json_object_get(cur, key);
+                p += n + (p[n] == '.');
+        }
+        return json_string_value(cur);
+}
+
+static json_t *find_pod(const struct cli_opts *o, json_t *all, const char *name) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(all, i, p) {
+                if (streq_ptr(jstr(p, "metadata.name"), name) &&
+                    streq_ptr(jstr(p, "metadata.namespace"), o->namespace ? o->namespace : "default"))
+                        return p;
+        }
+        return NULL;
+}
+
+/* kubectl's STATUS column (printPod): the most telling reason, else the phase. */
+static char *pod_status_text(json_t *p) {
+        json_t *st = json_object_get(p, "status");
+        const char *reason = json_string_value(json_object_get(st, "reason"));
+        if (reason)
+                return strdup(reason);
+        json_t *inits = json_object_get(st, "initContainerStatuses");
+        size_t n_init = json_array_size(inits), i;
+        json_t *c;
+        json_array_foreach(inits, i, c) {
+                json_t *state = json_object_get(c, "state");
+                json_t *term = json_object_get(state, "terminated"), *wait = json_object_get(state, "waiting");
+                if (term && json_integer_value(json_object_get(term, "exitCode")) == 0)
+                        continue;
+                if (term)
+                        return nl_strdupf("Init:%s", json_string_value(json_object_get(term, "reason")) ?: "Error");
+                if (wait && !streq_ptr(json_string_value(json_object_get(wait, "reason")), "PodInitializing"))
+                        return nl_strdupf("Init:%s", json_string_value(json_object_get(wait, "reason")));
+                if (json_object_get(state, "running") && json_is_true(json_object_get(c, "started")))
+                        continue; /* a started sidecar */
+                return nl_strdupf("Init:%zu/%zu", i, n_init);
+        }
+        const char *out = jstr(p, "status.phase");
+        json_array_foreach(json_object_get(st, "containerStatuses"), i, c) {
+                json_t *state = json_object_get(c, "state");
+                const char *w = json_string_value(json_object_get(json_object_get(state, "waiting"), "reason"));
+                const char *t = json_string_value(json_object_get(json_object_get(state, "terminated"), "reason"));
+                if (w && !streq(w, "ContainerCreating"))
+                        return strdup(w);
+                if (w)
+                        out = w;
+                else if (t)
+                        out = t;
+        }
+        return strdup(out ? out : "Unknown");
+}
+
+static char *age(const char *start) {
+        usec_t t = parse_rfc3339(start);
+        if (!t)
+                return strdup("-");
+        uint64_t s = (now_realtime() - t) / 1000000ULL;
+        if (s < 120)
+                return nl_strdupf("%" PRIu64 "s", s);
+        if (s < 7200)
+                return nl_strdupf("%" PRIu64 "m", s / 60);
+        if (s < 172800)
+                return nl_strdupf("%" PRIu64 "h", s / 3600);
+        return nl_strdupf("%" PRIu64 "d", s / 86400);
+}
+
+static int pods_list(const struct cli_opts *o) {
+        json_t *all = load_pods(o);
+        if (o->output && streq(o->output, "json")) {
+                json_t *list = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items", all);
+                _cleanup_free_ char *s = json_dumps(list, JSON_INDENT(4));
+                puts(strempty(s));
+                json_decref(list);
+                json_decref(all);
+                return 0;
+        }
+        printf("%-16s %-40s %-6s %-26s %-9s %-6s %s\n", "NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP");
+        size_t i;
+        json_t *p;
+        json_array_foreach(all, i, p) {
+                size_t ready = 0, total = 0, k;
+                long restarts = 0;
+                json_t *c;
+                json_array_foreach(json_object_get(json_object_get(p, "status"), "containerStatuses"), k, c) {
+                        total++;
+                        ready += json_is_true(json_object_get(c, "ready"));
+                        restarts += (long) json_integer_value(json_object_get(c, "restartCount"));
+                }
+                _cleanup_free_ char *status = pod_status_text(p), *a = age(jstr(p, "status.startTime")),
+                                    *rd = nl_strdupf("%zu/%zu", ready, total);
+                printf("%-16s %-40s %-6s %-26s %-9ld %-6s %s\n", strempty(jstr(p, "metadata.namespace")),
+                       strempty(jstr(p, "metadata.name")), strempty(rd), strempty(status), restarts, strempty(a),
+                       jstr(p, "status.podIP") ? jstr(p, "status.podIP") : "<none>");
+        }
+        json_decref(all);
+        return 0;
+}
+
+static int pod_get(const struct cli_opts *o, const char *name) {
+        json_t *all = load_pods(o);
+        json_t *p = find_pod(o, all, name);
+        int ret = 0;
+        if (!p) {
+                fprintf(stderr, "nodelet: pod \"%s\" not found in namespace \"%s\"\n", name,
+                        o->namespace ? o->namespace : "default");
+                ret = 1;
+        } else if (o->output && streq(o->output, "yaml")) {
+                _cleanup_free_ char *y = NULL;
+                if (podspec_json_to_yaml(p, &y) == 0)
+                        fputs(y, stdout);
+        } else {
+                _cleanup_free_ char *s = json_dumps(p, JSON_INDENT(4));
+                puts(strempty(s));
+        }
+        json_decref(all);
+        return ret;
+}
+
+/* The pod's container status named c (or its only container). */
+static json_t *container_of(json_t *pod, const char *name, bool *ret_init) {
+        const char *lists[] = { "containerStatuses", "initContainerStatuses" };
+        json_t *only = NULL;
+        size_t count = 0;
+        for (size_t l = 0; l < 2; l++) {
+                size_t i;
+                json_t *c;
+                json_array_foreach(json_object_get(json_object_get(pod, "status"), lists[l]), i, c) {
+                        if (name && streq_ptr(json_string_value(json_object_get(c, "name")), name)) {
+                                *ret_init = l == 1;
+                                return c;
+                        }
+                        if (l == 0) {
+                                only = c;
+                                count++;
+                        }
+                }
+        }
+        *ret_init = false;
+        return !name && count == 1 ? only : NULL;
+}
+
+static void print_log(const char *path, const struct cli_opts *o, off_t *offset) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        if (nl_read_file(path, 256 * 1024 * 1024, true, &buf, &len) < 0)
+                return;
+        size_t start = (size_t) *offset <= len ? (size_t) *offset : 0;
+        /* --tail N: where the last N lines start */
+        if (o->tail >= 0 && start == 0) {
+                long lines = 0;
+                for (size_t i = len; i > 0; i--)
+                        if (buf[i - 1] == '\n' && i != len && ++lines == o->tail) {
+                                start = i;
+                                break;
+                        }
+                if (o->tail == 0)
+                        start = len;
+        }
+        for (char *line = buf + start; line < buf + len;) {
+                char *nl = memchr(line, '\n', (size_t) (buf + len - line));
+                if (!nl)
+                        break; /* a partial line: the next read completes it */
+                struct log_line l;
+                if (cri_log_parse_line(line, (size_t) (nl - line), &l) == 0) {
+                        if (o->timestamps)
+                                printf("%s ", l.time);
+                        fputs(l.msg, stdout);
+                        if (!l.partial)
+                                fputc('\n', stdout);
+                        log_line_done(&l);
+                }
+                line = nl + 1;
+                *offset = line - buf;
+        }
+        fflush(stdout);
+}
+
+static int pod_logs(const struct cli_opts *o, const char *name, const char *container) {
+        json_t *all = load_pods(o);
+        json_t *p = find_pod(o, all, name);
+        _cleanup_free_ char *path = NULL;
+        int ret = 1;
+        bool init = false;
+        if (!p) {
+                fprintf(stderr, "nodelet logs: pod \"%s\" not found\n", name);
+                goto out;
+        }
+        json_t *c = container_of(p, container, &init);
+        if (!c) {
+                fprintf(stderr, "nodelet logs: %s\n", container ? "no such container in the pod"
+                                                                 : "the pod has several containers: name one");
+                goto out;
+        }
+        long restart = (long) json_integer_value(json_object_get(c, "restartCount"));
+        if (o->previous) {
+                if (restart == 0 || !json_object_get(json_object_get(c, "lastState"), "terminated")) {
+                        fprintf(stderr, "nodelet logs: previous terminated container \"%s\" not found\n",
+                                json_string_value(json_object_get(c, "name")));
+                        goto out;
+                }
+                restart--;
+        }
+        path = nl_strdupf("%s/%s_%s_%s/%s/%ld.log", o->log_dir, jstr(p, "metadata.namespace"),
+                                               jstr(p, "metadata.name"), jstr(p, "metadata.uid"),
+                                               json_string_value(json_object_get(c, "name")), restart);
+        off_t offset = 0;
+        print_log(path, o, &offset);
+        /* -f: follow until the container stops running (a simple 200 ms poll) */
+        while (o->follow && !o->previous) {
+                usleep(200000);
+                struct cli_opts once = *o;
+                once.tail = -1;
+                print_log(path, &once, &offset);
+                json_t *again = load_pods(o);
+                json_t *p2 = find_pod(o, again, name);
+                bool dummy;
+                json_t *c2 = p2 ? container_of(p2, json_string_value(json_object_get(c, "name")), &dummy) : NULL;
+                bool still = c2 && json_object_get(json_object_get(c2, "state"), "running") &&
+                             json_integer_value(json_object_get(c2, "restartCount")) == restart;
+                json_decref(again);
+                if (!still)
+                        break;
+        }
+        ret = 0;
+out:
+        json_decref(all);
+        return ret;
+}
+
+static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
+        json_t *all = load_pods(o);
+        json_t *p = find_pod(o, all, name);
+        bool init = false;
+        json_t *c = p ? container_of(p, o->container, &init) : NULL;
+        const char *cid = c ? json_string_value(json_object_get(c, "containerID")) : NULL;
+        const char *sep = cid ? strstr(cid, "://") : NULL;
+        if (!sep || !json_object_get(json_object_get(c, "state"), "running")) {
+                fprintf(stderr, "nodelet exec: %s\n", !p ? "pod not found" : !c ? "container not found" : "container is not running");
+                json_decref(all);
+                return 1;
+        }
+        _cleanup_free_ char *runtime = strndup(cid, (size_t) (sep - cid)), *id = strdup(sep + 3);
+        _cleanup_free_ char *root = nl_strdupf("%s/runtime/%s", o->run_dir, runtime);
+        json_decref(all);
+        size_t n = 0;
+        while (argv[n])
+                n++;
+        char **args = calloc(n + 8, sizeof(char *));
+        size_t k = 0;
+        args[k++] = o->runtime ? (char *) o->runtime : runtime;
+        args[k++] = "--root";
+        args[k++] = root;
+        args[k++] = "exec";
+        if (o->tty)
+                args[k++] = "--tty";
+        args[k++] = id;
+        for (size_t i = 0; i < n; i++)
+                args[k++] = argv[i];
+        execvp(args[0], args);
+        fprintf(stderr, "nodelet exec: %s: %s\n", args[0], strerror(errno));
+        free(args);
+        return 1;
+}
+
+static void cli_usage(FILE *f) {
+        fprintf(f, "Usage:\n"
+                   "  nodelet pods [-o json]                    the node's pods (like kubectl get pods)\n"
+                   "  nodelet get pod NAME [-o json|yaml]       one pod with its status\n"
+                   "  nodelet logs POD [CONTAINER] [-p] [-f] [--timestamps] [--tail N]\n"
+                   "  nodelet exec POD [-c CONTAINER] [-t] -- COMMAND [ARG...]\n"
+                   "\n"
+                   "Options:\n"
+                   "  -n, --namespace NS      the pod's namespace (default \"default\")\n"
+                   "  -c, --container NAME    the container (default: the pod's only one)\n"
+                   "  -p, --previous          logs of the previous instance of the container\n"
+                   "  -f, --follow            keep printing while the container runs\n"
+                   "  --timestamps            prefix each log line with its time\n"
+                   "  --tail N                only the last N lines\n"
+                   "  -t, --tty               exec with a terminal\n"
+                   "  --root-dir DIR          /var/lib/nodelet\n"
+                   "  --run-dir DIR           /run/nodelet\n"
+                   "  --pod-log-dir DIR       /var/log/pods\n");
+}
+
+/* Shared by the four commands: options anywhere, the rest positional. Returns the number of
+ * positional arguments left in *rest, or -1 (usage printed), or -2 after --help. */
+static int parse_cli(int argc, char **argv, struct cli_opts *o, char ***rest) {
+        static const struct option options[] = {
+                { "namespace", required_argument, NULL, 'n' }, { "output", required_argument, NULL, 'o' },
+                { "container", required_argument, NULL, 'c' }, { "previous", no_argument, NULL, 'p' },
+                { "follow", no_argument, NULL, 'f' },          { "timestamps", no_argument, NULL, 'T' },
+                { "tail", required_argument, NULL, 'L' },      { "tty", no_argument, NULL, 't' },
+                { "stdin", no_argument, NULL, 'i' },           { "root-dir", required_argument, NULL, 'R' },
+                { "run-dir", required_argument, NULL, 'U' },   { "pod-log-dir", required_argument, NULL, 'D' },
+                { "help", no_argument, NULL, 'h' },            {},
+        };
+        *o = (struct cli_opts){ .root_dir = "/var/lib/nodelet", .run_dir = "/run/nodelet", .log_dir = "/var/log/pods",
+                                .tail = -1 };
+        int c;
+        int64_t v;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "n:o:c:pftih", options, NULL)) >= 0) {
+                switch (c) {
+                case 'n': o->namespace = optarg; break;
+                case 'o': o->output = optarg; break;
+                case 'c': o->container = optarg; break;
+                case 'p': o->previous = true; break;
+                case 'f': o->follow = true; break;
+                case 'T': o->timestamps = true; break;
+                case 'L':
+                        if (nl_parse_int64(optarg, -1, INT32_MAX, &v) < 0) {
+                                fprintf(stderr, "nodelet: --tail takes a number\n");
+                                return -1;
+                        }
+                        o->tail = (long) v;
+                        break;
+                case 't': o->tty = true; break;
+                case 'i': o->stdin_ = true; break;
+                case 'R': o->root_dir = optarg; break;
+                case 'U': o->run_dir = optarg; break;
+                case 'D': o->log_dir = optarg; break;
+                case 'h': cli_usage(stdout); return -2;
+                default: cli_usage(stderr); return -1;
+                }
+        }
+        *rest = argv + optind;
+        return argc - optind;
+}
+
+int cmd_pods(int argc, char **argv) {
+        struct cli_opts o;
+        char **rest;
+        int n = parse_cli(argc, argv, &o, &rest);
+        if (n < 0)
+                return n == -2 ? 0 : 2;
+        return pods_list(&o);
+}
+
+int cmd_get(int argc, char **argv) {
+        struct cli_opts o;
+        char **rest;
+        int n = parse_cli(argc, argv, &o, &rest);
+        if (n < 0)
+                return n == -2 ? 0 : 2;
+        if (n == 1 && (streq(rest[0], "pods") || streq(rest[0], "pod")))
+                return pods_list(&o);
+        if (n != 2 || (!streq(rest[0], "pod") && !streq(rest[0], "pods"))) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return pod_get(&o, rest[1]);
+}
+
+int cmd_logs(int argc, char **argv) {
+        struct cli_opts o;
+        char **rest;
+        int n = parse_cli(argc, argv, &o, &rest);
+        if (n < 0)
+                return n == -2 ? 0 : 2;
+        if (n < 1 || n > 2) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return pod_logs(&o, rest[0], n == 2 ? rest[1] : o.container);
+}
+
+int cmd_exec(int argc, char **argv) {
+        struct cli_opts o;
+        char **rest;
+        int n = parse_cli(argc, argv, &o, &rest);
+        if (n < 0)
+                return n == -2 ? 0 : 2;
+        if (n < 2) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return pod_exec(&o, rest[0], rest + 1);
+}

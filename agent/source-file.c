@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The static-pod source: the manifests of --pod-manifest-path, followed with inotify and a
+ * periodic rescan, as the kubelet's file source (pkg/kubelet/config/file.go, file_linux.go).
+ *
+ * Every inotify event (coalesced over COALESCE_USEC, so an editor's write-temp-and-rename is one
+ * update) and every rescan tick re-reads the directory; a file is reported only when what it
+ * defines changed: its bytes are hashed (sha256) and its result (pod UIDs, or the error text)
+ * is compared with the last one reported.
+ *
+ * As the kubelet: names starting with '.' are ignored, subdirectories are not recursed into,
+ * symlinks are followed (os.Stat and os.Open follow them) and only what resolves to a regular
+ * file is read; files that vanish between listing and reading are skipped. The path may also
+ * name one file instead of a directory, as the kubelet allows. A missing directory is retried at
+ * each rescan (the kubelet retries its watch every second and lists at each fileCheckFrequency
+ * tick, so a new directory's pods appear at the next tick there too). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "agent.h"
+#include "common/time-util.h"
+#include "podspec/podspec.h"
+
+#define COALESCE_USEC (100 * 1000ULL)      /* quiet time before a burst of events is acted on */
+#define COALESCE_MAX_USEC (1000 * 1000ULL) /* ... but never delayed longer than this */
+#define FILE_SOURCE_MAX_FILES 1024         /* manifests read from one directory */
+#define FILE_SOURCE_MAX_NAMES 8192         /* names listed; the ones past MAX_FILES get an error */
+#define FILE_SOURCE_MAX_ERROR_LINES 5      /* error lines of one file in its report */
+
+#define CONFIG_SEEN_ANNOTATION "kubernetes.io/config.seen"
+
+#define WATCH_MASK                                                                                          \
+        (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |            \
+         IN_MOVE_SELF | IN_ATTRIB)
+
+struct file_entry {
+        char *path;
+        unsigned char sha256[32];
+        bool have_sha;   /* false when the file could not be read whole */
+        char *signature; /* what was last reported: "E<error>" or "P<uid>\n<uid>\n..." */
+        bool seen;       /* in the current scan */
+};
+
+struct file_source {
+        sd_event *event;
+        char *dir;
+        char *node_name;
+        usec_t rescan;
+        file_source_update_fn fn;
+        void *userdata;
+
+        int inotify_fd;
+        int wd; /* -1 when the path is not watched (missing, or the watch failed) */
+        sd_event_source *io, *coalesce, *rescan_timer, *initial;
+        usec_t first_event; /* of the burst the coalescing timer is waiting out */
+
+        struct file_entry *entries;
+        size_t n_entries;
+        bool scanning, scan_again;
+};
+
+/* ---- reading and decoding one file ------------------------------------------------------- */
+
+/* Read a regular file from an open descriptor, at most max bytes (-EFBIG beyond). */
+static int read_fd_capped(int fd, size_t max, char **ret, size_t *ret_len) {
+        nl_buf b = {};
+        char chunk[65536];
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = -errno;
+                        nl_buf_free(&b);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                if (b.len + (size_t) n > max) {
+                        nl_buf_free(&b);
+                        return -EFBIG;
+                }
+                nl_buf_append(&b, chunk, (size_t) n);
+        }
+        size_t len = b.len;
+        char *s = nl_buf_steal(&b);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        *ret_len = len;
+        return 0;
+}
+
+/* Open what name resolves to (symlinks followed) if it is a regular file. -ENOENT when it is
+ * gone or is not a regular file: such names are skipped as if absent. */
+static int open_manifest(int dirfd, const char *name, int *ret_fd) {
+        struct stat st;
+        if (fstatat(dirfd, name, &st, 0) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -ENOENT; /* the kubelet: "not recursing into manifest path" / "not a file" */
+        /* O_NONBLOCK: the name may have become a FIFO since the stat */
+        int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -ENOENT;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+struct file_result {
+        struct pod **pods;
+        size_t n_pods;
+        nl_buf errors; /* lines "<path>: <message>" */
+        size_t n_errors;
+};
+
+static void file_result_done(struct file_result *res) {
+        for (size_t i = 0; i < res->n_pods; i++)
+                pod_free(res->pods[i]);
+        free(res->pods);
+        nl_buf_free(&res->errors);
+        *res = (struct file_result){};
+}
+
+static void add_error(struct file_result *res, const char *path, bool multi_doc, size_t doc,
+                      const char *prefix, const char *msg) {
+        if (res->n_errors++ >= FILE_SOURCE_MAX_ERROR_LINES)
+                return;
+        if (res->errors.len > 0)
+                nl_buf_puts(&res->errors, "\n");
+        nl_buf_puts(&res->errors, path);
+        if (multi_doc)
+                nl_buf_printf(&res->errors, "[%zu]", doc);
+        nl_buf_printf(&res->errors, ": %s%s", strempty(prefix), msg);
+}
+
+static void add_error_list(struct file_result *res, const char *path, bool multi_doc,
+                           const struct podspec_document *d, const pod_error_list *l) {
+        _cleanup_free_ char *prefix = d->in_list ? nl_strdupf("items[%zu].", d->item) : NULL;
+        for (size_t i = 0; i < l->n_items; i++)
+                add_error(res, path, multi_doc, d->index, prefix, l->items[i].message);
+        if (l->truncated)
+                res->n_errors++;
+}
+
+static int set_annotation(struct pod *p, const char *key, const char *value) {
+        _cleanup_free_ char *v = strdup(value);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->metadata.n_annotations; i++)
+                if (streq(p->metadata.annotations[i].key, key)) {
+                        free(p->metadata.annotations[i].value);
+                        p->metadata.annotations[i].value = TAKE_PTR(v);
+                        return 0;
+                }
+        _cleanup_free_ char *k = strdup(key);
+        struct pod_kv *a = reallocarray(p->metadata.annotations, p->metadata.n_annotations + 1, sizeof(*a));
+        if (!k || !a)
+                return -ENOMEM;
+        p->metadata.annotations = a;
+        a[p->metadata.n_annotations++] = (struct pod_kv){TAKE_PTR(k), TAKE_PTR(v)};
+        return 0;
+}
+
+/* One document through the API server's defaults, the static-pod rules and validation, as the
+ * kubelet's tryDecodeSinglePod does. Returns the pod, or NULL with errors added. */
+static struct pod *document_to_pod(struct file_source *s, const char *path, bool multi_doc,
+                                   struct podspec_document *d, const char *seen, struct file_result *res) {
+        _cleanup_free_ char *prefix = d->in_list ? nl_strdupf("items[%zu].", d->item) : NULL;
+        nl_error err = NL_ERROR_INIT;
+
+        if (d->errors.n_items > 0 || !d->pod) {
+                add_error_list(res, path, multi_doc, d, &d->errors);
+                if (d->errors.n_items == 0)
+                        add_error(res, path, multi_doc, d->index, prefix, "not a Pod");
+                return NULL;
+        }
+        if (pod_set_defaults(d->pod) < 0)
+                return NULL;
+        /* The UID hashes the document's canonical JSON, not the file's bytes: like the kubelet
+         * (which hashes the decoded object), a comment or formatting change keeps the UID, and
+         * each document of a multi-document file gets its own. */
+        _cleanup_free_ char *canonical = json_dumps(d->json, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!canonical)
+                return NULL;
+        if (pod_apply_static_rules(d->pod, s->node_name, path, canonical, strlen(canonical), &err) < 0) {
+                add_error(res, path, multi_doc, d->index, prefix, err.msg ? err.msg : "out of memory");
+                nl_error_clear(&err);
+                return NULL;
+        }
+        pod_error_list errs = {};
+        pod_validate(d->pod, &errs);
+        if (errs.n_items > 0) {
+                add_error_list(res, path, multi_doc, d, &errs);
+                pod_error_list_done(&errs);
+                return NULL;
+        }
+        pod_error_list_done(&errs);
+        if (seen && set_annotation(d->pod, CONFIG_SEEN_ANNOTATION, seen) < 0)
+                return NULL;
+        return TAKE_PTR(d->pod);
+}
+
+/* Decode a manifest: every document must be a valid Pod, or the whole file is an error (so a
+ * broken edit never runs half a file). Returns -ENOMEM only. */
+static int decode_manifest(struct file_source *s, const char *path, const char *buf, size_t len,
+                           struct file_result *res) {
+        struct podspec_file *f = NULL;
+        if (podspec_parse(buf, len, &f) < 0)
+                return -ENOMEM;
+
+        size_t max_index = 0;
+        for (size_t i = 0; i < f->n_documents; i++)
+                if (f->documents[i].index > max_index)
+                        max_index = f->documents[i].index;
+        bool multi_doc = max_index > 0;
+        _cleanup_free_ char *seen = format_rfc3339nano(now_realtime());
+
+        for (size_t i = 0; i < f->n_documents; i++) {
+                struct podspec_document *d = &f->documents[i];
+                size_t before = res->n_errors;
+                struct pod *p = document_to_pod(s, path, multi_doc, d, seen, res);
+                if (!p) {
+                        if (res->n_errors == before) {
+                                podspec_file_free(f);
+                                return -ENOMEM;
+                        }
+                        continue;
+                }
+                /* two documents may not define the same pod */
+                for (size_t k = 0; k < res->n_pods; k++)
+                        if (streq(res->pods[k]->metadata.name, p->metadata.name) &&
+                            streq_ptr(res->pods[k]->metadata.namespace, p->metadata.namespace)) {
+                                _cleanup_free_ char *q = pod_error_quote(p->metadata.name);
+                                _cleanup_free_ char *m = nl_strdupf("metadata.name: Duplicate value: %s",
+                                                                    q ? q : p->metadata.name);
+                                add_error(res, path, multi_doc, d->index, NULL, m ? m : "duplicate pod");
+                                pod_free(TAKE_PTR(p));
+                                break;
+                        }
+                if (!p)
+                        continue;
+                struct pod **n = reallocarray(res->pods, res->n_pods + 1, sizeof(*n));
+                if (!n) {
+                        pod_free(p);
+                        podspec_file_free(f);
+                        return -ENOMEM;
+                }
+                res->pods = n;
+                res->pods[res->n_pods++] = p;
+        }
+        if (f->error) {
+                res->n_errors++;
+                if (res->errors.len > 0)
+                        nl_buf_puts(&res->errors, "\n");
+                nl_buf_printf(&res->errors, "%s: %s", path, f->error);
+        } else if (f->n_documents == 0)
+                add_error(res, path, false, 0, NULL, "no Pod in this file");
+        podspec_file_free(f);
+        return res->errors.oom ? -ENOMEM : 0;
+}
+
+/* ---- the per-file state ------------------------------------------------------------------ */
+
+static struct file_entry *entry_find(struct file_source *s, const char *path) {
+        for (size_t i = 0; i < s->n_entries; i++)
+                if (streq(s->entries[i].path, path))
+                        return &s->entries[i];
+        return NULL;
+}
+
+static struct file_entry *entry_add(struct file_source *s, const char *path) {
+        struct file_entry *n = reallocarray(s->entries, s->n_entries + 1, sizeof(*n));
+        if (!n)
+                return NULL;
+        s->entries = n;
+        n[s->n_entries] = (struct file_entry){.path = strdup(path)};
+        if (!n[s->n_entries].path)
+                return NULL;
+        return &n[s->n_entries++];
+}
+
+static void entry_remove(struct file_source *s, size_t i) {
+        free(s->entries[i].path);
+        free(s->entries[i].signature);
+        memmove(&s->entries[i], &s->entries[i + 1], (s->n_entries - i - 1) * sizeof(s->entries[0]));
+        s->n_entries--;
+}
+
+/* Report the file's new result unless it is the one reported last. Takes res's pods. */
+static int report(struct file_source *s, struct file_entry *e, struct file_result *res, const char *error) {
+        nl_buf sig = {};
+        if (error)
+                nl_buf_printf(&sig, "E%s", error);
+        else {
+                nl_buf_puts(&sig, "P");
+                for (size_t i = 0; i < res->n_pods; i++)
+                        nl_buf_printf(&sig, "%s\n", res->pods[i]->metadata.uid);
+        }
+        _cleanup_free_ char *signature = nl_buf_steal(&sig);
+        if (!signature)
+                return -ENOMEM;
+        if (streq_ptr(signature, e->signature))
+                return 0;
+        free(e->signature);
+        e->signature = TAKE_PTR(signature);
+
+        struct pod **pods = error ? NULL : TAKE_PTR(res->pods);
+        size_t n = error ? 0 : res->n_pods;
+        res->n_pods = error ? res->n_pods : 0;
+        s->fn(e->path, pods, n, error, s->userdata);
+        free(pods);
+        return 0;
+}
+
+static int process_file(struct file_source *s, int dirfd, const char *name, const char *path,
+                        bool over_cap) {
+        _cleanup_free_ char *buf = NULL, *error = NULL;
+        _cleanup_close_ int fd = -1;
+        struct file_result res = {};
+        unsigned char sha[32];
+        size_t len = 0;
+        int r;
+
+        r = over_cap ? 0 : open_manifest(dirfd, name, &fd);
+        if (r == -ENOENT)
+                return 0; /* gone, dangling symlink, directory, FIFO...: as if absent */
+
+        struct file_entry *e = entry_find(s, path);
+        if (!e && !(e = entry_add(s, path)))
+                return -ENOMEM;
+        e->seen = true;
+
+        if (over_cap)
+                error = nl_strdupf("%s: not read: the manifest directory has more than %d files", path,
+                                   FILE_SOURCE_MAX_FILES);
+        else if (r < 0)
+                error = nl_strdupf("%s: cannot open: %s", path, strerror(-r));
+        else if ((r = read_fd_capped(fd, PODSPEC_MAX_INPUT_BYTES, &buf, &len)) == -EFBIG)
+                error = nl_strdupf("%s: larger than %u bytes, the API server's limit for an object", path,
+                                   PODSPEC_MAX_INPUT_BYTES);
+        else if (r == -ENOMEM)
+                return r;
+        else if (r < 0)
+                error = nl_strdupf("%s: cannot read: %s", path, strerror(-r));
+        if (error || r < 0) {
+                e->have_sha = false;
+                if (!error)
+                        return -ENOMEM;
+                return report(s, e, &res, error);
+        }
+
+        unsigned int sha_len = 0;
+        if (EVP_Digest(buf, len, sha, &sha_len, EVP_sha256(), NULL) != 1 || sha_len != sizeof(sha))
+                return -EIO;
+        if (e->have_sha && memcmp(e->sha256, sha, sizeof(sha)) == 0)
+                return 0; /* the same bytes: nothing to say */
+        memcpy(e->sha256, sha, sizeof(sha));
+        e->have_sha = true;
+
+        r = decode_manifest(s, path, buf, len, &res);
+        if (r >= 0 && res.n_errors > 0) {
+                if (res.n_errors > FILE_SOURCE_MAX_ERROR_LINES)
+                        nl_buf_printf(&res.errors, "\n%s: and %zu more errors", path,
+                                      res.n_errors - FILE_SOURCE_MAX_ERROR_LINES);
+                if (!(error = nl_buf_steal(&res.errors)))
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = report(s, e, &res, error);
+        if (r < 0)
+                e->have_sha = false; /* try again next time */
+        file_result_done(&res);
+        return r;
+}
+
+static int compare_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The directory's candidate names, sorted (the kubelet reads them in order too). */
+static int list_dir(int dirfd, char ***ret, size_t *ret_n) {
+        int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        char **names = NULL;
+        size_t n = 0;
+        int r = 0;
+        struct dirent *de;
+        errno = 0;
+        while (n < FILE_SOURCE_MAX_NAMES && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue; /* dot-files, ".", "..": the kubelet globs "[^.]*" */
+                char **nn = reallocarray(names, n + 1, sizeof(char *));
+                if (!nn || !(nn[n] = strdup(de->d_name))) {
+                        names = nn ? nn : names;
+                        r = -ENOMEM;
+                        break;
+                }
+                names = nn;
+                n++;
+        }
+        closedir(d);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        free(names[i]);
+                free(names);
+                return r;
+        }
+        if (n > 0)
+                qsort(names, n, sizeof(char *), compare_names);
+        *ret = names;
+        *ret_n = n;
+        return 0;
+}
+
+static void try_watch(struct file_source *s) {
+        if (s->wd >= 0)
+                return;
+        int wd = inotify_add_watch(s->inotify_fd, s->dir, WATCH_MASK);
+        /* not there yet, or no more watches (ENOSPC): the periodic rescan still runs */
+        if (wd >= 0)
+                s->wd = wd;
+}
+
+static int scan_once(struct file_source *s) {
+        _cleanup_close_ int dirfd = -1;
+        struct stat st;
+        int r = 0;
+
+        try_watch(s);
+        for (size_t i = 0; i < s->n_entries; i++)
+                s->entries[i].seen = false;
+
+        dirfd = open(s->dir, O_RDONLY | O_CLOEXEC | O_PATH);
+        if (dirfd < 0 && errno != ENOENT && errno != ENOTDIR)
+                return -errno; /* unreadable: keep what we have, as the kubelet does */
+        if (dirfd >= 0 && fstat(dirfd, &st) < 0)
+                return -errno;
+
+        if (dirfd >= 0 && S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int rd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                char **names = NULL;
+                size_t n = 0;
+                if (rd < 0)
+                        return -errno;
+                r = list_dir(rd, &names, &n);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *path = nl_strdupf("%s/%s", s->dir, names[i]);
+                        int k = path ? process_file(s, rd, names[i], path, i >= FILE_SOURCE_MAX_FILES)
+                                     : -ENOMEM;
+                        if (k < 0 && r >= 0)
+                                r = k;
+                }
+                for (size_t i = 0; i < n; i++)
+                        free(names[i]);
+                free(names);
+        } else if (dirfd >= 0 && S_ISREG(st.st_mode)) {
+                /* the path names one manifest file */
+                _cleanup_close_ int parent = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (parent < 0)
+                        return -errno;
+                r = process_file(s, parent, s->dir, s->dir, false);
+        }
+        /* else: missing, or neither a directory nor a file: it defines no pods */
+
+        /* what is no longer there defines no pods */
+        for (size_t i = s->n_entries; i > 0; i--) {
+                struct file_entry *e = &s->entries[i - 1];
+                if (e->seen)
+                        continue;
+                _cleanup_free_ char *path = TAKE_PTR(e->path);
+                bool reported = e->signature != NULL;
+                entry_remove(s, i - 1);
+                if (reported)
+                        s->fn(path, NULL, 0, NULL, s->userdata);
+        }
+        return r;
+}
+
+int file_source_rescan(struct file_source *s) {
+        if (s->scanning) { /* called from the update callback: once more when this scan ends */
+                s->scan_again = true;
+                return 0;
+        }
+        s->scanning = true;
+        int r = 0;
+        do {
+                s->scan_again = false;
+                r = scan_once(s);
+        } while (s->scan_again);
+        s->scanning = false;
+        return r;
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+static void schedule_scan(struct file_source *s) {
+        usec_t now;
+        int enabled = SD_EVENT_OFF;
+        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
+                return;
+        (void) sd_event_source_get_enabled(s->coalesce, &enabled);
+        if (enabled == SD_EVENT_OFF)
+                s->first_event = now;
+        usec_t at = now + COALESCE_USEC;
+        if (at > s->first_event + COALESCE_MAX_USEC)
+                at = s->first_event + COALESCE_MAX_USEC;
+        (void) sd_event_source_set_time(s->coalesce, at);
+        (void) sd_event_source_set_enabled(s->coalesce, SD_EVENT_ONESHOT);
+}
+
+static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        struct file_source *s = userdata;
+        union {
+                struct inotify_event ev;
+                char buf[16 * 1024];
+        } u;
+
+        for (;;) {
+                ssize_t n = read(fd, &u, sizeof(u));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break; /* EAGAIN: drained */
+                }
+                if (n == 0)
+                        break;
+                for (char *p = u.buf; p < u.buf + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *) p;
+                        p += sizeof(*e) + e->len;
+                        if (e->mask & IN_Q_OVERFLOW) {
+                                schedule_scan(s);
+                                continue;
+                        }
+                        if (e->wd != s->wd)
+                                continue; /* a watch we already dropped */
+                        if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED)) {
+                                /* the directory went away or moved: watch the path again when it
+                                 * is back (at a rescan) */
+                                if (!(e->mask & IN_IGNORED))
+                                        (void) inotify_rm_watch(s->inotify_fd, s->wd);
+                                s->wd = -1;
+                                schedule_scan(s);
+                                continue;
+                        }
+                        if (e->len > 0 && e->name[0] == '.')
+                                continue; /* the kubelet ignores dot-files' events */
+                        schedule_scan(s);
+                }
+        }
+        return 0;
+}
+
+static int on_coalesced(sd_event_source *es, uint64_t usec, void *userdata) {
+        (void) file_source_rescan(userdata);
+        return 0;
+}
+
+static int on_rescan(sd_event_source *es, uint64_t usec, void *userdata) {
+        struct file_source *s = userdata;
+        usec_t now;
+        (void) file_source_rescan(s);
+        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) >= 0)
+                (void) sd_event_source_set_time(es, now + s->rescan);
+        (void) sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_initial(sd_event_source *es, void *userdata) {
+        (void) file_source_rescan(userdata);
+        return 0;
+}
+
+void file_source_free(struct file_source *s) {
+        if (!s)
+                return;
+        sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->coalesce);
+        sd_event_source_disable_unref(s->rescan_timer);
+        sd_event_source_disable_unref(s->initial);
+        if (s->inotify_fd >= 0)
+                close(s->inotify_fd);
+        for (size_t i = 0; i < s->n_entries; i++) {
+                free(s->entries[i].path);
+                free(s->entries[i].signature);
+        }
+        free(s->entries);
+        sd_event_unref(s->event);
+        free(s->dir);
+        free(s->node_name);
+        free(s);
+}
+
+static void file_source_freep(struct file_source **s) {
+        file_source_free(*s);
+}
+
+int file_source_new(sd_event *event, const char *dir, const char *node_name, usec_t rescan,
+                    file_source_update_fn fn, void *userdata, struct file_source **ret, nl_error *err) {
+        _cleanup_(file_source_freep) struct file_source *s = NULL;
+        usec_t now;
+        int r;
+
+        if (!event || isempty(dir) || isempty(node_name) || !fn || rescan == 0)
+                return nl_error_set(err, -EINVAL, "static pods: invalid arguments");
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return nl_error_set(err, -ENOMEM, "static pods: out of memory");
+        s->inotify_fd = -1;
+        s->wd = -1;
+        s->event = sd_event_ref(event);
+        s->rescan = rescan;
+        s->fn = fn;
+        s->userdata = userdata;
+        /* "golang.org/x/exp/inotify requires a path without trailing /": the kubelet trims it,
+         * which also keeps reported paths clean */
+        size_t len = strlen(dir);
+        while (len > 1 && dir[len - 1] == '/')
+                len--;
+        s->dir = strndup(dir, len);
+        s->node_name = strdup(node_name);
+        if (!s->dir || !s->node_name)
+                return nl_error_set(err, -ENOMEM, "static pods: out of memory");
+
+        s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (s->inotify_fd < 0) {
+                r = -errno;
+                return nl_error_set(err, r, "watch manifest directory \"%s\": inotify: %s", s->dir,
+                                    strerror(-r));
+        }
+        r = sd_event_add_io(event, &s->io, s->inotify_fd, EPOLLIN, on_inotify, s);
+        if (r < 0)
+                return nl_error_set(err, r, "watch manifest directory \"%s\": %s", s->dir, strerror(-r));
+        (void) sd_event_source_set_description(s->io, "file-source-inotify");
+
+        r = sd_event_now(event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(event, &s->coalesce, CLOCK_MONOTONIC, now, 1000, on_coalesced, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->coalesce, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(event, &s->rescan_timer, CLOCK_MONOTONIC, now + rescan,
+                                      rescan / 20 > 1000 ? rescan / 20 : 1000, on_rescan, s);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &s->initial, on_initial, s);
+        if (r < 0)
+                return nl_error_set(err, r, "watch manifest directory \"%s\": %s", s->dir, strerror(-r));
+        (void) sd_event_source_set_description(s->coalesce, "file-source-coalesce");
+        (void) sd_event_source_set_description(s->rescan_timer, "file-source-rescan");
+        (void) sd_event_source_set_description(s->initial, "file-source-initial-scan");
+
+        try_watch(s); /* before the first scan, so no change between the two is missed */
+        *ret = TAKE_PTR(s);
+        return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <time.h>
+
+#include "time-util.h"
+#include "util.h"
+
+usec_t now_realtime(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (usec_t) ts.tv_sec * 1000000ULL + (usec_t) ts.tv_nsec / 1000ULL;
+}
+
+usec_t now_monotonic(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * 1000000ULL + (usec_t) ts.tv_nsec / 1000ULL;
+}
+
+char *format_rfc3339nano(usec_t t) {
+        time_t s = (time_t) (t / 1000000ULL);
+        struct tm tm;
+        char buf[64];
+        if (!gmtime_r(&s, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+                return NULL;
+        return nl_strdupf("%s.%09lluZ", buf, (unsigned long long) (t % 1000000ULL) * 1000ULL);
+}
+
+usec_t parse_rfc3339(const char *s) {
+        struct tm tm = {};
+        const char *p = strptime(strempty(s), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!p)
+                return 0;
+        usec_t frac = 0;
+        if (*p == '.') {
+                usec_t scale = 100000;
+                for (p++; *p >= '0' && *p <= '9'; p++) {
+                        frac += (usec_t) (*p - '0') * scale;
+                        scale /= 10;
+                }
+        }
+        if (*p != 'Z')
+                return 0;
+        time_t secs = timegm(&tm);
+        if (secs < 0)
+                return 0;
+        return (usec_t) secs * 1000000ULL + frac;
+}
+

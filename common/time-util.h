@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdint.h>
+
+typedef uint64_t usec_t;
+
+usec_t now_realtime(void);
+usec_t now_monotonic(void);
+/* RFC3339Nano in UTC, as Kubernetes prints times with nanoseconds. */
+char *format_rfc3339nano(usec_t realtime_usec);
+/* Parses what format_rfc3339nano writes (and plain RFC3339); 0 on error. */
+usec_t parse_rfc3339(const char *s);

@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pod cgroups with the kubelet's cgroupfs layout, on cgroup v1, v2 and hybrid nodes. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "cni-internal.h"
+#include "../podspec/podspec.h"
+
+#define MOUNTINFO_MAX_BYTES (4u * 1024u * 1024u)
+#define CGROUP_FILE_MAX_BYTES (64u * 1024u)
+#define CGROUP_MAX_DEPTH 32
+#define RMDIR_RETRIES 50
+#define RMDIR_RETRY_NSEC (20 * 1000 * 1000) /* 1 s in all */
+
+#define QOS_GUARANTEED_PARENT "/kubepods"
+#define QOS_BURSTABLE_PARENT "/kubepods/burstable"
+#define QOS_BEST_EFFORT_PARENT "/kubepods/besteffort"
+
+/* ---- layout ----------------------------------------------------------------------------- */
+
+void cgroup_layout_free(struct cgroup_layout *l) {
+        if (!l)
+                return;
+        for (size_t i = 0; i < l->n_h; i++) {
+                free(l->h[i].mount_point);
+                free(l->h[i].controllers);
+        }
+        free(l->h);
+        free(l->unified);
+        free(l->unified_controllers);
+        free(l);
+}
+
+static void cgroup_layout_freep(struct cgroup_layout **l) {
+        cgroup_layout_free(*l);
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static char *unescape_octal(const char *s, size_t n) {
+        char *r = malloc(n + 1), *p = r;
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+                    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+                        *p++ = (char) (((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
+                        i += 3;
+                } else
+                        *p++ = s[i];
+        }
+        *p = '\0';
+        return r;
+}
+
+/* Super options of a v1 cgroup mount that are not controllers. */
+static bool v1_option_is_controller(const char *o, size_t n) {
+        static const char *const not_controllers[] = {
+                "rw", "ro", "clone_children", "noprefix", "xattr", "cpuset_v2_mode", "nsdelegate"};
+        for (size_t i = 0; i < ELEMENTSOF(not_controllers); i++)
+                if (strlen(not_controllers[i]) == n && memcmp(o, not_controllers[i], n) == 0)
+                        return false;
+        if (n >= 14 && memcmp(o, "release_agent=", 14) == 0)
+                return false;
+        return n > 0;
+}
+
+static char *v1_controllers(const char *opts) {
+        nl_buf b = {};
+        const char *p = opts;
+        while (*p) {
+                size_t n = strcspn(p, ",");
+                if (v1_option_is_controller(p, n)) {
+                        if (b.len)
+                                nl_buf_puts(&b, ",");
+                        nl_buf_append(&b, p, n);
+                }
+                p += n;
+                if (*p == ',')
+                        p++;
+        }
+        if (!b.len)
+                nl_buf_puts(&b, "");
+        return nl_buf_steal(&b);
+}
+
+/* Split a line into whitespace-separated fields (in place); returns the count. */
+static size_t split_fields(char *line, char **f, size_t max) {
+        size_t n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(line, " ", &save); t && n < max; t = strtok_r(NULL, " ", &save))
+                f[n++] = t;
+        return n;
+}
+
+static int layout_add(struct cgroup_layout *l, const char *mount_point, const char *controllers, bool v2) {
+        if (l->n_h >= CGROUP_MAX_HIERARCHIES)
+                return -E2BIG;
+        for (size_t i = 0; i < l->n_h; i++) /* the same hierarchy mounted twice: keep the first */
+                if (l->h[i].v2 == v2 && streq(l->h[i].controllers, controllers))
+                        return 0;
+        struct cgroup_hierarchy *h = realloc(l->h, (l->n_h + 1) * sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        l->h = h;
+        h[l->n_h] = (struct cgroup_hierarchy){strdup(mount_point), strdup(controllers), v2};
+        if (!h[l->n_h].mount_point || !h[l->n_h].controllers) {
+                free(h[l->n_h].mount_point);
+                free(h[l->n_h].controllers);
+                return -ENOMEM;
+        }
+        l->n_h++;
+        return 0;
+}
+
+int cgroup_layout_parse(const char *mountinfo, const char *unified_controllers, struct cgroup_layout **ret,
+                        nl_error *err) {
+        _cleanup_(cgroup_layout_freep) struct cgroup_layout *l = calloc(1, sizeof(*l));
+        _cleanup_free_ char *copy = strdup(mountinfo);
+        bool any_v1_controller = false;
+        int r;
+
+        if (!l || !copy)
+                return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
+
+        char *save = NULL;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *f[64];
+                size_t n = split_fields(line, f, ELEMENTSOF(f));
+                size_t sep = 0;
+                for (size_t i = 6; i < n; i++)
+                        if (streq(f[i], "-")) {
+                                sep = i;
+                                break;
+                        }
+                if (sep == 0 || sep + 3 >= n)
+                        continue;
+                const char *root = f[3], *fstype = f[sep + 1], *super = f[sep + 3];
+                bool v2 = streq(fstype, "cgroup2");
+                if (!v2 && !streq(fstype, "cgroup"))
+                        continue;
+                if (!streq(root, "/")) /* a bind mount of a sub-tree: not a hierarchy root */
+                        continue;
+                _cleanup_free_ char *mp = unescape_octal(f[4], strlen(f[4]));
+                _cleanup_free_ char *ctl = v2 ? strdup("") : v1_controllers(super);
+                if (!mp || !ctl)
+                        return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
+                if (v2) {
+                        if (l->unified) /* mounted twice */
+                                continue;
+                        l->unified = strdup(mp);
+                        if (!l->unified)
+                                return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
+                } else if (strncmp(ctl, "name=", 5) != 0 && !isempty(ctl))
+                        any_v1_controller = true;
+                r = layout_add(l, mp, ctl, v2);
+                if (r < 0)
+                        return nl_error_set(err, r, "detect cgroups: too many cgroup mounts");
+        }
+
+        if (l->n_h == 0)
+                return nl_error_set(err, -ENOENT, "detect cgroups: no cgroup hierarchy is mounted");
+        if (l->unified && !any_v1_controller)
+                l->mode = CGROUP_MODE_V2;
+        else if (l->unified)
+                l->mode = CGROUP_MODE_HYBRID;
+        else
+                l->mode = CGROUP_MODE_V1;
+
+        /* In v2 mode only the unified hierarchy counts (a leftover name=systemd v1 mount does
+         * not: the runtime uses v2 alone). */
+        if (l->mode == CGROUP_MODE_V2) {
+                size_t j = 0;
+                for (size_t i = 0; i < l->n_h; i++) {
+                        if (l->h[i].v2)
+                                l->h[j++] = l->h[i];
+                        else {
+                                free(l->h[i].mount_point);
+                                free(l->h[i].controllers);
+                        }
+                }
+                l->n_h = j;
+        }
+        if (unified_controllers) {
+                l->unified_controllers = strdup(unified_controllers);
+                if (!l->unified_controllers)
+                        return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
+                l->unified_controllers[strcspn(l->unified_controllers, "\n")] = '\0';
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int cgroup_layout_detect(struct cgroup_layout **ret, nl_error *err) {
+        _cleanup_free_ char *mi = NULL, *ctl = NULL, *ctl_path = NULL;
+        _cleanup_(cgroup_layout_freep) struct cgroup_layout *l = NULL;
+        int r;
+
+        r = sbx_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, &mi, NULL);
+        if (r < 0)
+                return nl_error_set(err, r, "detect cgroups: read /proc/self/mountinfo: %s", strerror(-r));
+        r = cgroup_layout_parse(mi, NULL, &l, err);
+        if (r < 0)
+                return r;
+        if (l->unified) {
+                ctl_path = nl_strdupf("%s/cgroup.controllers", l->unified);
+                if (!ctl_path)
+                        return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
+                if (sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &ctl, NULL) >= 0) {
+                        ctl[strcspn(ctl, "\n")] = '\0';
+                        l->unified_controllers = TAKE_PTR(ctl);
+                }
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+bool cgroup_layout_is_v2(const struct cgroup_layout *l) {
+        return l && l->mode == CGROUP_MODE_V2;
+}
+
+int cgroup_check(const struct cgroup_layout *l, nl_error *err) {
+        if (l->mode != CGROUP_MODE_HYBRID || isempty(l->unified_controllers))
+                return 0;
+        /* crun (1.8 here) refuses hybrid mode while a controller is attached to the cgroup2
+         * hierarchy: every container would fail to start. Say it once, with the fix. */
+        nl_buf fix = {};
+        const char *p = l->unified_controllers;
+        while (*p) {
+                size_t n = strcspn(p, " ");
+                if (n > 0) {
+                        _cleanup_free_ char *c = strndup(p, n);
+                        if (c)
+                                nl_buf_printf(&fix,
+                                              "%smkdir -p /sys/fs/cgroup/%s && mount -t cgroup -o %s cgroup "
+                                              "/sys/fs/cgroup/%s",
+                                              fix.len ? "; " : "", c, c, c);
+                }
+                p += n;
+                while (*p == ' ')
+                        p++;
+        }
+        _cleanup_free_ char *fixes = nl_buf_steal(&fix);
+        return nl_error_set(
+                err, -EOPNOTSUPP,
+                "cgroup hybrid mode with controller(s) \"%s\" on the cgroup v2 hierarchy %s while "
+                "cgroup v1 is in use: the OCI runtime (crun) refuses this; mount them as v1 "
+                "(%s), as the node preparation script does",
+                l->unified_controllers, strempty(l->unified), strempty(fixes));
+}
+
+/* ---- names ------------------------------------------------------------------------------ */
+
+const char *cgroup_qos_parent(const char *qos_class) {
+        if (streq_ptr(qos_class, "Guaranteed"))
+                return QOS_GUARANTEED_PARENT;
+        if (streq_ptr(qos_class, "BestEffort"))
+                return QOS_BEST_EFFORT_PARENT;
+        return QOS_BURSTABLE_PARENT;
+}
+
+char *cgroup_pod_path(const char *qos_class, const char *pod_uid) {
+        return nl_strdupf("%s/pod%s", cgroup_qos_parent(qos_class), pod_uid);
+}
+
+char *cgroup_container_path(const char *pod_cgroup, const char *container_id) {
+        return nl_strdupf("%s/%s", pod_cgroup, container_id);
+}
+
+/* ---- pod resources ---------------------------------------------------------------------- */
+
+static const pod_quantity *res_find(const struct pod_resource *list, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(list[i].name, name))
+                        return &list[i].q;
+        return NULL;
+}
+
+/* cpu in milli-units, memory in bytes; requests fall back to limits (API server defaulting). */
+static int64_t container_amount(const struct pod_container *c, bool limit, const char *name) {
+        const struct pod_resource_requirements *r = c->resources;
+        const pod_quantity *q = NULL;
+        if (!r)
+                return 0;
+        if (!limit)
+                q = res_find(r->requests, r->n_requests, name);
+        if (!q)
+                q = res_find(r->limits, r->n_limits, name);
+        if (!q)
+                return 0;
+        return streq(name, "cpu") ? pod_quantity_milli_value(q) : pod_quantity_value(q);
+}
+
+static int64_t sat_add(int64_t a, int64_t b) {
+        if (b > 0 && a > INT64_MAX - b)
+                return INT64_MAX;
+        return a + b;
+}
+
+/* resource.PodRequests / PodLimits for one resource. */
+static int64_t pod_amount(const struct pod *pod, bool limit, const char *name) {
+        const struct pod_spec *s = &pod->spec;
+        int64_t sum = 0, restartable = 0, init_max = 0;
+
+        if (s->resources) { /* pod-level resources decide when given */
+                const struct pod_resource_requirements *r = s->resources;
+                const pod_quantity *q = limit ? res_find(r->limits, r->n_limits, name)
+                                              : res_find(r->requests, r->n_requests, name);
+                if (!q && !limit)
+                        q = res_find(r->limits, r->n_limits, name);
+                if (q)
+                        return streq(name, "cpu") ? pod_quantity_milli_value(q) : pod_quantity_value(q);
+        }
+        for (size_t i = 0; i < s->n_containers; i++)
+                sum = sat_add(sum, container_amount(&s->containers[i], limit, name));
+        for (size_t i = 0; i < s->n_init_containers; i++) {
+                const struct pod_container *c = &s->init_containers[i];
+                int64_t v = container_amount(c, limit, name), tmp;
+                if (streq_ptr(c->restart_policy, "Always")) { /* a sidecar runs with everything after */
+                        sum = sat_add(sum, v);
+                        restartable = sat_add(restartable, v);
+                        tmp = restartable;
+                } else
+                        tmp = sat_add(v, restartable);
+                if (tmp > init_max)
+                        init_max = tmp;
+        }
+        if (init_max > sum)
+                sum = init_max;
+        const pod_quantity *o = res_find(s->overhead, s->n_overhead, name);
+        if (o && !pod_quantity_is_zero(o) && sum > 0) /* overhead counts only with the resource set */
+                sum = sat_add(sum, streq(name, "cpu") ? pod_quantity_milli_value(o) : pod_quantity_value(o));
+        return sum;
+}
+
+void cgroup_pod_resources(const struct pod *pod, struct cgroup_pod_resources *ret) {
+        const char *qos = pod_qos_class(pod);
+        bool cpu_declared = true, memory_declared = true;
+        int64_t cpu_req = pod_amount(pod, false, "cpu");
+        int64_t cpu_lim = pod_amount(pod, true, "cpu");
+        int64_t mem_lim = pod_amount(pod, true, "memory");
+
+        for (size_t i = 0; i < pod->spec.n_containers; i++) {
+                const struct pod_container *c = &pod->spec.containers[i];
+                const struct pod_resource_requirements *r = c->resources;
+                const pod_quantity *cl = r ? res_find(r->limits, r->n_limits, "cpu") : NULL;
+                const pod_quantity *ml = r ? res_find(r->limits, r->n_limits, "memory") : NULL;
+                if (!cl || pod_quantity_is_zero(cl))
+                        cpu_declared = false;
+                if (!ml || pod_quantity_is_zero(ml))
+                        memory_declared = false;
+        }
+
+        *ret = (struct cgroup_pod_resources){.cpu_period = 100000};
+        if (streq(qos, "Guaranteed")) {
+                ret->cpu_shares = cri_milli_cpu_to_shares(cpu_req);
+                ret->cpu_quota = cri_milli_cpu_to_quota(cpu_lim, ret->cpu_period);
+                ret->memory_limit = mem_lim;
+        } else if (streq(qos, "Burstable")) {
+                ret->cpu_shares = cri_milli_cpu_to_shares(cpu_req);
+                if (cpu_declared)
+                        ret->cpu_quota = cri_milli_cpu_to_quota(cpu_lim, ret->cpu_period);
+                if (memory_declared)
+                        ret->memory_limit = mem_lim;
+        } else
+                ret->cpu_shares = 2; /* MinShares */
+}
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+static int write_string(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        size_t n = strlen(s);
+        ssize_t w = write(fd, s, n);
+        if (w < 0)
+                return -errno;
+        return (size_t) w == n ? 0 : -EIO;
+}
+
+static bool has_controller(const struct cgroup_hierarchy *h, const char *name) {
+        const char *p = h->controllers;
+        size_t n = strlen(name);
+        while (*p) {
+                size_t k = strcspn(p, ",");
+                if (k == n && memcmp(p, name, n) == 0)
+                        return true;
+                p += k;
+                if (*p == ',')
+                        p++;
+        }
+        return false;
+}
+
+static bool word_in(const char *list, const char *word) {
+        size_t n = strlen(word);
+        for (const char *p = list; p && *p;) {
+                size_t k = strcspn(p, " \n");
+                if (k == n && memcmp(p, word, n) == 0)
+                        return true;
+                p += k;
+                while (*p == ' ' || *p == '\n')
+                        p++;
+        }
+        return false;
+}
+
+/* v2: make the parent hand the controllers it has down to its children. */
+static void v2_enable_controllers(const char *parent) {
+        static const char *const wanted[] = {"cpu", "cpuset", "memory", "io", "pids", "hugetlb"};
+        _cleanup_free_ char *ctl_path = nl_strdupf("%s/cgroup.controllers", parent);
+        _cleanup_free_ char *sub_path = nl_strdupf("%s/cgroup.subtree_control", parent);
+        _cleanup_free_ char *have = NULL, *on = NULL;
+        if (!ctl_path || !sub_path || sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &have, NULL) < 0)
+                return;
+        (void) sbx_read_file(sub_path, CGROUP_FILE_MAX_BYTES, &on, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
+                if (!word_in(have, wanted[i]) || word_in(on, wanted[i]))
+                        continue;
+                char buf[32];
+                snprintf(buf, sizeof(buf), "+%s", wanted[i]);
+                (void) write_string(sub_path, buf); /* a missing controller shows below */
+        }
+}
+
+/* v1 cpuset: a new cgroup starts with empty cpus and mems, where no task can run. */
+static int v1_cpuset_inherit(const char *dir, const char *parent) {
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *src = nl_strdupf("%s/%s", parent, files[i]);
+                _cleanup_free_ char *dst = nl_strdupf("%s/%s", dir, files[i]);
+                _cleanup_free_ char *v = NULL, *cur = NULL;
+                if (!src || !dst)
+                        return -ENOMEM;
+                int r = sbx_read_file(src, CGROUP_FILE_MAX_BYTES, &v, NULL);
+                if (r < 0)
+                        return r;
+                if (sbx_read_file(dst, CGROUP_FILE_MAX_BYTES, &cur, NULL) >= 0 && cur[0] != '\n' && cur[0])
+                        continue;
+                r = write_string(dst, v);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+struct created {
+        char **dirs;
+        size_t n;
+};
+
+static void created_undo(struct created *c) {
+        for (size_t i = c->n; i > 0; i--) {
+                (void) rmdir(c->dirs[i - 1]);
+                free(c->dirs[i - 1]);
+        }
+        free(c->dirs);
+        *c = (struct created){};
+}
+
+static void created_forget(struct created *c) {
+        for (size_t i = 0; i < c->n; i++)
+                free(c->dirs[i]);
+        free(c->dirs);
+        *c = (struct created){};
+}
+
+/* mkdir each level of path below the hierarchy's mount point. */
+static int hierarchy_mkdir(const struct cgroup_hierarchy *h, const char *path, struct created *c) {
+        _cleanup_free_ char *full = nl_strdupf("%s%s", h->mount_point, path);
+        if (!full)
+                return -ENOMEM;
+        size_t base = strlen(h->mount_point);
+        for (char *p = full + base + 1;; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char saved = *p;
+                *p = '\0';
+                _cleanup_free_ char *parent = strndup(full, (size_t) (strrchr(full, '/') - full));
+                if (!parent)
+                        return -ENOMEM;
+                if (h->v2)
+                        v2_enable_controllers(parent);
+                if (mkdir(full, 0755) == 0) {
+                        char **d = realloc(c->dirs, (c->n + 1) * sizeof(*d));
+                        if (!d) {
+                                (void) rmdir(full);
+                                return -ENOMEM;
+                        }
+                        c->dirs = d;
+                        c->dirs[c->n] = strdup(full);
+                        if (!c->dirs[c->n]) {
+                                (void) rmdir(full);
+                                return -ENOMEM;
+                        }
+                        c->n++;
+                        if (!h->v2 && has_controller(h, "cpuset")) {
+                                int r = v1_cpuset_inherit(full, parent);
+                                if (r < 0)
+                                        return r;
+                        }
+                } else if (errno != EEXIST)
+                        return -errno;
+                *p = saved;
+                if (saved == '\0')
+                        break;
+        }
+        return 0;
+}
+
+static int apply_value(const char *dir, const char *file, const char *value, nl_error *err) {
+        _cleanup_free_ char *p = nl_strdupf("%s/%s", dir, file);
+        if (!p)
+                return nl_error_set(err, -ENOMEM, "out of memory");
+        int r = write_string(p, value);
+        if (r < 0)
+                return nl_error_set(err, r, "set %s to %s: %s", p, value, strerror(-r));
+        return 0;
+}
+
+static int hierarchy_apply(const struct cgroup_hierarchy *h, const char *dir,
+                           const struct cgroup_pod_resources *res, nl_error *err) {
+        char v[64];
+        int r;
+
+        if (h->v2) {
+                _cleanup_free_ char *ctl_path = nl_strdupf("%s/cgroup.controllers", dir);
+                _cleanup_free_ char *ctl = NULL;
+                if (!ctl_path)
+                        return nl_error_set(err, -ENOMEM, "out of memory");
+                (void) sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &ctl, NULL);
+                if (word_in(ctl, "cpu")) {
+                        /* runc's ConvertCPUSharesToCgroupV2Value */
+                        uint64_t w = res->cpu_shares ? 1 + ((res->cpu_shares - 2) * 9999) / 262142 : 100;
+                        snprintf(v, sizeof(v), "%" PRIu64, w);
+                        if ((r = apply_value(dir, "cpu.weight", v, err)) < 0)
+                                return r;
+                        if (res->cpu_quota > 0)
+                                snprintf(v, sizeof(v), "%" PRId64 " %" PRIu64, res->cpu_quota,
+                                         res->cpu_period);
+                        else
+                                snprintf(v, sizeof(v), "max %" PRIu64, res->cpu_period);
+                        if ((r = apply_value(dir, "cpu.max", v, err)) < 0)
+                                return r;
+                }
+                if (word_in(ctl, "memory")) {
+                        if (res->memory_limit > 0)
+                                snprintf(v, sizeof(v), "%" PRId64, res->memory_limit);
+                        else
+                                snprintf(v, sizeof(v), "max");
+                        if ((r = apply_value(dir, "memory.max", v, err)) < 0)
+                                return r;
+                }
+                return 0;
+        }
+        if (has_controller(h, "cpu")) {
+                snprintf(v, sizeof(v), "%" PRIu64, res->cpu_shares ? res->cpu_shares : 1024);
+                if ((r = apply_value(dir, "cpu.shares", v, err)) < 0)
+                        return r;
+                snprintf(v, sizeof(v), "%" PRIu64, res->cpu_period);
+                if ((r = apply_value(dir, "cpu.cfs_period_us", v, err)) < 0)
+                        return r;
+                snprintf(v, sizeof(v), "%" PRId64, res->cpu_quota > 0 ? res->cpu_quota : -1);
+                if ((r = apply_value(dir, "cpu.cfs_quota_us", v, err)) < 0)
+                        return r;
+        }
+        if (has_controller(h, "memory") && res->memory_limit > 0) {
+                snprintf(v, sizeof(v), "%" PRId64, res->memory_limit);
+                if ((r = apply_value(dir, "memory.limit_in_bytes", v, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool path_valid(const char *path) {
+        return path && path[0] == '/' && !strstr(path, "/../") && !strstr(path, "/./") &&
+               !strstr(path, "//") && strlen(path) < 1024 &&
+               !(strlen(path) >= 3 && streq(path + strlen(path) - 3, "/.."));
+}
+
+int cgroup_pod_create(const struct cgroup_layout *l, const char *path,
+                      const struct cgroup_pod_resources *res, nl_error *err) {
+        struct created c = {};
+        int r;
+
+        if (!path_valid(path))
+                return nl_error_set(err, -EINVAL, "create pod cgroup \"%s\": invalid path", strempty(path));
+        r = cgroup_check(l, err);
+        if (r < 0)
+                return r;
+        /* The QoS parents first, in every hierarchy: the besteffort tier gets the minimum
+         * weight, as the kubelet's QoS manager gives it. */
+        for (size_t i = 0; i < l->n_h; i++) {
+                const struct cgroup_hierarchy *h = &l->h[i];
+                r = hierarchy_mkdir(h, path, &c);
+                if (r < 0) {
+                        nl_error_set(err, r, "create pod cgroup %s%s: %s", h->mount_point, path,
+                                     strerror(-r));
+                        goto fail;
+                }
+                if (strncmp(path, QOS_BEST_EFFORT_PARENT "/", strlen(QOS_BEST_EFFORT_PARENT) + 1) == 0 &&
+                    !h->v2 && has_controller(h, "cpu")) {
+                        _cleanup_free_ char *qd = nl_strdupf("%s%s", h->mount_point, QOS_BEST_EFFORT_PARENT);
+                        if (qd)
+                                (void) apply_value(qd, "cpu.shares", "2", NULL);
+                }
+                _cleanup_free_ char *dir = nl_strdupf("%s%s", h->mount_point, path);
+                if (!dir) {
+                        r = nl_error_set(err, -ENOMEM, "create pod cgroup: out of memory");
+                        goto fail;
+                }
+                r = hierarchy_apply(h, dir, res, err);
+                if (r < 0) {
+                        nl_error_prefix(err, "pod cgroup limits");
+                        goto fail;
+                }
+        }
+        created_forget(&c);
+        return 0;
+fail:
+        created_undo(&c);
+        return r;
+}
+
+int cgroup_procs_files(const struct cgroup_layout *l, const char *path, char ***ret, size_t *ret_n) {
+        char **v = calloc(l->n_h + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n_h; i++) {
+                v[i] = nl_strdupf("%s%s/cgroup.procs", l->h[i].mount_point, path);
+                if (!v[i]) {
+                        for (size_t j = 0; j < i; j++)
+                                free(v[j]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        *ret_n = l->n_h;
+        return 0;
+}
+
+static int rmdir_retry(const char *dir) {
+        for (unsigned i = 0;; i++) {
+                if (rmdir(dir) == 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY || i >= RMDIR_RETRIES)
+                        return -errno;
+                /* the last tasks may still be exiting */
+                struct timespec ts = {0, RMDIR_RETRY_NSEC};
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* Child cgroups first (containers the runtime left), directories only. */
+static int rmdir_tree(const char *dir, unsigned depth) {
+        if (depth > CGROUP_MAX_DEPTH)
+                return -ELOOP;
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        int r = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                if (e->d_type != DT_DIR || streq(e->d_name, ".") || streq(e->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *sub = nl_strdupf("%s/%s", dir, e->d_name);
+                if (!sub) {
+                        r = -ENOMEM;
+                        break;
+                }
+                int k = rmdir_tree(sub, depth + 1);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        closedir(d);
+        int k = rmdir_retry(dir);
+        return r < 0 ? r : k;
+}
+
+int cgroup_pod_remove(const struct cgroup_layout *l, const char *path, nl_error *err) {
+        int ret = 0;
+        if (!path_valid(path) || strncmp(path, "/kubepods/", 10) != 0)
+                return nl_error_set(err, -EINVAL, "remove pod cgroup \"%s\": invalid path", strempty(path));
+        for (size_t i = 0; i < l->n_h; i++) {
+                _cleanup_free_ char *dir = nl_strdupf("%s%s", l->h[i].mount_point, path);
+                if (!dir)
+                        return nl_error_set(err, -ENOMEM, "remove pod cgroup: out of memory");
+                int r = rmdir_tree(dir, 0);
+                if (r < 0 && ret == 0) {
+                        ret = r;
+                        if (r == -EBUSY)
+                                nl_error_set(err, r, "remove pod cgroup %s: still busy (processes inside?)",
+                                             dir);
+                        else
+                                nl_error_set(err, r, "remove pod cgroup %s: %s", dir, strerror(-r));
+                }
+        }
+        return ret;
+}
+
+bool cgroup_exists(const struct cgroup_layout *l, const char *path) {
+        for (size_t i = 0; i < l->n_h; i++) {
+                _cleanup_free_ char *dir = nl_strdupf("%s%s", l->h[i].mount_point, path);
+                struct stat st;
+                if (dir && stat(dir, &st) == 0)
+                        return true;
+        }
+        return false;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* How many times the kernel's OOM killer killed a process in the container's cgroup. The
+ * shim reads it when the container is created and when its init exits: a rise means the
+ * container was OOM killed (as containerd's CRI plugin reports reason "OOMKilled" when it saw
+ * an OOM event for the container, whatever the exit code). cgroup v1 memory.oom_control and
+ * v2 memory.events both carry "oom_kill N" (v1 since Linux 4.13). On a hybrid node the
+ * memory controller is on v1, so a v1 memory hierarchy wins over the unified one. */
+#include <stdio.h>
+
+#include "shim.h"
+
+#define MOUNTINFO_MAX_LINES 4096
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape_octal(char *s) {
+        char *w = s;
+        for (char *r = s; *r;) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+                    r[3] >= '0' && r[3] <= '7') {
+                        *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 4;
+                } else
+                        *w++ = *r++;
+        }
+        *w = '\0';
+}
+
+static bool has_option(const char *opts, const char *opt) {
+        size_t n = strlen(opt);
+        for (const char *p = opts; p && *p;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t) (comma - p) : strlen(p);
+                if (len == n && strncmp(p, opt, n) == 0)
+                        return true;
+                p = comma ? comma + 1 : NULL;
+        }
+        return false;
+}
+
+/* The directory of cgroup in the memory hierarchy, and whether it is v1. */
+static int memory_cgroup_dir(const char *cgroup, char **ret, bool *ret_v1) {
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        _cleanup_free_ char *line = NULL, *v1_root = NULL, *v1_mnt = NULL, *v2_root = NULL, *v2_mnt = NULL;
+        size_t cap = 0;
+        for (unsigned i = 0; i < MOUNTINFO_MAX_LINES && getline(&line, &cap, f) > 0; i++) {
+                /* id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+                 */
+                char *root = NULL, *mnt = NULL, *fstype = NULL, *super = NULL, *save = NULL;
+                int field = 0;
+                bool after_dash = false;
+                int after = 0;
+                for (char *tok = strtok_r(line, " \n", &save); tok;
+                     tok = strtok_r(NULL, " \n", &save), field++) {
+                        if (field == 3)
+                                root = tok;
+                        else if (field == 4)
+                                mnt = tok;
+                        else if (field > 5 && !after_dash && streq(tok, "-"))
+                                after_dash = true;
+                        else if (after_dash) {
+                                if (after == 0)
+                                        fstype = tok;
+                                else if (after == 2)
+                                        super = tok;
+                                after++;
+                        }
+                }
+                if (!root || !mnt || !fstype)
+                        continue;
+                if (streq(fstype, "cgroup") && super && has_option(super, "memory") && !v1_mnt) {
+                        v1_root = strdup(root);
+                        v1_mnt = strdup(mnt);
+                } else if (streq(fstype, "cgroup2") && !v2_mnt) {
+                        v2_root = strdup(root);
+                        v2_mnt = strdup(mnt);
+                }
+        }
+        fclose(f);
+
+        bool v1 = v1_mnt && v1_root;
+        char *root = v1 ? v1_root : v2_root, *mnt = v1 ? v1_mnt : v2_mnt;
+        if (!mnt || !root)
+                return -ENOENT;
+        unescape_octal(root);
+        unescape_octal(mnt);
+        /* inside a cgroup namespace or a bind-mounted subtree, paths are relative to root */
+        const char *rel = cgroup;
+        size_t rl = strlen(root);
+        if (!streq(root, "/") && strncmp(cgroup, root, rl) == 0 && (cgroup[rl] == '/' || cgroup[rl] == '\0'))
+                rel = cgroup + rl;
+        while (*rel == '/')
+                rel++;
+        char *dir = nl_strdupf("%s/%s", mnt, rel);
+        if (!dir)
+                return -ENOMEM;
+        *ret = dir;
+        *ret_v1 = v1;
+        return 0;
+}
+
+int cgroup_oom_kills(const char *cgroup, uint64_t *ret) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
+        bool v1 = false;
+        if (isempty(cgroup) || strstr(cgroup, ".."))
+                return -EINVAL;
+        int r = memory_cgroup_dir(cgroup, &dir, &v1);
+        if (r < 0)
+                return r;
+        path = nl_strdupf("%s/%s", dir, v1 ? "memory.oom_control" : "memory.events");
+        if (!path)
+                return -ENOMEM;
+        r = shim_read_small_file(path, 4096, &text);
+        if (r < 0)
+                return r;
+        for (char *p = text; p && *p;) {
+                char *nl = strchr(p, '\n');
+                if (nl)
+                        *nl = '\0';
+                if (strncmp(p, "oom_kill ", 9) == 0) {
+                        int64_t v;
+                        r = nl_parse_int64(p + 9, 0, INT64_MAX, &v);
+                        if (r < 0)
+                                return r;
+                        *ret = (uint64_t) v;
+                        return 0;
+                }
+                p = nl ? nl + 1 : NULL;
+        }
+        return -ENODATA;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nodelet-shim's pieces (see "the shim" in cri/cri.h for what it does and its invocation).
+ * The state-file names and the /proc start time reader are also used by cri/shim-client.c,
+ * which is why they are static inline here: the shim links no part of libcri but cri/log.c. */
+#pragma once
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "common/util.h"
+
+#define SHIM_PID_FILE "shim.pid"                /* "<pid> <starttime>\n" */
+#define SHIM_CONTAINER_PID_FILE "container.pid" /* written by the runtime (--pid-file) */
+#define SHIM_EXIT_FILE "exit.json"
+#define SHIM_LINE_MAX 4096         /* the "created"/"error" line, with its newline */
+#define SHIM_EXIT_FILE_MAX 4096    /* what readers accept */
+#define SHIM_CREATE_TIMEOUT_SEC 60 /* for the runtime's create, as seen by shim_create */
+/* the monitor gives up a little earlier, so the caller gets its error line, not a timeout */
+#define SHIM_RUNTIME_CREATE_TIMEOUT_SEC (SHIM_CREATE_TIMEOUT_SEC - 5)
+#define SHIM_DRAIN_USEC (2 * 1000000ULL) /* output read after the init exits */
+
+struct shim_args {
+        const char *id, *bundle, *state_dir, *runtime, *runtime_root, *log_path, *cgroup;
+        int64_t log_max_size;
+        int log_max_files;
+        bool tty;
+};
+
+/* monitor.c: the long-lived part. Runs the runtime's create, reports on report_fd
+ * ("created <pid>\n" or "error <message>\n"), then logs, reaps and writes exit.json.
+ * Returns the process exit status. */
+int shim_monitor(const struct shim_args *a, int report_fd);
+
+/* console.c: the runtime's --console-socket protocol (the pty master arrives over a unix
+ * socket as SCM_RIGHTS). The socket lives in dir if its path fits sun_path, else in a
+ * private directory under /tmp (*ret_tmpdir, to be removed after). */
+int console_listen(const char *dir, char **ret_path, char **ret_tmpdir, int *ret_fd);
+/* -EAGAIN when nobody connected yet. */
+int console_receive(int listen_fd, int *ret_master);
+
+/* oom.c: the OOM kill count of a cgroup (cgroup v1 memory.oom_control or v2 memory.events
+ * "oom_kill N"), the hierarchy found from /proc/self/mountinfo. */
+int cgroup_oom_kills(const char *cgroup, uint64_t *ret);
+
+/* files.c */
+int shim_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+int shim_read_small_file(const char *path, size_t max, char **ret);
+
+/* The start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and state letter of
+ * a process: with the pid, it names a process without confusion by pid reuse. */
+static inline int shim_proc_starttime(pid_t pid, uint64_t *ret_start, char *ret_state) {
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        int saved = errno;
+        close(fd);
+        if (n < 0)
+                return -saved;
+        buf[n] = '\0';
+        /* the command name in "(...)" may hold spaces and parentheses: skip to the last ')' */
+        char *p = strrchr(buf, ')');
+        if (!p || p[1] != ' ' || !p[2])
+                return -EINVAL;
+        char state = p[2];
+        p += 2;
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EINVAL;
+                p++;
+        }
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno != 0 || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
+                return -EINVAL;
+        if (ret_start)
+                *ret_start = v;
+        if (ret_state)
+                *ret_state = state;
+        return 0;
+}

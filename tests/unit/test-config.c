@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nodelet run's configuration: defaults, every flag, the KubeletConfiguration file (each key,
+ * unknown and unsupported keys, bad values), Go durations, flags over the file, and the
+ * example deploy/config.yaml. Runs from the repository root (as `make test` does). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "agent/agent.h"
+#include "common/fs.h"
+#include "test.h"
+
+/* ==== helpers ============================================================================= */
+
+static char tmpdir[] = "/tmp/nodelet-test-config-XXXXXX";
+
+static const char *test_dir(void) {
+        static bool made;
+        if (!made) {
+                if (!mkdtemp(tmpdir))
+                        abort();
+                made = true;
+        }
+        return tmpdir;
+}
+
+/* Writes a config file with the usual header (unless raw) and returns its path (static). */
+static const char *write_config_raw(const char *name, const char *text) {
+        static char path[512];
+        snprintf(path, sizeof(path), "%s/%s", test_dir(), name);
+        if (nl_write_file_atomic(path, text, strlen(text), 0644) < 0)
+                abort();
+        return path;
+}
+
+#define HEADER "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+
+static const char *write_config(const char *body) {
+        char *text = nl_strdupf(HEADER "%s", body);
+        if (!text)
+                abort();
+        const char *p = write_config_raw("config.yaml", text);
+        free(text);
+        return p;
+}
+
+/* Load body into fresh defaults; returns r and the error message (static copy). */
+static int load(const char *body, struct nodelet_config *c, char **ret_msg) {
+        nl_error err = NL_ERROR_INIT;
+        config_init_defaults(c);
+        int r = config_load_file(c, write_config(body), &err);
+        *ret_msg = err.msg ? strdup(err.msg) : NULL;
+        nl_error_clear(&err);
+        return r;
+}
+
+/* The error message of loading body, with the file name replaced by "FILE". */
+static char *load_error(const char *body) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        int r = load(body, &c, &msg);
+        config_done(&c);
+        if (r >= 0) {
+                free(msg);
+                return strdup("(loaded)");
+        }
+        if (!msg)
+                return strdup("(no message)");
+        char file[512];
+        snprintf(file, sizeof(file), "%s/config.yaml: ", test_dir());
+        char *out = strncmp(msg, file, strlen(file)) == 0 ? nl_strdupf("FILE: %s", msg + strlen(file))
+                                                          : strdup(msg);
+        free(msg);
+        return out;
+}
+
+#define CHECK_LOAD_ERROR(body, want)                                                                        \
+        do {                                                                                                \
+                char *_m = load_error(body);                                                                \
+                CHECK_STR_EQ(_m, want);                                                                     \
+                free(_m);                                                                                   \
+        } while (0)
+
+#define CHECK_LOAD_ERROR_HAS(body, want)                                                                    \
+        do {                                                                                                \
+                char *_m = load_error(body);                                                                \
+                if (!_m || !strstr(_m, want))                                                               \
+                        TEST_FAIL("load error \"%s\" lacks \"%s\"", _m ? _m : "(null)", want);              \
+                free(_m);                                                                                   \
+        } while (0)
+
+/* Parse flags into fresh defaults (argv[0] is "run" and is added here). */
+static int parse(struct nodelet_config *c, char **ret_msg, const char *const *args) {
+        char *argv[64] = {(char *) "run"};
+        int argc = 1;
+        for (; args[argc - 1] && argc < 63; argc++)
+                argv[argc] = (char *) args[argc - 1];
+        argv[argc] = NULL;
+        nl_error err = NL_ERROR_INIT;
+        config_init_defaults(c);
+        int r = config_parse_run_args(c, argc, argv, &err);
+        *ret_msg = err.msg ? strdup(err.msg) : NULL;
+        nl_error_clear(&err);
+        return r;
+}
+
+static char *parse_error(const char *const *args) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        int r = parse(&c, &msg, args);
+        config_done(&c);
+        if (r >= 0) {
+                free(msg);
+                return strdup("(parsed)");
+        }
+        return msg ? msg : strdup("(no message)");
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+#define CHECK_PARSE_ERROR(want, ...)                                                                        \
+        do {                                                                                                \
+                char *_m = parse_error(ARGS(__VA_ARGS__));                                                  \
+                CHECK_STR_EQ(_m, want);                                                                     \
+                free(_m);                                                                                   \
+        } while (0)
+
+static const struct registry_host_config *find_host(const struct nodelet_config *c, const char *host) {
+        for (size_t i = 0; i < c->registry.n_hosts; i++)
+                if (streq(c->registry.hosts[i].host, host))
+                        return &c->registry.hosts[i];
+        return NULL;
+}
+
+/* ==== defaults ============================================================================ */
+
+TEST(defaults) {
+        struct nodelet_config c;
+        config_init_defaults(&c);
+        CHECK(!isempty(c.node_name));
+        for (const char *p = c.node_name; p && *p; p++)
+                CHECK(!(*p >= 'A' && *p <= 'Z'));
+        CHECK_STR_EQ(c.root_dir, "/var/lib/nodelet");
+        CHECK_STR_EQ(c.run_dir, "/run/nodelet");
+        CHECK_STR_EQ(c.log_dir, "/var/log/pods");
+        CHECK_STR_EQ(c.containers_log_dir, "/var/log/containers");
+        CHECK(c.pod_manifest_path == NULL);
+        CHECK(c.config_file == NULL);
+        CHECK_INT_EQ(c.file_check_frequency, 20 * 1000000ULL);
+        CHECK_INT_EQ(c.sync_frequency, 60 * 1000000ULL);
+        CHECK_STR_EQ(c.runtime_path, "crun");
+        CHECK(c.shim_path && c.shim_path[0] == '/');
+        CHECK(c.shim_path && strlen(c.shim_path) > 13 &&
+              streq(c.shim_path + strlen(c.shim_path) - 13, "/nodelet-shim"));
+        CHECK_STR_EQ(c.cni_conf_dir, "/etc/cni/net.d");
+        CHECK_INT_EQ(c.n_cni_bin_dirs, 2);
+        if (c.n_cni_bin_dirs == 2) {
+                CHECK_STR_EQ(c.cni_bin_dirs[0], "/usr/lib/cni");
+                CHECK_STR_EQ(c.cni_bin_dirs[1], "/opt/cni/bin");
+        }
+        CHECK_STR_EQ(c.seccomp_root, "/var/lib/nodelet/seccomp");
+        CHECK_INT_EQ(c.max_pods, 110);
+        CHECK_INT_EQ(c.container_log_max_size, 10 * 1024 * 1024);
+        CHECK_INT_EQ(c.container_log_max_files, 5);
+        CHECK(c.cluster_dns == NULL);
+        CHECK_STR_EQ(c.cluster_domain, "cluster.local");
+        CHECK_STR_EQ(c.resolv_conf, "/etc/resolv.conf");
+        CHECK_INT_EQ(c.image_gc_high_threshold, 85);
+        CHECK_INT_EQ(c.image_gc_low_threshold, 80);
+        CHECK_INT_EQ(c.registry.n_hosts, 0);
+        CHECK(c.registry.auth_file == NULL);
+        CHECK_INT_EQ(c.verbosity, 0);
+
+        struct cri_config cri;
+        config_to_cri(&c, &cri);
+        CHECK(cri.root_dir == c.root_dir);
+        CHECK(cri.run_dir == c.run_dir);
+        CHECK(cri.log_dir == c.log_dir);
+        CHECK(cri.containers_log_dir == c.containers_log_dir);
+        CHECK(cri.runtime_path == c.runtime_path);
+        CHECK(cri.shim_path == c.shim_path);
+        CHECK(cri.cni_conf_dir == c.cni_conf_dir);
+        CHECK(cri.cni_bin_dirs == c.cni_bin_dirs);
+        CHECK_INT_EQ(cri.n_cni_bin_dirs, 2);
+        CHECK(cri.seccomp_root == c.seccomp_root);
+        CHECK(cri.node_name == c.node_name);
+        CHECK(cri.resolv_conf == c.resolv_conf);
+        CHECK(cri.cluster_dns == NULL);
+        CHECK(cri.cluster_domain == c.cluster_domain);
+        CHECK_INT_EQ(cri.log_max_size, 10 * 1024 * 1024);
+        CHECK_INT_EQ(cri.log_max_files, 5);
+        config_done(&c);
+        config_done(&c); /* twice is fine */
+}
+
+TEST(no_flags_is_defaults) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        char *argv[] = {(char *) "run", NULL};
+        nl_error err = NL_ERROR_INIT;
+        config_init_defaults(&c);
+        CHECK_INT_EQ(config_parse_run_args(&c, 1, argv, &err), 0);
+        CHECK(err.msg == NULL);
+        CHECK_INT_EQ(c.max_pods, 110);
+        free(msg);
+        config_done(&c);
+}
+
+/* ==== flags =============================================================================== */
+
+TEST(every_flag) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        int r = parse(&c, &msg,
+                      ARGS("--pod-manifest-path", "/etc/kubernetes/manifests", "--hostname-override",
+                           " Node-A.Lab ", "--root-dir", "/srv/nodelet", "--run-dir=/run/n2",
+                           "--container-runtime-path", "runc", "--cni-conf-dir", "/etc/cni/other",
+                           "--cni-bin-dir", "/a,/b", "--cni-bin-dir", "/c", "--max-pods", "42",
+                           "--cluster-dns", "10.96.0.10", "--cluster-dns", "fd00::a,10.96.0.11",
+                           "--cluster-domain", "k8s.example", "--resolv-conf",
+                           "/run/systemd/resolve/resolv.conf", "--file-check-frequency", "1m30s",
+                           "--sync-frequency", "500ms", "--container-log-max-size", "1Gi",
+                           "--container-log-max-files", "3", "--image-gc-high-threshold", "90",
+                           "--image-gc-low-threshold", "10", "--insecure-registry", "127.0.0.1:5000",
+                           "--registry-ca", "reg.lab=/etc/ca.pem", "--registry-mirror",
+                           "docker.io=https://mirror.lab:5000", "--registry-mirror",
+                           "docker.io=http://mirror2.lab", "--auth-file", "/etc/nodelet/auth.json",
+                           "--pod-log-dir", "/srv/logs", "-v", "4"));
+        CHECK_INT_EQ(r, 0);
+        if (msg)
+                TEST_FAIL("unexpected error: %s", msg);
+        CHECK_STR_EQ(c.pod_manifest_path, "/etc/kubernetes/manifests");
+        CHECK_STR_EQ(c.node_name, "node-a.lab");
+        CHECK_STR_EQ(c.root_dir, "/srv/nodelet");
+        CHECK_STR_EQ(c.seccomp_root, "/srv/nodelet/seccomp");
+        CHECK_STR_EQ(c.run_dir, "/run/n2");
+        CHECK_STR_EQ(c.runtime_path, "runc");
+        CHECK_STR_EQ(c.cni_conf_dir, "/etc/cni/other");
+        CHECK_INT_EQ(c.n_cni_bin_dirs, 3);
+        if (c.n_cni_bin_dirs == 3) {
+                CHECK_STR_EQ(c.cni_bin_dirs[0], "/a");
+                CHECK_STR_EQ(c.cni_bin_dirs[1], "/b");
+                CHECK_STR_EQ(c.cni_bin_dirs[2], "/c");
+                CHECK(c.cni_bin_dirs[3] == NULL);
+        }
+        CHECK_INT_EQ(c.max_pods, 42);
+        CHECK_STR_EQ(c.cluster_dns, "10.96.0.10,fd00::a,10.96.0.11");
+        CHECK_STR_EQ(c.cluster_domain, "k8s.example");
+        CHECK_STR_EQ(c.resolv_conf, "/run/systemd/resolve/resolv.conf");
+        CHECK_INT_EQ(c.file_check_frequency, 90 * 1000000ULL);
+        CHECK_INT_EQ(c.sync_frequency, 500 * 1000ULL);
+        CHECK_INT_EQ(c.container_log_max_size, 1024LL * 1024 * 1024);
+        CHECK_INT_EQ(c.container_log_max_files, 3);
+        CHECK_INT_EQ(c.image_gc_high_threshold, 90);
+        CHECK_INT_EQ(c.image_gc_low_threshold, 10);
+        const struct registry_host_config *h = find_host(&c, "127.0.0.1:5000");
+        CHECK(h && h->insecure);
+        h = find_host(&c, "reg.lab");
+        CHECK(h && h->ca_file && streq(h->ca_file, "/etc/ca.pem"));
+        h = find_host(&c, "docker.io");
+        CHECK(h && h->n_mirrors == 2);
+        if (h && h->n_mirrors == 2) {
+                CHECK_STR_EQ(h->mirrors[0], "https://mirror.lab:5000");
+                CHECK_STR_EQ(h->mirrors[1], "http://mirror2.lab");
+        }
+        CHECK_STR_EQ(c.registry.auth_file, "/etc/nodelet/auth.json");
+        CHECK_STR_EQ(c.log_dir, "/srv/logs");
+        CHECK_INT_EQ(c.verbosity, 4);
+        free(msg);
+        config_done(&c);
+}
+
+TEST(flag_forms) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--v=7", "--node-name=Box1")), 0);
+        CHECK_INT_EQ(c.verbosity, 7);
+        CHECK_STR_EQ(c.node_name, "box1");
+        free(msg);
+        config_done(&c);
+
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("-v3", "--container-runtime-path", "/usr/local/bin/crun")), 0);
+        CHECK_INT_EQ(c.verbosity, 3);
+        CHECK_STR_EQ(c.runtime_path, "/usr/local/bin/crun");
+        free(msg);
+        config_done(&c);
+
+        /* an empty --pod-manifest-path turns static pods off, as staticPodPath: "" */
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--pod-manifest-path", "/x", "--pod-manifest-path=")), 0);
+        CHECK(c.pod_manifest_path == NULL);
+        free(msg);
+        config_done(&c);
+
+        /* --help prints and returns 1 without applying anything, even with bad flags after */
+        FILE *saved = stdout;
+        stdout = fopen("/dev/null", "w");
+        int r = parse(&c, &msg, ARGS("--max-pods", "5", "--help"));
+        fclose(stdout);
+        stdout = saved;
+        CHECK_INT_EQ(r, 1);
+        CHECK_INT_EQ(c.max_pods, 110);
+        free(msg);
+        config_done(&c);
+}
+
+TEST(flag_errors) {
+        CHECK_PARSE_ERROR("unknown flag \"--no-such-flag\"; see 'nodelet run --help'", "--no-such-flag");
+        CHECK_PARSE_ERROR("unknown flag -x; see 'nodelet run --help'", "-x");
+        CHECK_PARSE_ERROR("flag --max-pods needs a value", "--max-pods");
+        CHECK_PARSE_ERROR("unexpected argument \"extra\": nodelet run takes only flags", "extra");
+        CHECK_PARSE_ERROR("--max-pods: \"ten\" is not an integer", "--max-pods", "ten");
+        CHECK_PARSE_ERROR("--max-pods: 0 must be between 1 and 1000", "--max-pods", "0");
+        CHECK_PARSE_ERROR("--v: -1 must be between 0 and 100", "-v", "-1");
+        CHECK_PARSE_ERROR("--container-runtime-path: \"youki\" is not crun, runc or a path to one of them",
+                          "--container-runtime-path", "youki");
+        CHECK_PARSE_ERROR("--cluster-dns: \"10.0.0.300\" is not a valid IP address", "--cluster-dns",
+                          "10.0.0.300");
+        CHECK_PARSE_ERROR("--cluster-domain: \"Bad_Domain\" is not a DNS-1123 subdomain", "--cluster-domain",
+                          "Bad_Domain");
+        CHECK_PARSE_ERROR(
+                "--hostname-override \"node_1\" is not a DNS-1123 subdomain (lowercase letters, digits, "
+                "'-' and '.', at most 253 characters)",
+                "--hostname-override", "node_1");
+        CHECK_PARSE_ERROR("--hostname-override is empty", "--hostname-override", "  ");
+        CHECK_PARSE_ERROR("--registry-ca takes HOST=FILE, not \"reg.lab\"", "--registry-ca", "reg.lab");
+        CHECK_PARSE_ERROR("--registry-mirror: mirror \"mirror.lab\" must be an http:// or https:// URL",
+                          "--registry-mirror", "docker.io=mirror.lab");
+        CHECK_PARSE_ERROR("--root-dir: must not be empty", "--root-dir", "");
+        CHECK_PARSE_ERROR("--file-check-frequency: time: invalid duration \"soon\"",
+                          "--file-check-frequency", "soon");
+        CHECK_PARSE_ERROR("--sync-frequency: \"0\" must be a positive duration such as \"20s\"",
+                          "--sync-frequency", "0");
+        CHECK_PARSE_ERROR("--container-log-max-size: \"10MB\" is not a quantity such as \"10Mi\"",
+                          "--container-log-max-size", "10MB");
+        CHECK_PARSE_ERROR("--container-log-max-files: 1 must be between 2 and 1000",
+                          "--container-log-max-files", "1");
+        CHECK_PARSE_ERROR("imageGCLowThresholdPercent (--image-gc-low-threshold) 85 must be less than "
+                          "imageGCHighThresholdPercent (--image-gc-high-threshold) 85",
+                          "--image-gc-low-threshold", "85");
+        CHECK_PARSE_ERROR("--image-gc-high-threshold: 101 must be between 0 and 100",
+                          "--image-gc-high-threshold", "101");
+        CHECK_PARSE_ERROR("--config: the file name is empty", "--config", "");
+}
+
+/* ==== Go durations (time.ParseDuration), through --file-check-frequency ==================== */
+
+TEST(go_durations) {
+        static const struct {
+                const char *in;
+                uint64_t usec;
+        } ok[] = {
+                {"20s", 20000000},
+                {"1m30s", 90000000},
+                {"500ms", 500000},
+                {"1.5h", 5400000000ULL},
+                {".5s", 500000},
+                {"1.s", 1000000},
+                {"+5s", 5000000},
+                {"1h2m3s4ms5us6ns", 3723004006ULL}, /* 3723004005006 ns, rounded up to a microsecond */
+                {"1\xc2\xb5s", 1},
+                {"1\xce\xbcs", 1},
+                {"1us", 1},
+                {"1ns", 1},
+                {"3000000000ns", 3000000},
+                {"0.000000001h", 4}, /* 3600 ns */
+                {"9223372036854775807ns", 9223372036854776ULL},
+                {"2562047h", 2562047ULL * 3600 * 1000000},
+                {"1.00000000000000000000000000001s", 1000000}, /* digits past int64 dropped */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                struct nodelet_config c;
+                char *msg = NULL;
+                int r = parse(&c, &msg, ARGS("--file-check-frequency", ok[i].in));
+                if (r != 0 || c.file_check_frequency != ok[i].usec)
+                        TEST_FAIL("\"%s\": r=%d usec=%" PRIu64 " want %" PRIu64 " (%s)", ok[i].in, r,
+                                  (uint64_t) c.file_check_frequency, ok[i].usec, msg ? msg : "");
+                free(msg);
+                config_done(&c);
+        }
+
+        static const struct {
+                const char *in, *err;
+        } bad[] = {
+                {"", "time: invalid duration \"\""},
+                {"1", "time: missing unit in duration \"1\""},
+                {"s", "time: invalid duration \"s\""},
+                {".s", "time: invalid duration \".s\""},
+                {"-.s", "time: invalid duration \"-.s\""},
+                {"+", "time: invalid duration \"+\""},
+                {"1d", "time: unknown unit \"d\" in duration \"1d\""},
+                {"1 s", "time: unknown unit \" s\" in duration \"1 s\""},
+                {"1sm", "time: unknown unit \"sm\" in duration \"1sm\""},
+                {"3.4.5s", "time: missing unit in duration \"3.4.5s\""},
+                {"1\xc3\xa9s", "time: unknown unit \"\\xc3\\xa9s\" in duration \"1\\xc3\\xa9s\""},
+                {"1\"s", "time: unknown unit \"\\\"s\" in duration \"1\\\"s\""},
+                {"9223372036854775808ns", "time: invalid duration \"9223372036854775808ns\""},
+                {"9223372036854775807ns1ns", "time: invalid duration \"9223372036854775807ns1ns\""},
+                {"2562048h", "time: invalid duration \"2562048h\""},
+                {"99999999999999999999s", "time: invalid duration \"99999999999999999999s\""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *want = nl_strdupf("--file-check-frequency: %s", bad[i].err);
+                char *got = parse_error(ARGS("--file-check-frequency", bad[i].in));
+                CHECK_STR_EQ(got, want);
+                free(want);
+                free(got);
+        }
+
+        /* valid Go durations that are no period */
+        CHECK_PARSE_ERROR("--file-check-frequency: \"-1s\" must be a positive duration such as \"20s\"",
+                          "--file-check-frequency", "-1s");
+        CHECK_PARSE_ERROR(
+                "--file-check-frequency: \"-9223372036854775808ns\" must be a positive duration such as "
+                "\"20s\"",
+                "--file-check-frequency", "-9223372036854775808ns");
+        CHECK_PARSE_ERROR("--file-check-frequency: \"0s\" must be a positive duration such as \"20s\"",
+                          "--file-check-frequency", "0s");
+}
+
+/* ==== the file ============================================================================ */
+
+TEST(file_every_key) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        int r = load("staticPodPath: /etc/kubernetes/manifests\n"
+                     "fileCheckFrequency: 5s\n"
+                     "syncFrequency: 2m\n"
+                     "maxPods: 50\n"
+                     "containerLogMaxSize: 20Mi\n"
+                     "containerLogMaxFiles: 3\n"
+                     "clusterDNS: [10.96.0.10, \"fd00::10\"]\n"
+                     "clusterDomain: lab.local\n"
+                     "resolvConf: /run/systemd/resolve/resolv.conf\n"
+                     "imageGCHighThresholdPercent: 70\n"
+                     "imageGCLowThresholdPercent: 60\n"
+                     "cgroupDriver: cgroupfs\n"
+                     "nodelet:\n"
+                     "  rootDir: /srv/nodelet\n"
+                     "  runDir: /run/nl\n"
+                     "  containerRuntime: runc\n"
+                     "  cniConfDir: /etc/cni/lab\n"
+                     "  cniBinDirs: [/opt/cni/bin]\n"
+                     "  insecureRegistries: [\"127.0.0.1:5000\", reg.lab]\n"
+                     "  registryCAs: {\"secure.lab:5443\": /etc/nodelet/ca.pem}\n"
+                     "  registryMirrors:\n"
+                     "    docker.io: [\"https://m1.lab\", \"http://m2.lab:5000\"]\n"
+                     "  authFile: /etc/nodelet/auth.json\n"
+                     "  podLogDir: /srv/logs\n",
+                     &c, &msg);
+        CHECK_INT_EQ(r, 0);
+        if (msg)
+                TEST_FAIL("unexpected error: %s", msg);
+        CHECK(c.config_file && strstr(c.config_file, "config.yaml"));
+        CHECK_STR_EQ(c.pod_manifest_path, "/etc/kubernetes/manifests");
+        CHECK_INT_EQ(c.file_check_frequency, 5 * 1000000ULL);
+        CHECK_INT_EQ(c.sync_frequency, 120 * 1000000ULL);
+        CHECK_INT_EQ(c.max_pods, 50);
+        CHECK_INT_EQ(c.container_log_max_size, 20 * 1024 * 1024);
+        CHECK_INT_EQ(c.container_log_max_files, 3);
+        CHECK_STR_EQ(c.cluster_dns, "10.96.0.10,fd00::10");
+        CHECK_STR_EQ(c.cluster_domain, "lab.local");
+        CHECK_STR_EQ(c.resolv_conf, "/run/systemd/resolve/resolv.conf");
+        CHECK_INT_EQ(c.image_gc_high_threshold, 70);
+        CHECK_INT_EQ(c.image_gc_low_threshold, 60);
+        CHECK_STR_EQ(c.root_dir, "/srv/nodelet");
+        CHECK_STR_EQ(c.seccomp_root, "/srv/nodelet/seccomp");
+        CHECK_STR_EQ(c.run_dir, "/run/nl");
+        CHECK_STR_EQ(c.runtime_path, "runc");
+        CHECK_STR_EQ(c.cni_conf_dir, "/etc/cni/lab");
+        CHECK_INT_EQ(c.n_cni_bin_dirs, 1);
+        if (c.n_cni_bin_dirs == 1)
+                CHECK_STR_EQ(c.cni_bin_dirs[0], "/opt/cni/bin");
+        const struct registry_host_config *h = find_host(&c, "127.0.0.1:5000");
+        CHECK(h && h->insecure);
+        h = find_host(&c, "reg.lab");
+        CHECK(h && h->insecure);
+        h = find_host(&c, "secure.lab:5443");
+        CHECK(h && !h->insecure && h->ca_file && streq(h->ca_file, "/etc/nodelet/ca.pem"));
+        h = find_host(&c, "docker.io");
+        CHECK(h && h->n_mirrors == 2);
+        if (h && h->n_mirrors == 2) {
+                CHECK_STR_EQ(h->mirrors[0], "https://m1.lab");
+                CHECK_STR_EQ(h->mirrors[1], "http://m2.lab:5000");
+        }
+        CHECK_STR_EQ(c.registry.auth_file, "/etc/nodelet/auth.json");
+        CHECK_STR_EQ(c.log_dir, "/srv/logs");
+        free(msg);
+        config_done(&c);
+}
+
+TEST(file_relative_paths_and_nulls) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        /* relative paths are the file's directory's, as the kubelet resolves staticPodPath */
+        int r = load("staticPodPath: manifests\n"
+                     "resolvConf: \"\"\n"
+                     "clusterDNS: []\n"
+                     "maxPods: null\n"
+                     "nodelet:\n"
+                     "  containerRuntime: bin/crun\n"
+                     "  authFile: null\n",
+                     &c, &msg);
+        CHECK_INT_EQ(r, 0);
+        char *want = nl_strdupf("%s/manifests", test_dir());
+        CHECK_STR_EQ(c.pod_manifest_path, want);
+        free(want);
+        want = nl_strdupf("%s/bin/crun", test_dir());
+        CHECK_STR_EQ(c.runtime_path, want);
+        free(want);
+        CHECK_STR_EQ(c.resolv_conf, "");
+        CHECK(c.cluster_dns == NULL);
+        CHECK_INT_EQ(c.max_pods, 110);
+        CHECK(c.registry.auth_file == NULL);
+        free(msg);
+        config_done(&c);
+
+        /* staticPodPath "" is "no static pods" */
+        r = load("staticPodPath: \"\"\n", &c, &msg);
+        CHECK_INT_EQ(r, 0);
+        CHECK(c.pod_manifest_path == NULL);
+        free(msg);
+        config_done(&c);
+}
+
+TEST(file_unknown_and_unsupported_keys) {
+        CHECK_LOAD_ERROR("staticPodPth: /etc/kubernetes/manifests\n", "FILE: unknown key \"staticPodPth\"");
+        CHECK_LOAD_ERROR("nodelet:\n  rootDirr: /x\n", "FILE: unknown key \"nodelet.rootDirr\"");
+        CHECK_LOAD_ERROR("evictionHard:\n  memory.available: 100Mi\n",
+                         "FILE: key \"evictionHard\" is not supported by nodelet");
+        CHECK_LOAD_ERROR("featureGates: {}\n", "FILE: key \"featureGates\" is not supported by nodelet");
+        CHECK_LOAD_ERROR("authentication:\n  anonymous: {enabled: false}\n",
+                         "FILE: key \"authentication\" is not supported by nodelet");
+        CHECK_LOAD_ERROR("authorization: {mode: Webhook}\n",
+                         "FILE: key \"authorization\" is not supported by nodelet");
+}
+
+TEST(file_header) {
+        char *m;
+        struct nodelet_config c;
+        nl_error err = NL_ERROR_INIT;
+        char path[512];
+
+        CHECK_LOAD_ERROR_HAS("apiVersion: kubelet.config.k8s.io/v1beta1\n", "duplicate key \"apiVersion\"");
+        config_init_defaults(&c);
+        snprintf(path, sizeof(path), "%s", write_config_raw("noheader.yaml", "maxPods: 3\n"));
+        CHECK(config_load_file(&c, path, &err) < 0);
+        m = nl_strdupf("%s: apiVersion: must be \"kubelet.config.k8s.io/v1beta1\"", path);
+        CHECK_STR_EQ(err.msg, m);
+        free(m);
+        nl_error_clear(&err);
+
+        snprintf(path, sizeof(path), "%s",
+                 write_config_raw("kind.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: Pod\n"));
+        CHECK(config_load_file(&c, path, &err) < 0);
+        m = nl_strdupf("%s: kind: must be \"KubeletConfiguration\", not \"Pod\"", path);
+        CHECK_STR_EQ(err.msg, m);
+        free(m);
+        nl_error_clear(&err);
+
+        snprintf(path, sizeof(path), "%s", write_config_raw("empty.yaml", "# nothing\n"));
+        CHECK(config_load_file(&c, path, &err) < 0);
+        CHECK(err.msg && strstr(err.msg, "no settings in this file"));
+        nl_error_clear(&err);
+
+        snprintf(path, sizeof(path), "%s", write_config_raw("two.yaml", HEADER "---\n" HEADER));
+        CHECK(config_load_file(&c, path, &err) < 0);
+        CHECK(err.msg && strstr(err.msg, "more than one YAML document"));
+        nl_error_clear(&err);
+
+        snprintf(path, sizeof(path), "%s", write_config_raw("list.yaml", "- a\n"));
+        CHECK(config_load_file(&c, path, &err) < 0);
+        m = nl_strdupf("%s: must be a map of settings, not a list", path);
+        CHECK_STR_EQ(err.msg, m);
+        free(m);
+        nl_error_clear(&err);
+
+        snprintf(path, sizeof(path), "%s", write_config_raw("syntax.yaml", HEADER "maxPods: [1\n"));
+        CHECK(config_load_file(&c, path, &err) < 0);
+        CHECK(err.msg && strncmp(err.msg, path, strlen(path)) == 0);
+        nl_error_clear(&err);
+
+        snprintf(path, sizeof(path), "%s/does-not-exist.yaml", test_dir());
+        CHECK_INT_EQ(config_load_file(&c, path, &err), -ENOENT);
+        m = nl_strdupf("read config file %s: No such file or directory", path);
+        CHECK_STR_EQ(err.msg, m);
+        free(m);
+        nl_error_clear(&err);
+        config_done(&c);
+}
+
+TEST(file_bad_values) {
+        CHECK_LOAD_ERROR("maxPods: \"110\"\n", "FILE: maxPods: must be an integer, not a string");
+        CHECK_LOAD_ERROR("maxPods: 1.5\n",
+                         "FILE: maxPods: must be an integer, not a number with a fraction");
+        CHECK_LOAD_ERROR("maxPods: 0\n", "FILE: maxPods: 0 must be between 1 and 1000");
+        CHECK_LOAD_ERROR("staticPodPath: [a]\n", "FILE: staticPodPath: must be a string, not a list");
+        CHECK_LOAD_ERROR(
+                "fileCheckFrequency: 20\n",
+                "FILE: fileCheckFrequency: must be a duration string such as \"20s\", not an integer");
+        CHECK_LOAD_ERROR("fileCheckFrequency: 20x\n",
+                         "FILE: fileCheckFrequency: time: unknown unit \"x\" in duration \"20x\"");
+        CHECK_LOAD_ERROR("syncFrequency: \"1\"\n",
+                         "FILE: syncFrequency: time: missing unit in duration \"1\"");
+        CHECK_LOAD_ERROR("syncFrequency: -1m\n",
+                         "FILE: syncFrequency: \"-1m\" must be a positive duration such as \"20s\"");
+        CHECK_LOAD_ERROR("containerLogMaxSize: 10MiB\n",
+                         "FILE: containerLogMaxSize: \"10MiB\" is not a quantity such as \"10Mi\"");
+        CHECK_LOAD_ERROR("containerLogMaxSize: \"0\"\n",
+                         "FILE: containerLogMaxSize: \"0\" must be greater than zero");
+        CHECK_LOAD_ERROR("containerLogMaxSize: 10485760\n",
+                         "FILE: containerLogMaxSize: must be a string, not an integer");
+        CHECK_LOAD_ERROR("containerLogMaxFiles: 1\n",
+                         "FILE: containerLogMaxFiles: 1 must be between 2 and 1000");
+        CHECK_LOAD_ERROR("clusterDNS: 10.96.0.10\n", "FILE: clusterDNS: must be a list, not a string");
+        CHECK_LOAD_ERROR("clusterDNS: [10.96.0.10, dns.lab]\n",
+                         "FILE: clusterDNS[1]: \"dns.lab\" is not a valid IP address");
+        CHECK_LOAD_ERROR("clusterDomain: \"a b\"\n",
+                         "FILE: clusterDomain: \"a b\" is not a DNS-1123 subdomain");
+        CHECK_LOAD_ERROR("imageGCHighThresholdPercent: 101\n",
+                         "FILE: imageGCHighThresholdPercent: 101 must be between 0 and 100");
+        CHECK_LOAD_ERROR("imageGCLowThresholdPercent: -1\n",
+                         "FILE: imageGCLowThresholdPercent: -1 must be between 0 and 100");
+        CHECK_LOAD_ERROR("imageGCHighThresholdPercent: 50\nimageGCLowThresholdPercent: 50\n",
+                         "FILE: imageGCLowThresholdPercent (--image-gc-low-threshold) 50 must be less than "
+                         "imageGCHighThresholdPercent (--image-gc-high-threshold) 50");
+        CHECK_LOAD_ERROR("cgroupDriver: systemd\n",
+                         "FILE: cgroupDriver: \"systemd\" is not supported: nodelet manages cgroups itself "
+                         "(\"cgroupfs\" is the only driver)");
+        CHECK_LOAD_ERROR("nodelet: [a]\n", "FILE: nodelet: must be a map, not a list");
+        CHECK_LOAD_ERROR("nodelet:\n  rootDir: \"\"\n", "FILE: nodelet.rootDir: must not be empty");
+        CHECK_LOAD_ERROR(
+                "nodelet:\n  containerRuntime: youki\n",
+                "FILE: nodelet.containerRuntime: \"youki\" is not crun, runc or a path to one of them");
+        CHECK_LOAD_ERROR("nodelet:\n  cniBinDirs: /opt/cni/bin\n",
+                         "FILE: nodelet.cniBinDirs: must be a list, not a string");
+        CHECK_LOAD_ERROR("nodelet:\n  cniBinDirs: [/a, 3]\n",
+                         "FILE: nodelet.cniBinDirs[1]: must be a string, not an integer");
+        CHECK_LOAD_ERROR("nodelet:\n  insecureRegistries: [yes]\n",
+                         "FILE: nodelet.insecureRegistries[0]: must be a string, not a boolean");
+        CHECK_LOAD_ERROR("nodelet:\n  registryCAs: [a]\n",
+                         "FILE: nodelet.registryCAs: must be a map, not a list");
+        CHECK_LOAD_ERROR("nodelet:\n  registryMirrors: {docker.io: \"https://m\"}\n",
+                         "FILE: nodelet.registryMirrors[\"docker.io\"]: must be a list, not a string");
+        CHECK_LOAD_ERROR(
+                "nodelet:\n  registryMirrors: {docker.io: [m.lab]}\n",
+                "FILE: nodelet.registryMirrors[\"docker.io\"]: mirror \"m.lab\" must be an http:// or "
+                "https:// URL");
+        CHECK_LOAD_ERROR_HAS(
+                "clusterDNS: [1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1,"
+                " 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1,"
+                " 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1,"
+                " 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1,"
+                " 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1,"
+                " 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1,"
+                " 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1, 1.1.1.1,"
+                " 1.1.1.1, 1.1.1.1, 1.1.1.1]\n",
+                "clusterDNS: more than 64 entries");
+        /* YAML 1.1, shared with manifests: "on" is a boolean, not a string */
+        CHECK_LOAD_ERROR("clusterDomain: on\n", "FILE: clusterDomain: must be a string, not a boolean");
+}
+
+TEST(file_too_large) {
+        size_t n = 1024 * 1024 + 10;
+        char *big = malloc(n + 1);
+        if (!big)
+                abort();
+        memset(big, '#', n);
+        big[n] = '\0';
+        char path[512];
+        snprintf(path, sizeof(path), "%s", write_config_raw("big.yaml", big));
+        free(big);
+        struct nodelet_config c;
+        nl_error err = NL_ERROR_INIT;
+        config_init_defaults(&c);
+        CHECK_INT_EQ(config_load_file(&c, path, &err), -EFBIG);
+        char *want = nl_strdupf("%s: larger than 1048576 bytes", path);
+        CHECK_STR_EQ(err.msg, want);
+        free(want);
+        nl_error_clear(&err);
+        config_done(&c);
+}
+
+/* ==== flags over the file ================================================================= */
+
+TEST(flags_override_file) {
+        const char *path = write_config("staticPodPath: /from/file\n"
+                                        "maxPods: 50\n"
+                                        "clusterDNS: [10.0.0.1]\n"
+                                        "nodelet:\n"
+                                        "  rootDir: /file/root\n"
+                                        "  cniBinDirs: [/file/cni]\n"
+                                        "  insecureRegistries: [file.lab]\n");
+        char cfg[512];
+        snprintf(cfg, sizeof(cfg), "%s", path);
+        struct nodelet_config c;
+        char *msg = NULL;
+        /* --config after the flags: the file is still loaded first */
+        int r = parse(&c, &msg,
+                      ARGS("--max-pods", "20", "--cni-bin-dir", "/flag/cni", "--insecure-registry",
+                           "flag.lab", "--cluster-dns", "10.0.0.2", "--config", cfg));
+        CHECK_INT_EQ(r, 0);
+        if (msg)
+                TEST_FAIL("unexpected error: %s", msg);
+        CHECK_STR_EQ(c.config_file, cfg);
+        CHECK_INT_EQ(c.max_pods, 20);
+        CHECK_STR_EQ(c.pod_manifest_path, "/from/file");
+        CHECK_STR_EQ(c.root_dir, "/file/root");
+        CHECK_STR_EQ(c.seccomp_root, "/file/root/seccomp");
+        CHECK_INT_EQ(c.n_cni_bin_dirs, 1);
+        if (c.n_cni_bin_dirs == 1)
+                CHECK_STR_EQ(c.cni_bin_dirs[0], "/flag/cni");
+        CHECK_STR_EQ(c.cluster_dns, "10.0.0.2");
+        CHECK(find_host(&c, "file.lab") && find_host(&c, "file.lab")->insecure);
+        CHECK(find_host(&c, "flag.lab") && find_host(&c, "flag.lab")->insecure);
+        free(msg);
+        config_done(&c);
+
+        /* --config=FILE form; --root-dir moves the seccomp root along */
+        char arg[600];
+        snprintf(arg, sizeof(arg), "--config=%s", cfg);
+        r = parse(&c, &msg, ARGS(arg, "--root-dir", "/flag/root"));
+        CHECK_INT_EQ(r, 0);
+        CHECK_STR_EQ(c.root_dir, "/flag/root");
+        CHECK_STR_EQ(c.seccomp_root, "/flag/root/seccomp");
+        CHECK_INT_EQ(c.max_pods, 50);
+        free(msg);
+        config_done(&c);
+
+        /* a bad file fails the parse with the file's message */
+        write_config("maxPods: many\n");
+        char *m = parse_error(ARGS("--config", cfg));
+        char *want = nl_strdupf("%s: maxPods: must be an integer, not a string", cfg);
+        CHECK_STR_EQ(m, want);
+        free(m);
+        free(want);
+}
+
+/* ==== the example ========================================================================= */
+
+TEST(deploy_example_loads) {
+        struct nodelet_config c, d;
+        nl_error err = NL_ERROR_INIT;
+        config_init_defaults(&c);
+        config_init_defaults(&d);
+        int r = config_load_file(&c, "deploy/config.yaml", &err);
+        CHECK_INT_EQ(r, 0);
+        if (err.msg)
+                TEST_FAIL("deploy/config.yaml: %s", err.msg);
+        nl_error_clear(&err);
+        /* it documents the defaults: loading it changes nothing but what it sets on purpose */
+        CHECK_STR_EQ(c.pod_manifest_path, "/etc/kubernetes/manifests");
+        CHECK_INT_EQ(c.file_check_frequency, d.file_check_frequency);
+        CHECK_INT_EQ(c.sync_frequency, d.sync_frequency);
+        CHECK_INT_EQ(c.max_pods, d.max_pods);
+        CHECK_INT_EQ(c.container_log_max_size, d.container_log_max_size);
+        CHECK_INT_EQ(c.container_log_max_files, d.container_log_max_files);
+        CHECK(c.cluster_dns == NULL);
+        CHECK_STR_EQ(c.cluster_domain, d.cluster_domain);
+        CHECK_STR_EQ(c.resolv_conf, d.resolv_conf);
+        CHECK_INT_EQ(c.image_gc_high_threshold, d.image_gc_high_threshold);
+        CHECK_INT_EQ(c.image_gc_low_threshold, d.image_gc_low_threshold);
+        CHECK_STR_EQ(c.root_dir, d.root_dir);
+        CHECK_STR_EQ(c.run_dir, d.run_dir);
+        CHECK_STR_EQ(c.log_dir, d.log_dir);
+        CHECK_STR_EQ(c.runtime_path, d.runtime_path);
+        CHECK_STR_EQ(c.cni_conf_dir, d.cni_conf_dir);
+        CHECK_INT_EQ(c.n_cni_bin_dirs, d.n_cni_bin_dirs);
+        for (size_t i = 0; i < c.n_cni_bin_dirs && i < d.n_cni_bin_dirs; i++)
+                CHECK_STR_EQ(c.cni_bin_dirs[i], d.cni_bin_dirs[i]);
+        CHECK_INT_EQ(c.registry.n_hosts, 0);
+        CHECK(c.registry.auth_file == NULL);
+        config_done(&c);
+        config_done(&d);
+}
+
+TEST(zz_cleanup) {
+        CHECK_INT_EQ(nl_rm_rf(test_dir()), 0);
+}
