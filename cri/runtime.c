@@ -57,6 +57,13 @@ int run_command(char *const *argv, const char *input, usec_t timeout, size_t max
                 sigset_t all;
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
+                /* The daemon's systemd protocol variables are not the runtime's: crun would
+                 * take NOTIFY_SOCKET as the container's and proxy it. */
+                unsetenv("NOTIFY_SOCKET");
+                unsetenv("WATCHDOG_PID");
+                unsetenv("WATCHDOG_USEC");
+                unsetenv("LISTEN_FDS");
+                unsetenv("LISTEN_PID");
                 execvp(argv[0], argv);
                 dprintf(STDERR_FILENO, "exec %s: %s", argv[0], strerror(errno));
                 _exit(127);

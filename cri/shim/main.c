@@ -219,6 +219,13 @@ int main(int argc, char **argv) {
 
         close_inherited_fds();
         reset_signals();
+        /* The daemon's systemd protocol variables are not the container's: crun would take
+         * NOTIFY_SOCKET as the container's own and proxy it. */
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_PID");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_PID");
         if (parse_args(argc, argv, &a) != 0)
                 return 1;
         if (make_absolute(&a) < 0 || pipe2(report, O_CLOEXEC) < 0)

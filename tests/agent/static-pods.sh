@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# The daemon end to end in static-pod mode: `nodelet run` on a manifest directory, real
+# containers (crun), status read back through `nodelet get pod -o json` as a user would.
+# Needs root, jq, socat and the runtime packages (deploy/install-deps.sh, tests/fixtures/deps.sh).
+set -u
+NODELET=${NODELET:-build/nodelet}
+cd "$(dirname "$0")/../.."
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+if [ "$(id -u)" -ne 0 ] || ! command -v crun >/dev/null || ! command -v jq >/dev/null || ! command -v socat >/dev/null; then
+        echo "static-pods: needs root, crun, jq and socat; skipped"
+        echo "static-pods: 0 passed, 0 failed"
+        exit 0
+fi
+
+T=$(mktemp -d /tmp/nodelet-static-XXXXXX)
+M=$T/manifests
+NODE=testnode
+ARGS=(--root-dir "$T/root" --run-dir "$T/run" --pod-log-dir "$T/log")
+RUNTIME=${RUNTIME:-crun}
+mkdir -p "$M" "$T/cni"
+cat >"$T/cni/10-test.conflist" <<J
+{"cniVersion": "1.0.0", "name": "nlagent", "plugins": [
+ {"type": "bridge", "bridge": "nlagent0", "isGateway": true, "ipMasq": false,
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.99.9.0/24"}]], "dataDir": "$T/ipam"}},
+ {"type": "portmap", "capabilities": {"portMappings": true}}]}
+J
+DAEMON_PID=
+start_daemon() {
+        NOTIFY_SOCKET=$T/notify.sock "$NODELET" run "${ARGS[@]}" --pod-manifest-path "$M" --node-name "$NODE" \
+                --cni-conf-dir "$T/cni" --container-runtime-path "$RUNTIME" >>"$T/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+}
+stop_daemon() {
+        [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+        DAEMON_PID=
+}
+cleanup() {
+        stop_daemon
+        rm -f "$M"/*.yaml
+        # a last run with no manifests removes every pod (orphan cleanup), then teardown checks
+        if [ -d "$T/root/pods" ] && [ -n "$(ls -A "$T/root/pods" 2>/dev/null)" ]; then
+                start_daemon
+                for _ in $(seq 90); do [ -z "$(ls -A "$T/root/pods")" ] && break; sleep 1; done
+                stop_daemon
+        fi
+        [ -n "${SOCAT_PID:-}" ] && kill "$SOCAT_PID" 2>/dev/null
+        for mnt in $(awk '{print $5}' /proc/self/mountinfo | grep "^$T/" | sort -r); do umount -l "$mnt"; done
+        ip link del nlagent0 2>/dev/null
+        rm -rf "$T"
+}
+trap cleanup EXIT
+
+# Several processes wait on what `nodelet get pod` says; each check polls up to a timeout.
+pod_json() { "$NODELET" get pod "$1-$NODE" "${ARGS[@]}" -o json 2>/dev/null; }
+wait_for() { # NAME TIMEOUT JQ-EXPR -> true when the expression is true
+        local name=$1 timeout=$2 expr=$3
+        for _ in $(seq $((timeout * 5))); do
+                if pod_json "$name" | jq -e "$expr" >/dev/null 2>&1; then return 0; fi
+                sleep 0.2
+        done
+        return 1
+}
+check() { # DESCRIPTION POD TIMEOUT JQ-EXPR
+        if wait_for "$2" "$3" "$4"; then ok; else
+                bad "$1"
+                echo "    want: $4"
+                pod_json "$2" | jq -c '.status | {phase, reason, conditions: [.conditions[]? | {type, status, reason, message}], initContainerStatuses, containerStatuses}' 2>/dev/null | sed 's/^/    /' | cut -c1-2000
+        fi
+}
+manifest() { # NAME YAML-SPEC
+        printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n%s\n' "$1" "$2" >"$M/$1.yaml"
+}
+IMG=busybox:1.35
+
+# The image, imported offline from the fixture layout.
+tests/fixtures/make-images.sh "$T/img" >/dev/null 2>&1 && "$NODELET" images --root-dir "$T/root" import "$T/img/layout" >/dev/null \
+        || { echo "static-pods: fixture images failed"; echo "static-pods: 0 passed, 1 failed"; exit 1; }
+deploy/prepare-node.sh >/dev/null 2>&1 || true
+
+# sd_notify: READY=1 once the first scan is done
+socat -u UNIX-RECV:"$T/notify.sock" - >"$T/notify.log" 2>/dev/null &
+SOCAT_PID=$!
+sleep 0.2
+
+manifest hello "  restartPolicy: Never
+  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'echo Hello World']"
+manifest never-fail "  restartPolicy: Never
+  containers:
+  - name: c
+    image: $IMG
+    command: [/bin/false]"
+manifest onfailure "  restartPolicy: OnFailure
+  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'exit 1']"
+manifest always "  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'sleep 1; exit 0']"
+manifest init-ok "  restartPolicy: Never
+  initContainers:
+  - {name: init1, image: $IMG, command: [/bin/true]}
+  - {name: init2, image: $IMG, command: [/bin/true]}
+  containers:
+  - {name: run1, image: $IMG, command: [/bin/true]}"
+manifest init-fail-never "  restartPolicy: Never
+  initContainers:
+  - {name: init1, image: $IMG, command: [/bin/true]}
+  - {name: init2, image: $IMG, command: [/bin/false]}
+  containers:
+  - {name: run1, image: $IMG, command: [/bin/true]}"
+manifest init-fail-always "  initContainers:
+  - {name: init1, image: $IMG, command: [/bin/false]}
+  - {name: init2, image: $IMG, command: [/bin/true]}
+  containers:
+  - {name: run1, image: $IMG, command: [/bin/true]}"
+manifest sidecar "  initContainers:
+  - {name: side, image: $IMG, restartPolicy: Always, command: [sh, -c, 'echo side > /shared/side; sleep 3600'], volumeMounts: [{name: s, mountPath: /shared}]}
+  containers:
+  - {name: app, image: $IMG, command: [sh, -c, 'cat /shared/side; sleep 3600'], volumeMounts: [{name: s, mountPath: /shared}]}
+  volumes: [{name: s, emptyDir: {}}]"
+manifest deadline "  activeDeadlineSeconds: 3
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
+manifest term "  restartPolicy: Never
+  containers:
+  - name: c
+    image: $IMG
+    terminationMessagePolicy: FallbackToLogsOnError
+    command: [sh, -c, 'printf DONE; exit 1']"
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: Broken_Name}\nspec: {containers: [{name: c, image: x}]}\n' >"$M/broken.yaml"
+printf 'not: [valid' >"$M/.hidden.yaml"
+
+start_daemon
+for _ in $(seq 50); do grep -q READY=1 "$T/notify.log" 2>/dev/null && break; sleep 0.1; done
+grep -q READY=1 "$T/notify.log" && ok || bad "sd_notify READY=1"
+
+# kubelet.go: the log holds exactly "Hello World\n"; Succeeded; static pod naming and rules
+check "hello succeeds" hello 30 '.status.phase == "Succeeded" and .status.containerStatuses[0].state.terminated.exitCode == 0 and .status.containerStatuses[0].state.terminated.reason == "Completed"'
+out=$("$NODELET" logs "hello-$NODE" "${ARGS[@]}")
+[ "$out" = "Hello World" ] && ok || bad "logs: got [$out]"
+check "static pod identity" hello 5 '.metadata.namespace == "default" and .spec.nodeName == "testnode" and (.metadata.annotations["kubernetes.io/config.hash"] == .metadata.uid) and .metadata.annotations["kubernetes.io/config.source"] == "file"'
+check "conditions of a finished pod" hello 5 '[.status.conditions[] | select(.type == "Ready")][0] | .status == "False" and .reason == "PodCompleted"'
+check "status has IPs and times" hello 5 '(.status.podIP | startswith("10.99.9.")) and .status.hostIP != "" and .status.startTime != null and .status.qosClass == "BestEffort"'
+
+# runtime.go restart counts: Never -> 0 Failed; OnFailure -> restarts; Always -> restarts, Running
+check "never: failed, no restart" never-fail 30 '.status.phase == "Failed" and .status.containerStatuses[0].restartCount == 0 and .status.containerStatuses[0].state.terminated.exitCode == 1 and .status.containerStatuses[0].state.terminated.reason == "Error"'
+check "onfailure: restarts with back-off" onfailure 40 '.status.containerStatuses[0].restartCount >= 1 and .status.containerStatuses[0].lastState.terminated.exitCode == 1'
+check "onfailure: CrashLoopBackOff" onfailure 40 '.status.containerStatuses[0].state.waiting.reason == "CrashLoopBackOff" and (.status.containerStatuses[0].state.waiting.message | test("^back-off [0-9]+s restarting failed container=c pod=onfailure-testnode_default\\("))'
+check "always: restarts, phase Running" always 40 '.status.phase == "Running" and .status.containerStatuses[0].restartCount >= 2'
+prev=$("$NODELET" logs -p "always-$NODE" "${ARGS[@]}" 2>&1 >/dev/null; echo $?)
+[ "$prev" = 0 ] && ok || bad "logs --previous"
+
+# init_container.go 32, 35, 34
+check "inits then app: Succeeded, Initialized" init-ok 30 '.status.phase == "Succeeded" and ([.status.conditions[] | select(.type == "Initialized")][0].status == "True") and ([.status.initContainerStatuses[].state.terminated.exitCode] == [0, 0])'
+check "init fails with Never: Failed, app waits" init-fail-never 30 '.status.phase == "Failed" and .status.containerStatuses[0].state.waiting.reason == "PodInitializing" and .status.initContainerStatuses[1].state.terminated.exitCode == 1'
+check "init fails with Always: retried, Pending" init-fail-always 60 '.status.phase == "Pending" and .status.initContainerStatuses[0].restartCount >= 1 and ([.status.conditions[] | select(.type == "Initialized")][0] | .status == "False" and .reason == "ContainersNotInitialized" and .message == "containers with incomplete status: [init1 init2]")'
+
+# sidecars run beside the app and are ready
+check "sidecar and app running" sidecar 30 '.status.phase == "Running" and .status.initContainerStatuses[0].state.running != null and .status.containerStatuses[0].ready == true and ([.status.conditions[] | select(.type == "Ready")][0].status == "True")'
+out=$("$NODELET" logs "sidecar-$NODE" app "${ARGS[@]}")
+[ "$out" = "side" ] && ok || bad "sidecar wrote before the app started: [$out]"
+
+# pods.go 45: activeDeadlineSeconds
+check "deadline exceeded" deadline 30 '.status.phase == "Failed" and .status.reason == "DeadlineExceeded" and .status.message == "Pod was active on the node longer than the specified deadline"'
+
+# runtime.go 29: FallbackToLogsOnError on failure
+check "termination message from the log" term 30 '.status.containerStatuses[0].state.terminated.message == "DONE"'
+
+# a broken manifest is reported and skipped; a dot-file is ignored
+grep -q "broken.yaml" "$T/daemon.log" && ok || bad "broken manifest not reported"
+"$NODELET" pods "${ARGS[@]}" | grep -q -i broken && bad "broken manifest ran" || ok
+
+# editing a file replaces its pod (new UID); removing it removes the pod
+old_uid=$(pod_json always | jq -r .metadata.uid)
+manifest always "  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'echo edited; sleep 3600']"
+check "edited file: new pod" always 60 ".metadata.uid != \"$old_uid\" and .status.phase == \"Running\" and .status.containerStatuses[0].restartCount == 0"
+rm -f "$M/onfailure.yaml"
+gone=1
+for _ in $(seq 150); do pod_json onfailure >/dev/null || { gone=0; break; }; sleep 0.2; done
+[ $gone = 0 ] && ok || bad "removed file: pod still there"
+
+# a daemon restart leaves running containers alone and picks up what they did meanwhile
+cid=$(pod_json sidecar | jq -r '.status.containerStatuses[0].containerID')
+stop_daemon
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: late}\nspec: {restartPolicy: Never, containers: [{name: c, image: %s, command: [/bin/true]}]}\n' "$IMG" >"$M/late.yaml"
+sleep 1
+start_daemon
+check "restart: same container, no restart" sidecar 30 ".status.containerStatuses[0].containerID == \"$cid\" and .status.containerStatuses[0].restartCount == 0 and .status.phase == \"Running\""
+check "restart: pods added while down run" late 30 '.status.phase == "Succeeded"'
+
+stop_daemon
+echo "static-pods: $pass passed, $fail failed"
+[ "$fail" -eq 0 ] || { echo "--- daemon log (tail)"; tail -40 "$T/daemon.log"; }
+[ "$fail" -eq 0 ]
