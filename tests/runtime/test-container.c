@@ -315,7 +315,8 @@ static const char *const RUNTIMES[] = { "crun", "runc" };
 #define FOR_EACH_RUNTIME(rt)                                                                       \
         if (!fixture())                                                                            \
                 return;                                                                            \
-        for (const char *const *rt##_p = RUNTIMES, *rt = *rt##_p; rt##_p < RUNTIMES + 2; rt = *++rt##_p)
+        for (size_t rt##_i = 0; rt##_i < ELEMENTSOF(RUNTIMES); rt##_i++)                           \
+                for (const char *rt = RUNTIMES[rt##_i]; rt; rt = NULL)
 
 #define POD(name, spec)                                                                            \
         "apiVersion: v1\nkind: Pod\nmetadata: {name: " name "}\nspec:\n  restartPolicy: Never\n" spec
