@@ -52,6 +52,7 @@ struct pod_worker {
         sd_event_source *defer, *timer;
         char *last_written;
         char *qos;
+        char *rejected_reason, *rejected_message; /* admission said no: the pod never runs */
 };
 
 static void schedule(struct pod_worker *w);
@@ -716,6 +717,10 @@ static const char *transition_time(json_t *old_conditions, const char *type, boo
 }
 
 static json_t *build_status(struct pod_worker *w, json_t *old) {
+        if (w->rejected_reason)
+                /* as the kubelet's rejectPod: phase, reason and message only */
+                return json_pack("{s:s, s:s, s:s, s:s}", "phase", "Failed", "reason", w->rejected_reason, "message",
+                                 strempty(w->rejected_message), "qosClass", strempty(w->qos));
         _cleanup_free_ char *now = rfc3339(now_realtime()), *start = rfc3339(w->start_realtime);
         json_t *old_conditions = json_object_get(json_object_get(old, "status"), "conditions");
         const char *phase = pod_phase(w);
@@ -1025,6 +1030,39 @@ static void ctr_done(struct ctr *c) {
         sd_event_source_disable_unref(c->exit_watch);
 }
 
+/* The kubelet's sysctl admission (pkg/kubelet/sysctl): only the safe, namespaced sysctls,
+ * and not those of a namespace the pod shares with the host. */
+static const char *const SAFE_SYSCTLS[] = {
+        "kernel.shm_rmid_forced",         "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",      "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",   "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",              NULL,
+};
+
+static char *admit_sysctls(const struct pod *pod) {
+        const struct pod_pod_security_context *sc = pod->spec.security_context;
+        for (size_t i = 0; sc && i < sc->n_sysctls; i++) {
+                _cleanup_free_ char *name = strdup(strempty(sc->sysctls[i].name));
+                if (!name)
+                        return NULL;
+                for (char *p = name; *p; p++) /* kernel/shm_rmid_forced is the same sysctl */
+                        if (*p == '/')
+                                *p = '.';
+                bool safe = false;
+                for (size_t k = 0; SAFE_SYSCTLS[k]; k++)
+                        safe = safe || streq(SAFE_SYSCTLS[k], name);
+                if (!safe)
+                        return nl_strdupf("forbidden sysctl: \"%s\" not allowlisted", name);
+                bool net = strncmp(name, "net.", 4) == 0;
+                if (net && pod->spec.host_network.set && pod->spec.host_network.v)
+                        return nl_strdupf("forbidden sysctl: \"%s\" not allowed with host net enabled", name);
+                if (!net && pod->spec.host_ipc.set && pod->spec.host_ipc.v)
+                        return nl_strdupf("forbidden sysctl: \"%s\" not allowed with host ipc enabled", name);
+        }
+        return NULL;
+}
+
 struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         struct pod_worker *w = calloc(1, sizeof(*w));
         if (!w)
@@ -1041,6 +1079,15 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
+        char *forbidden = admit_sysctls(pod);
+        if (forbidden) {
+                log_warning("pod %s: rejected: %s", pod_name(w), forbidden);
+                w->rejected_reason = strdup("SysctlForbidden");
+                w->rejected_message = forbidden;
+                w->state = W_STOPPED;
+                schedule(w);
+                return w;
+        }
         adopt(w);
         log_info("pod %s: %s", pod_name(w), w->sb ? "resumed" : "starting");
         schedule(w);
@@ -1089,6 +1136,8 @@ void pod_worker_free(struct pod_worker *w) {
         pod_free(w->next);
         free(w->uid);
         free(w->qos);
+        free(w->rejected_reason);
+        free(w->rejected_message);
         free(w->sb_error);
         free(w->last_written);
         free(w);

@@ -236,6 +236,32 @@ static void link_container_log(const struct cri_config *cfg, const struct pod *p
 
 /* ---- create ------------------------------------------------------------------------------- */
 
+static int write_oom_score_adj(int v) {
+        _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        char buf[16];
+        int n = snprintf(buf, sizeof(buf), "%d", v);
+        return write(fd, buf, (size_t) n) == n ? 0 : -errno;
+}
+
+/* Lowering oom_score_adj needs CAP_SYS_RESOURCE, which some nodes' sandboxes deny even to
+ * root; the runtime would then fail the container. The kubelet treats a failure to set the
+ * score as a warning, so ask for no less than this process may set: try it on ourselves and
+ * put our own value back. */
+static int allowed_oom_score_adj(int want) {
+        if (want >= 0)
+                return want;
+        _cleanup_free_ char *cur_s = NULL;
+        int64_t cur = 0;
+        if (nl_read_file("/proc/self/oom_score_adj", 32, false, &cur_s, NULL) == 0)
+                (void) nl_parse_int64(strtok(cur_s, "\n"), -1000, 1000, &cur);
+        if (want >= cur || write_oom_score_adj(want) < 0)
+                return want >= cur ? want : (int) cur;
+        (void) write_oom_score_adj((int) cur);
+        return want;
+}
+
 int cri_container_create(const struct container_create *in, char **ret_id, const char **ret_reason, nl_error *err) {
         const struct cri_config *cfg = in->cfg;
         const struct pod_container *c = in->c;
@@ -287,6 +313,8 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
         r = container_plan_build(in->pod, c, img->config, &ctx, &plan, &reason, err);
         if (r < 0)
                 goto fail;
+
+        plan->oom_score_adj = allowed_oom_score_adj(plan->oom_score_adj);
 
         reason = "CreateContainerConfigError";
         r = build_mounts(in, plan, dir, &mounts, &n_mounts, err);

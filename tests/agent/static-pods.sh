@@ -136,6 +136,9 @@ manifest term "  restartPolicy: Never
     image: $IMG
     terminationMessagePolicy: FallbackToLogsOnError
     command: [sh, -c, 'printf DONE; exit 1']"
+manifest unsafe-sysctl "  securityContext: {sysctls: [{name: kernel.msgmax, value: '65536'}]}
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: Broken_Name}\nspec: {containers: [{name: c, image: x}]}\n' >"$M/broken.yaml"
 printf 'not: [valid' >"$M/.hidden.yaml"
 
@@ -174,6 +177,9 @@ check "deadline exceeded" deadline 30 '.status.phase == "Failed" and .status.rea
 
 # runtime.go 29: FallbackToLogsOnError on failure
 check "termination message from the log" term 30 '.status.containerStatuses[0].state.terminated.message == "DONE"'
+
+# the kubelet's sysctl admission: an unsafe sysctl fails the pod, nothing runs
+check "unsafe sysctl rejected" unsafe-sysctl 20 '.status.phase == "Failed" and .status.reason == "SysctlForbidden" and .status.message == "forbidden sysctl: \"kernel.msgmax\" not allowlisted" and (.status.containerStatuses == null)'
 
 # a broken manifest is reported and skipped; a dot-file is ignored
 grep -q "broken.yaml" "$T/daemon.log" && ok || bad "broken manifest not reported"

@@ -608,6 +608,24 @@ TEST(config_errors_are_reasons) {
         }
 }
 
+TEST(resources_and_sysctls) {
+        FOR_EACH_RUNTIME(rt) {
+                /* a Guaranteed pod: cgroup values by the kubelet's formulas, seen from inside;
+                 * its oom_score_adj is -997 where the node allows lowering it, else unchanged */
+                check_output(rt, POD("guaranteed", "  containers:\n  - name: c\n    image: " IMAGE "\n"
+                                                    "    resources: {limits: {cpu: 500m, memory: 64Mi}}\n"
+                                                    "    command: [sh, -c, 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+                                                    "/sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+                                                    "2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max']\n"),
+                             0, "Completed", "67108864\n512\n50000\n");
+                /* sysctl.go: a namespaced sysctl set for the pod */
+                check_output(rt, POD("sysctl", "  securityContext: {sysctls: [{name: kernel.shm_rmid_forced, value: '1'}]}\n"
+                                                "  containers:\n  - name: c\n    image: " IMAGE "\n"
+                                                "    command: [cat, /proc/sys/kernel/shm_rmid_forced]\n"),
+                             0, "Completed", "1\n");
+        }
+}
+
 /* After all the pods above: nothing of them is left on the node. */
 TEST(zz_teardown_leaves_nothing) {
         if (!fixture())
@@ -635,3 +653,4 @@ TEST(zz_teardown_leaves_nothing) {
         CHECK(sh("! ls -d /sys/fs/cgroup/*/kubepods/*/pod00000000* /sys/fs/cgroup/*/kubepods/pod00000000* >/dev/null 2>&1") == 0);
         (void) cmd;
 }
+
