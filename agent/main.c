@@ -16,6 +16,7 @@ static int help(void) {
                "  run [OPTIONS]  Run the node agent (static pods from --pod-manifest-path).\n"
                "  pods           List the node's pods with their status.\n"
                "  get pod NAME   Print a pod with its status (-o json|yaml).\n"
+               "  describe POD   A pod's containers, conditions and events.\n"
                "  logs POD [C]   Print a container's log (-p previous, -f follow).\n"
                "  exec POD -- C  Run a command in a running container.\n"
                "  images COMMAND Manage the node's images: pull, ls, inspect, rm, prune, import.\n"
@@ -42,6 +43,8 @@ int main(int argc, char **argv) {
                 return cmd_pods(argc - 1, argv + 1);
         if (streq(cmd, "get"))
                 return cmd_get(argc - 1, argv + 1);
+        if (streq(cmd, "describe"))
+                return cmd_describe(argc - 1, argv + 1);
         if (streq(cmd, "logs"))
                 return cmd_logs(argc - 1, argv + 1);
         if (streq(cmd, "exec"))

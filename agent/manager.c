@@ -4,6 +4,7 @@
  * the next start adopts them). */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
@@ -86,6 +87,72 @@ static int add_worker(struct manager *m, struct pod *pod) {
         return 0;
 }
 
+/* What a pod asks for (the kubelet's PodRequests): app containers and sidecars add up, a
+ * regular init container needs its own request plus the sidecars before it, the pod needs
+ * the larger of the two, plus its overhead. */
+static int64_t pod_request(const struct pod *p, const char *resource) {
+        const struct pod_spec *s = &p->spec;
+        int64_t apps = 0, init_max = 0, sidecars = 0;
+        bool cpu = streq(resource, "cpu");
+        for (size_t i = 0; i < s->n_init_containers; i++) {
+                const struct pod_resource_requirements *r = s->init_containers[i].resources;
+                int64_t v = 0;
+                for (size_t k = 0; r && k < r->n_requests; k++)
+                        if (streq(r->requests[k].name, resource))
+                                v = cpu ? pod_quantity_milli_value(&r->requests[k].q) : pod_quantity_value(&r->requests[k].q);
+                if (streq_ptr(s->init_containers[i].restart_policy, "Always"))
+                        sidecars += v;
+                else if (v + sidecars > init_max)
+                        init_max = v + sidecars;
+        }
+        for (size_t i = 0; i < s->n_containers; i++) {
+                const struct pod_resource_requirements *r = s->containers[i].resources;
+                for (size_t k = 0; r && k < r->n_requests; k++)
+                        if (streq(r->requests[k].name, resource))
+                                apps += cpu ? pod_quantity_milli_value(&r->requests[k].q) : pod_quantity_value(&r->requests[k].q);
+        }
+        int64_t total = apps + sidecars > init_max ? apps + sidecars : init_max;
+        for (size_t k = 0; k < s->n_overhead; k++)
+                if (streq(s->overhead[k].name, resource))
+                        total += cpu ? pod_quantity_milli_value(&s->overhead[k].q) : pod_quantity_value(&s->overhead[k].q);
+        return total;
+}
+
+/* The kubelet's admission for what a node without an API server can check: pod count,
+ * cpu and memory requests against allocatable (the sysctl check is the worker's). */
+static int admit(struct manager *m, const struct pod *pod, char **reason, char **message) {
+        size_t active = 0;
+        int64_t used_cpu = 0, used_mem = 0;
+        for (size_t i = 0; i < m->n_workers; i++)
+                if (pod_worker_active(m->workers[i])) {
+                        active++;
+                        used_cpu += pod_request(pod_worker_pod(m->workers[i]), "cpu");
+                        used_mem += pod_request(pod_worker_pod(m->workers[i]), "memory");
+                }
+        if ((int) active + 1 > m->cfg->max_pods) {
+                *reason = strdup("OutOfpods");
+                *message = nl_strdupf("Node didn't have enough resource: pods, requested: 1, used: %zu, capacity: %d",
+                                      active, m->cfg->max_pods);
+                return -1;
+        }
+        int64_t cpu = pod_request(pod, "cpu"), mem = pod_request(pod, "memory");
+        if (cpu > 0 && used_cpu + cpu > m->allocatable_milli_cpu) {
+                *reason = strdup("OutOfcpu");
+                *message = nl_strdupf("Node didn't have enough resource: cpu, requested: %" PRId64 ", used: %" PRId64
+                                      ", capacity: %" PRId64,
+                                      cpu, used_cpu, m->allocatable_milli_cpu);
+                return -1;
+        }
+        if (mem > 0 && used_mem + mem > m->allocatable_memory) {
+                *reason = strdup("OutOfmemory");
+                *message = nl_strdupf("Node didn't have enough resource: memory, requested: %" PRId64 ", used: %" PRId64
+                                      ", capacity: %" PRId64,
+                                      mem, used_mem, m->allocatable_memory);
+                return -1;
+        }
+        return 0;
+}
+
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
         struct pod_worker *w = find_worker(m, uid);
         if (!spec) {
@@ -97,11 +164,16 @@ void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
                 pod_worker_update(w, spec);
                 return;
         }
-        if ((int) m->n_workers >= m->cfg->max_pods) {
-                /* admission: the kubelet rejects pods past maxPods (reason OutOfpods) */
-                log_warning("pod %s: rejected: node has reached its maximum of %d pods (OutOfpods)",
-                            strempty(spec->metadata.name), m->cfg->max_pods);
-                pod_free(spec);
+        _cleanup_free_ char *reason = NULL, *message = NULL;
+        if (admit(m, spec, &reason, &message) < 0) {
+                struct pod_worker **n = realloc(m->workers, (m->n_workers + 1) * sizeof(*n));
+                struct pod_worker *rw = n ? pod_worker_new_rejected(m, spec, reason, message) : NULL;
+                if (n)
+                        m->workers = n;
+                if (rw)
+                        m->workers[m->n_workers++] = rw;
+                else
+                        pod_free(spec);
                 return;
         }
         if (add_worker(m, spec) < 0) {

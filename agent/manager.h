@@ -70,6 +70,11 @@ void pod_worker_update(struct pod_worker *w, struct pod *pod);
 void pod_worker_terminate(struct pod_worker *w);
 void pod_worker_free(struct pod_worker *w);
 const char *pod_worker_uid(const struct pod_worker *w);
+const struct pod *pod_worker_pod(const struct pod_worker *w);
+/* Running (not finished, not rejected): counts against the node's allocatable. */
+bool pod_worker_active(const struct pod_worker *w);
+/* A pod admission refused: reported Failed with reason and message, never run. */
+struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message);
 /* The replacement spec that waited for this pod's end, if any (ownership to the caller). */
 struct pod *pod_worker_take_next(struct pod_worker *w);
 /* Re-check everything now (periodic resync). */

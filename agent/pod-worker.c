@@ -53,9 +53,56 @@ struct pod_worker {
         char *last_written;
         char *qos;
         char *rejected_reason, *rejected_message; /* admission said no: the pod never runs */
+        json_t *events; /* the kubelet's events for this pod, newest last, bounded */
+        bool events_dirty;
+        usec_t pull_started;
 };
 
 static void schedule(struct pod_worker *w);
+
+#define MAX_EVENTS 64
+
+/* An event as the kubelet records it (type Normal/Warning, reason, message); a repeat of the
+ * last identical one bumps its count and lastTimestamp, as the event recorder's correlator
+ * does. Kept per pod in events.json beside pod.json. */
+static void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...)
+        _printf_(4, 5);
+static void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (!msg || !w->events)
+                return;
+        char *now = format_rfc3339nano(now_realtime());
+        char *dot = now ? strchr(now, '.') : NULL;
+        if (dot)
+                strcpy(dot, "Z");
+        size_t i;
+        json_t *e;
+        json_array_foreach(w->events, i, e) {
+                if (streq_ptr(json_string_value(json_object_get(e, "reason")), reason) &&
+                    streq_ptr(json_string_value(json_object_get(e, "message")), msg)) {
+                        json_object_set_new(e, "count", json_integer(json_integer_value(json_object_get(e, "count")) + 1));
+                        json_object_set_new(e, "lastTimestamp", json_string(strempty(now)));
+                        json_incref(e);
+                        json_array_remove(w->events, i);
+                        json_array_append_new(w->events, e);
+                        free(now);
+                        w->events_dirty = true;
+                        return;
+                }
+        }
+        if (json_array_size(w->events) >= MAX_EVENTS)
+                json_array_remove(w->events, 0);
+        json_array_append_new(w->events, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "reason", reason,
+                                                   "message", msg, "count", 1, "firstTimestamp", strempty(now),
+                                                   "lastTimestamp", strempty(now), "source", "kubelet"));
+        free(now);
+        w->events_dirty = true;
+}
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -203,6 +250,7 @@ static void done_sandbox(json_t *result, void *userdata) {
         const char *error = json_string_value(json_object_get(result, "error"));
         if (error) {
                 log_warning("pod %s: %s", pod_name(w), error);
+                pod_event(w, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", error);
                 free(w->sb_error);
                 w->sb_error = strdup(error);
                 w->sb_retry_at = now_monotonic() + BACKOFF_INITIAL;
@@ -291,6 +339,7 @@ static void done_create(json_t *result, void *userdata) {
                 const char *reason = json_string_value(json_object_get(result, "reason"));
                 set_waiting(c, reason ? reason : "CreateContainerError", "%s", error);
                 log_warning("pod %s: container %s: %s: %s", pod_name(w), c->spec->name, strempty(reason), error);
+                pod_event(w, "Warning", "Failed", "Error: %s", error);
                 /* retry after a back-off, as the kubelet's next sync would */
                 c->exited_mono = now_monotonic();
                 if (!c->backoff)
@@ -299,6 +348,8 @@ static void done_create(json_t *result, void *userdata) {
         } else {
                 set_waiting(c, NULL, NULL);
                 log_info("pod %s: container %s started (%.12s)", pod_name(w), c->spec->name, id);
+                pod_event(w, "Normal", "Created", "Created container: %s", c->spec->name);
+                pod_event(w, "Normal", "Started", "Started container %s", c->spec->name);
         }
         refresh(c);
         schedule(w);
@@ -315,10 +366,15 @@ static void pull_done(int r, enum pull_error_kind kind, const char *image_id, co
                 image_pull_failed(w->m->pull_backoff, strempty(key), now_monotonic());
                 set_waiting(c, image_pull_error_reason(kind), "%s", err && err->msg ? err->msg : "pull failed");
                 log_warning("pod %s: pull %s: %s", pod_name(w), strempty(c->spec->image), strempty(c->waiting_message));
+                pod_event(w, "Warning", "Failed", "Failed to pull image \"%s\": %s", strempty(c->spec->image),
+                          strempty(c->waiting_message));
+                pod_event(w, "Warning", "Failed", "Error: %s", strempty(c->waiting_reason));
         } else {
                 image_pull_succeeded(w->m->pull_backoff, strempty(key));
                 set_waiting(c, NULL, NULL);
                 log_info("pod %s: pulled %s (%.19s)", pod_name(w), strempty(c->spec->image), strempty(image_id));
+                pod_event(w, "Normal", "Pulled", "Successfully pulled image \"%s\" in %.3fs", strempty(c->spec->image),
+                          (double) (now_monotonic() - w->pull_started) / 1e6);
         }
         schedule(w);
 }
@@ -336,14 +392,19 @@ static bool ensure_image(struct ctr *c) {
         switch (image_pull_decide(w->m->pull_backoff, strempty(key), c->spec->image_pull_policy, present,
                                   now_monotonic(), &wait)) {
         case IMAGE_USE:
+                if (!c->busy)
+                        pod_event(w, "Normal", "Pulled", "Container image \"%s\" already present on machine",
+                                  strempty(c->spec->image));
                 return true;
         case IMAGE_NEVER: {
                 _cleanup_free_ char *msg = image_never_pull_message(c->spec->image);
                 set_waiting(c, "ErrImageNeverPull", "%s", strempty(msg));
+                pod_event(w, "Warning", "ErrImageNeverPull", "%s", strempty(msg));
                 return false;
         }
         case IMAGE_BACKOFF:
                 set_waiting(c, "ImagePullBackOff", "Back-off pulling image \"%s\"", strempty(c->spec->image));
+                pod_event(w, "Normal", "BackOff", "Back-off pulling image \"%s\"", strempty(c->spec->image));
                 return false;
         case IMAGE_PULL:
                 break;
@@ -356,6 +417,8 @@ static bool ensure_image(struct ctr *c) {
                 return false;
         }
         c->pulling = true;
+        w->pull_started = now_monotonic();
+        pod_event(w, "Normal", "Pulling", "Pulling image \"%s\"", strempty(c->spec->image));
         set_waiting(c, "ContainerCreating", NULL);
         int r = registry_pull(w->m->registry, &ref, NULL, NULL, NULL, pull_done, c);
         image_ref_done(&ref);
@@ -404,6 +467,8 @@ static void start_container(struct ctr *c) {
                         _cleanup_free_ char *pf = pod_format(w);
                         set_waiting(c, "CrashLoopBackOff", "back-off %llus restarting failed container=%s pod=%s",
                                     (unsigned long long) (c->backoff / SEC), c->spec->name, strempty(pf));
+                        pod_event(w, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s",
+                                  c->spec->name, strempty(pf));
                 }
                 arm_timer(w, until);
                 return;
@@ -527,6 +592,7 @@ static void terminate_step(struct pod_worker *w) {
                         if (now >= w->kill_deadline)
                                 kill_container(c, SIGKILL);
                         else if (!c->killed && (!c->init || !apps_running)) {
+                                pod_event(w, "Normal", "Killing", "Stopping container %s", c->spec->name);
                                 kill_container(c, 0);
                                 c->killed = c->busy;
                         }
@@ -806,6 +872,15 @@ static void write_status(struct pod_worker *w) {
         w->last_written = s;
 }
 
+static void write_events(struct pod_worker *w) {
+        if (!w->events_dirty)
+                return;
+        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/events.json", w->m->cri.root_dir, w->uid);
+        _cleanup_free_ char *s = json_dumps(w->events, JSON_INDENT(2));
+        if (path && s && nl_write_file_atomic(path, s, strlen(s), 0644) == 0)
+                w->events_dirty = false;
+}
+
 /* ---- the sync -------------------------------------------------------------------------- */
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -931,8 +1006,10 @@ static void sync_pod(struct pod_worker *w) {
                 manager_worker_gone(w->m, w);
                 return;
         }
-        if (w->state != W_REMOVING)
+        if (w->state != W_REMOVING) {
                 write_status(w);
+                write_events(w);
+        }
 }
 
 static int on_defer(sd_event_source *s, void *userdata) {
@@ -1071,6 +1148,15 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         w->pod = pod;
         w->uid = strdup(strempty(pod->metadata.uid));
         w->qos = strdup(pod_qos_class(pod));
+        _cleanup_free_ char *events_path = nl_strdupf("%s/pods/%s/events.json", m->cri.root_dir, w->uid);
+        _cleanup_free_ char *events_buf = NULL;
+        size_t events_len = 0;
+        if (events_path && nl_read_file(events_path, 4 * 1024 * 1024, true, &events_buf, &events_len) == 0)
+                w->events = json_loadb(events_buf, events_len, 0, NULL);
+        if (!json_is_array(w->events)) {
+                json_decref(w->events);
+                w->events = json_array();
+        }
         ctrs_init(w);
         if (!w->uid || !w->qos || !w->init || !w->app) {
                 pod_worker_free(w);
@@ -1082,6 +1168,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         char *forbidden = admit_sysctls(pod);
         if (forbidden) {
                 log_warning("pod %s: rejected: %s", pod_name(w), forbidden);
+                pod_event(w, "Warning", "SysctlForbidden", "%s", forbidden);
                 w->rejected_reason = strdup("SysctlForbidden");
                 w->rejected_message = forbidden;
                 w->state = W_STOPPED;
@@ -1116,6 +1203,45 @@ const char *pod_worker_uid(const struct pod_worker *w) {
         return w->uid;
 }
 
+const struct pod *pod_worker_pod(const struct pod_worker *w) {
+        return w->pod;
+}
+
+bool pod_worker_active(const struct pod_worker *w) {
+        if (w->rejected_reason || w->state != W_RUNNING)
+                return false;
+        const char *phase = pod_phase(w);
+        return !streq(phase, "Succeeded") && !streq(phase, "Failed");
+}
+
+/* Admission rejected the pod before a worker existed: the worker only reports it. */
+struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message) {
+        struct pod_worker *w = calloc(1, sizeof(*w));
+        if (!w)
+                return NULL;
+        w->m = m;
+        w->pod = pod;
+        w->uid = strdup(strempty(pod->metadata.uid));
+        w->qos = strdup(pod_qos_class(pod));
+        w->events = json_array();
+        w->rejected_reason = strdup(reason);
+        w->rejected_message = strdup(message);
+        w->state = W_STOPPED;
+        ctrs_init(w);
+        if (!w->uid || !w->qos || !w->events || !w->rejected_reason || !w->rejected_message || !w->init || !w->app) {
+                w->pod = NULL;
+                pod_worker_free(w);
+                return NULL;
+        }
+        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
+        if (dir)
+                (void) nl_mkdir_p(dir, 0700);
+        log_warning("pod %s: rejected: %s: %s", pod_name(w), reason, message);
+        pod_event(w, "Warning", reason, "%s", message);
+        schedule(w);
+        return w;
+}
+
 struct pod *pod_worker_take_next(struct pod_worker *w) {
         return TAKE_PTR(w->next);
 }
@@ -1136,6 +1262,7 @@ void pod_worker_free(struct pod_worker *w) {
         pod_free(w->next);
         free(w->uid);
         free(w->qos);
+        json_decref(w->events);
         free(w->rejected_reason);
         free(w->rejected_message);
         free(w->sb_error);

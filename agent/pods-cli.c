@@ -319,10 +319,133 @@ static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
         return 1;
 }
 
+static void print_kv_map(const char *title, json_t *map) {
+        printf("%-18s", title);
+        if (!json_object_size(map)) {
+                printf("<none>\n");
+                return;
+        }
+        const char *k;
+        json_t *v;
+        bool first = true;
+        json_object_foreach(map, k, v) {
+                printf("%s%s=%s\n", first ? "" : "                  ", k, strempty(json_string_value(v)));
+                first = false;
+        }
+}
+
+static void print_container(json_t *spec, json_t *status) {
+        printf("  %s:\n", strempty(json_string_value(json_object_get(spec, "name"))));
+        printf("    Container ID:  %s\n", strempty(json_string_value(json_object_get(status, "containerID"))));
+        printf("    Image:         %s\n", strempty(json_string_value(json_object_get(spec, "image"))));
+        printf("    Image ID:      %s\n", strempty(json_string_value(json_object_get(status, "imageID"))));
+        json_t *state = json_object_get(status, "state"), *last = json_object_get(status, "lastState");
+        const char *names[] = { "State:       ", "Last State:  " };
+        json_t *states[] = { state, last };
+        for (size_t i = 0; i < 2; i++) {
+                json_t *run = json_object_get(states[i], "running"), *wait = json_object_get(states[i], "waiting"),
+                       *term = json_object_get(states[i], "terminated");
+                if (run)
+                        printf("    %s  Running\n      Started:     %s\n", names[i],
+                               strempty(json_string_value(json_object_get(run, "startedAt"))));
+                else if (wait) {
+                        printf("    %s  Waiting\n      Reason:      %s\n", names[i],
+                               strempty(json_string_value(json_object_get(wait, "reason"))));
+                        if (json_object_get(wait, "message"))
+                                printf("      Message:     %s\n", json_string_value(json_object_get(wait, "message")));
+                } else if (term) {
+                        printf("    %s  Terminated\n      Reason:      %s\n      Exit Code:   %lld\n", names[i],
+                               strempty(json_string_value(json_object_get(term, "reason"))),
+                               (long long) json_integer_value(json_object_get(term, "exitCode")));
+                        if (json_object_get(term, "message"))
+                                printf("      Message:     %s\n", json_string_value(json_object_get(term, "message")));
+                        printf("      Started:     %s\n      Finished:    %s\n",
+                               strempty(json_string_value(json_object_get(term, "startedAt"))),
+                               strempty(json_string_value(json_object_get(term, "finishedAt"))));
+                } else if (i == 0)
+                        printf("    %s  Unknown\n", names[i]);
+        }
+        printf("    Ready:         %s\n", json_is_true(json_object_get(status, "ready")) ? "True" : "False");
+        printf("    Restart Count: %lld\n", (long long) json_integer_value(json_object_get(status, "restartCount")));
+}
+
+static json_t *status_named(json_t *list, const char *name) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(list, i, c) {
+                if (streq_ptr(json_string_value(json_object_get(c, "name")), name))
+                        return c;
+        }
+        return NULL;
+}
+
+/* Like `kubectl describe pod`: the spec in short, the status, the events. */
+static int pod_describe(const struct cli_opts *o, const char *name) {
+        json_t *all = load_pods(o);
+        json_t *p = find_pod(o, all, name);
+        if (!p) {
+                fprintf(stderr, "nodelet describe: pod \"%s\" not found in namespace \"%s\"\n", name,
+                        o->namespace ? o->namespace : "default");
+                json_decref(all);
+                return 1;
+        }
+        json_t *meta = json_object_get(p, "metadata"), *spec = json_object_get(p, "spec"), *st = json_object_get(p, "status");
+        printf("%-18s%s\n", "Name:", strempty(jstr(p, "metadata.name")));
+        printf("%-18s%s\n", "Namespace:", strempty(jstr(p, "metadata.namespace")));
+        printf("%-18s%s\n", "Node:", strempty(jstr(p, "spec.nodeName")));
+        printf("%-18s%s\n", "Start Time:", jstr(p, "status.startTime") ? jstr(p, "status.startTime") : "<unset>");
+        print_kv_map("Labels:", json_object_get(meta, "labels"));
+        print_kv_map("Annotations:", json_object_get(meta, "annotations"));
+        printf("%-18s%s\n", "Status:", strempty(jstr(p, "status.phase")));
+        if (jstr(p, "status.reason"))
+                printf("%-18s%s\n%-18s%s\n", "Reason:", jstr(p, "status.reason"), "Message:", strempty(jstr(p, "status.message")));
+        printf("%-18s%s\n", "IP:", jstr(p, "status.podIP") ? jstr(p, "status.podIP") : "");
+        printf("%-18s%s\n", "QoS Class:", strempty(jstr(p, "status.qosClass")));
+        const char *lists[][2] = { { "initContainers", "initContainerStatuses" }, { "containers", "containerStatuses" } };
+        for (size_t l = 0; l < 2; l++) {
+                json_t *cs = json_object_get(spec, lists[l][0]);
+                if (!json_array_size(cs))
+                        continue;
+                printf("%s:\n", l == 0 ? "Init Containers" : "Containers");
+                size_t i;
+                json_t *c;
+                json_array_foreach(cs, i, c)
+                        print_container(c, status_named(json_object_get(st, lists[l][1]),
+                                                        json_string_value(json_object_get(c, "name"))));
+        }
+        printf("Conditions:\n  %-28s %s\n", "Type", "Status");
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(st, "conditions"), i, c)
+                printf("  %-28s %s\n", strempty(json_string_value(json_object_get(c, "type"))),
+                       strempty(json_string_value(json_object_get(c, "status"))));
+        printf("Events:\n");
+        _cleanup_free_ char *epath = nl_strdupf("%s/pods/%s/events.json", o->root_dir, strempty(jstr(p, "metadata.uid")));
+        _cleanup_free_ char *ebuf = NULL;
+        size_t elen = 0;
+        json_t *events = epath && nl_read_file(epath, 4 * 1024 * 1024, true, &ebuf, &elen) == 0 ? json_loadb(ebuf, elen, 0, NULL) : NULL;
+        if (!json_array_size(events))
+                printf("  <none>\n");
+        else
+                printf("  %-8s %-24s %-10s %-8s %s\n", "Type", "Reason", "Age", "From", "Message");
+        json_array_foreach(events, i, c) {
+                _cleanup_free_ char *a = age(json_string_value(json_object_get(c, "lastTimestamp")));
+                long long n = (long long) json_integer_value(json_object_get(c, "count"));
+                _cleanup_free_ char *agecol = n > 1 ? nl_strdupf("%s (x%lld)", strempty(a), n) : strdup(strempty(a));
+                printf("  %-8s %-24s %-10s %-8s %s\n", strempty(json_string_value(json_object_get(c, "type"))),
+                       strempty(json_string_value(json_object_get(c, "reason"))), strempty(agecol), "kubelet",
+                       strempty(json_string_value(json_object_get(c, "message"))));
+        }
+        json_decref(events);
+        json_decref(all);
+        return 0;
+}
+
 static void cli_usage(FILE *f) {
         fprintf(f, "Usage:\n"
                    "  nodelet pods [-o json]                    the node's pods (like kubectl get pods)\n"
                    "  nodelet get pod NAME [-o json|yaml]       one pod with its status\n"
+                   "  nodelet describe POD                      a pod's containers, conditions and events\n"
                    "  nodelet logs POD [CONTAINER] [-p] [-f] [--timestamps] [--tail N]\n"
                    "  nodelet exec POD [-c CONTAINER] [-t] -- COMMAND [ARG...]\n"
                    "\n"
@@ -432,4 +555,19 @@ int cmd_exec(int argc, char **argv) {
                 return 2;
         }
         return pod_exec(&o, rest[0], rest + 1);
+}
+
+int cmd_describe(int argc, char **argv) {
+        struct cli_opts o;
+        char **rest;
+        int n = parse_cli(argc, argv, &o, &rest);
+        if (n < 0)
+                return n == -2 ? 0 : 2;
+        if (n == 2 && (streq(rest[0], "pod") || streq(rest[0], "pods")))
+                return pod_describe(&o, rest[1]);
+        if (n != 1) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return pod_describe(&o, rest[0]);
 }

@@ -136,6 +136,8 @@ manifest term "  restartPolicy: Never
     image: $IMG
     terminationMessagePolicy: FallbackToLogsOnError
     command: [sh, -c, 'printf DONE; exit 1']"
+manifest toobig "  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600'], resources: {requests: {cpu: '1000'}}}"
 manifest unsafe-sysctl "  securityContext: {sysctls: [{name: kernel.msgmax, value: '65536'}]}
   containers:
   - {name: c, image: $IMG, command: [sleep, '3600']}"
@@ -181,6 +183,15 @@ check "termination message from the log" term 30 '.status.containerStatuses[0].s
 # the kubelet's sysctl admission: an unsafe sysctl fails the pod, nothing runs
 check "unsafe sysctl rejected" unsafe-sysctl 20 '.status.phase == "Failed" and .status.reason == "SysctlForbidden" and .status.message == "forbidden sysctl: \"kernel.msgmax\" not allowlisted" and (.status.containerStatuses == null)'
 
+# admission against the node's allocatable
+check "OutOfcpu" toobig 20 '.status.phase == "Failed" and .status.reason == "OutOfcpu" and (.status.message | startswith("Node didn'"'"'t have enough resource: cpu, requested: 1000000, used: "))'
+
+# events, as kubectl describe shows them
+desc=$("$NODELET" describe "onfailure-$NODE" "${ARGS[@]}")
+for want in "Started container c" "Back-off restarting failed container c in pod onfailure-$NODE" "Container image \"$IMG\" already present on machine" "Restart Count:" "Exit Code:   1"; do
+        printf '%s' "$desc" | grep -qF -- "$want" && ok || { bad "describe lacks: $want"; printf '%s\n' "$desc" | sed 's/^/    /' | head -60; }
+done
+
 # a broken manifest is reported and skipped; a dot-file is ignored
 grep -q "broken.yaml" "$T/daemon.log" && ok || bad "broken manifest not reported"
 "$NODELET" pods "${ARGS[@]}" | grep -q -i broken && bad "broken manifest ran" || ok
@@ -205,6 +216,19 @@ sleep 1
 start_daemon
 check "restart: same container, no restart" sidecar 30 ".status.containerStatuses[0].containerID == \"$cid\" and .status.containerStatuses[0].restartCount == 0 and .status.phase == \"Running\""
 check "restart: pods added while down run" late 30 '.status.phase == "Succeeded"'
+
+# the daemon killed with SIGKILL: containers go on, an exit while it is down is in the
+# status afterwards, and nothing was restarted
+manifest exiter "  restartPolicy: Never
+  containers:
+  - {name: c, image: $IMG, command: [sh, -c, 'sleep 4; exit 3']}"
+check "exiter running" exiter 30 '.status.phase == "Running"'
+cid=$(pod_json sidecar | jq -r '.status.containerStatuses[0].containerID')
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+sleep 6
+start_daemon
+check "after SIGKILL: the exit is recorded" exiter 30 '.status.phase == "Failed" and .status.containerStatuses[0].state.terminated.exitCode == 3 and .status.containerStatuses[0].restartCount == 0'
+check "after SIGKILL: running containers untouched" sidecar 30 ".status.containerStatuses[0].containerID == \"$cid\" and .status.containerStatuses[0].restartCount == 0"
 
 stop_daemon
 echo "static-pods: $pass passed, $fail failed"
