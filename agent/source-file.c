@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "agent.h"
+#include "common/fs.h"
 #include "common/time-util.h"
 #include "podspec/podspec.h"
 
@@ -63,35 +64,6 @@ struct file_source {
 
 /* ---- reading and decoding one file ------------------------------------------------------- */
 
-/* Read a regular file from an open descriptor, at most max bytes (-EFBIG beyond). */
-static int read_fd_capped(int fd, size_t max, char **ret, size_t *ret_len) {
-        nl_buf b = {};
-        char chunk[65536];
-        for (;;) {
-                ssize_t n = read(fd, chunk, sizeof(chunk));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        nl_buf_free(&b);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                if (b.len + (size_t) n > max) {
-                        nl_buf_free(&b);
-                        return -EFBIG;
-                }
-                nl_buf_append(&b, chunk, (size_t) n);
-        }
-        size_t len = b.len;
-        char *s = nl_buf_steal(&b);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        *ret_len = len;
-        return 0;
-}
 
 /* Open what name resolves to (symlinks followed) if it is a regular file. -ENOENT when it is
  * gone or is not a regular file: such names are skipped as if absent. */
@@ -342,7 +314,7 @@ static int process_file(struct file_source *s, int dirfd, const char *name, cons
                                    FILE_SOURCE_MAX_FILES);
         else if (r < 0)
                 error = nl_strdupf("%s: cannot open: %s", path, strerror(-r));
-        else if ((r = read_fd_capped(fd, PODSPEC_MAX_INPUT_BYTES, &buf, &len)) == -EFBIG)
+        else if ((r = nl_read_fd(fd, PODSPEC_MAX_INPUT_BYTES, &buf, &len)) == -EFBIG)
                 error = nl_strdupf("%s: larger than %u bytes, the API server's limit for an object", path,
                                    PODSPEC_MAX_INPUT_BYTES);
         else if (r == -ENOMEM)

@@ -61,7 +61,7 @@ int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
         return 0;
 }
 
-static int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
+int nl_read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
         nl_buf b = {};
         char chunk[16384];
         for (;;) {
@@ -95,7 +95,7 @@ int nl_read_file(const char *path, size_t max, bool nofollow, char **ret, size_t
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
         if (fd < 0)
                 return -errno;
-        return read_fd(fd, max, ret, ret_len);
+        return nl_read_fd(fd, max, ret, ret_len);
 }
 
 int nl_read_file_in_root(const char *root, const char *path, size_t max, char **ret, size_t *ret_len) {
@@ -113,7 +113,7 @@ int nl_read_file_in_root(const char *root, const char *path, size_t max, char **
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
-        return read_fd(fd, max, ret, ret_len);
+        return nl_read_fd(fd, max, ret, ret_len);
 }
 
 static int rm_rf_at(int dfd, const char *name, dev_t dev, int depth) {

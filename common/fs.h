@@ -11,6 +11,8 @@
 int nl_mkdir_p(const char *path, mode_t mode);
 /* Write temp + fsync + rename (+ fsync of the directory). */
 int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Everything left in fd up to max bytes (-EFBIG beyond), NUL-terminated. */
+int nl_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Whole file up to max bytes (-EFBIG beyond), NUL-terminated. O_NOFOLLOW when nofollow. */
 int nl_read_file(const char *path, size_t max, bool nofollow, char **ret, size_t *ret_len);
 /* A file below root, resolving symlinks as if root were "/" (openat2 RESOLVE_IN_ROOT), as a

@@ -171,16 +171,6 @@ static char *field_value(const struct pod *pod, const struct plan_context *ctx, 
         return NULL;
 }
 
-static const struct pod_container *find_container(const struct pod *pod, const char *name) {
-        for (size_t i = 0; i < pod->spec.n_containers; i++)
-                if (streq_ptr(pod->spec.containers[i].name, name))
-                        return &pod->spec.containers[i];
-        for (size_t i = 0; i < pod->spec.n_init_containers; i++)
-                if (streq_ptr(pod->spec.init_containers[i].name, name))
-                        return &pod->spec.init_containers[i];
-        return NULL;
-}
-
 static const pod_quantity *resource_of(const struct pod_resource_requirements *r, bool limits, const char *name) {
         if (!r)
                 return NULL;
@@ -192,19 +182,38 @@ static const pod_quantity *resource_of(const struct pod_resource_requirements *r
         return NULL;
 }
 
-/* ExtractContainerResourceValue after MergeContainerResourceLimits: a missing limit is the
- * node's allocatable; CPU in whole cores (or the divisor's units) rounded up. */
-static char *resource_value(const struct pod_container *c, const struct plan_context *ctx,
-                            const struct pod_resource_field_selector *s) {
-        const char *dot = strchr(strempty(s->resource), '.');
-        if (!dot)
-                return NULL;
-        bool limits = strncmp(s->resource, "limits.", 7) == 0;
-        const char *name = dot + 1;
+static const struct pod_container *find_container(const struct pod *pod, const char *name) {
+        for (size_t i = 0; i < pod->spec.n_containers; i++)
+                if (streq_ptr(pod->spec.containers[i].name, name))
+                        return &pod->spec.containers[i];
+        for (size_t i = 0; i < pod->spec.n_init_containers; i++)
+                if (streq_ptr(pod->spec.init_containers[i].name, name))
+                        return &pod->spec.init_containers[i];
+        return NULL;
+}
+
+
+/* ExtractContainerResourceValue after MergeContainerResourceLimits, for env and volume files. */
+int cri_resource_field_value(const struct pod *pod, const struct plan_context *ctx,
+                             const struct pod_resource_field_selector *s, char **ret, nl_error *err) {
+        const struct pod_container *c = find_container(pod, s->container_name);
+        if (!c)
+                return nl_error_set(err, -EINVAL, "container %s not found", strempty(s->container_name));
+        const char *res = strempty(s->resource);
+        bool limits = strncmp(res, "limits.", 7) == 0;
+        if (!limits && strncmp(res, "requests.", 9) != 0)
+                return nl_error_set(err, -EINVAL, "unsupported container resource : %s", res);
+        const char *name = res + (limits ? 7 : 9);
+        bool standard = streq(name, "cpu") || streq(name, "memory") || streq(name, "ephemeral-storage");
+        if (!standard && strncmp(name, "hugepages-", 10) != 0)
+                return nl_error_set(err, -EINVAL, "unsupported container resource : %s", res);
+
+        /* MergeContainerResourceLimits: a missing cpu/memory/ephemeral-storage limit is the
+         * node's allocatable; anything else missing is zero. */
         const pod_quantity *q = resource_of(c->resources, limits, name);
-        pod_quantity fallback = { .set = true, .format = QUANTITY_DECIMAL_SI };
-        if (!q || !q->set) {
-                if (limits) {
+        pod_quantity fallback = {.set = true, .format = QUANTITY_DECIMAL_SI};
+        if (!q) {
+                if (limits && ctx) {
                         if (streq(name, "cpu"))
                                 fallback.nano = (__int128) ctx->node_allocatable_milli_cpu * 1000000;
                         else if (streq(name, "memory"))
@@ -214,8 +223,13 @@ static char *resource_value(const struct pod_container *c, const struct plan_con
                 }
                 q = &fallback;
         }
-        return nl_strdupf("%" PRId64, pod_quantity_divide_ceil(q, s->divisor.set ? &s->divisor : NULL));
+        char *v = nl_strdupf("%" PRId64, pod_quantity_divide_ceil(q, s->divisor.set ? &s->divisor : NULL));
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        return 0;
 }
+
 
 static const char *pod_format(const struct pod *pod, char **buf) {
         /* format.Pod: name_namespace(uid) */
@@ -259,16 +273,13 @@ static int build_env(const struct pod *pod, const struct pod_container *c, const
                                 return nl_error_set(err, -EINVAL, "env \"%s\": unsupported fieldPath \"%s\"",
                                                     strempty(e->name), strempty(e->value_from->field_ref->field_path));
                 } else if (e->value_from->resource_field_ref) {
-                        const struct pod_resource_field_selector *s = e->value_from->resource_field_ref;
-                        const struct pod_container *target = isempty(s->container_name) ? c
-                                                                                          : find_container(pod, s->container_name);
-                        if (!target)
-                                return nl_error_set(err, -ENOENT, "env \"%s\": container \"%s\" not found",
-                                                    strempty(e->name), s->container_name);
-                        value = resource_value(target, ctx, s);
-                        if (!value)
-                                return nl_error_set(err, -EINVAL, "env \"%s\": unsupported resource \"%s\"",
-                                                    strempty(e->name), strempty(s->resource));
+                        /* in env, no containerName means this container */
+                        struct pod_resource_field_selector s = *e->value_from->resource_field_ref;
+                        if (isempty(s.container_name))
+                                s.container_name = c->name;
+                        int k = cri_resource_field_value(pod, ctx, &s, &value, err);
+                        if (k < 0)
+                                return nl_error_prefix(err, "env \"%s\"", strempty(e->name));
                 } else {
                         bool secret = e->value_from->secret_key_ref != NULL;
                         const struct pod_key_selector *k = secret ? e->value_from->secret_key_ref

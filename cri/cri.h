@@ -337,6 +337,13 @@ int container_plan_build(const struct pod *pod, const struct pod_container *c, c
                          nl_error *err);
 void container_plan_free(struct container_plan *p);
 
+/* The downward API's value of a resourceFieldRef (ExtractResourceValueByContainerNameAndNode-
+ * Allocatable): the named container's request or limit, a missing limit being the node's
+ * allocatable, divided by the divisor and rounded up. For env vars and volume files. */
+struct pod_resource_field_selector;
+int cri_resource_field_value(const struct pod *pod, const struct plan_context *ctx,
+                             const struct pod_resource_field_selector *s, char **ret, nl_error *err);
+
 /* The kubelet's cgroup and OOM formulas (pkg/kubelet/cm, pkg/kubelet/qos). */
 uint64_t cri_milli_cpu_to_shares(int64_t milli);
 int64_t cri_milli_cpu_to_quota(int64_t milli, uint64_t period);

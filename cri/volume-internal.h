@@ -82,7 +82,4 @@ int subpath_open(const char *volume_path, const char *subpath, bool create, mode
  * detached first. The parent of target must exist. */
 int subpath_bind(int fd, const char *target);
 
-/* The kubelet's downward API value of a resourceFieldRef for a volume file or an env var
- * (ExtractResourceValueByContainerNameAndNodeAllocatable). */
-int volume_resource_value(const struct pod *pod, const struct plan_context *ctx,
-                          const struct pod_resource_field_selector *s, char **ret, nl_error *err);
+

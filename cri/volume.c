@@ -386,64 +386,6 @@ static int setup_host_path(const struct pod_host_path_volume *h, nl_error *err) 
 
 /* ---- downward API ------------------------------------------------------------------------- */
 
-static const struct pod_container *find_container(const struct pod *pod, const char *name) {
-        for (size_t i = 0; i < pod->spec.n_containers; i++)
-                if (streq_ptr(pod->spec.containers[i].name, name))
-                        return &pod->spec.containers[i];
-        for (size_t i = 0; i < pod->spec.n_init_containers; i++)
-                if (streq_ptr(pod->spec.init_containers[i].name, name))
-                        return &pod->spec.init_containers[i];
-        return NULL;
-}
-
-static const pod_quantity *resource_of(const struct pod_resource_requirements *r, bool limits,
-                                       const char *name) {
-        if (!r)
-                return NULL;
-        const struct pod_resource *l = limits ? r->limits : r->requests;
-        size_t n = limits ? r->n_limits : r->n_requests;
-        for (size_t i = 0; i < n; i++)
-                if (streq(l[i].name, name))
-                        return &l[i].q;
-        return NULL;
-}
-
-int volume_resource_value(const struct pod *pod, const struct plan_context *ctx,
-                          const struct pod_resource_field_selector *s, char **ret, nl_error *err) {
-        const struct pod_container *c = find_container(pod, s->container_name);
-        if (!c)
-                return nl_error_set(err, -EINVAL, "container %s not found", strempty(s->container_name));
-        const char *res = strempty(s->resource);
-        bool limits = strncmp(res, "limits.", 7) == 0;
-        if (!limits && strncmp(res, "requests.", 9) != 0)
-                return nl_error_set(err, -EINVAL, "unsupported container resource : %s", res);
-        const char *name = res + (limits ? 7 : 9);
-        bool standard = streq(name, "cpu") || streq(name, "memory") || streq(name, "ephemeral-storage");
-        if (!standard && strncmp(name, "hugepages-", 10) != 0)
-                return nl_error_set(err, -EINVAL, "unsupported container resource : %s", res);
-
-        /* MergeContainerResourceLimits: a missing cpu/memory/ephemeral-storage limit is the
-         * node's allocatable; anything else missing is zero. */
-        const pod_quantity *q = resource_of(c->resources, limits, name);
-        pod_quantity fallback = {.set = true, .format = QUANTITY_DECIMAL_SI};
-        if (!q) {
-                if (limits && ctx) {
-                        if (streq(name, "cpu"))
-                                fallback.nano = (__int128) ctx->node_allocatable_milli_cpu * 1000000;
-                        else if (streq(name, "memory"))
-                                fallback.nano = (__int128) ctx->node_allocatable_memory * 1000000000;
-                        else if (streq(name, "ephemeral-storage"))
-                                fallback.nano = (__int128) ctx->node_allocatable_ephemeral * 1000000000;
-                }
-                q = &fallback;
-        }
-        char *v = nl_strdupf("%" PRId64, pod_quantity_divide_ceil(q, s->divisor.set ? &s->divisor : NULL));
-        if (!v)
-                return -ENOMEM;
-        *ret = v;
-        return 0;
-}
-
 static int kv_cmp(const void *a, const void *b) {
         return strcmp((*(const struct pod_kv *const *) a)->key, (*(const struct pod_kv *const *) b)->key);
 }
@@ -525,7 +467,7 @@ static int downward_payload(const struct pod *pod, const struct plan_context *pl
                 if (f->field_ref)
                         r = field_value(pod, strempty(f->field_ref->field_path), &v, err);
                 else if (f->resource_field_ref)
-                        r = volume_resource_value(pod, plan, f->resource_field_ref, &v, err);
+                        r = cri_resource_field_value(pod, plan, f->resource_field_ref, &v, err);
                 if (r < 0)
                         return r;
                 mode_t mode = (mode_t) ((f->mode.set ? f->mode.v : default_mode) & 07777);

@@ -141,6 +141,18 @@ static size_t check_name(V *v, const char *child, const char *value, name_check_
         return n;
 }
 
+/* A []string as Go's %#v prints it in field errors: []string{"a", "b"} */
+static char *go_strv(char *const *v, size_t n) {
+        nl_buf b = {};
+        nl_buf_puts(&b, "[]string{");
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *q = pod_error_quote(v[i]);
+                nl_buf_printf(&b, "%s%s", i ? ", " : "", strempty(q));
+        }
+        nl_buf_puts(&b, "}");
+        return nl_buf_steal(&b);
+}
+
 static bool opt_true(nl_opt_bool b) {
         return b.set && b.v;
 }
@@ -220,14 +232,7 @@ static void validate_metadata(V *v, const struct pod_object_meta *m) {
                 foreground = foreground || streq(f, "foregroundDeletion");
         }
         if (orphan && foreground) {
-                nl_buf b = {};
-                nl_buf_puts(&b, "[]string{");
-                for (size_t i = 0; i < m->n_finalizers; i++) {
-                        _cleanup_free_ char *q = pod_error_quote(m->finalizers[i]);
-                        nl_buf_printf(&b, "%s%s", i ? ", " : "", strempty(q));
-                }
-                nl_buf_puts(&b, "}");
-                _cleanup_free_ char *val = nl_buf_steal(&b);
+                _cleanup_free_ char *val = go_strv(m->finalizers, m->n_finalizers);
                 verr_v(v, POD_ERROR_INVALID, "finalizers", val,
                        "finalizer orphan and foregroundDeletion cannot be both set");
         }
@@ -1385,14 +1390,7 @@ static void validate_dns(V *v, const struct pod_spec *spec) {
                 return;
         }
         if (d->n_nameservers > 3) {
-                nl_buf b = {};
-                nl_buf_puts(&b, "[]string{");
-                for (size_t i = 0; i < d->n_nameservers; i++) {
-                        _cleanup_free_ char *q = pod_error_quote(d->nameservers[i]);
-                        nl_buf_printf(&b, "%s%s", i ? ", " : "", strempty(q));
-                }
-                nl_buf_puts(&b, "}");
-                _cleanup_free_ char *val = nl_buf_steal(&b);
+                _cleanup_free_ char *val = go_strv(d->nameservers, d->n_nameservers);
                 verr_v(v, POD_ERROR_INVALID, "nameservers", val, "must not have more than 3 nameservers");
         }
         for (size_t i = 0; i < d->n_nameservers; i++)
@@ -1402,14 +1400,7 @@ static void validate_dns(V *v, const struct pod_spec *spec) {
                                  "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
                 }
         if (d->n_searches > 32) {
-                nl_buf b = {};
-                nl_buf_puts(&b, "[]string{");
-                for (size_t i = 0; i < d->n_searches; i++) {
-                        _cleanup_free_ char *q = pod_error_quote(d->searches[i]);
-                        nl_buf_printf(&b, "%s%s", i ? ", " : "", strempty(q));
-                }
-                nl_buf_puts(&b, "}");
-                _cleanup_free_ char *val = nl_buf_steal(&b);
+                _cleanup_free_ char *val = go_strv(d->searches, d->n_searches);
                 verr_v(v, POD_ERROR_INVALID, "searches", val, "must not have more than 32 search paths");
         }
         size_t total = 0;
