@@ -97,6 +97,13 @@ $(BUILD)/tests/test-%: $(BUILD)/tests/runtime/test-%.o $(BUILD)/tests/unit/test-
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The probe tests' gRPC health server (HTTP/2 over libnghttp2, tests/fixtures/deps.sh); only it
+# links nghttp2.
+$(BUILD)/tests/grpc-health-server: tests/fixtures/grpc-health-server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lnghttp2
+$(BUILD)/tests/test-probes: | $(BUILD)/tests/grpc-health-server
+
 # Fuzz targets replay their committed corpus through a plain main() (tests/fuzz/replay.c).
 $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/replay.o $(LIBS)
 	@mkdir -p $(dir $@)

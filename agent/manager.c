@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "manager.h"
+#include "probes/probes.h"
 
 int arg_log_level = 2;
 
@@ -377,6 +378,11 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                 return nl_error_set(err, r, "registry client: %s", strerror(-r));
         }
         m->pull_backoff = image_pull_backoff_new();
+        r = probe_runner_new(m->event, &m->probes);
+        if (r < 0) {
+                manager_free(m);
+                return nl_error_set(err, r, "probe runner: %s", strerror(-r));
+        }
         m->host_ip = detect_host_ip();
         detect_allocatable(m);
         if (!m->pull_backoff || !m->host_ip) {
@@ -433,6 +439,7 @@ void manager_free(struct manager *m) {
         free(m->workers);
         file_pods_free(m);
         registry_client_free(m->registry);
+        probe_runner_free(m->probes);
         image_store_close(m->store);
         image_pull_backoff_free(m->pull_backoff);
         sd_event_source_disable_unref(m->sync_timer);

@@ -39,6 +39,7 @@ struct manager {
         struct image_store *store;
         struct registry_client *registry;
         struct image_pull_backoff *pull_backoff;
+        struct probe_runner *probes;
         struct file_source *files;
         struct pod_worker **workers;
         size_t n_workers;

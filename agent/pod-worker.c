@@ -16,58 +16,15 @@
 #define BACKOFF_INITIAL (10 * SEC) /* the kubelet's container restart back-off */
 #define BACKOFF_MAX (300 * SEC)
 
-struct ctr {
-        struct pod_worker *w;
-        const struct pod_container *spec;
-        bool init, sidecar;
-        char *id;      /* current container */
-        char *prev_id; /* the previous one, kept for its logs (kubectl logs --previous) */
-        struct container_status *st;
-        struct container_status *last_term; /* the previous container's end, for lastState */
-        unsigned restart_count;
-        bool busy, pulling, done, killed;
-        usec_t backoff, backoff_updated, exited_mono; /* CLOCK_MONOTONIC */
-        char *waiting_reason, *waiting_message;
-        sd_event_source *exit_watch;
-};
+#include "pod-worker.h"
 
-/* RUNNING -> TERMINATING (stop signals, grace period) -> STOPPED (everything dead; a pod that
- * ended stays here until its file goes) -> REMOVING -> REMOVED (the worker goes). */
-enum worker_state { W_RUNNING, W_TERMINATING, W_STOPPED, W_REMOVING, W_REMOVED };
-
-struct pod_worker {
-        struct manager *m;
-        struct pod *pod;
-        struct pod *next; /* a replacement spec waiting for this pod to terminate */
-        char *uid;
-        struct sandbox *sb;
-        bool sb_busy, remove_busy;
-        char *sb_error;
-        usec_t sb_retry_at;
-        struct ctr *init, *app;
-        size_t n_init, n_app;
-        enum worker_state state;
-        bool failed_init, deadline_exceeded, remove_after;
-        usec_t start_realtime, start_mono, kill_deadline;
-        sd_event_source *defer, *timer;
-        char *last_written;
-        char *qos;
-        char *rejected_reason, *rejected_message; /* admission said no: the pod never runs */
-        json_t *events; /* the kubelet's events for this pod, newest last, bounded */
-        bool events_dirty;
-        usec_t pull_started;
-};
-
-static void schedule(struct pod_worker *w);
 
 #define MAX_EVENTS 64
 
 /* An event as the kubelet records it (type Normal/Warning, reason, message); a repeat of the
  * last identical one bumps its count and lastTimestamp, as the event recorder's correlator
  * does. Kept per pod in events.json beside pod.json. */
-static void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...)
-        _printf_(4, 5);
-static void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...) {
+void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
         va_start(ap, fmt);
@@ -121,16 +78,16 @@ static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...)
         }
 }
 
-static const char *pod_name(const struct pod_worker *w) {
+const char *pod_name(const struct pod_worker *w) {
         return strempty(w->pod->metadata.name);
 }
 
 /* format.Pod: name_namespace(uid) */
-static char *pod_format(const struct pod_worker *w) {
+char *pod_format(const struct pod_worker *w) {
         return nl_strdupf("%s_%s(%s)", pod_name(w), strempty(w->pod->metadata.namespace), w->uid);
 }
 
-static bool running(const struct ctr *c) {
+bool running(const struct ctr *c) {
         return c->id && c->st && (c->st->state == CONTAINER_RUNNING || c->st->state == CONTAINER_CREATED);
 }
 
@@ -184,6 +141,7 @@ static void refresh(struct ctr *c) {
         if (exited(c) && !was_exited) {
                 c->exited_mono = now_monotonic();
                 c->exit_watch = sd_event_source_disable_unref(c->exit_watch);
+                probes_stop(c);
                 log_info("pod %s: container %s exited with %d (%s)", pod_name(c->w), c->spec->name, st->exit_code,
                          strempty(st->reason));
         } else if (running(c))
@@ -203,11 +161,11 @@ static json_t *sandbox_json(const struct sandbox *sb) {
         return json_pack("{s:s, s:o}", "id", sb->id, "ips", ips);
 }
 
-static json_t *op_error(const char *reason, const nl_error *err, const char *fallback) {
+json_t *op_error(const char *reason, const nl_error *err, const char *fallback) {
         return json_pack("{s:s, s:s}", "error", err && err->msg ? err->msg : fallback, "reason", strempty(reason));
 }
 
-static struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb) {
+struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb) {
         return (struct plan_context){
                 .node_name = m->cfg->node_name,
                 .pod_ip = sb && sb->n_ips ? sb->ips[0] : NULL,
@@ -315,6 +273,38 @@ static json_t *work_create(struct manager *m, const void *argp) {
         return j;
 }
 
+/* postStart runs right after the container starts; until it returns the container is not
+ * reported running, and its failure kills the container (FailedPostStartHook). */
+static void post_start_done(struct ctr *c, bool ok, const char *message) {
+        struct pod_worker *w = c->w;
+        c->post_start_pending = false;
+        c->hook_busy = false;
+        if (ok) {
+                if (running(c))
+                        probes_start(c);
+        } else {
+                pod_event(w, "Warning", "FailedPostStartHook", "PostStartHook failed: %s", strempty(message));
+                free(c->hook_kill_reason);
+                c->hook_kill_reason = strdup("FailedPostStartHook");
+                kill_container(c, 0);
+                c->kill_deadline = now_monotonic() + (usec_t) 2 * SEC;
+                arm_timer(w, c->kill_deadline);
+        }
+        schedule(w);
+}
+
+static void start_post_start(struct ctr *c) {
+        const struct pod_lifecycle_handler *h = c->spec->lifecycle ? c->spec->lifecycle->post_start : NULL;
+        if (!h) {
+                probes_start(c);
+                return;
+        }
+        c->post_start_pending = true;
+        c->hook_busy = true;
+        if (hook_run(c, h, 120 * SEC, post_start_done) < 0)
+                post_start_done(c, false, "cannot run the hook");
+}
+
 static void done_create(json_t *result, void *userdata) {
         struct ctr *c = userdata;
         struct pod_worker *w = c->w;
@@ -350,6 +340,11 @@ static void done_create(json_t *result, void *userdata) {
                 log_info("pod %s: container %s started (%.12s)", pod_name(w), c->spec->name, id);
                 pod_event(w, "Normal", "Created", "Created container: %s", c->spec->name);
                 pod_event(w, "Normal", "Started", "Started container %s", c->spec->name);
+                free(c->hook_kill_reason);
+                c->hook_kill_reason = NULL;
+                c->pre_stop_done = false;
+                refresh(c);
+                start_post_start(c);
         }
         refresh(c);
         schedule(w);
@@ -455,7 +450,6 @@ static void backoff_next(struct ctr *c, usec_t now) {
         c->backoff_updated = now;
 }
 
-static void arm_timer(struct pod_worker *w, usec_t when);
 
 static void start_container(struct ctr *c) {
         struct pod_worker *w = c->w;
@@ -531,7 +525,7 @@ static void done_kill(json_t *result, void *userdata) {
         schedule(c->w);
 }
 
-static void kill_container(struct ctr *c, int sig) {
+void kill_container(struct ctr *c, int sig) {
         if (c->busy || !running(c))
                 return;
         struct kill_arg a = { c->id, sig };
@@ -578,6 +572,19 @@ static int64_t grace_seconds(const struct pod_worker *w) {
         return w->pod->spec.termination_grace_period_seconds.set ? w->pod->spec.termination_grace_period_seconds.v : 30;
 }
 
+static void pre_stop_done(struct ctr *c, bool ok, const char *message) {
+        struct pod_worker *w = c->w;
+        c->hook_busy = false;
+        c->pre_stop_done = true;
+        if (!ok)
+                pod_event(w, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", strempty(message));
+        /* the kubelet grants at least 2 s after preStop before SIGKILL */
+        usec_t min = now_monotonic() + 2 * SEC;
+        if (w->kill_deadline < min)
+                w->kill_deadline = min;
+        schedule(w);
+}
+
 /* Stop app containers first, then sidecars once the apps are gone (the kubelet's sidecar
  * ordering), SIGKILL whatever is left at the grace period's end. */
 static void terminate_step(struct pod_worker *w) {
@@ -588,13 +595,22 @@ static void terminate_step(struct pod_worker *w) {
         for (size_t i = 0; i < w->n_init + w->n_app; i++) {
                 struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
                 any_running |= running(c);
-                if (running(c) && !c->busy) {
+                if (running(c) && !c->busy && !c->hook_busy) {
+                        const struct pod_lifecycle_handler *pre = c->spec->lifecycle ? c->spec->lifecycle->pre_stop : NULL;
                         if (now >= w->kill_deadline)
                                 kill_container(c, SIGKILL);
                         else if (!c->killed && (!c->init || !apps_running)) {
-                                pod_event(w, "Normal", "Killing", "Stopping container %s", c->spec->name);
-                                kill_container(c, 0);
-                                c->killed = c->busy;
+                                if (pre && !c->pre_stop_done) {
+                                        /* preStop first, inside the grace period */
+                                        probes_stop(c);
+                                        c->hook_busy = true;
+                                        if (hook_run(c, pre, w->kill_deadline - now, pre_stop_done) < 0)
+                                                pre_stop_done(c, false, "cannot run the hook");
+                                } else {
+                                        pod_event(w, "Normal", "Killing", "Stopping container %s", c->spec->name);
+                                        kill_container(c, 0);
+                                        c->killed = c->busy;
+                                }
                         }
                 }
                 any_busy |= c->busy;
@@ -603,7 +619,7 @@ static void terminate_step(struct pod_worker *w) {
                 arm_timer(w, now >= w->kill_deadline ? now + SEC : w->kill_deadline);
                 return;
         }
-        if (!any_busy && !w->sb_busy)
+        if (!any_busy && !w->sb_busy && w->n_async == 0)
                 w->state = W_STOPPED;
 }
 
@@ -669,11 +685,14 @@ static json_t *container_status_json(const struct pod_worker *w, const struct ct
                 if (c->waiting_message)
                         json_object_set_new(wt, "message", json_string(c->waiting_message));
                 json_object_set_new(state, "waiting", wt);
+        } else if (running(c) && c->st->state == CONTAINER_RUNNING && c->post_start_pending) {
+                json_object_set_new(state, "waiting", json_pack("{s:s}", "reason", "ContainerCreating"));
         } else if (running(c) && c->st->state == CONTAINER_RUNNING) {
                 json_object_set_new(state, "running",
                                     json_pack("{s:o}", "startedAt", json_str_or_null(rfc3339(c->st->started_at))));
-                ready = true; /* no readiness probes yet: running is ready (the kubelet's default) */
-                started = true;
+                /* the probes' verdicts: without probes, running is ready and started */
+                ready = c->ready && c->started;
+                started = c->started;
         } else if (exited(c)) {
                 json_object_set_new(state, "terminated", terminated_json(m, c->st));
         } else
@@ -718,12 +737,16 @@ static char *names_list(struct ctr *cs, size_t n, bool (*pick)(const struct ctr 
         return nl_buf_steal(&b);
 }
 
+static bool is_up(const struct ctr *c) {
+        return running(c) && c->st->state == CONTAINER_RUNNING && !c->post_start_pending;
+}
+
 static bool init_incomplete(const struct ctr *c) {
-        return c->sidecar ? !(running(c) && c->st->state == CONTAINER_RUNNING) : !c->done;
+        return c->sidecar ? !(is_up(c) && c->started) : !c->done;
 }
 
 static bool not_ready(const struct ctr *c) {
-        return !(running(c) && c->st->state == CONTAINER_RUNNING);
+        return !(is_up(c) && c->ready && c->started);
 }
 
 static bool all_inits_done(const struct pod_worker *w) {
@@ -889,7 +912,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void arm_timer(struct pod_worker *w, usec_t when) {
+void arm_timer(struct pod_worker *w, usec_t when) {
         uint64_t cur = 0;
         int enabled = 0;
         if (w->timer && sd_event_source_get_enabled(w->timer, &enabled) >= 0 && enabled &&
@@ -927,6 +950,16 @@ static void sync_running(struct pod_worker *w) {
                 w->start_realtime = now_realtime();
                 w->start_mono = now;
         }
+        /* kills decided by a probe or hook: SIGKILL at the end of their grace period */
+        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
+                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+                if (c->hook_kill_reason && running(c) && !c->busy) {
+                        if (now >= c->kill_deadline)
+                                kill_container(c, SIGKILL);
+                        else
+                                arm_timer(w, c->kill_deadline);
+                }
+        }
         if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
                 usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * SEC;
                 if (now >= deadline) {
@@ -944,8 +977,10 @@ static void sync_running(struct pod_worker *w) {
                 if (c->sidecar) {
                         if (!running(c) && !c->busy)
                                 start_container(c);
-                        if (!c->id || c->busy)
-                                return; /* the next init container waits for this sidecar */
+                        /* the next init container waits until this sidecar has started (its
+                         * startup probe passed and its postStart hook returned) */
+                        if (!c->id || c->busy || !is_up(c) || !c->started)
+                                return;
                         continue;
                 }
                 if (c->done)
@@ -1018,7 +1053,7 @@ static int on_defer(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void schedule(struct pod_worker *w) {
+void schedule(struct pod_worker *w) {
         if (!w->defer) {
                 if (sd_event_add_defer(w->m->event, &w->defer, on_defer, w) < 0)
                         return;
@@ -1098,6 +1133,8 @@ static void ctrs_init(struct pod_worker *w) {
 }
 
 static void ctr_done(struct ctr *c) {
+        probes_stop(c);
+        free(c->hook_kill_reason);
         free(c->id);
         free(c->prev_id);
         container_status_free(c->st);
@@ -1176,6 +1213,12 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
                 return w;
         }
         adopt(w);
+        /* adopted running containers are probed again from scratch, as after a kubelet restart */
+        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
+                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+                if (running(c))
+                        probes_start(c);
+        }
         log_info("pod %s: %s", pod_name(w), w->sb ? "resumed" : "starting");
         schedule(w);
         return w;

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Inside a pod worker: what agent/pod-worker.c, agent/probe-worker.c and agent/hooks.c share. */
+#pragma once
+
+#include "manager.h"
+#include "probes/probes.h"
+
+struct ctr;
+
+/* One probe of one container (kubelet pkg/kubelet/prober/worker.go). */
+struct probe_state {
+        struct ctr *c;
+        const struct pod_probe *spec; /* NULL: the container has no such probe */
+        const char *kind;             /* "Startup", "Liveness", "Readiness" */
+        int successes, failures;      /* consecutive, against the thresholds */
+        bool result;                  /* the verdict so far */
+        bool on_hold;                 /* a liveness/startup failure: wait for the restart */
+        sd_event_source *timer;
+        struct probe_op *op;          /* a network probe in flight */
+        bool exec_busy;               /* an exec probe in flight (an op child) */
+};
+
+struct ctr {
+        struct pod_worker *w;
+        const struct pod_container *spec;
+        bool init, sidecar;
+        char *id;      /* current container */
+        char *prev_id; /* the previous one, kept for its logs (kubectl logs --previous) */
+        struct container_status *st;
+        struct container_status *last_term; /* the previous container's end, for lastState */
+        unsigned restart_count;
+        bool busy, pulling, done, killed;
+        usec_t backoff, backoff_updated, exited_mono; /* CLOCK_MONOTONIC */
+        char *waiting_reason, *waiting_message;
+        sd_event_source *exit_watch;
+        /* probes and hooks: a new container id starts them over (probe_gen) */
+        struct probe_state startup, liveness, readiness;
+        unsigned probe_gen;
+        bool started, ready;          /* the probes' verdicts */
+        bool post_start_pending;      /* started, its postStart hook not finished */
+        bool hook_busy;               /* a hook in flight (postStart or preStop) */
+        bool pre_stop_done;
+        char *hook_kill_reason;       /* set when a hook or probe failure decided a kill */
+        usec_t kill_deadline;         /* SIGKILL after this when such a kill is not done */
+};
+
+/* RUNNING -> TERMINATING (stop signals, grace period) -> STOPPED (everything dead; a pod that
+ * ended stays here until its file goes) -> REMOVING -> REMOVED (the worker goes). */
+enum worker_state { W_RUNNING, W_TERMINATING, W_STOPPED, W_REMOVING, W_REMOVED };
+
+struct pod_worker {
+        struct manager *m;
+        struct pod *pod;
+        struct pod *next; /* a replacement spec waiting for this pod to terminate */
+        char *uid;
+        struct sandbox *sb;
+        bool sb_busy, remove_busy;
+        char *sb_error;
+        usec_t sb_retry_at;
+        struct ctr *init, *app;
+        size_t n_init, n_app;
+        enum worker_state state;
+        bool failed_init, deadline_exceeded, remove_after;
+        usec_t start_realtime, start_mono, kill_deadline;
+        sd_event_source *defer, *timer;
+        char *last_written;
+        char *qos;
+        char *rejected_reason, *rejected_message; /* admission said no: the pod never runs */
+        json_t *events; /* the kubelet's events for this pod, newest last, bounded */
+        bool events_dirty;
+        usec_t pull_started;
+        unsigned n_async; /* probe and hook work in flight: the worker is not freed under it */
+};
+
+
+void schedule(struct pod_worker *w);
+void arm_timer(struct pod_worker *w, usec_t when);
+void kill_container(struct ctr *c, int sig);
+bool running(const struct ctr *c);
+const char *pod_name(const struct pod_worker *w);
+char *pod_format(const struct pod_worker *w);
+struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb);
+json_t *op_error(const char *reason, const nl_error *err, const char *fallback);
+void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...) _printf_(4, 5);
+
+/* agent/probe-worker.c */
+void probes_start(struct ctr *c); /* the container runs (its postStart hook is done) */
+void probes_stop(struct ctr *c);  /* the container stopped, or the pod terminates */
+
+/* agent/hooks.c: run a lifecycle handler (exec, httpGet, sleep; tcpSocket is deprecated and
+ * skipped as the kubelet does); done(ok, message) is called once, from the loop. */
+typedef void (*hook_done_fn)(struct ctr *c, bool ok, const char *message);
+int hook_run(struct ctr *c, const struct pod_lifecycle_handler *h, usec_t timeout, hook_done_fn done);
+
+/* the container's port by name or number (the probe's port field), -1 when unknown */
+int resolve_port(const struct ctr *c, const pod_int_or_string *port);
