@@ -96,6 +96,12 @@ manifest ready-closed "  containers:
     image: $IMG
     command: [sh, -c, '$WEB']
     readinessProbe: {tcpSocket: {port: 9999}, periodSeconds: 1}"
+# readiness that flaps: /w/ready comes and goes every 4 s; the ready flag follows it
+manifest ready-flap "  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'mkdir -p /w; (while true; do echo ok > /w/ready; sleep 4; rm -f /w/ready; sleep 4; done) & exec httpd -f -p 8080 -h /w']
+    readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1, failureThreshold: 1}"
 # exec liveness: healthy while /tmp/health exists (removed after 3 s) -> restarted
 manifest live-exec "  containers:
   - name: c
@@ -167,6 +173,10 @@ check "readiness delay: no restarts" ready-delay 5 '.status.containerStatuses[0]
 check "readiness closed port: not ready" ready-closed 15 '.status.containerStatuses[0].state.running != null and .status.containerStatuses[0].ready == false and ([.status.conditions[] | select(.type == "ContainersReady")][0] | .status == "False" and .message == "containers with unready status: [c]")'
 sleep 3
 check "readiness closed port: still not ready, no restarts" ready-closed 5 '.status.containerStatuses[0].ready == false and .status.containerStatuses[0].restartCount == 0'
+
+check "readiness flapping: ready" ready-flap 20 '.status.containerStatuses[0].ready == true'
+check "readiness flapping: not ready" ready-flap 20 '.status.containerStatuses[0].ready == false and ([.status.conditions[] | select(.type == "Ready")][0].status == "False")'
+check "readiness flapping: ready again, never restarted" ready-flap 20 '.status.containerStatuses[0].ready == true and .status.containerStatuses[0].restartCount == 0'
 
 check "exec liveness: restarted after the file goes" live-exec 40 '.status.containerStatuses[0].restartCount >= 1'
 check "exec liveness ok: no restarts" live-ok 5 '.status.containerStatuses[0].ready == true'

@@ -519,13 +519,11 @@ TEST(oom_killed) {
                 struct ctr c;
                 struct shim_exit ex = {};
                 struct ctr_opts o = {.args = args, .memory_limit = 16 * 1024 * 1024};
+                /* Which process the kernel picks is its choice (tail, or sh itself): only the
+                 * container's verdict is checked, not a line the shell may not live to print. */
                 if (run_to_exit(&c, rt, "oom", &o, 0, 5, &ex)) {
                         CHECK(ex.oom_killed);
                         CHECK_STR_EQ(ex.reason, "OOMKilled");
-                        struct entries e;
-                        entries_load(&e, c.log);
-                        CHECK(entries_find(&e, "status 137", false) >= 0);
-                        entries_done(&e);
                 }
                 shim_exit_done(&ex);
                 ctr_cleanup(&c);
