@@ -331,6 +331,62 @@ static void cleanup_orphans(struct manager *m) {
         closedir(d);
 }
 
+/* Image garbage collection (the kubelet's ImageGCManager, every 5 minutes): images used by
+ * any container on the node (running or kept for its logs) stay; others go, least recently
+ * used first, when the image filesystem is above imageGCHighThresholdPercent, down to the low
+ * threshold. Runs in an op child with its own store handle. */
+#define IMAGE_GC_PERIOD (5ULL * 60 * 1000000ULL)
+
+static json_t *work_image_gc(struct manager *m, const void *arg) {
+        char **ids = NULL, **in_use = NULL;
+        size_t n = 0, k = 0;
+        nl_error err = NL_ERROR_INIT;
+        struct image_store *store = NULL;
+        _cleanup_free_ char *images = nl_strdupf("%s/images", m->cri.root_dir);
+        if (!images || image_store_open(images, &store, &err) < 0) {
+                json_t *j = json_pack("{s:s}", "error", strempty(err.msg));
+                nl_error_clear(&err);
+                return j;
+        }
+        if (cri_container_list(&m->cri, &ids, &n) == 0 && n > 0 && (in_use = calloc(n, sizeof(char *)))) {
+                for (size_t i = 0; i < n; i++) {
+                        struct container_status *st = NULL;
+                        if (cri_container_status(&m->cri, ids[i], &st, NULL) == 0 && st->image_id)
+                                in_use[k++] = strdup(st->image_id);
+                        container_status_free(st);
+                }
+        }
+        int r = image_store_gc(store, in_use, k, m->cfg->image_gc_high_threshold, m->cfg->image_gc_low_threshold, &err);
+        json_t *j = r < 0 ? json_pack("{s:s}", "error", strempty(err.msg)) : json_pack("{s:i}", "removed", r);
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
+        free(ids);
+        for (size_t i = 0; i < k; i++)
+                free(in_use[i]);
+        free(in_use);
+        nl_error_clear(&err);
+        image_store_close(store);
+        return j;
+}
+
+static void done_image_gc(json_t *result, void *userdata) {
+        const char *error = json_string_value(json_object_get(result, "error"));
+        json_int_t removed = json_integer_value(json_object_get(result, "removed"));
+        if (error)
+                log_warning("image garbage collection: %s", error);
+        else if (removed > 0)
+                log_info("image garbage collection removed %lld images", (long long) removed);
+}
+
+static int on_image_gc(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        if (op_start(m, "image-gc", work_image_gc, NULL, done_image_gc, m) < 0)
+                log_warning("image garbage collection could not start");
+        (void) sd_event_source_set_time(s, usec + IMAGE_GC_PERIOD);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
 static int on_first_sync(sd_event_source *s, void *userdata) {
         struct manager *m = userdata;
         cleanup_orphans(m);
@@ -410,6 +466,10 @@ int manager_start(struct manager *m, nl_error *err) {
                                             100000, on_sync, m)) < 0)
                 return nl_error_set(err, r, "sync timer: %s", strerror(-r));
         (void) sd_event_source_set_description(m->sync_timer, "sync-frequency");
+        if ((r = sd_event_add_time_relative(m->event, &m->image_gc_timer, CLOCK_MONOTONIC, IMAGE_GC_PERIOD, 1000000,
+                                            on_image_gc, m)) < 0)
+                return nl_error_set(err, r, "image GC timer: %s", strerror(-r));
+        (void) sd_event_source_set_description(m->image_gc_timer, "image-gc");
 
         if (m->cfg->pod_manifest_path) {
                 r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
@@ -443,6 +503,7 @@ void manager_free(struct manager *m) {
         image_store_close(m->store);
         image_pull_backoff_free(m->pull_backoff);
         sd_event_source_disable_unref(m->sync_timer);
+        sd_event_source_disable_unref(m->image_gc_timer);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_unref(m->event);

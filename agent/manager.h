@@ -46,7 +46,7 @@ struct manager {
         struct file_pods *file_pods;
         size_t n_file_pods;
         unsigned n_ops;
-        sd_event_source *sync_timer, *sigterm, *sigint, *watchdog;
+        sd_event_source *sync_timer, *image_gc_timer, *sigterm, *sigint, *watchdog;
         char *host_ip;
         int64_t allocatable_milli_cpu, allocatable_memory, allocatable_ephemeral;
         bool initial_scan_done, ready_sent, exiting;

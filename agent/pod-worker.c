@@ -246,9 +246,15 @@ static json_t *work_create(struct manager *m, const void *argp) {
                 (void) cri_container_remove(&m->cri, a->remove_id, &err);
         nl_error_clear(&err);
         struct plan_context pc = plan_context_for(m, a->sb);
+        /* A store handle of our own: the daemon's shares its open file descriptions (and so
+         * its flock state) with this child, and may be mid-pull on the loop. */
+        struct image_store *store = NULL;
+        _cleanup_free_ char *images = nl_strdupf("%s/images", m->cri.root_dir);
+        if (!images || image_store_open(images, &store, &err) < 0)
+                return op_error("CreateContainerError", &err, "cannot open the image store");
         struct container_create cc = {
                 .cfg = &m->cri,
-                .store = m->store,
+                .store = store,
                 .sb = a->sb,
                 .pod = a->pod,
                 .c = a->c,
@@ -257,7 +263,9 @@ static json_t *work_create(struct manager *m, const void *argp) {
         };
         char *id = NULL;
         const char *reason = NULL;
-        if (cri_container_create(&cc, &id, &reason, &err) < 0)
+        int r = cri_container_create(&cc, &id, &reason, &err);
+        image_store_close(store);
+        if (r < 0)
                 return op_error(reason ? reason : "CreateContainerError", &err, "create failed");
         if (cri_container_start(&m->cri, id, &err) < 0) {
                 /* a container that would not start is not kept: the retry makes a new one */
