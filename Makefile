@@ -130,9 +130,25 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@tests/fuzz/run-libfuzzer.sh $(FUZZ_SECONDS)
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries, the systemd unit, the man page,
+# the node preparation script, a documented config (kept if one is there), the examples.
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: $(NODELET) $(SHIM)
 	install -D -m 0755 $(NODELET) $(DESTDIR)$(PREFIX)/bin/nodelet
 	install -D -m 0755 $(SHIM) $(DESTDIR)$(PREFIX)/bin/nodelet-shim
+	install -D -m 0755 deploy/prepare-node.sh $(DESTDIR)$(PREFIX)/sbin/nodelet-prepare-node
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/nodelet.service.in \
+		>$(DESTDIR)$(UNITDIR)/nodelet.service
+	install -D -m 0644 docs/nodelet.8 $(DESTDIR)$(PREFIX)/share/man/man8/nodelet.8
+	install -D -m 0644 deploy/cni/10-nodelet.conflist $(DESTDIR)$(PREFIX)/share/nodelet/cni/10-nodelet.conflist
+	install -d $(DESTDIR)$(PREFIX)/share/nodelet/examples $(DESTDIR)$(SYSCONFDIR)/nodelet/manifests
+	install -m 0644 deploy/examples/*.yaml $(DESTDIR)$(PREFIX)/share/nodelet/examples/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/nodelet/config.yaml ] || \
+		install -D -m 0644 deploy/config.yaml $(DESTDIR)$(SYSCONFDIR)/nodelet/config.yaml
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/nodelet ] || \
+		install -D -m 0644 deploy/nodelet.env $(DESTDIR)$(SYSCONFDIR)/default/nodelet
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -84,6 +84,8 @@ void pod_worker_kick(struct pod_worker *w);
 
 /* Logging: plain lines on stderr, with a level. */
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
+/* With the pod's name and UID (and container) as journal fields when logging to journald. */
+void log_pod(int level, const char *pod, const char *uid, const char *container, const char *fmt, ...) _printf_(5, 6);
 #define log_error(...) log_msg(0, __VA_ARGS__)
 #define log_warning(...) log_msg(1, __VA_ARGS__)
 #define log_info(...) log_msg(2, __VA_ARGS__)

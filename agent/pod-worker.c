@@ -142,8 +142,8 @@ static void refresh(struct ctr *c) {
                 c->exited_mono = now_monotonic();
                 c->exit_watch = sd_event_source_disable_unref(c->exit_watch);
                 probes_stop(c);
-                log_info("pod %s: container %s exited with %d (%s)", pod_name(c->w), c->spec->name, st->exit_code,
-                         strempty(st->reason));
+                log_pod(2, pod_name(c->w), c->w->uid, c->spec->name, "pod %s: container %s exited with %d (%s)",
+                        pod_name(c->w), c->spec->name, st->exit_code, strempty(st->reason));
         } else if (running(c))
                 watch_exit(c);
 }
@@ -207,7 +207,7 @@ static void done_sandbox(json_t *result, void *userdata) {
         w->sb_busy = false;
         const char *error = json_string_value(json_object_get(result, "error"));
         if (error) {
-                log_warning("pod %s: %s", pod_name(w), error);
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: %s", pod_name(w), error);
                 pod_event(w, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", error);
                 free(w->sb_error);
                 w->sb_error = strdup(error);
@@ -216,7 +216,7 @@ static void done_sandbox(json_t *result, void *userdata) {
                 const char *id = json_string_value(json_object_get(result, "id"));
                 nl_error err = NL_ERROR_INIT;
                 if (!id || cri_sandbox_load(&w->m->cri, id, &w->sb, &err) < 0) {
-                        log_error("pod %s: sandbox %s: %s", pod_name(w), strempty(id), strempty(err.msg));
+                        log_pod(0, pod_name(w), w->uid, NULL, "pod %s: sandbox %s: %s", pod_name(w), strempty(id), strempty(err.msg));
                         w->sb_retry_at = now_monotonic() + BACKOFF_INITIAL;
                 } else {
                         free(w->sb_error);
@@ -224,7 +224,7 @@ static void done_sandbox(json_t *result, void *userdata) {
                         _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/sandbox.id", w->m->cri.root_dir, w->uid);
                         if (path)
                                 (void) nl_write_file_atomic(path, id, strlen(id), 0600);
-                        log_info("pod %s: sandbox %.12s ready", pod_name(w), id);
+                        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: sandbox %.12s ready", pod_name(w), id);
                 }
                 nl_error_clear(&err);
         }
@@ -336,7 +336,7 @@ static void done_create(json_t *result, void *userdata) {
         if (error) {
                 const char *reason = json_string_value(json_object_get(result, "reason"));
                 set_waiting(c, reason ? reason : "CreateContainerError", "%s", error);
-                log_warning("pod %s: container %s: %s: %s", pod_name(w), c->spec->name, strempty(reason), error);
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: container %s: %s: %s", pod_name(w), c->spec->name, strempty(reason), error);
                 pod_event(w, "Warning", "Failed", "Error: %s", error);
                 /* retry after a back-off, as the kubelet's next sync would */
                 c->exited_mono = now_monotonic();
@@ -345,7 +345,7 @@ static void done_create(json_t *result, void *userdata) {
                 c->backoff_updated = c->exited_mono;
         } else {
                 set_waiting(c, NULL, NULL);
-                log_info("pod %s: container %s started (%.12s)", pod_name(w), c->spec->name, id);
+                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: container %s started (%.12s)", pod_name(w), c->spec->name, id);
                 pod_event(w, "Normal", "Created", "Created container: %s", c->spec->name);
                 pod_event(w, "Normal", "Started", "Started container %s", c->spec->name);
                 free(c->hook_kill_reason);
@@ -368,14 +368,14 @@ static void pull_done(int r, enum pull_error_kind kind, const char *image_id, co
         if (r < 0) {
                 image_pull_failed(w->m->pull_backoff, strempty(key), now_monotonic());
                 set_waiting(c, image_pull_error_reason(kind), "%s", err && err->msg ? err->msg : "pull failed");
-                log_warning("pod %s: pull %s: %s", pod_name(w), strempty(c->spec->image), strempty(c->waiting_message));
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: pull %s: %s", pod_name(w), strempty(c->spec->image), strempty(c->waiting_message));
                 pod_event(w, "Warning", "Failed", "Failed to pull image \"%s\": %s", strempty(c->spec->image),
                           strempty(c->waiting_message));
                 pod_event(w, "Warning", "Failed", "Error: %s", strempty(c->waiting_reason));
         } else {
                 image_pull_succeeded(w->m->pull_backoff, strempty(key));
                 set_waiting(c, NULL, NULL);
-                log_info("pod %s: pulled %s (%.19s)", pod_name(w), strempty(c->spec->image), strempty(image_id));
+                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: pulled %s (%.19s)", pod_name(w), strempty(c->spec->image), strempty(image_id));
                 pod_event(w, "Normal", "Pulled", "Successfully pulled image \"%s\" in %.3fs", strempty(c->spec->image),
                           (double) (now_monotonic() - w->pull_started) / 1e6);
         }
@@ -568,9 +568,9 @@ static void done_remove(json_t *result, void *userdata) {
         w->remove_busy = false;
         const char *error = json_string_value(json_object_get(result, "error"));
         if (error)
-                log_warning("pod %s: teardown: %s", pod_name(w), error);
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: teardown: %s", pod_name(w), error);
         w->state = W_REMOVED;
-        log_info("pod %s: terminated and removed", pod_name(w));
+        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: terminated and removed", pod_name(w));
         schedule(w);
 }
 
@@ -898,7 +898,7 @@ static void write_status(struct pod_worker *w) {
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
         if (nl_write_file_atomic(path, s, strlen(s), 0644) < 0)
-                log_warning("pod %s: cannot write %s", pod_name(w), path);
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: cannot write %s", pod_name(w), path);
         free(w->last_written);
         w->last_written = s;
 }
@@ -972,7 +972,7 @@ static void sync_running(struct pod_worker *w) {
                 usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * SEC;
                 if (now >= deadline) {
                         w->deadline_exceeded = true;
-                        log_info("pod %s: active deadline exceeded", pod_name(w));
+                        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: active deadline exceeded", pod_name(w));
                         stop_everything(w, false);
                         return;
                 }
@@ -1002,7 +1002,7 @@ static void sync_running(struct pod_worker *w) {
                         }
                         if (streq_ptr(w->pod->spec.restart_policy, "Never")) {
                                 w->failed_init = true;
-                                log_info("pod %s: init container %s failed", pod_name(w), c->spec->name);
+                                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: init container %s failed", pod_name(w), c->spec->name);
                                 stop_everything(w, false);
                                 return;
                         }
@@ -1123,7 +1123,7 @@ static void adopt(struct pod_worker *w) {
                     w->init[i].st->exit_code == 0)
                         w->init[i].done = true;
         if (w->sb || n > 0)
-                log_info("pod %s: adopted what was running", pod_name(w));
+                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: adopted what was running", pod_name(w));
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -1212,7 +1212,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
                 (void) nl_mkdir_p(dir, 0700);
         char *forbidden = admit_sysctls(pod);
         if (forbidden) {
-                log_warning("pod %s: rejected: %s", pod_name(w), forbidden);
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s", pod_name(w), forbidden);
                 pod_event(w, "Warning", "SysctlForbidden", "%s", forbidden);
                 w->rejected_reason = strdup("SysctlForbidden");
                 w->rejected_message = forbidden;
@@ -1227,7 +1227,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
                 if (running(c))
                         probes_start(c);
         }
-        log_info("pod %s: %s", pod_name(w), w->sb ? "resumed" : "starting");
+        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: %s", pod_name(w), w->sb ? "resumed" : "starting");
         schedule(w);
         return w;
 }
@@ -1235,13 +1235,13 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
 void pod_worker_update(struct pod_worker *w, struct pod *pod) {
         pod_free(w->next);
         w->next = pod;
-        log_info("pod %s: spec changed: restarting it", pod_name(w));
+        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: spec changed: restarting it", pod_name(w));
         stop_everything(w, true);
         schedule(w);
 }
 
 void pod_worker_terminate(struct pod_worker *w) {
-        log_info("pod %s: terminating (grace period %llds)", pod_name(w), (long long) grace_seconds(w));
+        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: terminating (grace period %llds)", pod_name(w), (long long) grace_seconds(w));
         stop_everything(w, true);
         schedule(w);
 }
@@ -1287,7 +1287,7 @@ struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, c
         _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
-        log_warning("pod %s: rejected: %s: %s", pod_name(w), reason, message);
+        log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s: %s", pod_name(w), reason, message);
         pod_event(w, "Warning", reason, "%s", message);
         schedule(w);
         return w;

@@ -40,7 +40,7 @@ all)
                 fi
                 case $section in
                 unit|fuzz) run_one "$a" ;;
-                cli) for script in tests/cli/*.sh tests/agent/*.sh; do run_one env NODELET="$a" "$script"; done ;;
+                cli) for script in tests/cli/*.sh tests/agent/*.sh tests/deploy/*.sh; do run_one env NODELET="$a" BUILD="$(dirname "$a")" "$script"; done ;;
                 esac
         done ;;
 *) echo "usage: $0 unit|fuzz|all ..." >&2; exit 2 ;;
