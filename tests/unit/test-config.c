@@ -748,7 +748,7 @@ TEST(deploy_example_loads) {
                 TEST_FAIL("deploy/config.yaml: %s", err.msg);
         nl_error_clear(&err);
         /* it documents the defaults: loading it changes nothing but what it sets on purpose */
-        CHECK_STR_EQ(c.pod_manifest_path, "/etc/kubernetes/manifests");
+        CHECK_STR_EQ(c.pod_manifest_path, "/etc/nodelet/manifests");
         CHECK_INT_EQ(c.file_check_frequency, d.file_check_frequency);
         CHECK_INT_EQ(c.sync_frequency, d.sync_frequency);
         CHECK_INT_EQ(c.max_pods, d.max_pods);
