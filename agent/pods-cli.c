@@ -123,15 +123,24 @@ static char *age(const char *start) {
 
 static int pods_list(const struct cli_opts *o) {
         json_t *all = load_pods(o);
-        if (o->output && streq(o->output, "json")) {
-                json_t *list = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items", all);
-                _cleanup_free_ char *s = json_dumps(list, JSON_INDENT(4));
-                puts(strempty(s));
+        if (o->output && (streq(o->output, "json") || streq(o->output, "yaml"))) {
+                /* a v1 PodList as the API server would return it */
+                json_t *list = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "PodList", "items", all);
+                _cleanup_free_ char *s = NULL;
+                if (streq(o->output, "json"))
+                        s = json_dumps(list, JSON_INDENT(4));
+                else if (podspec_json_to_yaml(list, &s) < 0)
+                        s = NULL;
+                fputs(strempty(s), stdout);
+                if (streq(o->output, "json"))
+                        fputc('\n', stdout);
                 json_decref(list);
                 json_decref(all);
                 return 0;
         }
-        printf("%-16s %-40s %-6s %-26s %-9s %-6s %s\n", "NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP");
+        bool wide = o->output && streq(o->output, "wide");
+        printf("%-16s %-40s %-6s %-26s %-9s %-6s %-16s%s\n", "NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE",
+               "IP", wide ? " NODE             QOS" : "");
         size_t i;
         json_t *p;
         json_array_foreach(all, i, p) {
@@ -145,9 +154,12 @@ static int pods_list(const struct cli_opts *o) {
                 }
                 _cleanup_free_ char *status = pod_status_text(p), *a = age(jstr(p, "status.startTime")),
                                     *rd = nl_strdupf("%zu/%zu", ready, total);
-                printf("%-16s %-40s %-6s %-26s %-9ld %-6s %s\n", strempty(jstr(p, "metadata.namespace")),
+                printf("%-16s %-40s %-6s %-26s %-9ld %-6s %-16s", strempty(jstr(p, "metadata.namespace")),
                        strempty(jstr(p, "metadata.name")), strempty(rd), strempty(status), restarts, strempty(a),
                        jstr(p, "status.podIP") ? jstr(p, "status.podIP") : "<none>");
+                if (wide)
+                        printf(" %-16s %s", strempty(jstr(p, "spec.nodeName")), strempty(jstr(p, "status.qosClass")));
+                fputc('\n', stdout);
         }
         json_decref(all);
         return 0;
@@ -443,7 +455,7 @@ static int pod_describe(const struct cli_opts *o, const char *name) {
 
 static void cli_usage(FILE *f) {
         fprintf(f, "Usage:\n"
-                   "  nodelet pods [-o json]                    the node's pods (like kubectl get pods)\n"
+                   "  nodelet pods [-o json|yaml|wide]          the node's pods (like kubectl get pods)\n"
                    "  nodelet get pod NAME [-o json|yaml]       one pod with its status\n"
                    "  nodelet describe POD                      a pod's containers, conditions and events\n"
                    "  nodelet logs POD [CONTAINER] [-p] [-f] [--timestamps] [--tail N]\n"

@@ -561,14 +561,19 @@ static bool strv_has_all(char **v, size_t n) {
 }
 
 /* containerd setOCICapabilities: "ALL" first, then individual adds, then individual drops. */
-static int build_caps(const struct pod_container *c, struct strv *caps, nl_error *err) {
+static int build_caps(const struct pod_container *c, uint64_t host_caps, struct strv *caps, nl_error *err) {
         const struct pod_capabilities *k = c->security_context ? c->security_context->capabilities : NULL;
         bool privileged = c->security_context && c->security_context->privileged.set && c->security_context->privileged.v;
         const char *const *base = privileged ? ALL_CAPS : DEFAULT_CAPS;
 
-        for (size_t i = 0; base[i]; i++)
+        for (size_t i = 0; base[i]; i++) {
+                /* privileged means every capability the node itself holds (containerd's
+                 * cap.Current()), not the whole list: a runtime cannot grant more */
+                if (privileged && host_caps && !(host_caps & (1ULL << i)))
+                        continue;
                 if (strv_push(caps, strdup(base[i])) < 0)
                         return -ENOMEM;
+        }
         if (!k || privileged)
                 return 0;
         if (strv_has_all(k->add, k->n_add)) {
@@ -737,7 +742,7 @@ int container_plan_build(const struct pod *pod, const struct pod_container *c, c
                 goto fail;
 
         reason = "CreateContainerError";
-        r = build_caps(c, &caps, err);
+        r = build_caps(c, ctx->host_capabilities, &caps, err);
         if (r < 0)
                 goto fail;
 

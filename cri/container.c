@@ -236,6 +236,17 @@ static void link_container_log(const struct cri_config *cfg, const struct pod *p
 
 /* ---- create ------------------------------------------------------------------------------- */
 
+/* CapBnd of this process: what a privileged container can be given. */
+static uint64_t host_bounding_caps(void) {
+        _cleanup_free_ char *status = NULL;
+        if (nl_read_file("/proc/self/status", 64 * 1024, false, &status, NULL) < 0)
+                return 0;
+        const char *p = strstr(status, "\nCapBnd:");
+        if (!p)
+                return 0;
+        return strtoull(p + 8, NULL, 16);
+}
+
 static int write_oom_score_adj(int v) {
         _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
         if (fd < 0)
@@ -310,6 +321,8 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
         struct plan_context ctx = *in->plan_ctx;
         ctx.etc_passwd = passwd;
         ctx.etc_group = group;
+        if (!ctx.host_capabilities)
+                ctx.host_capabilities = host_bounding_caps();
         r = container_plan_build(in->pod, c, img->config, &ctx, &plan, &reason, err);
         if (r < 0)
                 goto fail;
@@ -537,7 +550,11 @@ static char *termination_message(const char *dir, const struct container_status 
         size_t len = 0;
         if (tlog) {
                 _cleanup_close_ int fd = open(tlog, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (fd >= 0) {
+                struct stat fst;
+                if (fd >= 0 && fstat(fd, &fst) == 0) {
+                        /* the kubelet keeps the last 4096 bytes (tail.ReadAtMost) */
+                        if (fst.st_size > TERMINATION_MESSAGE_MAX)
+                                (void) lseek(fd, fst.st_size - TERMINATION_MESSAGE_MAX, SEEK_SET);
                         char buf[TERMINATION_MESSAGE_MAX];
                         ssize_t n = read(fd, buf, sizeof(buf));
                         if (n > 0) {
@@ -550,8 +567,9 @@ static char *termination_message(const char *dir, const struct container_status 
                 free(msg);
                 msg = NULL;
                 /* kuberuntime: the last 80 lines, at most 2048 bytes */
-                if (cri_log_tail(st->log_path, 80, 2048, &msg) < 0)
-                        msg = NULL;
+                int r = cri_log_tail(st->log_path, 80, 2048, &msg);
+                if (r < 0)
+                        msg = nl_strdupf("Error on reading termination message from logs: %s", strerror(-r));
         }
         return msg;
 }

@@ -291,6 +291,9 @@ struct plan_context {
         int64_t node_allocatable_milli_cpu;   /* for limits.cpu when a container has no limit */
         int64_t node_allocatable_memory;      /* bytes */
         int64_t node_allocatable_ephemeral;   /* bytes */
+        /* The node's bounding capability set (CapBnd of /proc/self/status), bit n for
+         * capability n; 0 when unknown. Privileged containers get exactly these. */
+        uint64_t host_capabilities;
         /* Contents of the image's /etc/passwd and /etc/group (NULL when absent). */
         const char *etc_passwd;
         const char *etc_group;

@@ -202,5 +202,17 @@ json_t *oci_spec_build(const struct oci_spec_input *in) {
                 json_object_set_new(spec, "hostname", json_string(in->hostname));
         if (in->annotations)
                 json_object_set(spec, "annotations", in->annotations);
+        /* containerd: a shared (Bidirectional) or slave (HostToContainer) volume mount needs
+         * the container's root to propagate the same way, or nothing crosses it */
+        const char *propagation = NULL;
+        for (size_t i = 0; i < in->n_mounts; i++)
+                for (size_t k = 0; k < in->mounts[i].n_options; k++) {
+                        if (streq(in->mounts[i].options[k], "rshared"))
+                                propagation = "rshared";
+                        else if (streq(in->mounts[i].options[k], "rslave") && !propagation)
+                                propagation = "rslave";
+                }
+        if (propagation)
+                json_object_set_new(json_object_get(spec, "linux"), "rootfsPropagation", json_string(propagation));
         return spec;
 }

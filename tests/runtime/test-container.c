@@ -626,6 +626,47 @@ TEST(resources_and_sysctls) {
         }
 }
 
+TEST(long_termination_message_and_propagation) {
+        FOR_EACH_RUNTIME(rt) {
+                /* the kubelet keeps the last 4096 bytes of the termination message file */
+                struct running r;
+                if (run_pod(&r, rt, POD("longmsg", "  containers:\n  - name: c\n    image: " IMAGE "\n"
+                                                   "    command: [sh, -c, 'head -c 5000 /dev/zero | tr \"\\\\0\" a > /dev/termination-log; "
+                                                   "printf END >> /dev/termination-log']\n"))) {
+                        struct container_status *st = wait_exit(&r, 0, 20 * SEC);
+                        CHECK(st && st->message && strlen(st->message) == 4096);
+                        CHECK(st && st->message && strlen(st->message) >= 3 &&
+                              streq(st->message + strlen(st->message) - 3, "END"));
+                        container_status_free(st);
+                } else
+                        TEST_FAIL("[%s] %s", rt, strempty(r.error));
+                teardown(&r);
+
+                /* Bidirectional on an emptyDir (made a shared mount for it): a mount made in
+                 * the container shows on the host. A hostPath needs the node's own mount to be
+                 * shared, which this test machine's / is not (runc and crun refuse, as with
+                 * containerd). */
+                if (run_pod(&r, rt, POD("bidir", "  containers:\n  - name: c\n    image: " IMAGE "\n"
+                                                 "    securityContext: {privileged: true}\n"
+                                                 "    command: [sh, -c, 'mkdir -p /h/m && mount -t tmpfs none /h/m && sleep 600']\n"
+                                                 "    volumeMounts: [{name: h, mountPath: /h, mountPropagation: Bidirectional}]\n"
+                                                 "  volumes: [{name: h, emptyDir: {}}]\n"))) {
+                        char host[600];
+                        snprintf(host, sizeof(host), "%s/pods/%s/volumes/kubernetes.io~empty-dir/h/m", fx.root,
+                                 r.pod->metadata.uid);
+                        bool seen = false;
+                        for (int i = 0; i < 100 && !seen; i++) {
+                                seen = sh("awk '{print $5}' /proc/self/mountinfo | grep -qx '%s'", host) == 0;
+                                if (!seen)
+                                        usleep(100000);
+                        }
+                        CHECK(seen);
+                } else
+                        TEST_FAIL("[%s] %s", rt, strempty(r.error));
+                teardown(&r);
+        }
+}
+
 /* After all the pods above: nothing of them is left on the node. */
 TEST(zz_teardown_leaves_nothing) {
         if (!fixture())
