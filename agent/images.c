@@ -254,9 +254,29 @@ static int images_rm(const struct images_opts *o, int argc, char **argv) {
         struct image_store *s = NULL;
         if (open_store(o, &s) < 0)
                 return 1;
+        /* as the kubelet's image GC: an image a container uses stays */
+        struct cri_config cfg = { .root_dir = o->root_dir };
+        char **ids = NULL;
+        size_t n_ids = 0;
+        (void) cri_container_list(&cfg, &ids, &n_ids);
         int ret = 0;
         for (int i = 0; i < argc; i++) {
                 nl_error err = NL_ERROR_INIT;
+                struct image_info *info = NULL;
+                const char *user = NULL;
+                if (image_store_lookup(s, argv[i], &info, NULL) == 0)
+                        for (size_t k = 0; k < n_ids && !user; k++) {
+                                struct container_status *st = NULL;
+                                if (cri_container_status(&cfg, ids[k], &st, NULL) == 0 && streq_ptr(st->image_id, info->id))
+                                        user = ids[k];
+                                container_status_free(st);
+                        }
+                image_info_free(info);
+                if (user) {
+                        fprintf(stderr, "nodelet images rm: %s is used by container %.12s\n", argv[i], user);
+                        ret = 1;
+                        continue;
+                }
                 int r = image_store_remove(s, argv[i], &err);
                 if (r < 0) {
                         fprintf(stderr, "nodelet images rm: %s\n", err.msg ? err.msg : strerror(-r));
@@ -265,6 +285,9 @@ static int images_rm(const struct images_opts *o, int argc, char **argv) {
                         printf("Untagged: %s\n", argv[i]);
                 nl_error_clear(&err);
         }
+        for (size_t k = 0; k < n_ids; k++)
+                free(ids[k]);
+        free(ids);
         image_store_close(s);
         return ret;
 }
@@ -273,9 +296,25 @@ static int images_prune(const struct images_opts *o) {
         struct image_store *s = NULL;
         if (open_store(o, &s) < 0)
                 return 1;
-        /* No containers exist yet (the runtime issue adds them); every image is unused. */
+        /* every image no container on the node uses */
+        struct cri_config cfg = { .root_dir = o->root_dir };
+        char **ids = NULL, **in_use = NULL;
+        size_t n_ids = 0, k = 0;
+        (void) cri_container_list(&cfg, &ids, &n_ids);
+        in_use = calloc(n_ids ? n_ids : 1, sizeof(char *));
+        for (size_t i = 0; in_use && i < n_ids; i++) {
+                struct container_status *st = NULL;
+                if (cri_container_status(&cfg, ids[i], &st, NULL) == 0 && st->image_id)
+                        in_use[k++] = strdup(st->image_id);
+                container_status_free(st);
+                free(ids[i]);
+        }
+        free(ids);
         nl_error err = NL_ERROR_INIT;
-        int r = image_store_gc(s, NULL, 0, 0, 0, &err);
+        int r = image_store_gc(s, in_use, k, 0, 0, &err);
+        for (size_t i = 0; i < k; i++)
+                free(in_use[i]);
+        free(in_use);
         if (r < 0)
                 fprintf(stderr, "nodelet images prune: %s\n", err.msg ? err.msg : strerror(-r));
         else

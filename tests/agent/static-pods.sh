@@ -192,6 +192,12 @@ for want in "Started container c" "Back-off restarting failed container c in pod
         printf '%s' "$desc" | grep -qF -- "$want" && ok || { bad "describe lacks: $want"; printf '%s\n' "$desc" | sed 's/^/    /' | head -60; }
 done
 
+# an image a container uses is not removed (nor pruned)
+"$NODELET" images --root-dir "$T/root" rm "$IMG" >"$T/rm.out" 2>&1 && bad "images rm of a used image succeeded" || ok
+grep -q "is used by container" "$T/rm.out" && ok || { bad "images rm message"; cat "$T/rm.out"; }
+"$NODELET" images --root-dir "$T/root" prune >/dev/null 2>&1
+"$NODELET" images --root-dir "$T/root" inspect "$IMG" >/dev/null 2>&1 && ok || bad "prune removed a used image"
+
 # a broken manifest is reported and skipped; a dot-file is ignored
 grep -q "broken.yaml" "$T/daemon.log" && ok || bad "broken manifest not reported"
 "$NODELET" pods "${ARGS[@]}" | grep -q -i broken && bad "broken manifest ran" || ok
