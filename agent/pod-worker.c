@@ -703,6 +703,9 @@ static json_t *container_status_json(const struct pod_worker *w, const struct ct
                 started = c->started;
         } else if (exited(c)) {
                 json_object_set_new(state, "terminated", terminated_json(m, c->st));
+                /* the kubelet reports a regular init container that completed as ready
+                 * (prober_manager UpdatePodStatus) */
+                ready = c->init && !c->sidecar && c->st->exit_code == 0;
         } else
                 json_object_set_new(state, "waiting", json_pack("{s:s}", "reason", default_wait));
         if (c->last_term && c->last_term->state == CONTAINER_EXITED)
