@@ -125,6 +125,13 @@ check:
 	$(MAKE) test
 	$(MAKE) test SANITIZE=1
 
+# The node conformance scenarios (docs/conformance.md) in static-pod mode, through one daemon on
+# a throw-away node: reports in build/conformance/. SLOW=1 adds the long probe observations,
+# RUNTIME=runc runs them through runc. Needs root.
+.PHONY: conformance
+conformance: $(NODELET) $(SHIM)
+	tests/conformance/run.sh --nodelet $(abspath $(NODELET)) $(if $(filter 1,$(SLOW)),,--skip-slow) $(if $(RUNTIME),--runtime $(RUNTIME))
+
 # Bounded coverage-guided fuzzing with clang's libFuzzer; findings land in build-fuzz/.
 FUZZ_SECONDS ?= 60
 fuzz:
