@@ -41,7 +41,11 @@ fi
 deploy/prepare-node.sh
 mkdir -p "$BASE/manifests"
 if ! "$NODELET" images --root-dir "$BASE/root" inspect busybox:1.35 >/dev/null 2>&1; then
-        command -v busybox >/dev/null || apt-get install -y -qq busybox-static >/dev/null
+        # the image builder needs Debian's busybox-static and jq
+        need=""
+        command -v busybox >/dev/null || need="$need busybox-static"
+        command -v jq >/dev/null || need="$need jq"
+        [ -z "$need" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
         tests/fixtures/make-images.sh "$BASE/images" >/dev/null
         "$NODELET" images --root-dir "$BASE/root" import "$BASE/images/layout"
 fi
