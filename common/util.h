@@ -96,3 +96,7 @@ void nl_buf_printf(nl_buf *b, const char *fmt, ...) _printf_(2, 3);
 /* Returns the string (never NULL unless out of memory) and resets the buffer. */
 char *nl_buf_steal(nl_buf *b);
 void nl_buf_free(nl_buf *b);
+
+/* Standard base64 (padding optional, no whitespace) -> malloc'd bytes, NUL-terminated;
+ * -EINVAL on a character outside the alphabet or a bad length. */
+int nl_base64_decode(const char *s, char **ret, size_t *ret_len);

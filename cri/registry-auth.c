@@ -247,51 +247,6 @@ const struct auth_challenge *auth_challenges_pick(const struct auth_challenge *c
 
 /* ==== base64 and docker config.json ======================================================= */
 
-static int b64_value(char c) {
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '+')
-                return 62;
-        if (c == '/')
-                return 63;
-        return -1;
-}
-
-int base64_decode(const char *s, char **ret, size_t *ret_len) {
-        size_t len = strlen(s);
-        while (len > 0 && s[len - 1] == '=')
-                len--;
-        if (strlen(s) - len > 2 || len % 4 == 1)
-                return -EINVAL;
-        char *out = malloc(len / 4 * 3 + 3);
-        if (!out)
-                return -ENOMEM;
-        size_t o = 0;
-        uint32_t acc = 0;
-        unsigned bits = 0;
-        for (size_t i = 0; i < len; i++) {
-                int v = b64_value(s[i]);
-                if (v < 0) {
-                        free(out);
-                        return -EINVAL;
-                }
-                acc = (acc << 6) | (uint32_t) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (char) ((acc >> bits) & 0xff);
-                }
-        }
-        out[o] = '\0';
-        *ret = out;
-        *ret_len = o;
-        return 0;
-}
-
 static bool host_is_docker_hub(const char *h, size_t n) {
         static const char *const aliases[] = {"docker.io", "index.docker.io", "registry-1.docker.io"};
         for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
@@ -329,7 +284,7 @@ static int auth_entry_credentials(json_t *entry, const char *key, char **ret_use
         if (!isempty(auth)) {
                 _cleanup_free_ char *dec = NULL;
                 size_t n;
-                if (base64_decode(auth, &dec, &n) < 0 || strlen(dec) != n)
+                if (nl_base64_decode(auth, &dec, &n) < 0 || strlen(dec) != n)
                         return nl_error_set(err, -EINVAL, "auth file entry \"%s\": \"auth\" is not base64",
                                             key);
                 char *colon = strchr(dec, ':');

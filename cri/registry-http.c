@@ -1,30 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libcurl's multi interface on the sd-event loop, as systemd-importd's curl glue and curl's
- * multi-event example do: curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION ->
- * one io source per socket) and when to call it back (CURLMOPT_TIMERFUNCTION -> one timer
- * source); we hand events back with curl_multi_socket_action and collect finished transfers
- * with curl_multi_info_read. Nothing here blocks. Response headers and bodies are capped. */
+/* The registry client's HTTP requests on the sd-event loop (libcurl multi through
+ * common/curl-event.c). Nothing here blocks. Response headers and bodies are capped. */
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 
+#include "common/curl-event.h"
 #include "registry-internal.h"
-
-/* One io source per socket curl watches; kept on a list too, because curl_multi_cleanup does
- * not always say CURL_POLL_REMOVE for the connections it closes. */
-struct http_socket {
-        sd_event_source *io;
-        struct http_socket *prev, *next;
-};
 
 struct http_engine {
         sd_event *event;
-        CURLM *multi;
-        sd_event_source *timer;
-        struct http_socket *sockets;
-        http_request *requests; /* every request not yet freed */
+        struct curl_event *curl; /* the socket and timer plumbing (common/curl-event.c) */
+        http_request *requests;  /* every request not yet freed */
         bool dispatching;
 };
 
@@ -36,132 +25,30 @@ struct http_engine {
 
 static void engine_dispatch_finished(http_engine *g);
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+/* A transfer finished (curl_event took it off the multi handle): record how, then call the
+ * owners of finished requests. */
+static void on_curl_done(CURL *easy, CURLcode result, void *userdata) {
         http_engine *g = userdata;
-        int action = 0, running = 0;
-
-        if (revents & EPOLLIN)
-                action |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                action |= CURL_CSELECT_OUT;
-        if (revents & (EPOLLERR | EPOLLHUP))
-                action |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(g->multi, fd, action, &running);
+        http_request *r = NULL;
+        if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
+                return;
+        r->running = false;
+        r->finished = true;
+        r->result = result;
+        if (result == CURLE_OK || r->status == 0)
+                (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
         engine_dispatch_finished(g);
-        return 0;
-}
-
-static void socket_free(http_engine *g, struct http_socket *hs) {
-        if (hs->prev)
-                hs->prev->next = hs->next;
-        else
-                g->sockets = hs->next;
-        if (hs->next)
-                hs->next->prev = hs->prev;
-        sd_event_source_disable_unref(hs->io);
-        free(hs);
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
-        http_engine *g = userdata;
-        struct http_socket *hs = socketp;
-        uint32_t events = 0;
-        int r;
-
-        if (what == CURL_POLL_REMOVE) {
-                if (hs) {
-                        curl_multi_assign(g->multi, fd, NULL);
-                        socket_free(g, hs);
-                }
-                return 0;
-        }
-        if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-                events |= EPOLLIN;
-        if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-                events |= EPOLLOUT;
-
-        if (hs) {
-                r = sd_event_source_set_io_events(hs->io, events);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(hs->io, SD_EVENT_ON);
-                return r < 0 ? -1 : 0;
-        }
-        hs = calloc(1, sizeof(*hs));
-        if (!hs)
-                return -1;
-        r = sd_event_add_io(g->event, &hs->io, fd, events, on_io, g);
-        if (r < 0) {
-                free(hs);
-                return -1;
-        }
-        (void) sd_event_source_set_description(hs->io, "registry-curl-socket");
-        hs->next = g->sockets;
-        if (g->sockets)
-                g->sockets->prev = hs;
-        g->sockets = hs;
-        if (curl_multi_assign(g->multi, fd, hs) != CURLM_OK) {
-                socket_free(g, hs);
-                return -1;
-        }
-        return 0;
-}
-
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        http_engine *g = userdata;
-        int running = 0;
-
-        (void) curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        engine_dispatch_finished(g);
-        return 0;
-}
-
-/* curl asks to be called back after timeout_ms (-1: never). The timer is re-armed here, from
- * curl's callback, and fires once per request. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userdata) {
-        http_engine *g = userdata;
-        uint64_t now;
-        int r;
-
-        if (timeout_ms < 0)
-                return sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        r = sd_event_now(g->event, CLOCK_MONOTONIC, &now);
-        if (r < 0)
-                return -1;
-        r = sd_event_source_set_time(g->timer, now + (uint64_t) timeout_ms * USEC_PER_MSEC);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
-        return r < 0 ? -1 : 0;
 }
 
 int http_engine_new(sd_event *event, http_engine **ret) {
-        http_engine *g;
-        int r;
-
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
-        g = calloc(1, sizeof(*g));
+        http_engine *g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
         g->event = sd_event_ref(event);
-        g->multi = curl_multi_init();
-        if (!g->multi) {
-                http_engine_free(g);
-                return -ENOMEM;
-        }
-        r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, g);
+        int r = curl_event_new(event, "registry", on_curl_done, g, &g->curl);
         if (r < 0) {
                 http_engine_free(g);
                 return r;
-        }
-        (void) sd_event_source_set_description(g->timer, "registry-curl-timer");
-        (void) sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
-
-        if (curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK) {
-                http_engine_free(g);
-                return -EIO;
         }
         *ret = g;
         return 0;
@@ -173,39 +60,14 @@ void http_engine_free(http_engine *g) {
         /* Owners free their requests first; whatever is left is cut loose, not leaked. */
         while (g->requests)
                 http_request_free(g->requests);
-        if (g->multi)
-                curl_multi_cleanup(g->multi);
-        while (g->sockets)
-                socket_free(g, g->sockets);
-        sd_event_source_disable_unref(g->timer);
+        curl_event_free(g->curl);
         sd_event_unref(g->event);
         free(g);
-        curl_global_cleanup();
 }
 
-/* Collect finished transfers first and call their owners afterwards, one at a time, looking
- * the list up again after every callback: a callback may free or start any request. */
+/* Call the owners of finished requests one at a time, looking the list up again after every
+ * callback: a callback may free or start any request. */
 static void engine_dispatch_finished(http_engine *g) {
-        CURLMsg *m;
-        int left;
-
-        while ((m = curl_multi_info_read(g->multi, &left))) {
-                http_request *r = NULL;
-
-                if (m->msg != CURLMSG_DONE)
-                        continue;
-                CURLcode result = m->data.result;
-                CURL *easy = m->easy_handle;
-                if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r) != CURLE_OK || !r)
-                        continue;
-                curl_multi_remove_handle(g->multi, easy);
-                r->running = false;
-                r->finished = true;
-                r->result = result;
-                if (result == CURLE_OK || r->status == 0)
-                        (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
-        }
-
         if (g->dispatching)
                 return;
         g->dispatching = true;
@@ -463,7 +325,7 @@ int http_request_start(http_request *r, http_done_fn done, http_data_fn on_data,
         r->userdata = userdata;
         if (r->headers && curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK)
                 return -EIO;
-        if (curl_multi_add_handle(r->engine->multi, r->easy) != CURLM_OK)
+        if (curl_event_add(r->engine->curl, r->easy) < 0)
                 return -EIO;
         r->running = true;
         return 0;
@@ -474,7 +336,7 @@ void http_request_free(http_request *r) {
                 return;
         http_engine *g = r->engine;
         if (r->running)
-                curl_multi_remove_handle(g->multi, r->easy);
+                curl_event_remove(g->curl, r->easy);
         if (r->prev)
                 r->prev->next = r->next;
         else if (g->requests == r)

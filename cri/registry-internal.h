@@ -123,8 +123,6 @@ const char *auth_challenge_param(const struct auth_challenge *c, const char *nam
 /* The challenge we answer: Bearer preferred over Basic; NULL when neither is offered. */
 const struct auth_challenge *auth_challenges_pick(const struct auth_challenge *c, size_t n);
 
-/* Standard base64 (padding optional, no whitespace). Caller frees; NUL-terminated. */
-int base64_decode(const char *s, char **ret, size_t *ret_len);
 
 /* Does an "auths" key of a docker config.json name host? Keys may be "host", "host:port",
  * "https://host/v1/"; "docker.io", "index.docker.io", "registry-1.docker.io" are one host. */

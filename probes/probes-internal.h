@@ -30,9 +30,7 @@ struct probe_op_ops {
 
 struct probe_runner {
         sd_event *event;
-        CURLM *multi;
-        sd_event_source *timer;
-        struct probe_socket *sockets;
+        struct curl_event *curl;
         struct probe_op *ops; /* every op in flight */
 };
 

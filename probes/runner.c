@@ -9,159 +9,28 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 
+#include "common/curl-event.h"
 #include "probes-internal.h"
 
-/* One io source per socket curl watches; kept on a list too, because curl does not always say
- * CURL_POLL_REMOVE for the connections it closes. */
-struct probe_socket {
-        int fd;
-        sd_event_source *io;
-        struct probe_socket *prev, *next;
-};
-
-static void runner_dispatch(struct probe_runner *r);
-
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct probe_runner *r = userdata;
-        int action = 0, running = 0;
-
-        if (revents & EPOLLIN)
-                action |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                action |= CURL_CSELECT_OUT;
-        if (revents & (EPOLLERR | EPOLLHUP))
-                action |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(r->multi, fd, action, &running);
-        runner_dispatch(r);
-        return 0;
-}
-
-static void socket_free(struct probe_runner *r, struct probe_socket *ps) {
-        if (ps->prev)
-                ps->prev->next = ps->next;
-        else
-                r->sockets = ps->next;
-        if (ps->next)
-                ps->next->prev = ps->prev;
-        sd_event_source_disable_unref(ps->io);
-        free(ps);
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
-        struct probe_runner *r = userdata;
-        struct probe_socket *ps = socketp;
-        uint32_t events = 0;
-        int k;
-
-        if (what == CURL_POLL_REMOVE) {
-                if (ps) {
-                        curl_multi_assign(r->multi, fd, NULL);
-                        socket_free(r, ps);
-                }
-                return 0;
-        }
-        if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-                events |= EPOLLIN;
-        if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-                events |= EPOLLOUT;
-
-        if (!ps) {
-                /* A socket curl closed without telling us, its number now reused: the stale
-                 * source goes (the kernel dropped its epoll registration with the old file). */
-                for (struct probe_socket *stale = r->sockets; stale; stale = stale->next)
-                        if (stale->fd == fd) {
-                                socket_free(r, stale);
-                                break;
-                        }
-        }
-        if (ps) {
-                k = sd_event_source_set_io_events(ps->io, events);
-                if (k >= 0)
-                        k = sd_event_source_set_enabled(ps->io, SD_EVENT_ON);
-                if (k < 0 || curl_multi_assign(r->multi, fd, ps) != CURLM_OK)
-                        return -1;
-                return 0;
-        }
-        ps = calloc(1, sizeof(*ps));
-        if (!ps)
-                return -1;
-        ps->fd = fd;
-        k = sd_event_add_io(r->event, &ps->io, fd, events, on_io, r);
-        if (k < 0) {
-                free(ps);
-                return -1;
-        }
-        (void) sd_event_source_set_description(ps->io, "probe-curl-socket");
-        ps->next = r->sockets;
-        if (r->sockets)
-                r->sockets->prev = ps;
-        r->sockets = ps;
-        if (curl_multi_assign(r->multi, fd, ps) != CURLM_OK) {
-                socket_free(r, ps);
-                return -1;
-        }
-        return 0;
-}
-
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct probe_runner *r = userdata;
-        int running = 0;
-
-        (void) curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        runner_dispatch(r);
-        return 0;
-}
-
-/* curl asks to be called back after timeout_ms (-1: never); re-armed from curl's callback. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userdata) {
-        struct probe_runner *r = userdata;
-        uint64_t now;
-        int k;
-
-        if (timeout_ms < 0)
-                return sd_event_source_set_enabled(r->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        k = sd_event_now(r->event, CLOCK_MONOTONIC, &now);
-        if (k < 0)
-                return -1;
-        k = sd_event_source_set_time(r->timer, now + (uint64_t) timeout_ms * PROBE_USEC_PER_MSEC);
-        if (k >= 0)
-                k = sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
-        return k < 0 ? -1 : 0;
+static void on_curl_done(CURL *easy, CURLcode code, void *userdata) {
+        struct probe_op *op = NULL;
+        if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &op) != CURLE_OK || !op)
+                return;
+        op->in_multi = false; /* curl_event took it off the multi handle */
+        op->ops->curl_done(op, code);
 }
 
 int probe_runner_new(sd_event *event, struct probe_runner **ret) {
-        struct probe_runner *r;
-        int k;
-
         if (!event || !ret)
                 return -EINVAL;
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
-        r = calloc(1, sizeof(*r));
-        if (!r) {
-                curl_global_cleanup();
+        struct probe_runner *r = calloc(1, sizeof(*r));
+        if (!r)
                 return -ENOMEM;
-        }
         r->event = sd_event_ref(event);
-        r->multi = curl_multi_init();
-        if (!r->multi) {
-                probe_runner_free(r);
-                return -ENOMEM;
-        }
-        k = sd_event_add_time(event, &r->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, r);
+        int k = curl_event_new(event, "probe", on_curl_done, r, &r->curl);
         if (k < 0) {
                 probe_runner_free(r);
                 return k;
-        }
-        (void) sd_event_source_set_description(r->timer, "probe-curl-timer");
-        (void) sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
-
-        if (curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
-            curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r) != CURLM_OK ||
-            curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-            curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r) != CURLM_OK) {
-                probe_runner_free(r);
-                return -EIO;
         }
         *ret = r;
         return 0;
@@ -173,34 +42,9 @@ void probe_runner_free(struct probe_runner *r) {
         /* Probes still in flight are cut loose: their done is not called. */
         while (r->ops)
                 probe_op_free(r->ops);
-        if (r->multi)
-                curl_multi_cleanup(r->multi);
-        while (r->sockets)
-                socket_free(r, r->sockets);
-        sd_event_source_disable_unref(r->timer);
+        curl_event_free(r->curl);
         sd_event_unref(r->event);
         free(r);
-        curl_global_cleanup();
-}
-
-/* Finished transfers are handed to their op one at a time. An op's handler may finish it (and
- * its done callback cancel or start others): curl drops the pending messages of handles taken
- * off the multi handle, so reading on is safe. */
-static void runner_dispatch(struct probe_runner *r) {
-        CURLMsg *m;
-        int left;
-
-        while ((m = curl_multi_info_read(r->multi, &left))) {
-                struct probe_op *op = NULL;
-
-                if (m->msg != CURLMSG_DONE)
-                        continue;
-                CURLcode code = m->data.result;
-                if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &op) != CURLE_OK || !op)
-                        continue;
-                probe_op_easy_stop(op);
-                op->ops->curl_done(op, code);
-        }
 }
 
 /* ---- one probe ---- */
@@ -368,7 +212,7 @@ int probe_op_easy_start(struct probe_op *op) {
         op->connected = false;
         if (op->headers && curl_easy_setopt(op->easy, CURLOPT_HTTPHEADER, op->headers) != CURLE_OK)
                 return -EIO;
-        if (curl_multi_add_handle(op->runner->multi, op->easy) != CURLM_OK)
+        if (curl_event_add(op->runner->curl, op->easy) < 0)
                 return -EIO;
         op->in_multi = true;
         return 0;
@@ -377,7 +221,7 @@ int probe_op_easy_start(struct probe_op *op) {
 void probe_op_easy_stop(struct probe_op *op) {
         if (!op->in_multi)
                 return;
-        curl_multi_remove_handle(op->runner->multi, op->easy);
+        curl_event_remove(op->runner->curl, op->easy);
         op->in_multi = false;
 }
 

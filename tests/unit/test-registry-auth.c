@@ -165,7 +165,7 @@ TEST(base64) {
         for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
                 char *out = NULL;
                 size_t len = 0;
-                int r = base64_decode(ok[i].in, &out, &len);
+                int r = nl_base64_decode(ok[i].in, &out, &len);
                 CHECK_INT_EQ(r, 0);
                 if (r == 0) {
                         CHECK_STR_EQ(out, ok[i].out);
@@ -177,7 +177,7 @@ TEST(base64) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *out = NULL;
                 size_t len;
-                if (base64_decode(bad[i], &out, &len) >= 0) {
+                if (nl_base64_decode(bad[i], &out, &len) >= 0) {
                         TEST_FAIL("accepted \"%s\"", bad[i]);
                         free(out);
                 }
@@ -185,7 +185,7 @@ TEST(base64) {
         /* binary with a NUL comes back whole, with its length */
         char *out = NULL;
         size_t len = 0;
-        CHECK_INT_EQ(base64_decode("YQBi", &out, &len), 0);
+        CHECK_INT_EQ(nl_base64_decode("YQBi", &out, &len), 0);
         CHECK_INT_EQ(len, 3);
         CHECK(out && out[0] == 'a' && out[1] == '\0' && out[2] == 'b');
         free(out);
