@@ -7,7 +7,7 @@
 #   make WERROR=1        warnings are errors (on when CI=true)
 
 CC ?= gcc
-PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libcrypto libarchive
+PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
@@ -131,6 +131,13 @@ check:
 .PHONY: conformance
 conformance: $(NODELET) $(SHIM)
 	tests/conformance/run.sh --nodelet $(abspath $(NODELET)) $(if $(filter 1,$(SLOW)),,--skip-slow) $(if $(RUNTIME),--runtime $(RUNTIME))
+
+# Cluster mode end to end (tests/cluster/cluster.sh): builds or reuses the real kube-apiserver,
+# etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on
+# loopback and runs the daemon as a node against them. Needs root and Go.
+.PHONY: test-cluster
+test-cluster: $(NODELET) $(SHIM)
+	NODELET=$(abspath $(NODELET)) tests/cluster/cluster.sh
 
 # Bounded coverage-guided fuzzing with clang's libFuzzer; findings land in build-fuzz/.
 FUZZ_SECONDS ?= 60

@@ -2,18 +2,16 @@
 /* What a user looks at: `nodelet pods`, `nodelet get pod`, `nodelet logs`, `nodelet exec`.
  * They read what the daemon writes (<root_dir>/pods/<uid>/pod.json, the CRI log files) and
  * work whether or not the daemon runs. */
-#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "cri/cri.h"
 #include "manager.h"
+#include "node-server.h"
 
 struct cli_opts {
         const char *root_dir, *run_dir, *log_dir, *namespace, *output, *container, *runtime;
@@ -22,25 +20,8 @@ struct cli_opts {
 };
 
 static json_t *load_pods(const struct cli_opts *o) {
-        json_t *all = json_array();
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods", o->root_dir);
-        DIR *d = dir ? opendir(dir) : NULL;
-        if (!d)
-                return all;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (de->d_name[0] == '.')
-                        continue;
-                _cleanup_free_ char *path = nl_strdupf("%s/%s/pod.json", dir, de->d_name), *buf = NULL;
-                size_t len = 0;
-                if (!path || nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) < 0)
-                        continue;
-                json_t *j = json_loadb(buf, len, 0, NULL);
-                if (j)
-                        json_array_append_new(all, j);
-        }
-        closedir(d);
-        return all;
+        json_t *all = node_pods_load(o->root_dir);
+        return all ? all : json_array();
 }
 
 static const char *jstr(const json_t *o, const char *path) {
@@ -60,14 +41,7 @@ static const char *jstr(const json_t *o, const char *path) {
 }
 
 static json_t *find_pod(const struct cli_opts *o, json_t *all, const char *name) {
-        size_t i;
-        json_t *p;
-        json_array_foreach(all, i, p) {
-                if (streq_ptr(jstr(p, "metadata.name"), name) &&
-                    streq_ptr(jstr(p, "metadata.namespace"), o->namespace ? o->namespace : "default"))
-                        return p;
-        }
-        return NULL;
+        return node_pods_find(all, o->namespace ? o->namespace : "default", name);
 }
 
 /* kubectl's STATUS column (printPod): the most telling reason, else the phase. */
@@ -208,92 +182,29 @@ static json_t *container_of(json_t *pod, const char *name, bool *ret_init) {
         return !name && count == 1 ? only : NULL;
 }
 
-static void print_log(const char *path, const struct cli_opts *o, off_t *offset) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        if (nl_read_file(path, 256 * 1024 * 1024, true, &buf, &len) < 0)
-                return;
-        size_t start = (size_t) *offset <= len ? (size_t) *offset : 0;
-        /* --tail N: where the last N lines start */
-        if (o->tail >= 0 && start == 0) {
-                long lines = 0;
-                for (size_t i = len; i > 0; i--)
-                        if (buf[i - 1] == '\n' && i != len && ++lines == o->tail) {
-                                start = i;
-                                break;
-                        }
-                if (o->tail == 0)
-                        start = len;
-        }
-        for (char *line = buf + start; line < buf + len;) {
-                char *nl = memchr(line, '\n', (size_t) (buf + len - line));
-                if (!nl)
-                        break; /* a partial line: the next read completes it */
-                struct log_line l;
-                if (cri_log_parse_line(line, (size_t) (nl - line), &l) == 0) {
-                        if (o->timestamps)
-                                printf("%s ", l.time);
-                        fputs(l.msg, stdout);
-                        if (!l.partial)
-                                fputc('\n', stdout);
-                        log_line_done(&l);
-                }
-                line = nl + 1;
-                *offset = line - buf;
-        }
-        fflush(stdout);
+static int write_stdout(void *userdata, const char *buf, size_t len) {
+        if (!buf)
+                return fflush(stdout) == 0 ? 0 : -EPIPE;
+        return fwrite(buf, 1, len, stdout) == len ? 0 : -EPIPE;
 }
 
+/* The node server's reader (agent/node-server.c): the same lines `kubectl logs` gets. */
 static int pod_logs(const struct cli_opts *o, const char *name, const char *container) {
-        json_t *all = load_pods(o);
-        json_t *p = find_pod(o, all, name);
-        _cleanup_free_ char *path = NULL;
-        int ret = 1;
-        bool init = false;
-        if (!p) {
-                fprintf(stderr, "nodelet logs: pod \"%s\" not found\n", name);
-                goto out;
+        struct node_log_target t = {};
+        nl_error err = NL_ERROR_INIT;
+        int r = node_logs_find(o->root_dir, o->log_dir, o->namespace ? o->namespace : "default", name, container,
+                               o->previous, &t, &err);
+        if (r < 0) {
+                fprintf(stderr, "nodelet logs: %s\n", strempty(err.msg));
+                nl_error_clear(&err);
+                return 1;
         }
-        json_t *c = container_of(p, container, &init);
-        if (!c) {
-                fprintf(stderr, "nodelet logs: %s\n", container ? "no such container in the pod"
-                                                                 : "the pod has several containers: name one");
-                goto out;
-        }
-        long restart = (long) json_integer_value(json_object_get(c, "restartCount"));
-        if (o->previous) {
-                if (restart == 0 || !json_object_get(json_object_get(c, "lastState"), "terminated")) {
-                        fprintf(stderr, "nodelet logs: previous terminated container \"%s\" not found\n",
-                                json_string_value(json_object_get(c, "name")));
-                        goto out;
-                }
-                restart--;
-        }
-        path = nl_strdupf("%s/%s_%s_%s/%s/%ld.log", o->log_dir, jstr(p, "metadata.namespace"),
-                                               jstr(p, "metadata.name"), jstr(p, "metadata.uid"),
-                                               json_string_value(json_object_get(c, "name")), restart);
-        off_t offset = 0;
-        print_log(path, o, &offset);
-        /* -f: follow until the container stops running (a simple 200 ms poll) */
-        while (o->follow && !o->previous) {
-                usleep(200000);
-                struct cli_opts once = *o;
-                once.tail = -1;
-                print_log(path, &once, &offset);
-                json_t *again = load_pods(o);
-                json_t *p2 = find_pod(o, again, name);
-                bool dummy;
-                json_t *c2 = p2 ? container_of(p2, json_string_value(json_object_get(c, "name")), &dummy) : NULL;
-                bool still = c2 && json_object_get(json_object_get(c2, "state"), "running") &&
-                             json_integer_value(json_object_get(c2, "restartCount")) == restart;
-                json_decref(again);
-                if (!still)
-                        break;
-        }
-        ret = 0;
-out:
-        json_decref(all);
-        return ret;
+        struct node_log_options lo = { .follow = o->follow, .timestamps = o->timestamps, .tail_lines = o->tail };
+        r = node_logs_copy(&t, &lo, write_stdout, NULL, -1);
+        if (r < 0 && r != -EPIPE)
+                fprintf(stderr, "nodelet logs: %s: %s\n", t.path, strerror(-r));
+        node_log_target_done(&t);
+        return r < 0 && r != -EPIPE ? 1 : 0;
 }
 
 static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
