@@ -56,6 +56,22 @@ struct nodelet_config {
         int image_gc_low_threshold;  /* imageGCLowThresholdPercent, 80 */
         struct registry_config registry; /* insecure registries, CAs, mirrors, auth file */
         int verbosity;              /* -v */
+        /* cluster mode */
+        char *kubeconfig;           /* --kubeconfig: join the API server it names */
+        char *node_ip;              /* --node-ip: the node's InternalIP [detected] */
+        char **node_labels;         /* --node-labels k=v,...: added at registration */
+        size_t n_node_labels;
+        bool register_node;         /* registerNode, true */
+        usec_t node_status_update_frequency; /* nodeStatusUpdateFrequency, 10 s */
+        usec_t node_status_report_frequency; /* nodeStatusReportFrequency, 5 min */
+        int node_lease_duration_seconds;     /* nodeLeaseDurationSeconds, 40 */
+        int port;                   /* port, 10250 (0: no node server) */
+        int healthz_port;           /* healthzPort, 10248 (0: none) */
+        char *healthz_bind_address; /* healthzBindAddress, 127.0.0.1 */
+        char *address;              /* address, 0.0.0.0 */
+        char *tls_cert_file;        /* tlsCertFile */
+        char *tls_private_key_file; /* tlsPrivateKeyFile */
+        char *client_ca_file;       /* authentication.x509.clientCAFile */
 };
 
 void config_init_defaults(struct nodelet_config *c);

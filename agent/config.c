@@ -382,6 +382,14 @@ void config_init_defaults(struct nodelet_config *c) {
                 .image_gc_high_threshold = 85,
                 .image_gc_low_threshold = 80,
                 .registry = {.max_parallel_blobs = 4, .retries = 3},
+                .register_node = true,
+                .node_status_update_frequency = 10 * USEC_PER_SEC,
+                .node_status_report_frequency = 300 * USEC_PER_SEC,
+                .node_lease_duration_seconds = 40,
+                .port = 10250,
+                .healthz_port = 10248,
+                .healthz_bind_address = strdup("127.0.0.1"),
+                .address = strdup("0.0.0.0"),
         };
         /* Debian's containernetworking-plugins, then the upstream tarball's location. */
         if (strv_push_n(&c->cni_bin_dirs, &c->n_cni_bin_dirs, "/usr/lib/cni", strlen("/usr/lib/cni")) < 0 ||
@@ -412,6 +420,14 @@ void config_done(struct nodelet_config *c) {
         free(c->cluster_domain);
         free(c->resolv_conf);
         registry_config_done(&c->registry);
+        free(c->kubeconfig);
+        free(c->node_ip);
+        strv_free_n(c->node_labels, c->n_node_labels);
+        free(c->healthz_bind_address);
+        free(c->address);
+        free(c->tls_cert_file);
+        free(c->tls_private_key_file);
+        free(c->client_ca_file);
         *c = (struct nodelet_config){};
 }
 
@@ -708,6 +724,37 @@ static int load_key(const struct file_ctx *f, const char *key, const json_t *v, 
         }
         if (streq(key, "maxPods"))
                 return get_int(v, key, 1, CONFIG_MAX_PODS, &c->max_pods, err);
+        if (streq(key, "nodeStatusUpdateFrequency") || streq(key, "nodeStatusReportFrequency")) {
+                if ((r = get_string(v, key, false, &s, err)) < 0)
+                        return r;
+                return parse_period(s, key,
+                                    streq(key, "nodeStatusUpdateFrequency") ? &c->node_status_update_frequency
+                                                                            : &c->node_status_report_frequency,
+                                    err);
+        }
+        if (streq(key, "nodeLeaseDurationSeconds"))
+                return get_int(v, key, 1, 3600, &c->node_lease_duration_seconds, err);
+        if (streq(key, "port"))
+                return get_int(v, key, 0, 65535, &c->port, err);
+        if (streq(key, "healthzPort"))
+                return get_int(v, key, 0, 65535, &c->healthz_port, err);
+        if (streq(key, "registerNode")) {
+                if (!json_is_boolean(v))
+                        return nl_error_set(err, -EINVAL, "%s: must be true or false, not %s", key, json_kind(v));
+                c->register_node = json_is_true(v);
+                return 0;
+        }
+        if (streq(key, "tlsCertFile"))
+                return set_path(f, &c->tls_cert_file, v, key, false, err);
+        if (streq(key, "tlsPrivateKeyFile"))
+                return set_path(f, &c->tls_private_key_file, v, key, false, err);
+        if (streq(key, "healthzBindAddress") || streq(key, "address")) {
+                if ((r = get_string(v, key, false, &s, err)) < 0)
+                        return r;
+                if (!is_ip_address(s))
+                        return nl_error_set(err, -EINVAL, "%s: \"%s\" is not a valid IP address", key, s);
+                return set_str(streq(key, "address") ? &c->address : &c->healthz_bind_address, s);
+        }
         if (streq(key, "containerLogMaxSize")) {
                 if ((r = get_string(v, key, false, &s, err)) < 0)
                         return r;
@@ -891,6 +938,15 @@ enum {
         ARG_REGISTRY_MIRROR,
         ARG_AUTH_FILE,
         ARG_POD_LOG_DIR,
+        ARG_KUBECONFIG,
+        ARG_NODE_IP,
+        ARG_NODE_LABELS,
+        ARG_PORT,
+        ARG_HEALTHZ_PORT,
+        ARG_TLS_CERT,
+        ARG_TLS_KEY,
+        ARG_CLIENT_CA,
+        ARG_NODE_STATUS_UPDATE,
 };
 
 static const struct option run_options[] = {
@@ -918,6 +974,15 @@ static const struct option run_options[] = {
         {"registry-mirror", required_argument, NULL, ARG_REGISTRY_MIRROR},
         {"auth-file", required_argument, NULL, ARG_AUTH_FILE},
         {"pod-log-dir", required_argument, NULL, ARG_POD_LOG_DIR},
+        {"kubeconfig", required_argument, NULL, ARG_KUBECONFIG},
+        {"node-ip", required_argument, NULL, ARG_NODE_IP},
+        {"node-labels", required_argument, NULL, ARG_NODE_LABELS},
+        {"port", required_argument, NULL, ARG_PORT},
+        {"healthz-port", required_argument, NULL, ARG_HEALTHZ_PORT},
+        {"tls-cert-file", required_argument, NULL, ARG_TLS_CERT},
+        {"tls-private-key-file", required_argument, NULL, ARG_TLS_KEY},
+        {"client-ca-file", required_argument, NULL, ARG_CLIENT_CA},
+        {"node-status-update-frequency", required_argument, NULL, ARG_NODE_STATUS_UPDATE},
         {"v", required_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {},
@@ -970,6 +1035,17 @@ static void run_usage(FILE *f) {
                 "  --registry-ca HOST=FILE        trust FILE's CA certificates for HOST; repeatable [none]\n"
                 "  --registry-mirror HOST=URL     try URL before HOST; repeatable [none]\n"
                 "  --auth-file FILE               docker config.json-style registry credentials [none]\n"
+                "\n"
+                "Cluster mode (joins the API server; static pods keep working beside it):\n"
+                "  --kubeconfig FILE              the API server and the node's credentials [none]\n"
+                "  --node-ip IP                   the node's InternalIP [the first non-loopback IPv4]\n"
+                "  --node-labels K=V[,K=V...]     labels added when the node registers [none]\n"
+                "  --node-status-update-frequency DUR  node status check (nodeStatusUpdateFrequency) [10s]\n"
+                "  --port N                       the node server's HTTPS port, 0 for none (port) [10250]\n"
+                "  --healthz-port N               plain /healthz on 127.0.0.1, 0 for none (healthzPort) [10248]\n"
+                "  --tls-cert-file FILE           the node server's certificate (tlsCertFile) [none]\n"
+                "  --tls-private-key-file FILE    its key (tlsPrivateKeyFile) [none]\n"
+                "  --client-ca-file FILE          CA for client certificates [none]\n"
                 "  -v, --v N                      log verbosity, 0-%d [0]\n"
                 "  -h, --help                     show this help\n"
                 "\n"
@@ -1033,6 +1109,35 @@ static int apply_flag(struct nodelet_config *c, struct flag_state *st, int opt, 
                 return flag_path(&c->resolv_conf, "resolv-conf", v, true, err);
         case ARG_AUTH_FILE:
                 return flag_path(&c->registry.auth_file, "auth-file", v, false, err);
+        case ARG_KUBECONFIG:
+                return flag_path(&c->kubeconfig, "kubeconfig", v, false, err);
+        case ARG_TLS_CERT:
+                return flag_path(&c->tls_cert_file, "tls-cert-file", v, false, err);
+        case ARG_TLS_KEY:
+                return flag_path(&c->tls_private_key_file, "tls-private-key-file", v, false, err);
+        case ARG_CLIENT_CA:
+                return flag_path(&c->client_ca_file, "client-ca-file", v, false, err);
+        case ARG_NODE_IP:
+                if (!is_ip_address(v))
+                        return nl_error_set(err, -EINVAL, "--node-ip: \"%s\" is not a valid IP address", v);
+                return set_str(&c->node_ip, v);
+        case ARG_NODE_LABELS:
+                r = strv_push_split(&c->node_labels, &c->n_node_labels, v);
+                if (r == -E2BIG)
+                        return nl_error_set(err, r, "--node-labels: more than %d labels", CONFIG_MAX_LIST);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < c->n_node_labels; i++)
+                        if (!strchr(c->node_labels[i], '=') || c->node_labels[i][0] == '=')
+                                return nl_error_set(err, -EINVAL, "--node-labels: \"%s\" is not KEY=VALUE",
+                                                    c->node_labels[i]);
+                return 0;
+        case ARG_PORT:
+                return parse_int_flag("port", v, 0, 65535, &c->port, err);
+        case ARG_HEALTHZ_PORT:
+                return parse_int_flag("healthz-port", v, 0, 65535, &c->healthz_port, err);
+        case ARG_NODE_STATUS_UPDATE:
+                return parse_period(v, "--node-status-update-frequency", &c->node_status_update_frequency, err);
         case ARG_RUNTIME_PATH:
                 if ((r = check_runtime(v, "--container-runtime-path", err)) < 0)
                         return r;

@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "manager.h"
+#include "node-server.h"
 #include "probes/probes.h"
 
 int arg_log_level = 2;
@@ -222,8 +223,26 @@ void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
         manager_notify_status(m);
 }
 
+bool manager_has_pod(struct manager *m, const char *uid) {
+        return find_worker(m, uid) != NULL;
+}
+
+bool manager_pod_on_disk(struct manager *m, const char *uid) {
+        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/pod.json", m->cri.root_dir, uid);
+        return path && access(path, F_OK) == 0;
+}
+
+bool manager_pod_delete(struct manager *m, const char *uid, const char *deletion_timestamp, int64_t grace) {
+        struct pod_worker *w = find_worker(m, uid);
+        if (!w)
+                return false;
+        pod_worker_delete(w, deletion_timestamp, grace);
+        return true;
+}
+
 void manager_worker_gone(struct manager *m, struct pod_worker *w) {
         struct pod *next = pod_worker_take_next(w);
+        api_source_pod_gone(m->api_source, pod_worker_pod(w));
         _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, pod_worker_uid(w));
         for (size_t i = 0; i < m->n_workers; i++)
                 if (m->workers[i] == w) {
@@ -339,7 +358,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Pods on disk that no source wants any more (their file went while we were down): adopt
  * each from its last pod.json and terminate it, as the kubelet's HandlePodCleanups kills
  * running pods that are not desired. */
-static void cleanup_orphans(struct manager *m) {
+void manager_cleanup_orphans(struct manager *m) {
         _cleanup_free_ char *dir = nl_strdupf("%s/pods", m->cri.root_dir);
         DIR *d = dir ? opendir(dir) : NULL;
         if (!d)
@@ -356,6 +375,12 @@ static void cleanup_orphans(struct manager *m) {
                 struct pod *pod = j ? pod_from_json(j, NULL, NULL) : NULL;
                 json_decref(j);
                 if (!pod || !streq_ptr(pod->metadata.uid, de->d_name)) {
+                        pod_free(pod);
+                        continue;
+                }
+                /* an API pod is judged by the API source's first list; while the API server
+                 * cannot be reached, what runs keeps running (as the kubelet) */
+                if (streq(pod_config_source(pod), "api") && m->api && !api_source_synced(m->api_source)) {
                         pod_free(pod);
                         continue;
                 }
@@ -427,7 +452,8 @@ static int on_image_gc(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int on_first_sync(sd_event_source *s, void *userdata) {
         struct manager *m = userdata;
-        cleanup_orphans(m);
+        m->initial_scan_done = true;
+        manager_cleanup_orphans(m);
         /* the initial scan has been handed to the workers: we are up */
         if (!m->ready_sent) {
                 m->ready_sent = true;
@@ -477,7 +503,24 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                 manager_free(m);
                 return nl_error_set(err, r, "probe runner: %s", strerror(-r));
         }
-        m->host_ip = detect_host_ip();
+        if (cfg->kubeconfig) {
+                m->kubeconfig = calloc(1, sizeof(*m->kubeconfig));
+                if (!m->kubeconfig) {
+                        manager_free(m);
+                        return -ENOMEM;
+                }
+                r = kubeconfig_load(cfg->kubeconfig, NULL, m->kubeconfig, err);
+                if (r < 0) {
+                        manager_free(m);
+                        return r;
+                }
+                r = api_client_new(m->event, m->kubeconfig, "nodelet/" NODELET_VERSION, &m->api);
+                if (r < 0) {
+                        manager_free(m);
+                        return nl_error_set(err, r, "API client: %s", strerror(-r));
+                }
+        }
+        m->host_ip = cfg->node_ip ? strdup(cfg->node_ip) : detect_host_ip();
         detect_allocatable(m);
         if (!m->pull_backoff || !m->host_ip) {
                 manager_free(m);
@@ -515,6 +558,11 @@ int manager_start(struct manager *m, nl_error *err) {
                 if (r < 0)
                         return r;
         }
+        if (m->api) {
+                if ((r = node_status_start(m, err)) < 0 || (r = api_source_start(m, err)) < 0)
+                        return r;
+        }
+        (void) manager_start_node_server(m);
         /* READY once the initial scan's pods have their workers: after the source's deferred
          * first scan, which runs before this (lower priority) one */
         sd_event_source *first = NULL;
@@ -523,8 +571,9 @@ int manager_start(struct manager *m, nl_error *err) {
                 (void) sd_event_source_set_floating(first, true);
                 sd_event_source_unref(first);
         }
-        log_info("node %s: static pods from %s, runtime %s, root %s", m->cfg->node_name,
-                 strempty(m->cfg->pod_manifest_path), strempty(m->cri.runtime_path), m->cri.root_dir);
+        log_info("node %s: static pods from %s, API server %s, runtime %s, root %s", m->cfg->node_name,
+                 m->cfg->pod_manifest_path ? m->cfg->pod_manifest_path : "(none)",
+                 m->kubeconfig ? m->kubeconfig->server : "(none)", strempty(m->cri.runtime_path), m->cri.root_dir);
         return 0;
 }
 
@@ -532,12 +581,21 @@ void manager_free(struct manager *m) {
         if (!m)
                 return;
         file_source_free(m->files);
+        api_source_free(m->api_source);
+        m->api_source = NULL;
+        node_status_free(m->node_status);
+        m->node_status = NULL;
+        node_server_free(m->node_server);
+        m->node_server = NULL;
         for (size_t i = 0; i < m->n_workers; i++)
                 pod_worker_free(m->workers[i]);
         free(m->workers);
         file_pods_free(m);
         registry_client_free(m->registry);
         probe_runner_free(m->probes);
+        api_client_free(m->api);
+        kubeconfig_done(m->kubeconfig);
+        free(m->kubeconfig);
         image_store_close(m->store);
         image_pull_backoff_free(m->pull_backoff);
         sd_event_source_disable_unref(m->sync_timer);

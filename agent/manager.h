@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent.h"
+#include "api.h"
 #include "cri/cri.h"
 #include "podspec/podspec.h"
 
@@ -40,6 +41,12 @@ struct manager {
         struct registry_client *registry;
         struct image_pull_backoff *pull_backoff;
         struct probe_runner *probes;
+        /* cluster mode (--kubeconfig): NULL in static mode */
+        struct kubeconfig *kubeconfig;
+        struct api_client *api;
+        struct api_source *api_source;
+        struct node_status *node_status;
+        struct node_server *node_server;
         struct file_source *files;
         struct pod_worker **workers;
         size_t n_workers;
@@ -59,8 +66,50 @@ void manager_free(struct manager *m);
 /* A pod arrived or changed (spec replaces the worker's) or went away (spec NULL). */
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec);
 void manager_worker_gone(struct manager *m, struct pod_worker *w);
+/* A worker runs this UID. */
+bool manager_has_pod(struct manager *m, const char *uid);
+/* The pod has state on disk (<root>/pods/<uid>/pod.json): it ran here before. */
+bool manager_pod_on_disk(struct manager *m, const char *uid);
+/* The API server deleted the pod: terminate it within grace; false when no worker runs it. */
+bool manager_pod_delete(struct manager *m, const char *uid, const char *deletion_timestamp, int64_t grace);
+/* Terminate pods on disk that no source wants (API pods only once the API source listed). */
+void manager_cleanup_orphans(struct manager *m);
 /* Say "STATUS=..." to systemd (no-op without NOTIFY_SOCKET). */
 void manager_notify_status(struct manager *m);
+
+/* ---- cluster mode ---- */
+
+struct api_source;
+struct node_status;
+
+/* agent/source-api.c: the node's pods from the API server (list + watch), their status
+ * patches, graceful deletion, and the mirror pods of static pods. */
+int api_source_start(struct manager *m, nl_error *err);
+void api_source_free(struct api_source *s);
+/* The first list arrived: the API's pods are known (orphan cleanup may judge API pods). */
+bool api_source_synced(const struct api_source *s);
+/* A pod's status as the worker computed it (borrowed): patched to the API when it changed;
+ * static pods' to their mirror pod. */
+void api_source_pod_status(struct api_source *s, const struct pod *pod, json_t *status);
+/* The worker is gone (containers and sandbox removed): a deleted API pod gets its final
+ * DELETE (grace period 0, UID precondition), a static pod's mirror pod goes. */
+void api_source_pod_gone(struct api_source *s, const struct pod *pod);
+/* One of the kubelet's events for a pod (the JSON pod_event keeps): posted to the API,
+ * rate-limited as the kubelet's event recorder. */
+void api_source_pod_event(struct api_source *s, const struct pod *pod, json_t *event);
+/* "api" for pods from the API server, "file" for static pods. */
+const char *pod_config_source(const struct pod *pod);
+
+/* agent/node-auth.c: the node server (10250, 10248) with the API server's TokenReview and
+ * SubjectAccessReview; a failure to bind is logged and the daemon goes on. */
+int manager_start_node_server(struct manager *m);
+
+/* agent/node-status.c: registration, status (every nodeStatusUpdateFrequency when changed,
+ * every nodeStatusReportFrequency anyway), and the Lease in kube-node-lease. */
+int node_status_start(struct manager *m, nl_error *err);
+void node_status_free(struct node_status *ns);
+/* The Node object's UID once registered (mirror pods' owner reference), else NULL. */
+const char *node_status_uid(const struct node_status *ns);
 
 /* ---- pod workers (agent/pod-worker.c) ---- */
 
@@ -69,6 +118,9 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod);
 void pod_worker_update(struct pod_worker *w, struct pod *pod);
 /* Terminate (grace period of the spec) and remove; the worker frees itself when done. */
 void pod_worker_terminate(struct pod_worker *w);
+/* The API server marked the pod deleted: take its deletionTimestamp and grace period, then
+ * terminate. */
+void pod_worker_delete(struct pod_worker *w, const char *deletion_timestamp, int64_t grace_seconds);
 void pod_worker_free(struct pod_worker *w);
 const char *pod_worker_uid(const struct pod_worker *w);
 const struct pod *pod_worker_pod(const struct pod_worker *w);

@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "manager.h"
+#include "pod-data.h"
 
 #define SEC 1000000ULL
 #define BACKOFF_INITIAL (10 * SEC) /* the kubelet's container restart back-off */
@@ -47,6 +48,7 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
                         json_incref(e);
                         json_array_remove(w->events, i);
                         json_array_append_new(w->events, e);
+                        api_source_pod_event(w->m->api_source, w->pod, e);
                         free(now);
                         w->events_dirty = true;
                         return;
@@ -54,9 +56,11 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
         }
         if (json_array_size(w->events) >= MAX_EVENTS)
                 json_array_remove(w->events, 0);
-        json_array_append_new(w->events, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "reason", reason,
-                                                   "message", msg, "count", 1, "firstTimestamp", strempty(now),
-                                                   "lastTimestamp", strempty(now), "source", "kubelet"));
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "reason", reason, "message", msg,
+                               "count", 1, "firstTimestamp", strempty(now), "lastTimestamp", strempty(now), "source",
+                               "kubelet");
+        json_array_append_new(w->events, ev);
+        api_source_pod_event(w->m->api_source, w->pod, ev);
         free(now);
         w->events_dirty = true;
 }
@@ -133,7 +137,7 @@ static void refresh(struct ctr *c) {
         if (!c->id)
                 return;
         struct container_status *st = NULL;
-        if (cri_container_status(&c->w->m->cri, c->id, &st, NULL) < 0)
+        if (cri_container_status_settle(&c->w->m->cri, c->id, &st, NULL) < 0)
                 return;
         bool was_exited = exited(c);
         container_status_free(c->st);
@@ -182,20 +186,23 @@ struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb
 
 /* In the child: sandbox, then volumes (they need the pod IP for the downward API). */
 static json_t *work_sandbox(struct manager *m, const void *arg) {
-        const struct pod *pod = arg;
+        const struct pod_worker *w = arg;
+        const struct pod *pod = w->pod;
         struct sandbox *sb = NULL;
         nl_error err = NL_ERROR_INIT;
         if (cri_sandbox_run(&m->cri, pod, &sb, &err) < 0)
                 return op_error(NULL, &err, "sandbox failed");
         struct plan_context pc = plan_context_for(m, sb);
         struct volume_context vc = { .plan = &pc };
+        if (w->data)
+                pod_data_fill_volumes(w->data, &vc);
         if (cri_volumes_setup(&m->cri, pod, &vc, &err) < 0) {
                 nl_error ignored = NL_ERROR_INIT;
                 cri_sandbox_stop(&m->cri, sb, &ignored);
                 cri_sandbox_remove(&m->cri, sb, &ignored);
                 nl_error_clear(&ignored);
                 sandbox_free(sb);
-                return op_error(NULL, &err, "volumes failed");
+                return op_error("FailedMount", &err, "volumes failed");
         }
         json_t *j = sandbox_json(sb);
         sandbox_free(sb);
@@ -208,7 +215,12 @@ static void done_sandbox(json_t *result, void *userdata) {
         const char *error = json_string_value(json_object_get(result, "error"));
         if (error) {
                 log_pod(1, pod_name(w), w->uid, NULL, "pod %s: %s", pod_name(w), error);
-                pod_event(w, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", error);
+                if (streq_ptr(json_string_value(json_object_get(result, "reason")), "FailedMount")) {
+                        /* as the kubelet's volume manager: the object may come, ask again */
+                        pod_event(w, "Warning", "FailedMount", "%s", error);
+                        w->data_stale = true;
+                } else
+                        pod_event(w, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", error);
                 free(w->sb_error);
                 w->sb_error = strdup(error);
                 w->sb_retry_at = now_monotonic() + BACKOFF_INITIAL;
@@ -237,6 +249,7 @@ struct create_arg {
         const struct sandbox *sb;
         unsigned restart_count;
         const char *remove_id; /* the container before the previous one */
+        struct pod_data *data; /* cluster mode: ConfigMaps, Secrets, service links */
 };
 
 static json_t *work_create(struct manager *m, const void *argp) {
@@ -246,6 +259,8 @@ static json_t *work_create(struct manager *m, const void *argp) {
                 (void) cri_container_remove(&m->cri, a->remove_id, &err);
         nl_error_clear(&err);
         struct plan_context pc = plan_context_for(m, a->sb);
+        if (a->data)
+                pod_data_fill_plan(a->data, &pc);
         /* A store handle of our own: the daemon's shares its open file descriptions (and so
          * its flock state) with this child, and may be mid-pull on the loop. */
         struct image_store *store = NULL;
@@ -332,10 +347,13 @@ static void done_create(json_t *result, void *userdata) {
                 }
                 c->id = strdup(id);
                 c->killed = false;
+                c->image_pulled = false; /* the next start pulls again (pullPolicy Always) */
         }
         if (error) {
                 const char *reason = json_string_value(json_object_get(result, "reason"));
                 set_waiting(c, reason ? reason : "CreateContainerError", "%s", error);
+                if (streq_ptr(reason, "CreateContainerConfigError"))
+                        w->data_stale = true; /* a missing ConfigMap or key may come */
                 log_pod(1, pod_name(w), w->uid, NULL, "pod %s: container %s: %s: %s", pod_name(w), c->spec->name, strempty(reason), error);
                 pod_event(w, "Warning", "Failed", "Error: %s", error);
                 /* retry after a back-off, as the kubelet's next sync would */
@@ -358,6 +376,135 @@ static void done_create(json_t *result, void *userdata) {
         schedule(w);
 }
 
+/* ---- cluster mode: API-backed pod data (agent/pod-data.c) ------------------------------------ */
+
+/* Pods from the API server get their ConfigMaps, Secrets, tokens and service links fetched
+ * before the sandbox (the kubelet waits for its volumes the same way); static pods never
+ * reference API objects. */
+static bool wants_data(const struct pod_worker *w) {
+        return w->m->api && !streq(pod_config_source(w->pod), "file");
+}
+
+static json_t *work_volumes(struct manager *m, const void *arg) {
+        const struct pod_worker *w = arg;
+        struct plan_context pc = plan_context_for(m, w->sb);
+        struct volume_context vc = { .plan = &pc };
+        nl_error err = NL_ERROR_INIT;
+        pod_data_fill_volumes(w->data, &vc);
+        if (cri_volumes_setup(&m->cri, w->pod, &vc, &err) < 0) {
+                json_t *j = op_error("FailedMount", &err, "volumes failed");
+                nl_error_clear(&err);
+                return j;
+        }
+        return json_object();
+}
+
+static void data_update_volumes(struct pod_worker *w);
+
+static void done_volumes(json_t *result, void *userdata) {
+        struct pod_worker *w = userdata;
+        const char *error = json_string_value(json_object_get(result, "error"));
+        w->data_volumes_busy = false;
+        w->n_async--;
+        if (error) {
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: volume update: %s", pod_name(w), error);
+                pod_event(w, "Warning", "FailedMount", "%s", error);
+        }
+        if (w->data_volumes_again) {
+                w->data_volumes_again = false;
+                data_update_volumes(w);
+        }
+        schedule(w);
+}
+
+/* New data for a pod whose sandbox runs: its configMap, secret and projected volumes are
+ * rewritten in place (the atomic writer swaps ..data), as the kubelet's remount on resync. */
+static void data_update_volumes(struct pod_worker *w) {
+        if (!w->sb || !w->data || w->state != W_RUNNING)
+                return;
+        if (w->data_volumes_busy) {
+                w->data_volumes_again = true;
+                return;
+        }
+        w->data_volumes_busy = true;
+        w->n_async++;
+        if (op_start(w->m, "update-volumes", work_volumes, w, done_volumes, w) < 0) {
+                w->data_volumes_busy = false;
+                w->n_async--;
+        }
+}
+
+static void data_fetched(struct pod_data *d, const char *error, void *userdata) {
+        struct pod_worker *w = userdata;
+        w->data_fetch = NULL;
+        if (!d) {
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: %s", pod_name(w), strempty(error));
+                /* a failed refresh keeps the data we have; a first fetch shows as the
+                 * kubelet shows an object it cannot get: FailedMount, ContainerCreating */
+                if (!w->data || w->data_stale)
+                        pod_event(w, "Warning", "FailedMount", "%s", strempty(error));
+                free(w->data_error);
+                w->data_error = strdup(strempty(error));
+                w->data_retry_at = now_monotonic() + BACKOFF_INITIAL;
+                schedule(w);
+                return;
+        }
+        bool changed = !pod_data_equal(w->data, d);
+        pod_data_free(w->data);
+        w->data = d;
+        w->data_stale = false;
+        free(w->data_error);
+        w->data_error = NULL;
+        if (changed)
+                data_update_volumes(w);
+        schedule(w);
+}
+
+static void data_start_fetch(struct pod_worker *w) {
+        if (w->data_fetch)
+                return;
+        int r = pod_data_fetch(w->m->api, w->pod, w->data, data_fetched, w, &w->data_fetch);
+        if (r < 0) {
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: cannot fetch its API objects: %s", pod_name(w),
+                        strerror(-r));
+                w->data_retry_at = now_monotonic() + BACKOFF_INITIAL;
+                arm_timer(w, w->data_retry_at);
+        }
+}
+
+/* May the sandbox or a container be made now? Otherwise a fetch is under way (or waits for
+ * its retry time) and schedules a sync when it ends. */
+static bool data_ready(struct pod_worker *w) {
+        if (!wants_data(w) || (w->data && !w->data_stale))
+                return true;
+        if (w->data_fetch)
+                return false;
+        if (now_monotonic() < w->data_retry_at) {
+                arm_timer(w, w->data_retry_at);
+                return false;
+        }
+        data_start_fetch(w);
+        return false;
+}
+
+/* The periodic resync fetches again: an edited ConfigMap or Secret reaches the volumes, a
+ * token past 80% of its life is replaced, later containers see current service links. */
+static void data_refresh(struct pod_worker *w) {
+        if (wants_data(w) && pod_worker_active(w))
+                data_start_fetch(w);
+}
+
+/* imagePullSecrets: the first matching credential (the kubelet tries each in turn). */
+static void pull_credentials(const struct pod_worker *w, const struct image_ref *ref, char **ret_user,
+                             char **ret_password) {
+        *ret_user = *ret_password = NULL;
+        if (!w->data || w->pod->spec.n_image_pull_secrets == 0)
+                return;
+        _cleanup_free_ char *repo = nl_strdupf("%s/%s", ref->domain, ref->path);
+        if (repo)
+                (void) pod_data_pull_auth(w->data, w->pod, repo, ret_user, ret_password);
+}
+
 /* ---- images ------------------------------------------------------------------------------- */
 
 static void pull_done(int r, enum pull_error_kind kind, const char *image_id, const nl_error *err, void *userdata) {
@@ -374,6 +521,7 @@ static void pull_done(int r, enum pull_error_kind kind, const char *image_id, co
                 pod_event(w, "Warning", "Failed", "Error: %s", strempty(c->waiting_reason));
         } else {
                 image_pull_succeeded(w->m->pull_backoff, strempty(key));
+                c->image_pulled = true;
                 set_waiting(c, NULL, NULL);
                 log_pod(2, pod_name(w), w->uid, NULL, "pod %s: pulled %s (%.19s)", pod_name(w), strempty(c->spec->image), strempty(image_id));
                 pod_event(w, "Normal", "Pulled", "Successfully pulled image \"%s\" in %.3fs", strempty(c->spec->image),
@@ -390,6 +538,10 @@ static bool ensure_image(struct ctr *c) {
         struct image_info *info = NULL;
         bool present = image_store_lookup(w->m->store, strempty(c->spec->image), &info, NULL) == 0;
         image_info_free(info);
+        /* the kubelet pulls once per container start (EnsureImageExists before each create),
+         * also for pullPolicy Always */
+        if (present && c->image_pulled)
+                return true;
         _cleanup_free_ char *key = nl_strdupf("%s_%s", w->uid, strempty(c->spec->image));
         usec_t wait = 0;
         switch (image_pull_decide(w->m->pull_backoff, strempty(key), c->spec->image_pull_policy, present,
@@ -408,6 +560,7 @@ static bool ensure_image(struct ctr *c) {
         case IMAGE_BACKOFF:
                 set_waiting(c, "ImagePullBackOff", "Back-off pulling image \"%s\"", strempty(c->spec->image));
                 pod_event(w, "Normal", "BackOff", "Back-off pulling image \"%s\"", strempty(c->spec->image));
+                arm_timer(w, now_monotonic() + wait); /* the retry when the back-off ends */
                 return false;
         case IMAGE_PULL:
                 break;
@@ -423,7 +576,9 @@ static bool ensure_image(struct ctr *c) {
         w->pull_started = now_monotonic();
         pod_event(w, "Normal", "Pulling", "Pulling image \"%s\"", strempty(c->spec->image));
         set_waiting(c, "ContainerCreating", NULL);
-        int r = registry_pull(w->m->registry, &ref, NULL, NULL, NULL, pull_done, c);
+        _cleanup_free_ char *user = NULL, *password = NULL;
+        pull_credentials(w, &ref, &user, &password);
+        int r = registry_pull(w->m->registry, &ref, user, password, NULL, pull_done, c);
         image_ref_done(&ref);
         if (r < 0) {
                 c->pulling = false;
@@ -475,6 +630,8 @@ static void start_container(struct ctr *c) {
                 arm_timer(w, until);
                 return;
         }
+        if (!data_ready(w))
+                return;
         if (!ensure_image(c))
                 return;
         if (c->id)
@@ -485,7 +642,7 @@ static void start_container(struct ctr *c) {
                 return;
         *a = (struct create_arg){ .pod = w->pod, .c = c->spec, .sb = w->sb,
                                   .restart_count = c->id ? c->restart_count + 1 : c->restart_count,
-                                  .remove_id = c->id ? c->prev_id : NULL };
+                                  .remove_id = c->id ? c->prev_id : NULL, .data = w->data };
         c->busy = true;
         if (!c->waiting_reason || !streq(c->waiting_reason, "CrashLoopBackOff"))
                 set_waiting(c, "ContainerCreating", NULL);
@@ -554,6 +711,7 @@ static json_t *work_remove(struct manager *m, const void *argp) {
                 nl_error_clear(&err);
         }
         (void) cri_volumes_teardown(&m->cri, w->uid, &err);
+        (void) cri_pod_logs_remove(&m->cri, w->pod); /* as the kubelet's container GC */
         nl_error_clear(&err);
         if (w->sb) {
                 struct sandbox *sb = w->sb;
@@ -889,8 +1047,10 @@ static void write_status(struct pod_worker *w) {
         if (nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) == 0)
                 old = json_loadb(buf, len, 0, NULL);
         json_t *j = pod_to_json(w->pod);
-        json_object_set_new(j, "status", build_status(w, old));
+        json_t *st = build_status(w, old);
+        json_object_set_new(j, "status", st);
         json_decref(old);
+        api_source_pod_status(w->m->api_source, w->pod, st);
         char *s = json_dumps(j, JSON_INDENT(2));
         json_decref(j);
         if (!s || streq_ptr(s, w->last_written)) {
@@ -949,9 +1109,11 @@ static void stop_everything(struct pod_worker *w, bool remove) {
 static void sync_running(struct pod_worker *w) {
         usec_t now = now_monotonic();
         if (!w->sb) {
+                if (!w->sb_busy && now >= w->sb_retry_at && !data_ready(w))
+                        return;
                 if (!w->sb_busy && now >= w->sb_retry_at) {
                         w->sb_busy = true;
-                        if (op_start(w->m, "run-sandbox", work_sandbox, w->pod, done_sandbox, w) < 0)
+                        if (op_start(w->m, "run-sandbox", work_sandbox, w, done_sandbox, w) < 0)
                                 w->sb_busy = false;
                 } else if (!w->sb_busy)
                         arm_timer(w, w->sb_retry_at);
@@ -1089,7 +1251,7 @@ static void adopt(struct pod_worker *w) {
                 return;
         for (size_t k = 0; k < n; k++) {
                 struct container_status *st = NULL;
-                if (cri_container_status(&m->cri, ids[k], &st, NULL) < 0 || !streq_ptr(st->pod_uid, w->uid)) {
+                if (cri_container_status_settle(&m->cri, ids[k], &st, NULL) < 0 || !streq_ptr(st->pod_uid, w->uid)) {
                         container_status_free(st);
                         continue;
                 }
@@ -1249,7 +1411,18 @@ void pod_worker_terminate(struct pod_worker *w) {
         schedule(w);
 }
 
+void pod_worker_delete(struct pod_worker *w, const char *deletion_timestamp, int64_t grace) {
+        if (w->remove_after)
+                return; /* terminating for removal already */
+        free(w->pod->metadata.deletion_timestamp);
+        w->pod->metadata.deletion_timestamp = deletion_timestamp ? strdup(deletion_timestamp) : NULL;
+        /* the API server's grace period: the delete's, else the spec's (it defaulted it) */
+        w->pod->metadata.deletion_grace_period_seconds = (nl_opt_int){ .set = true, .v = grace };
+        pod_worker_terminate(w);
+}
+
 void pod_worker_kick(struct pod_worker *w) {
+        data_refresh(w);
         schedule(w);
 }
 
@@ -1321,5 +1494,8 @@ void pod_worker_free(struct pod_worker *w) {
         free(w->rejected_message);
         free(w->sb_error);
         free(w->last_written);
+        pod_data_fetch_cancel(w->data_fetch);
+        pod_data_free(w->data);
+        free(w->data_error);
         free(w);
 }

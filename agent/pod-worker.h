@@ -30,6 +30,7 @@ struct ctr {
         struct container_status *last_term; /* the previous container's end, for lastState */
         unsigned restart_count;
         bool busy, pulling, done, killed;
+        bool image_pulled; /* pulled for the next creation: pullPolicy Always pulls once per start */
         usec_t backoff, backoff_updated, exited_mono; /* CLOCK_MONOTONIC */
         char *waiting_reason, *waiting_message;
         sd_event_source *exit_watch;
@@ -70,6 +71,15 @@ struct pod_worker {
         bool events_dirty;
         usec_t pull_started;
         unsigned n_async; /* probe and hook work in flight: the worker is not freed under it */
+        /* cluster mode: what the pod references in the API (agent/pod-data.c), fetched before
+         * its sandbox, refreshed on every resync; NULL for static pods and in static mode */
+        struct pod_data *data;
+        struct pod_data_fetch *data_fetch;
+        char *data_error;
+        usec_t data_retry_at;
+        bool data_stale;         /* fetch again before the next sandbox or container */
+        bool data_volumes_busy;  /* a volume update in flight */
+        bool data_volumes_again; /* newer data came during it */
 };
 
 

@@ -240,8 +240,20 @@ static const char *pod_format(const struct pod *pod, char **buf) {
 
 static int build_env(const struct pod *pod, const struct pod_container *c, const struct plan_context *ctx,
                      struct env *env, nl_error *err) {
-        /* envFrom first, in order; keys that are not valid names are skipped (the kubelet
-         * records an event for them). */
+        /* Service links first: envFrom and env replace them by name, and $(VAR) sees them
+         * (makeEnvironmentVariables: MappingFuncFor(tmpEnv, serviceEnv), then the service
+         * variables tmpEnv does not have). */
+        for (size_t i = 0; i < ctx->n_service_env; i++) {
+                const char *s = ctx->service_env[i], *eq = strchr(s, '=');
+                if (!eq)
+                        continue;
+                _cleanup_free_ char *name = strndup(s, (size_t) (eq - s));
+                if (!name || env_set(env, name, eq + 1) < 0)
+                        return -ENOMEM;
+        }
+
+        /* envFrom next, in order, every key of the object with the prefix (the relaxed names
+         * of current releases: no key is skipped). */
         for (size_t i = 0; i < c->n_env_from; i++) {
                 const struct pod_env_from_source *f = &c->env_from[i];
                 bool secret = f->secret_ref != NULL;
@@ -249,16 +261,30 @@ static int build_env(const struct pod *pod, const struct pod_container *c, const
                 if (!ref)
                         continue;
                 bool optional = ref->optional.set && ref->optional.v;
+                json_t *obj = NULL;
                 /* Without an API server there is no ConfigMap or Secret to read. */
-                if (!ctx->lookup_key) {
+                int r = ctx->get_object ? ctx->get_object(ctx->userdata, secret, strempty(ref->name), &obj) : -ENOENT;
+                if (r == -ENOENT) {
                         if (optional)
                                 continue;
                         return nl_error_set(err, -ENOENT, "%s \"%s\" not found", secret ? "secret" : "configmap",
                                             strempty(ref->name));
                 }
-                /* Whole-object env needs the key list: the cluster-mode issue adds it. */
-                return nl_error_set(err, -EOPNOTSUPP, "envFrom %s \"%s\" is not supported yet",
-                                    secret ? "secretRef" : "configMapRef", strempty(ref->name));
+                if (r < 0)
+                        return nl_error_set(err, r, "couldn't get %s %s/%s: %s", secret ? "secret" : "configMap",
+                                            strempty(pod->metadata.namespace), strempty(ref->name), strerror(-r));
+                const char *key;
+                json_t *v;
+                json_object_foreach(obj, key, v) {
+                        if (!json_is_string(v))
+                                continue;
+                        _cleanup_free_ char *name = nl_strdupf("%s%s", strempty(f->prefix), key);
+                        if (!name || env_set(env, name, json_string_value(v)) < 0) {
+                                json_decref(obj);
+                                return -ENOMEM;
+                        }
+                }
+                json_decref(obj);
         }
 
         for (size_t i = 0; i < c->n_env; i++) {

@@ -18,6 +18,7 @@
 #include "common/fs.h"
 #include "podspec/podspec.h"
 #include "runtime.h"
+#include "shim/shim.h"
 
 #define TERMINATION_MESSAGE_MAX 4096 /* the kubelet's per-container limit */
 #define ETC_FILE_MAX (1024 * 1024)
@@ -232,6 +233,24 @@ static void link_container_log(const struct cri_config *cfg, const struct pod *p
                 return;
         (void) unlink(link);
         (void) symlink(log_path, link);
+}
+
+/* The link goes with the container (the kubelet's removeContainerLog); only a link is removed. */
+static void unlink_container_log(const struct cri_config *cfg, const char *dir, const char *id) {
+        if (isempty(cfg->containers_log_dir))
+                return;
+        _cleanup_free_ char *meta_path = nl_strdupf("%s/container.json", dir);
+        json_t *meta = meta_path ? read_json(meta_path, NULL) : NULL;
+        const char *pod = json_string_value(json_object_get(meta, "podName")),
+                   *ns = json_string_value(json_object_get(meta, "podNamespace")),
+                   *name = json_string_value(json_object_get(meta, "name"));
+        _cleanup_free_ char *link = pod && ns && name && !strchr(pod, '/') && !strchr(ns, '/') && !strchr(name, '/')
+                ? nl_strdupf("%s/%s_%s_%s-%s.log", cfg->containers_log_dir, pod, ns, name, id)
+                : NULL;
+        struct stat st;
+        if (link && lstat(link, &st) == 0 && S_ISLNK(st.st_mode))
+                (void) unlink(link);
+        json_decref(meta);
 }
 
 /* ---- create ------------------------------------------------------------------------------- */
@@ -529,6 +548,7 @@ int cri_container_remove(const struct cri_config *cfg, const char *id, nl_error 
         _cleanup_free_ char *dir = container_dir(cfg, id);
         if (!dir)
                 return -ENOMEM;
+        unlink_container_log(cfg, dir, id);
         umount_rootfs(dir);
         r = nl_rm_rf(dir);
         if (r < 0)
@@ -537,6 +557,11 @@ int cri_container_remove(const struct cri_config *cfg, const char *id, nl_error 
 }
 
 /* ---- status ------------------------------------------------------------------------------- */
+
+#define LOST_REASON "ContainerStatusUnknown"
+#define LOST_MESSAGE                                                                               \
+        "The container's monitor (nodelet-shim) exited without recording the container's exit; "   \
+        "the container was killed"
 
 static char *json_str(json_t *o, const char *k) {
         const char *s = json_string_value(json_object_get(o, k));
@@ -615,6 +640,11 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
 
         struct shim_exit ex = {};
         int r = shim_read_exit(state, &ex, NULL);
+        /* The shim writes exit.json, then exits: dead and still no record, read again after the
+         * liveness check, is a lost container, not one that exited between the two. */
+        bool alive = r == 0 || shim_alive(state);
+        if (r < 0 && !alive)
+                r = shim_read_exit(state, &ex, NULL);
         if (r == 0) {
                 st->state = CONTAINER_EXITED;
                 st->exit_code = ex.exit_code;
@@ -622,10 +652,18 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
                 st->reason = ex.reason ? strdup(ex.reason) : NULL;
                 st->finished_at = parse_rfc3339(ex.finished_at);
                 st->message = termination_message(dir, st, policy);
+                if (isempty(st->message) && ex.message) {
+                        free(st->message);
+                        st->message = strdup(ex.message);
+                }
                 shim_exit_done(&ex);
-        } else if (!shim_alive(state))
-                st->state = CONTAINER_UNKNOWN; /* no shim and no exit record: lost */
-        else
+        } else if (!alive) {
+                /* no shim and no exit record: lost. The kubelet's ContainerStatusUnknown. */
+                st->state = CONTAINER_UNKNOWN;
+                st->exit_code = 128 + SIGKILL;
+                st->reason = strdup(LOST_REASON);
+                st->message = strdup(LOST_MESSAGE);
+        } else
                 st->state = st->started_at ? CONTAINER_RUNNING : CONTAINER_CREATED;
 
         _cleanup_free_ char *pid_path = nl_strdupf("%s/container.pid", state), *pid_s = NULL;
@@ -634,6 +672,46 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
                 st->pid = (pid_t) pid;
         *ret = st;
         return 0;
+}
+
+int cri_container_status_settle(const struct cri_config *cfg, const char *id, struct container_status **ret,
+                                nl_error *err) {
+        struct container_status *st = NULL;
+        int r = cri_container_status(cfg, id, &st, err);
+        if (r < 0 || st->state != CONTAINER_UNKNOWN) {
+                if (r >= 0)
+                        *ret = st;
+                return r;
+        }
+        /* Only a container whose shim started and recorded itself is lost: before that it is
+         * being created (and a failed create removes its directory). */
+        _cleanup_free_ char *state_dir = nl_strdupf("%s/containers/%s/state", cfg->root_dir, id);
+        _cleanup_free_ char *shim_pid = state_dir ? nl_strdupf("%s/%s", state_dir, SHIM_PID_FILE) : NULL;
+        if (!shim_pid || access(shim_pid, F_OK) < 0) {
+                *ret = st;
+                return 0;
+        }
+        struct oci_runtime *rt = NULL;
+        nl_error ignored = NL_ERROR_INIT;
+        /* as containerd after a dead shim: what runs of the container is killed (the whole
+         * cgroup) and the runtime forgets it; after a reboot it knows nothing, which is fine */
+        if (oci_runtime_open(cfg, &rt, &ignored) == 0) {
+                (void) rt->ops->delete(rt, id, &ignored);
+                oci_runtime_free(rt);
+        }
+        nl_error_clear(&ignored);
+        _cleanup_free_ char *when = format_rfc3339nano(now_realtime());
+        json_t *j = json_pack("{s:i, s:i, s:b, s:s, s:s, s:s}", "exitCode", st->exit_code, "signal", 0, "oomKilled",
+                              0, "finishedAt", strempty(when), "reason", LOST_REASON, "message", LOST_MESSAGE);
+        _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        _cleanup_free_ char *exit_path = nl_strdupf("%s/%s", state_dir, SHIM_EXIT_FILE);
+        json_decref(j);
+        if (!text || !exit_path || nl_write_file_atomic(exit_path, text, strlen(text), 0600) < 0) {
+                *ret = st; /* reported lost all the same; the next look tries again */
+                return 0;
+        }
+        container_status_free(st);
+        return cri_container_status(cfg, id, ret, err);
 }
 
 void container_status_free(struct container_status *s) {

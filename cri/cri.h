@@ -300,7 +300,14 @@ struct plan_context {
         /* ConfigMap and Secret keys for env (cluster mode); NULL in static mode. Returns the
          * value or NULL with *not_found set to "configmap"/"secret" object or key missing. */
         const char *(*lookup_key)(void *userdata, bool secret, const char *name, const char *key, bool *ret_object_missing);
+        /* A whole ConfigMap's data or Secret's (decoded) data for envFrom: 0 with a JSON
+         * object {key: value} (a new reference), -ENOENT when missing. NULL in static mode. */
+        int (*get_object)(void *userdata, bool secret, const char *name, json_t **ret);
         void *userdata;
+        /* The service links ("NAME=value", the kubelet's getServiceEnvVarMap): under the
+         * container's own env (which wins by name) and visible to its $(VAR) expansion. */
+        char *const *service_env;
+        size_t n_service_env;
 };
 
 struct container_plan {
@@ -504,6 +511,10 @@ struct volume_context {
         /* Whole ConfigMap/Secret data for volumes: returns 0 with a JSON object {key: value}
          * (secrets base64-decoded already), -ENOENT when missing. NULL in static mode. */
         int (*get_object)(void *userdata, bool secret, const char *name, json_t **ret);
+        /* A service account token for a projected serviceAccountToken source (a TokenRequest
+         * for the pod's service account, bound to the pod): 0 with a malloc'd token, -errno
+         * when there is none. NULL in static mode: such a projection is then an error. */
+        int (*get_token)(void *userdata, const char *audience, int64_t expiration_seconds, char **ret_token);
         void *userdata;
 };
 int cri_volumes_setup(const struct cri_config *cfg, const struct pod *pod, const struct volume_context *ctx,
@@ -524,6 +535,8 @@ int cri_volume_mounts(const struct cri_config *cfg, const struct pod *pod, const
 
 /* <log_dir>/<namespace>_<name>_<uid>/<container>/<restart>.log */
 char *cri_log_path(const struct cri_config *cfg, const struct pod *pod, const char *container, unsigned restart);
+/* Remove <log_dir>/<ns>_<name>_<uid>/ with every log in it, once the pod is removed. */
+int cri_pod_logs_remove(const struct cri_config *cfg, const struct pod *pod);
 
 struct log_line {
         char *time;   /* RFC3339Nano as written */
@@ -573,7 +586,8 @@ struct shim_exit {
         int exit_code, signal;
         bool oom_killed;
         char *finished_at; /* RFC3339Nano */
-        char *reason;      /* "Completed", "Error", "OOMKilled" */
+        char *reason;      /* "Completed", "Error", "OOMKilled", "ContainerStatusUnknown" */
+        char *message;     /* optional: why, when the record was not the shim's */
 };
 
 /* Read <state_dir>/exit.json: 0 and *ret filled, -ENOENT while the container runs. */
@@ -623,8 +637,16 @@ struct container_status {
         char *stop_signal;
 };
 
+/* CONTAINER_UNKNOWN: the shim is gone and left no exit record (killed, or the node rebooted);
+ * reported as exit code 137, reason ContainerStatusUnknown. Reading only. */
 int cri_container_status(const struct cri_config *cfg, const char *id, struct container_status **ret,
                          nl_error *err);
+/* The same for the container's owner (the pod worker): a container found lost is first
+ * settled, as containerd settles a dead shim's task: "<runtime> delete --force" kills what
+ * may still run of it, unwatched, and an exit record (137, ContainerStatusUnknown) is written,
+ * so that it is exited for every later reader and the restart policy applies. */
+int cri_container_status_settle(const struct cri_config *cfg, const char *id, struct container_status **ret,
+                                nl_error *err);
 void container_status_free(struct container_status *s);
 int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n);
 

@@ -160,6 +160,16 @@ static int archive_copy_entry(struct import_src *src, struct archive *a, struct 
                 *total += (uint64_t) n;
                 if (*total > IMPORT_MAX_BYTES)
                         return nl_error_set(err, -EFBIG, "more than %llu bytes", IMPORT_MAX_BYTES);
+                /* A compressed archive (`docker save | gzip`) is held to the layers' rule: a
+                 * small file must not fill the store's disk with zeros before anything checks it. */
+                la_int64_t raw = archive_filter_bytes(a, -1);
+                const struct unpack_limits *lim = &src->s->limits;
+                if (archive_filter_count(a) > 1 && lim->max_ratio > 0 && raw > 0 && *total > lim->ratio_floor &&
+                    *total / lim->max_ratio > (uint64_t) raw)
+                        return nl_error_set(err, -EFBIG,
+                                            "more than %" PRIu64 " bytes uncompressed from %" PRId64
+                                            " compressed (ratio above %" PRIu64 "): refusing a compression bomb",
+                                            *total, (int64_t) raw, lim->max_ratio);
                 if (digester_update(d, buf, (size_t) n) < 0)
                         return nl_error_set(err, -EIO, "digest failed");
                 for (la_ssize_t off = 0; off < n;) {

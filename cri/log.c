@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cri.h"
+#include "common/fs.h"
 #include "log-writer.h"
 #include "podspec/podspec.h"
 
@@ -32,6 +33,22 @@ char *cri_log_path(const struct cri_config *cfg, const struct pod *pod, const ch
                 return NULL;
         return nl_strdupf("%s/%s_%s_%s/%s/%u.log", cfg->log_dir, m->namespace, m->name, m->uid, container,
                           restart);
+}
+
+/* The pod's log directory goes with the pod, as the kubelet's container GC removes the log
+ * directories of pods that are gone (evictPodLogsDirectories). */
+int cri_pod_logs_remove(const struct cri_config *cfg, const struct pod *pod) {
+        if (!cfg || isempty(cfg->log_dir) || !pod)
+                return -EINVAL;
+        const struct pod_object_meta *m = &pod->metadata;
+        if (!log_path_component_ok(m->namespace) || !log_path_component_ok(m->name) ||
+            !log_path_component_ok(m->uid))
+                return -EINVAL;
+        _cleanup_free_ char *dir = nl_strdupf("%s/%s_%s_%s", cfg->log_dir, m->namespace, m->name, m->uid);
+        if (!dir)
+                return -ENOMEM;
+        int r = nl_rm_rf(dir);
+        return r == -ENOENT ? 0 : r;
 }
 
 /* ==== parsing ============================================================================== */

@@ -195,9 +195,9 @@ int shim_read_exit(const char *state_dir, struct shim_exit *ret, nl_error *err) 
                 return nl_error_set(err, -EINVAL, "read exit status \"%s\": %s", path, je.text);
         json_t *code = json_object_get(j, "exitCode"), *sig = json_object_get(j, "signal"),
                *oom = json_object_get(j, "oomKilled"), *at = json_object_get(j, "finishedAt"),
-               *reason = json_object_get(j, "reason");
+               *reason = json_object_get(j, "reason"), *message = json_object_get(j, "message");
         if (!json_is_integer(code) || (sig && !json_is_integer(sig)) || (oom && !json_is_boolean(oom)) ||
-            !json_is_string(at) || !json_is_string(reason) || json_integer_value(code) < INT32_MIN ||
+            !json_is_string(at) || !json_is_string(reason) || (message && !json_is_string(message)) || json_integer_value(code) < INT32_MIN ||
             json_integer_value(code) > INT32_MAX ||
             (sig && (json_integer_value(sig) < 0 || json_integer_value(sig) > 255))) {
                 json_decref(j);
@@ -209,9 +209,10 @@ int shim_read_exit(const char *state_dir, struct shim_exit *ret, nl_error *err) 
                 .oom_killed = oom && json_is_true(oom),
                 .finished_at = strdup(json_string_value(at)),
                 .reason = strdup(json_string_value(reason)),
+                .message = message ? strdup(json_string_value(message)) : NULL,
         };
         json_decref(j);
-        if (!e.finished_at || !e.reason) {
+        if (!e.finished_at || !e.reason || (message && !e.message)) {
                 shim_exit_done(&e);
                 return -ENOMEM;
         }
@@ -224,7 +225,8 @@ void shim_exit_done(struct shim_exit *e) {
                 return;
         free(e->finished_at);
         free(e->reason);
-        e->finished_at = e->reason = NULL;
+        free(e->message);
+        e->finished_at = e->reason = e->message = NULL;
 }
 
 bool shim_alive(const char *state_dir) {

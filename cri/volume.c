@@ -538,6 +538,26 @@ out:
         return r;
 }
 
+/* A serviceAccountToken source (pkg/volume/projected collectData): the token the API server
+ * issued for the pod, mode defaultMode, or 0600 when fsGroup is set (the ownership pass then
+ * makes it 0640). Static pods have no API server to ask (get_token NULL). */
+static int token_payload(const struct pod *pod, const struct pod_service_account_token_projection *t,
+                         const struct volume_context *ctx, int64_t default_mode, struct aw_payload *p,
+                         nl_error *err) {
+        if (!ctx || !ctx->get_token)
+                return nl_error_set(err, -EOPNOTSUPP,
+                                    "serviceAccountToken projection \"%s\" needs a token from the API server, "
+                                    "which nodelet cannot request",
+                                    strempty(t->path));
+        _cleanup_free_ char *token = NULL;
+        int r = ctx->get_token(ctx->userdata, strempty(t->audience),
+                               t->expiration_seconds.set ? t->expiration_seconds.v : 3600, &token);
+        if (r < 0)
+                return nl_error_set(err, r, "failed to fetch token: %s", strerror(-r));
+        mode_t mode = (mode_t) ((fs_group_of(pod) >= 0 ? 0600 : default_mode) & 07777);
+        return aw_payload_add(p, strempty(t->path), token, strlen(token), mode, err);
+}
+
 static int projected_payload(const struct pod *pod, const struct pod_projected_volume *pv,
                              const struct volume_context *ctx, struct aw_payload *p, nl_error *err) {
         int64_t mode = pv->default_mode.set ? pv->default_mode.v : 0644;
@@ -556,13 +576,7 @@ static int projected_payload(const struct pod *pod, const struct pod_projected_v
                         r = downward_payload(pod, ctx ? ctx->plan : NULL, s->downward_api->items,
                                              s->downward_api->n_items, mode, p, err);
                 else if (s->service_account_token)
-                        /* A token needs the API server's TokenRequest, which volume_context
-                         * cannot ask for (and static pods have no API server at all). */
-                        r = nl_error_set(
-                                err, -EOPNOTSUPP,
-                                "serviceAccountToken projection \"%s\" needs a token from the API server, "
-                                "which nodelet cannot request",
-                                strempty(s->service_account_token->path));
+                        r = token_payload(pod, s->service_account_token, ctx, mode, p, err);
                 else if (s->cluster_trust_bundle)
                         r = nl_error_set(err, -EOPNOTSUPP,
                                          "clusterTrustBundle projections are not supported by nodelet");

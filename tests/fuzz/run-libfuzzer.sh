@@ -23,7 +23,7 @@ mkdir -p "$out/obj"
 
 # The Makefile's libraries, those that are installed (the podspec side needs few of them).
 pkgs=""
-for p in libcurl yaml-0.1 jansson libsystemd libseccomp libcrypto libarchive; do
+for p in libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive; do
         pkg-config --exists "$p" 2>/dev/null && pkgs="$pkgs $p"
 done
 pkg_cflags=$(pkg-config --cflags $pkgs)
@@ -33,7 +33,8 @@ cflags="$cflags $pkg_cflags"
 
 # The library sources once, instrumented for coverage but without libFuzzer's main.
 objs=()
-for src in podspec/*.c common/*.c cri/*.c; do
+# agent/: only the parsers with fuzz targets (the daemon's other files need the whole agent)
+for src in podspec/*.c common/*.c cri/*.c agent/kubeconfig.c agent/api-client.c; do
         [ -e "$src" ] || continue
         obj="$out/obj/${src//\//_}.o"
         if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ "$0" -nt "$obj" ] || \

@@ -523,6 +523,94 @@ TEST(config_map_and_secret) {
         CHECK_INT_EQ(mounts_below(fx.root), 0);
 }
 
+/* Cluster mode: a projected serviceAccountToken source writes the token the API server
+ * issued, with the projection's defaultMode (0600 under fsGroup, then group-readable). */
+static int fake_get_token(void *userdata, const char *audience, int64_t expiration_seconds, char **ret) {
+        unsigned *calls = userdata;
+        (*calls)++;
+        if (streq(audience, "") && expiration_seconds == 3607)
+                *ret = strdup("eyJhbGciOiJSUzI1NiJ9.api");
+        else if (streq(audience, "vault") && expiration_seconds == 3600)
+                *ret = strdup("eyJhbGciOiJSUzI1NiJ9.vault");
+        else
+                return -ENOENT;
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int token_setup(const struct pod *pod, unsigned *calls, char **ret_msg) {
+        struct volume_context ctx = {.plan = &plan, .get_object = fake_get_object, .get_token = fake_get_token,
+                                     .userdata = calls};
+        nl_error e = NL_ERROR_INIT;
+        int r = cri_volumes_setup(&fx.cfg, pod, &ctx, &e);
+        *ret_msg = e.msg ? strdup(e.msg) : NULL;
+        nl_error_clear(&e);
+        return r;
+}
+
+TEST(service_account_token_projection) {
+        SETUP();
+        /* what the ServiceAccount admission plugin adds to every pod, plus an audience */
+        struct pod *p = load("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default, uid: " UID "}\n"
+                             "spec:\n  containers: [{name: c, image: busybox}]\n"
+                             "  volumes:\n  - name: kube-api-access\n    projected:\n      defaultMode: 0644\n"
+                             "      sources:\n"
+                             "      - serviceAccountToken: {path: token, expirationSeconds: 3607}\n"
+                             "      - configMap: {name: cm1, items: [{key: a, path: ca.crt}]}\n"
+                             "      - downwardAPI: {items: [{path: namespace, fieldRef: {fieldPath: metadata.namespace}}]}\n"
+                             "  - name: vault\n    projected:\n      defaultMode: 0440\n      sources:\n"
+                             "      - serviceAccountToken: {path: vault/token, audience: vault}\n");
+        CHECK(p);
+        if (!p)
+                return;
+        unsigned calls = 0;
+        _cleanup_free_ char *msg = NULL;
+        CHECK_INT_EQ(token_setup(p, &calls, &msg), 0);
+        CHECK_INT_EQ(calls, 2);
+        _cleanup_free_ char *dir = vpath("kubernetes.io~projected", "kube-api-access");
+        _cleanup_free_ char *tok = nl_strdupf("%s/token", dir), *ns = nl_strdupf("%s/namespace", dir);
+        _cleanup_free_ char *gt = slurp(tok), *gns = slurp(ns);
+        CHECK_STR_EQ(gt, "eyJhbGciOiJSUzI1NiJ9.api");
+        CHECK_STR_EQ(gns, "default");
+        struct stat st;
+        CHECK(stat(tok, &st) == 0 && (st.st_mode & 07777) == 0644);
+        _cleanup_free_ char *vdir = vpath("kubernetes.io~projected", "vault");
+        _cleanup_free_ char *vtok = nl_strdupf("%s/vault/token", vdir), *gv = slurp(vtok);
+        CHECK_STR_EQ(gv, "eyJhbGciOiJSUzI1NiJ9.vault");
+        CHECK(stat(vtok, &st) == 0 && (st.st_mode & 07777) == 0440);
+        /* idempotent: a second pass (the resync's refresh) rewrites in place */
+        free(msg);
+        msg = NULL;
+        CHECK_INT_EQ(token_setup(p, &calls, &msg), 0);
+        teardown(UID);
+
+        /* fsGroup: the token file is 0600 before the ownership pass */
+        p = load("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default, uid: " UID "}\n"
+                 "spec:\n  securityContext: {fsGroup: 2000}\n  containers: [{name: c, image: busybox}]\n"
+                 "  volumes:\n  - name: t\n    projected:\n      sources:\n"
+                 "      - serviceAccountToken: {path: token, expirationSeconds: 3607}\n");
+        free(msg);
+        msg = NULL;
+        CHECK_INT_EQ(token_setup(p, &calls, &msg), 0);
+        _cleanup_free_ char *fdir = vpath("kubernetes.io~projected", "t");
+        _cleanup_free_ char *ftok = nl_strdupf("%s/token", fdir);
+        CHECK(stat(ftok, &st) == 0 && (st.st_mode & 0777) == 0640 && st.st_gid == 2000);
+        teardown(UID);
+
+        /* no token from the API server: the kubelet's message */
+        p = load("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default, uid: " UID "}\n"
+                 "spec:\n  containers: [{name: c, image: busybox}]\n"
+                 "  volumes:\n  - name: t\n    projected:\n      sources:\n"
+                 "      - serviceAccountToken: {path: token, audience: other}\n");
+        free(msg);
+        msg = NULL;
+        CHECK(token_setup(p, &calls, &msg) < 0);
+        CHECK(has_error(-1, msg, "MountVolume.SetUp failed for volume \"t\" : failed to fetch token: "));
+        /* static mode (get_token NULL) still refuses */
+        CHECK(setup_fails(p, true, "serviceAccountToken projection \"token\" needs a token from the API server"));
+        teardown(UID);
+        CHECK_INT_EQ(mounts_below(fx.root), 0);
+}
+
 /* ---- container mounts and subPath ------------------------------------------------------- */
 
 static const char *const SUBPATH_POD =

@@ -241,6 +241,103 @@ TEST(config_map_env_without_api_server) {
         image_config_free(img);
 }
 
+/* Cluster mode: the service links sit under the container's env and feed $(VAR); envFrom
+ * takes whole objects with a prefix, env replaces what envFrom set. */
+static int fake_object(void *userdata, bool secret, const char *name, json_t **ret) {
+        if (!secret && streq(name, "cm")) {
+                *ret = json_pack("{s:s, s:s, s:s}", "k1", "v1", "k2", "v2", "1st", "digit");
+                return 0;
+        }
+        if (secret && streq(name, "s")) {
+                *ret = json_pack("{s:s}", "TOKEN", "t0p");
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static const char *fake_key(void *userdata, bool secret, const char *name, const char *key, bool *missing) {
+        *missing = !(secret && streq(name, "s"));
+        return !*missing && streq(key, "TOKEN") ? "t0p" : NULL;
+}
+
+static struct container_plan *plan_cluster(const struct pod *p, const struct image_config *img, const char **reason,
+                                           char **msg) {
+        static char *const svc[] = { "KUBERNETES_SERVICE_HOST=10.96.0.1", "MY_SVC_SERVICE_HOST=10.96.0.10",
+                                     "MY_SVC_SERVICE_PORT=80", "FOO=from-service", "P_k2=from-service" };
+        struct plan_context c = ctx();
+        c.service_env = svc;
+        c.n_service_env = ELEMENTSOF(svc);
+        c.get_object = fake_object;
+        c.lookup_key = fake_key;
+        struct container_plan *plan = NULL;
+        nl_error err = NL_ERROR_INIT;
+        if (container_plan_build(p, &p->spec.containers[0], img, &c, &plan, reason, &err) < 0)
+                plan = NULL;
+        if (msg)
+                *msg = err.msg ? strdup(err.msg) : NULL;
+        nl_error_clear(&err);
+        return plan;
+}
+
+TEST(service_env_and_env_from) {
+        struct image_config *img = image(NULL, "sh", NULL);
+        struct pod *p = load(POD("  containers:\n  - name: c\n    image: i\n"
+                                 "    args: ['$(MY_SVC_SERVICE_HOST):$(MY_SVC_SERVICE_PORT)']\n"
+                                 "    envFrom:\n    - {prefix: P_, configMapRef: {name: cm}}\n"
+                                 "    - {secretRef: {name: s}}\n    - {configMapRef: {name: nope, optional: true}}\n"
+                                 "    env:\n"
+                                 "    - {name: EARLY, value: '$(FOO)'}\n"
+                                 "    - {name: FOO, value: mine}\n"
+                                 "    - {name: URL, value: 'http://$(MY_SVC_SERVICE_HOST):$(MY_SVC_SERVICE_PORT)/$(P_k1)'}\n"
+                                 "    - {name: LATE, value: '$(FOO)'}\n"
+                                 "    - {name: P_k1, value: override}\n"
+                                 "    - {name: T, valueFrom: {secretKeyRef: {name: s, key: TOKEN}}}\n"));
+        struct container_plan *plan = plan_cluster(p, img, NULL, NULL);
+        CHECK(plan);
+        /* the container's own wins; the service's value stays for what referred to it before */
+        CHECK_STR_EQ(env_get(plan, "FOO"), "mine");
+        CHECK_STR_EQ(env_get(plan, "EARLY"), "from-service");
+        CHECK_STR_EQ(env_get(plan, "LATE"), "mine");
+        CHECK_STR_EQ(env_get(plan, "KUBERNETES_SERVICE_HOST"), "10.96.0.1");
+        CHECK_STR_EQ(env_get(plan, "URL"), "http://10.96.0.10:80/v1");
+        /* envFrom: every key with the prefix; env replaces it; envFrom replaces a service's */
+        CHECK_STR_EQ(env_get(plan, "P_k1"), "override");
+        CHECK_STR_EQ(env_get(plan, "P_k2"), "v2");
+        CHECK_STR_EQ(env_get(plan, "P_1st"), "digit");
+        CHECK_STR_EQ(env_get(plan, "TOKEN"), "t0p");
+        CHECK_STR_EQ(env_get(plan, "T"), "t0p");
+        /* the image's env is under all of it */
+        CHECK_STR_EQ(env_get(plan, "PATH"), "/usr/bin:/bin");
+        _cleanup_free_ char *args = args_str(plan);
+        CHECK_STR_EQ(args, "[10.96.0.10:80]");
+        container_plan_free(plan);
+
+        /* a missing object: CreateContainerConfigError, as the kubelet's managers name it */
+        p = load(POD("  containers:\n  - name: c\n    image: i\n    envFrom:\n    - {configMapRef: {name: nope}}\n"));
+        const char *reason = NULL;
+        _cleanup_free_ char *msg = NULL;
+        plan = plan_cluster(p, img, &reason, &msg);
+        CHECK(!plan);
+        CHECK_STR_EQ(reason, "CreateContainerConfigError");
+        CHECK_STR_EQ(msg, "configmap \"nope\" not found");
+        free(msg);
+        msg = NULL;
+        p = load(POD("  containers:\n  - name: c\n    image: i\n    env:\n"
+                     "    - {name: A, valueFrom: {secretKeyRef: {name: s, key: other}}}\n"));
+        plan = plan_cluster(p, img, &reason, &msg);
+        CHECK(!plan);
+        CHECK_STR_EQ(msg, "couldn't find key other in Secret ns/s");
+        free(msg);
+        msg = NULL;
+
+        /* static mode: no API objects at all */
+        p = load(POD("  containers:\n  - name: c\n    image: i\n    envFrom:\n    - {secretRef: {name: s}}\n"));
+        plan = plan_for(p, 0, img, &reason, &msg);
+        CHECK(!plan);
+        CHECK_STR_EQ(msg, "secret \"s\" not found");
+        image_config_free(img);
+}
+
 TEST(users_and_groups) {
         struct image_config *img = image(NULL, "sh", "app");
         struct pod *p = load(POD("  securityContext: {supplementalGroups: [5000], fsGroup: 2000}\n"

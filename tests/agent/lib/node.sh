@@ -18,7 +18,7 @@ fi
 
 T=$(mktemp -d /tmp/nodelet-$SUITE-XXXXXX)
 M=$T/manifests
-NODE=testnode
+NODE=${NODE:-testnode}
 ARGS=(--root-dir "$T/root" --run-dir "$T/run" --pod-log-dir "$T/log")
 RUNTIME=${RUNTIME:-crun}
 mkdir -p "$M" "$T/cni"
@@ -29,9 +29,10 @@ cat >"$T/cni/10-test.conflist" <<J
  {"type": "portmap", "capabilities": {"portMappings": true}}]}
 J
 DAEMON_PID=
+EXTRA_ARGS=() # a suite's own flags for the daemon (cluster mode: --kubeconfig ...)
 start_daemon() {
         NOTIFY_SOCKET=$T/notify.sock "$NODELET" run "${ARGS[@]}" --pod-manifest-path "$M" --node-name "$NODE" \
-                --cni-conf-dir "$T/cni" --container-runtime-path "$RUNTIME" >>"$T/daemon.log" 2>&1 &
+                --cni-conf-dir "$T/cni" --container-runtime-path "$RUNTIME" "${EXTRA_ARGS[@]}" >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
 }
 stop_daemon() {
@@ -40,9 +41,16 @@ stop_daemon() {
 }
 cleanup() {
         stop_daemon
+        # a failing run leaves the daemon's log behind for whoever looks next (CI prints its tail)
+        if [ "$fail" != 0 ] && [ -f "$T/daemon.log" ]; then
+                cp "$T/daemon.log" "/tmp/nodelet-$SUITE.failed.log"
+                echo "$SUITE: daemon log kept in /tmp/nodelet-$SUITE.failed.log; its last lines:"
+                grep -v ' debug: ' "$T/daemon.log" | tail -15 | sed 's/^/    /'
+        fi
         rm -f "$M"/*.yaml
         # a last run with no manifests removes every pod (orphan cleanup), then teardown checks
         if [ -d "$T/root/pods" ] && [ -n "$(ls -A "$T/root/pods" 2>/dev/null)" ]; then
+                EXTRA_ARGS=() # without the API server, its pods are orphans too
                 start_daemon
                 for _ in $(seq 90); do [ -z "$(ls -A "$T/root/pods")" ] && break; sleep 1; done
                 stop_daemon
@@ -52,14 +60,19 @@ cleanup() {
         ip link del "${BRIDGE}0" 2>/dev/null
         rm -rf "$T"
 }
-trap cleanup EXIT
+SUITE_CLEANUP=${SUITE_CLEANUP:-}
+trap '[ -n "$SUITE_CLEANUP" ] && $SUITE_CLEANUP; cleanup' EXIT
 
 # Several processes wait on what `nodelet get pod` says; each check polls up to a timeout.
 pod_json() { "$NODELET" get pod "$1-$NODE" "${ARGS[@]}" -o json 2>/dev/null; }
 wait_for() { # NAME TIMEOUT JQ-EXPR -> true when the expression is true
         local name=$1 timeout=$2 expr=$3
+        local out
         for _ in $(seq $((timeout * 5))); do
-                if pod_json "$name" | jq -e "$expr" >/dev/null 2>&1; then return 0; fi
+                # jq 1.6 -e exits 0 on empty input: a pod not written yet must not pass
+                if out=$(pod_json "$name") && [ -n "$out" ] && printf '%s' "$out" | jq -e "$expr" >/dev/null 2>&1; then
+                        return 0
+                fi
                 sleep 0.2
         done
         return 1
