@@ -182,6 +182,7 @@ tests/cluster/control-plane.sh start-apiserver "$CP" >/dev/null 2>&1 || bad "API
 kwait "after the outage the exit that happened meanwhile is reported" 60 '.status.phase == "Failed" and .status.containerStatuses[0].state.terminated.exitCode == 7' pod short
 kwait "pods were not disturbed by the outage" 30 '.status.containerStatuses[0].containerID == "'"$hello_cid"'" and .status.containerStatuses[0].restartCount == 0 and .status.phase == "Running"' pod hello
 kwait "node Ready again after the outage" 60 '.status.conditions[] | select(.type=="Ready") | .status == "True"' node "$NODE"
+kwait "the lease renews again after the outage" 30 '(.spec.renewTime | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) > (now - 15)' lease -n kube-node-lease "$NODE"
 
 # --- 410 Gone: compact etcd under the watch, restart the API server: the agent relists ------------
 rev=$(curl -s -X POST "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' | jq -r '.header.revision')
@@ -244,6 +245,11 @@ out=$(n10250 -H "Authorization: Bearer $tok" "https://127.0.0.1:$PORT/pods" | jq
 if [ -n "$tok" ] && [ "$out" = PodList ]; then ok; else bad "a bearer token accepted by TokenReview and allowed (got '$out')"; fi
 code=$(n10250 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(k create token default 2>/dev/null)" "https://127.0.0.1:$PORT/pods")
 if [ "$code" = 403 ]; then ok; else bad "a valid token without the right: 403 (got $code)"; fi
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=admin/O=system:masters" -keyout "$T/evil.key" -out "$T/evil.crt" >/dev/null 2>&1
+code=$(n10250 -o /dev/null -w '%{http_code}' --cert "$T/evil.crt" --key "$T/evil.key" "https://127.0.0.1:$PORT/pods")
+if [ "$code" = 401 ] || [ "$code" = 000 ]; then ok; else bad "a client certificate from another CA claiming system:masters is refused (got $code)"; fi
+code=$(n10250 -o /dev/null -w '%{http_code}' --path-as-is --cert "$ADMIN_CERT" --key "$ADMIN_KEY" "https://127.0.0.1:$PORT/containerLogs/default/../../../etc/passwd")
+if [ "$code" = 400 ] || [ "$code" = 404 ]; then ok; else bad "a traversal path is refused (got $code)"; fi
 code=$(n10250 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer not-a-token" "https://127.0.0.1:$PORT/pods")
 if [ "$code" = 401 ]; then ok; else bad "a token TokenReview rejects: 401 (got $code)"; fi
 
