@@ -4,6 +4,7 @@
 #   make test SANITIZE=1 the same under -fsanitize=address,undefined (build goes to build-san/)
 #   make fuzz            bounded libFuzzer runs (clang), FUZZ_SECONDS each (default 60)
 #   make check           what CI runs: `make test`, then `make test SANITIZE=1`
+#   make test-hardening  faults, hostile input, CVE regressions (tests/hardening/, root, slow)
 #   make WERROR=1        warnings are errors (on when CI=true)
 
 CC ?= gcc
@@ -131,6 +132,26 @@ check:
 .PHONY: conformance
 conformance: $(NODELET) $(SHIM)
 	tests/conformance/run.sh --nodelet $(abspath $(NODELET)) $(if $(filter 1,$(SLOW)),,--skip-slow) $(if $(RUNTIME),--runtime $(RUNTIME))
+
+# Faults, hostile input and CVE regressions through the daemon and the CLI (docs/reliability.md):
+# tests/hardening/*.sh on throw-away nodes, and tests/hardening/test-*.c if any. Needs root;
+# not part of `make test` (it takes minutes). HARD_PODS sets the pods of the SIGKILL test (100).
+HARD_SRC := $(wildcard tests/hardening/test-*.c)
+HARD_BIN := $(patsubst tests/hardening/%.c,$(BUILD)/tests/hard-%,$(HARD_SRC))
+$(BUILD)/tests/hard-%: $(BUILD)/tests/hardening/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+.PHONY: test-hardening
+test-hardening: $(NODELET) $(SHIM) $(BUILD)/tests/hard-mkimage $(HARD_BIN)
+	@tests/run-tests.sh hardening $(HARD_BIN) -- $(abspath $(NODELET))
+
+# Benchmarks (bench/run.sh): pod start/teardown latency beside crun/runc run and podman kube
+# play, density, pull throughput, a profile; prints a table and writes docs/performance.md and
+# its chart. Root, ~20 minutes, installs what it needs (apt-get). Figures never fail a build;
+# not part of `make test`. BENCH_QUICK=1 is a short smoke run writing build/bench/ instead.
+.PHONY: bench
+bench: $(NODELET) $(SHIM)
+	bench/run.sh
 
 # Cluster mode end to end (tests/cluster/cluster.sh): builds or reuses the real kube-apiserver,
 # etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on

@@ -31,6 +31,7 @@ struct ctr {
         unsigned restart_count;
         bool busy, pulling, done, killed;
         bool image_pulled; /* pulled for the next creation: pullPolicy Always pulls once per start */
+        char *image_id, *image_id_of; /* the status's imageID, and the container it was read for */
         usec_t backoff, backoff_updated, exited_mono; /* CLOCK_MONOTONIC */
         char *waiting_reason, *waiting_message;
         sd_event_source *exit_watch;
@@ -65,6 +66,7 @@ struct pod_worker {
         usec_t start_realtime, start_mono, kill_deadline;
         sd_event_source *defer, *timer;
         char *last_written;
+        json_t *last_status; /* the status last built (conditions' transition times) */
         char *qos;
         char *rejected_reason, *rejected_message; /* admission said no: the pod never runs */
         json_t *events; /* the kubelet's events for this pod, newest last, bounded */

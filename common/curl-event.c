@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -11,7 +12,8 @@
 /* One io source per socket curl watches; kept on a list too, because curl does not always say
  * CURL_POLL_REMOVE for the connections it closes. */
 struct ce_socket {
-        int fd;
+        struct curl_event *ce;
+        int fd; /* curl's descriptor (the io source watches our duplicate of it) */
         sd_event_source *io;
         struct ce_socket *prev, *next;
 };
@@ -41,9 +43,10 @@ static void dispatch(struct curl_event *ce) {
         }
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct curl_event *ce = userdata;
-        int action = 0, running = 0;
+static int on_io(sd_event_source *s, int dfd, uint32_t revents, void *userdata) {
+        struct ce_socket *ps = userdata;
+        struct curl_event *ce = ps->ce;
+        int fd = ps->fd, action = 0, running = 0;
         if (revents & EPOLLIN)
                 action |= CURL_CSELECT_IN;
         if (revents & EPOLLOUT)
@@ -102,10 +105,23 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, voi
         if (!ps)
                 return -1;
         ps->fd = fd;
-        if (sd_event_add_io(ce->event, &ps->io, fd, events, on_io, ce) < 0) {
+        /* epoll watches a duplicate that we own: a registration belongs to the open file, and
+         * our forked children keep curl's sockets open after curl closed them, so a
+         * registration made on curl's descriptor could outlive our source (and epoll would
+         * then report events for freed memory); on our own descriptor, removing the source
+         * always removes its registration. */
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0) {
                 free(ps);
                 return -1;
         }
+        if (sd_event_add_io(ce->event, &ps->io, dfd, events, on_io, ps) < 0) {
+                close(dfd);
+                free(ps);
+                return -1;
+        }
+        (void) sd_event_source_set_io_fd_own(ps->io, true);
+        ps->ce = ce;
         (void) sd_event_source_set_description(ps->io, ce->socket_desc);
         ps->next = ce->sockets;
         if (ce->sockets)
@@ -161,7 +177,9 @@ int curl_event_new(sd_event *event, const char *name, curl_event_done_fn done, v
                 curl_event_free(ce);
                 return -ENOMEM;
         }
-        int k = sd_event_add_time(event, &ce->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, ce);
+        /* accuracy 1 us: 0 would mean sd-event's default of 250 ms, and curl's timeouts (a
+         * connection's next step, a retry) would each wait that long (seen in bench/) */
+        int k = sd_event_add_time(event, &ce->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, ce);
         if (k < 0) {
                 curl_event_free(ce);
                 return k;
@@ -197,10 +215,8 @@ CURLM *curl_event_multi(struct curl_event *ce) {
         return ce->multi;
 }
 
-/* curl closes a socket: its io source goes first. Left to the kernel, the epoll registration
- * would outlive our source whenever a forked child (our op children) still holds the socket:
- * a registration belongs to the open file, not to the descriptor, and epoll would then hand
- * us events for a freed source. */
+/* curl closes a socket: its io source goes too (curl does not always say CURL_POLL_REMOVE
+ * first), before the descriptor number can be reused. */
 static int on_close_socket(void *clientp, curl_socket_t fd) {
         struct curl_event *ce = clientp;
         for (struct ce_socket *ps = ce->sockets; ps; ps = ps->next)

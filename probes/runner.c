@@ -82,7 +82,7 @@ int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t 
                         return k;
                 }
                 op->deadline = now + timeout;
-                k = sd_event_add_time(r->event, &op->expire, CLOCK_MONOTONIC, op->deadline, 0, on_expire,
+                k = sd_event_add_time(r->event, &op->expire, CLOCK_MONOTONIC, op->deadline, 1000, on_expire,
                                       op);
                 if (k < 0) {
                         probe_op_free(op);
