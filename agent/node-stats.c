@@ -1,49 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The node server's figures: /metrics (Prometheus text), /metrics/resource and /stats/summary
  * (the kubelet's Summary API) from /proc and the pods' cgroups. Runs in a connection's child. */
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/inotify.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "common/fs.h"
 #include "cri/cgroup.h"
-#include "cri/cri.h"
 #include "manager.h"
 #include "node-server.h"
 #include "node-server-internal.h"
 
-#define POD_JSON_MAX (16u * 1024u * 1024u)
-#define NODE_PODS_MAX 4096
 
-#define HEADER_MAX (16u * 1024u) /* request line and headers */
-#define HEADER_LINES_MAX 128
-#define READ_DEADLINE_SEC 10 /* handshake and request */
-#define WRITE_TIMEOUT_SEC 60 /* a client that stops reading */
-#define DEFAULT_MAX_CONNECTIONS 32
-#define OUT_BUFFER 16384 /* response bytes gathered before a write */
 
-#define LOG_READ_CHUNK 65536
-#define LOG_ENTRY_MAX (1024u * 1024u) /* a longer "line" is not ours: skipped */
-#define LOG_POLL_MSEC 1000            /* follow: wake at least this often */
-#define LOG_POLL_NO_INOTIFY_MSEC 250
-#define LOG_STATE_CHECK_USEC (1000ULL * 1000ULL) /* follow: re-read pod.json at most this often */
 
 #define USEC_PER_SEC 1000000ULL
 #define NSEC_PER_USEC 1000ULL

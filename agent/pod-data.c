@@ -39,62 +39,6 @@ struct pod_data {
         size_t n_service_env;
 };
 
-/* ==== base64 ==================================================================================== */
-
-static int b64(char c) {
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-int pod_data_base64_decode(const char *s, size_t len, bool padded, char **ret, size_t *ret_len) {
-        /* Go's decoder skips \r and \n anywhere */
-        _cleanup_free_ char *in = malloc(len + 1);
-        if (!in)
-                return -ENOMEM;
-        size_t n = 0;
-        for (size_t i = 0; i < len; i++)
-                if (s[i] != '\r' && s[i] != '\n')
-                        in[n++] = s[i];
-        size_t data = n;
-        if (padded) {
-                /* StdEncoding: whole quanta, at most "==" and only at the very end */
-                if (n % 4 != 0)
-                        return -EINVAL;
-                while (data > 0 && n - data < 2 && in[data - 1] == '=')
-                        data--;
-        }
-        if (data % 4 == 1)
-                return -EINVAL;
-        char *out = malloc(data / 4 * 3 + 3);
-        if (!out)
-                return -ENOMEM;
-        size_t o = 0;
-        uint32_t acc = 0;
-        unsigned bits = 0;
-        for (size_t i = 0; i < data; i++) {
-                int v = b64(in[i]);
-                if (v < 0) {
-                        free(out);
-                        return -EINVAL;
-                }
-                acc = (acc << 6) | (uint32_t) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (char) ((acc >> bits) & 0xff);
-                }
-        }
-        out[o] = '\0';
-        *ret = out;
-        *ret_len = o;
-        return 0;
-}
-
 /* {key: base64} -> {key: bytes} (json_stringn_nocheck: secrets need not be UTF-8) */
 static int decode_map(const json_t *in, json_t **ret) {
         json_t *out = json_object();
@@ -107,7 +51,7 @@ static int decode_map(const json_t *in, json_t **ret) {
                         continue;
                 _cleanup_free_ char *bytes = NULL;
                 size_t n = 0;
-                int r = pod_data_base64_decode(json_string_value(v), json_string_length(v), true, &bytes,
+                int r = nl_base64_decode_n(json_string_value(v), json_string_length(v), true, &bytes,
                                                &n);
                 if (r < 0 || json_object_set_new(out, key, json_stringn_nocheck(bytes, n)) < 0) {
                         json_decref(out);
@@ -593,7 +537,7 @@ static int entry_credentials(json_t *entry, const char **user, const char **pass
         while (len > 0 && strchr(" \t\r\n", auth[len - 1]))
                 len--;
         char *dec = NULL;
-        int r = pod_data_base64_decode(auth, len, len > 0 && auth[len - 1] == '=', &dec, &n);
+        int r = nl_base64_decode_n(auth, len, len > 0 && auth[len - 1] == '=', &dec, &n);
         if (r < 0)
                 return r;
         char *colon = strchr(dec, ':');

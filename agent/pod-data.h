@@ -76,6 +76,3 @@ int pod_data_set_token(struct pod_data *d, const char *audience, int64_t expirat
 int pod_data_set_services(struct pod_data *d, const json_t *ns_services, const json_t *master);
 /* "NAME=value" strings, in the order they were made. */
 char *const *pod_data_service_env(const struct pod_data *d, size_t *ret_n);
-/* Go's base64.StdEncoding (padded) or RawStdEncoding (padded == false); \r and \n are
- * skipped as Go does. The result is NUL-terminated (and may hold NULs). */
-int pod_data_base64_decode(const char *s, size_t len, bool padded, char **ret, size_t *ret_len);

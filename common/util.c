@@ -141,34 +141,43 @@ void nl_buf_free(nl_buf *b) {
 
 /* ---- base64 ---- */
 
-static int b64_value(char c) {
+static int b64(char c) {
         if (c >= 'A' && c <= 'Z')
                 return c - 'A';
         if (c >= 'a' && c <= 'z')
                 return c - 'a' + 26;
         if (c >= '0' && c <= '9')
                 return c - '0' + 52;
-        if (c == '+')
-                return 62;
-        if (c == '/')
-                return 63;
-        return -1;
+        return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-int nl_base64_decode(const char *s, char **ret, size_t *ret_len) {
-        size_t len = strlen(s);
-        while (len > 0 && s[len - 1] == '=')
-                len--;
-        if (strlen(s) - len > 2 || len % 4 == 1)
+int nl_base64_decode_n(const char *s, size_t len, bool padded, char **ret, size_t *ret_len) {
+        /* Go's decoder skips \r and \n anywhere */
+        _cleanup_free_ char *in = malloc(len + 1);
+        if (!in)
+                return -ENOMEM;
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+                if (s[i] != '\r' && s[i] != '\n')
+                        in[n++] = s[i];
+        size_t data = n;
+        if (padded) {
+                /* StdEncoding: whole quanta, at most "==" and only at the very end */
+                if (n % 4 != 0)
+                        return -EINVAL;
+                while (data > 0 && n - data < 2 && in[data - 1] == '=')
+                        data--;
+        }
+        if (data % 4 == 1)
                 return -EINVAL;
-        char *out = malloc(len / 4 * 3 + 3);
+        char *out = malloc(data / 4 * 3 + 3);
         if (!out)
                 return -ENOMEM;
         size_t o = 0;
         uint32_t acc = 0;
         unsigned bits = 0;
-        for (size_t i = 0; i < len; i++) {
-                int v = b64_value(s[i]);
+        for (size_t i = 0; i < data; i++) {
+                int v = b64(in[i]);
                 if (v < 0) {
                         free(out);
                         return -EINVAL;
@@ -186,3 +195,7 @@ int nl_base64_decode(const char *s, char **ret, size_t *ret_len) {
         return 0;
 }
 
+int nl_base64_decode(const char *s, char **ret, size_t *ret_len) {
+        size_t len = strlen(s);
+        return nl_base64_decode_n(s, len, len > 0 && s[len - 1] == '=', ret, ret_len);
+}

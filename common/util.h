@@ -97,6 +97,9 @@ void nl_buf_printf(nl_buf *b, const char *fmt, ...) _printf_(2, 3);
 char *nl_buf_steal(nl_buf *b);
 void nl_buf_free(nl_buf *b);
 
-/* Standard base64 (padding optional, no whitespace) -> malloc'd bytes, NUL-terminated;
- * -EINVAL on a character outside the alphabet or a bad length. */
+/* Standard base64 as Go's encoding/base64: padded (StdEncoding: whole quanta, "=" only at the
+ * end) or raw (RawStdEncoding: no "="), \r and \n skipped anywhere -> malloc'd bytes,
+ * NUL-terminated; -EINVAL on a character outside the alphabet or a bad length. */
+int nl_base64_decode_n(const char *s, size_t len, bool padded, char **ret, size_t *ret_len);
+/* The same for a string, padded when it ends in "=", raw otherwise. */
 int nl_base64_decode(const char *s, char **ret, size_t *ret_len);

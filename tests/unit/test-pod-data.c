@@ -41,7 +41,7 @@ static struct pod *load(const char *yaml) {
 static char *dec(const char *s, bool padded, size_t *n) {
         char *out = NULL;
         size_t len = 0;
-        if (pod_data_base64_decode(s, strlen(s), padded, &out, &len) < 0)
+        if (nl_base64_decode_n(s, strlen(s), padded, &out, &len) < 0)
                 return NULL;
         if (n)
                 *n = len;
