@@ -223,6 +223,14 @@ void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
         manager_notify_status(m);
 }
 
+void manager_pod_metadata(struct manager *m, const char *uid, struct pod *pod) {
+        struct pod_worker *w = find_worker(m, uid);
+        if (w)
+                pod_worker_metadata(w, pod);
+        else
+                pod_free(pod);
+}
+
 bool manager_has_pod(struct manager *m, const char *uid) {
         return find_worker(m, uid) != NULL;
 }

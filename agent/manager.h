@@ -66,6 +66,8 @@ void manager_free(struct manager *m);
 /* A pod arrived or changed (spec replaces the worker's) or went away (spec NULL). */
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec);
 void manager_worker_gone(struct manager *m, struct pod_worker *w);
+/* Labels or annotations of a running pod changed (pod is taken). */
+void manager_pod_metadata(struct manager *m, const char *uid, struct pod *pod);
 /* A worker runs this UID. */
 bool manager_has_pod(struct manager *m, const char *uid);
 /* The pod has state on disk (<root>/pods/<uid>/pod.json): it ran here before. */
@@ -130,6 +132,8 @@ bool pod_worker_active(const struct pod_worker *w);
 struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message);
 /* The replacement spec that waited for this pod's end, if any (ownership to the caller). */
 struct pod *pod_worker_take_next(struct pod_worker *w);
+/* New labels or annotations for the running pod (pod is taken): the downward API sees them. */
+void pod_worker_metadata(struct pod_worker *w, struct pod *pod);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);
 

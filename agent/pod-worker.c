@@ -1456,6 +1456,26 @@ void pod_worker_delete(struct pod_worker *w, const char *deletion_timestamp, int
         pod_worker_terminate(w);
 }
 
+void pod_worker_metadata(struct pod_worker *w, struct pod *pod) {
+        /* labels and annotations (the API source's config.source one included) replace
+         * ours; the downward API volumes that show them are rewritten, as the kubelet does */
+        struct pod_object_meta *a = &w->pod->metadata, *b = &pod->metadata;
+#define SWAP(x, y)                                                                                 \
+        do {                                                                                       \
+                __typeof__(x) t_ = (x);                                                            \
+                (x) = (y);                                                                         \
+                (y) = t_;                                                                          \
+        } while (0)
+        SWAP(a->labels, b->labels);
+        SWAP(a->n_labels, b->n_labels);
+        SWAP(a->annotations, b->annotations);
+        SWAP(a->n_annotations, b->n_annotations);
+#undef SWAP
+        pod_free(pod);
+        data_update_volumes(w);
+        schedule(w);
+}
+
 void pod_worker_kick(struct pod_worker *w) {
         data_refresh(w);
         schedule(w);

@@ -31,6 +31,7 @@
 struct api_pod {
         char *uid, *ns, *name;
         char *spec; /* canonical JSON of the spec we run, to tell a spec change from a status echo */
+        char *meta; /* the same of its labels and annotations */
         bool terminal_skipped;
         bool deleting;     /* deletionTimestamp seen: DELETE when the worker is gone */
         char *last_status; /* what the API has from us */
@@ -123,6 +124,7 @@ static void drop_pod(struct api_source *s, struct api_pod *p) {
         free(p->ns);
         free(p->name);
         free(p->spec);
+        free(p->meta);
         free(p->last_status);
         size_t i = (size_t) (p - s->pods);
         memmove(p, p + 1, (s->n_pods - i - 1) * sizeof(*p));
@@ -131,6 +133,15 @@ static void drop_pod(struct api_source *s, struct api_pod *p) {
 
 static char *spec_string(json_t *obj) {
         return json_dumps(json_object_get(obj, "spec"), JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static char *meta_string(json_t *obj) {
+        json_t *md = json_object_get(obj, "metadata");
+        json_t *m = json_pack("{s:O?, s:O?}", "labels", json_object_get(md, "labels"), "annotations",
+                              json_object_get(md, "annotations"));
+        char *s = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(m);
+        return s;
 }
 
 /* The pod as the workers take it: decoded, with the config.source annotation the kubelet's
@@ -563,9 +574,21 @@ static void handle_pod(struct api_source *s, const char *type, json_t *obj) {
                 }
                 return;
         }
-        _cleanup_free_ char *spec = spec_string(obj);
-        if (!fresh && streq_ptr(spec, p->spec))
-                return; /* our own status patch coming back, or metadata only */
+        _cleanup_free_ char *spec = spec_string(obj), *md = meta_string(obj);
+        if (!fresh && streq_ptr(spec, p->spec)) {
+                /* our own status patch coming back, or metadata only: new labels or
+                 * annotations reach the downward API without a restart */
+                if (!streq_ptr(md, p->meta)) {
+                        free(p->meta);
+                        p->meta = TAKE_PTR(md);
+                        struct pod *pod = decode_pod(obj);
+                        if (pod)
+                                manager_pod_metadata(s->m, uid, pod);
+                }
+                return;
+        }
+        free(p->meta);
+        p->meta = TAKE_PTR(md);
         const char *phase = json_string_value(json_object_get(status, "phase"));
         if (fresh && !manager_has_pod(s->m, uid) && !manager_pod_on_disk(s->m, uid) &&
             (streq_ptr(phase, "Succeeded") || streq_ptr(phase, "Failed"))) {

@@ -138,6 +138,15 @@ pod missing-cm "  containers:
       valueFrom: {configMapKeyRef: {name: no-such-config, key: x}}"
 kwait "a missing configMap for env is CreateContainerConfigError" 40 '.status.containerStatuses[0].state.waiting.reason == "CreateContainerConfigError" and (.status.containerStatuses[0].state.waiting.message | contains("no-such-config"))' pod missing-cm
 
+# --- labels reach the downward API volume without a restart ------------------------------------------
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: labels\n  labels: {tier: one}\nspec:\n  nodeName: %s\n  automountServiceAccountToken: false\n  terminationGracePeriodSeconds: 5\n  containers:\n  - name: c\n    image: %s\n    command: [sh, -c, "while true; do cat /etc/podinfo/labels; echo; sleep 1; done"]\n    volumeMounts: [{name: podinfo, mountPath: /etc/podinfo}]\n  volumes:\n  - name: podinfo\n    downwardAPI:\n      items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]\n' "$NODE" "$IMG" | apply
+kwait "a pod with a downwardAPI labels volume runs" 60 '.status.phase == "Running"' pod labels
+cid=$(k get pod labels -o jsonpath='{.status.containerStatuses[0].containerID}')
+k label pod labels tier=two --overwrite >/dev/null
+found=0
+for _ in $(seq 60); do k logs labels --tail=1 2>/dev/null | grep -q 'tier="two"' && { found=1; break; }; sleep 0.5; done
+if [ $found = 1 ] && [ "$(k get pod labels -o jsonpath='{.status.containerStatuses[0].containerID}')" = "$cid" ]; then ok; else bad "a label change reaches the downward API file, container kept"; k logs labels --tail=2; fi
+
 # --- service account token (the API server's kube-api-access projected volume) and service env ---
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: sa\nspec:\n  nodeName: %s\n  terminationGracePeriodSeconds: 5\n  containers:\n  - name: c\n    image: %s\n    command: [sh, -c, "cut -d. -f1 /var/run/secrets/kubernetes.io/serviceaccount/token | head -c 20; echo; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; head -1 /var/run/secrets/kubernetes.io/serviceaccount/ca.crt; echo KUBERNETES_SERVICE_HOST=$KUBERNETES_SERVICE_HOST; sleep 3600"]\n' "$NODE" "$IMG" | apply
 kwait "a pod with the default service account token volume runs" 60 '.status.phase == "Running" and ([.spec.volumes[].name | startswith("kube-api-access")] | any)' pod sa
