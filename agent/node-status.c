@@ -432,6 +432,8 @@ int node_status_start(struct manager *m, nl_error *err) {
         ns->m = m;
         ns->node_info = make_node_info(m);
         ns->lease_exists = true; /* until a GET says otherwise: read before writing */
+        /* registerNode: false: someone else made the Node; only its status is ours */
+        ns->registered = !m->cfg->register_node;
         int r = sd_event_add_time_relative(m->event, &ns->timer, CLOCK_MONOTONIC, 0, 100000, on_tick, ns);
         if (r >= 0)
                 r = sd_event_add_time_relative(m->event, &ns->lease_timer, CLOCK_MONOTONIC, SEC, 100000, on_lease_timer, ns);
