@@ -291,8 +291,9 @@ static void on_patched(long status, json_t *body, const char *error, void *userd
         }
         if (status == 404) {
                 /* someone deleted our Node: register again (the kubelet does on its next sync) */
-                log_warning("node %s is gone from the API server: registering again", ns->m->cfg->node_name);
-                ns->registered = false;
+                log_warning("node %s is not in the API server%s", ns->m->cfg->node_name,
+                            ns->m->cfg->register_node ? ": registering again" : " (registerNode is false)");
+                ns->registered = !ns->m->cfg->register_node;
                 free(ns->last_reported);
                 ns->last_reported = NULL;
                 return;
