@@ -3,8 +3,8 @@
 # Running with its containers started *as the API server reports it* (the agent's watch event,
 # sandbox, container start, status PATCH back); and from `kubectl delete` to the pods gone
 # from the API (graceful termination, then the agent's final DELETE). The real kube-apiserver
-# and etcd (tests/cluster/control-plane.sh, built once) on loopback; the API side is watched
-# with one `kubectl get --watch` stream, so the resolution is the stream's, not a poll.
+# and etcd (tests/cluster/control-plane.sh, built once) on loopback; the API side is one raw
+# watch stream whose lines are stamped on arrival, so the resolution is the stream's, not a poll.
 #   bench/cluster-latency.sh N REPEATS
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -99,5 +99,5 @@ for run in $(seq "$R"); do
         pkill -f "curl -sN --cacert $CA_CERT" 2>/dev/null
         wait "$WATCH" 2>/dev/null
 done
-printf '%s\n' "${starts[@]}" | record "cluster.start.$N" s "kubectl apply -f N pods (spec.nodeName) -> all Running with containers started in the API (kubectl get --watch); daemon: nodelet run --kubeconfig ..."
+printf '%s\n' "${starts[@]}" | record "cluster.start.$N" s "kubectl apply -f N pods (spec.nodeName) -> all Running with containers started, as stamped on arrival in a raw API watch stream (curl); daemon: nodelet run --kubeconfig ..."
 printf '%s\n' "${stops[@]}" | record "cluster.stop.$N" s "kubectl delete -f (grace 5 s, the container exits on SIGTERM) -> all gone from the API (DELETED events)"

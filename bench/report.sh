@@ -267,12 +267,12 @@ $(for k in "${PULLS[@]}"; do notes "$k" | sed "s/^/- $k: /"; done)
 
 ## Cluster mode: kubectl apply to containers running in the API
 
-Pods bound to the node (`spec.nodeName`) through the real kube-apiserver (v1.37.2, etcd v3.7.0
+Pods bound to the node (\`spec.nodeName\`) through the real kube-apiserver (v1.37.2, etcd v3.7.0
 on loopback, tests/cluster/control-plane.sh), the daemon joined with the node's certificate. The
-clock starts before `kubectl apply` (its own start-up, about 50 ms, is inside the figure) and
+clock starts before \`kubectl apply\` (its own start-up, about 50 ms, is inside the figure) and
 stops when the API server's watch stream shows every pod Running with its containers started:
 the agent's watch event, sandbox, containers, and its status PATCH back through the API server.
-Teardown: `kubectl delete` to every pod's DELETED event (graceful termination, then the agent's
+Teardown: \`kubectl delete\` to every pod's DELETED event (graceful termination, then the agent's
 final DELETE).
 
 | pods | start | teardown |
