@@ -108,7 +108,10 @@ int kubeconfig_parse(const char *buf, size_t len, const char *dir, const char *c
         }
         if ((r = str_field(cluster, "server", file, "cluster", &s, err)) < 0)
                 goto fail;
-        if (isempty(s) || (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)) {
+        /* "https:///" has no host (and trimming its slashes below would leave "https:") */
+        const char *host = s && strstr(s, "://") ? strstr(s, "://") + 3 : NULL;
+        if (isempty(s) || (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0) || !host ||
+            *host == '\0' || *host == '/') {
                 r = nl_error_set(err, -EINVAL, "%s: cluster \"%s\": server must be an http(s) URL, got \"%s\"", file,
                                  cluster_name, strempty(s));
                 goto fail;

@@ -99,6 +99,7 @@ static int validate_file(const char *path, bool strict, enum output output, json
         int r = read_file_capped(path, PODSPEC_MAX_INPUT_BYTES, &buf, &len);
         if (r == -EFBIG) {
                 printf("%s: file is larger than the %u bytes a manifest may have\n", path, PODSPEC_MAX_INPUT_BYTES);
+                (*n_pods)++; /* the file counts as one document: "1 of 1 documents invalid" */
                 (*n_invalid)++;
                 return 0;
         }
@@ -126,9 +127,11 @@ static int validate_file(const char *path, bool strict, enum output output, json
         }
         if (f->error) {
                 fprintf(rep.out, "%s: %s\n", path, f->error);
+                (*n_pods)++; /* the document that did not parse */
                 (*n_invalid)++;
         } else if (f->n_documents == 0) {
                 fprintf(rep.out, "%s: no Pod in this file\n", path);
+                (*n_pods)++;
                 (*n_invalid)++;
         }
         podspec_file_free(f);

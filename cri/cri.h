@@ -644,7 +644,8 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
 /* The same for the container's owner (the pod worker): a container found lost is first
  * settled, as containerd settles a dead shim's task: "<runtime> delete --force" kills what
  * may still run of it, unwatched, and an exit record (137, ContainerStatusUnknown) is written,
- * so that it is exited for every later reader and the restart policy applies. */
+ * so that it is exited for every later reader and the restart policy applies. That one runtime
+ * call runs on the caller's thread: rare (a shim killed, a reboot), and a few milliseconds. */
 int cri_container_status_settle(const struct cri_config *cfg, const char *id, struct container_status **ret,
                                 nl_error *err);
 void container_status_free(struct container_status *s);

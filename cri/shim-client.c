@@ -197,8 +197,8 @@ int shim_read_exit(const char *state_dir, struct shim_exit *ret, nl_error *err) 
                *oom = json_object_get(j, "oomKilled"), *at = json_object_get(j, "finishedAt"),
                *reason = json_object_get(j, "reason"), *message = json_object_get(j, "message");
         if (!json_is_integer(code) || (sig && !json_is_integer(sig)) || (oom && !json_is_boolean(oom)) ||
-            !json_is_string(at) || !json_is_string(reason) || (message && !json_is_string(message)) || json_integer_value(code) < INT32_MIN ||
-            json_integer_value(code) > INT32_MAX ||
+            !json_is_string(at) || !json_is_string(reason) || (message && !json_is_string(message)) ||
+            json_integer_value(code) < INT32_MIN || json_integer_value(code) > INT32_MAX ||
             (sig && (json_integer_value(sig) < 0 || json_integer_value(sig) > 255))) {
                 json_decref(j);
                 return nl_error_set(err, -EINVAL, "read exit status \"%s\": malformed", path);

@@ -3,6 +3,8 @@
 #   run-tests.sh unit BIN...                 unit tests
 #   run-tests.sh fuzz BIN...                 fuzz corpus replays
 #   run-tests.sh all UNIT... -- FUZZ... -- NODELET   everything `make test` runs
+#   run-tests.sh hardening BIN... -- NODELET        `make test-hardening`: C tests, then
+#                                                    tests/hardening/*.sh (HARD_ONLY=a,b: those)
 set -u
 cd "$(dirname "$0")/.."
 mode=$1; shift
@@ -43,7 +45,22 @@ all)
                 cli) for script in tests/cli/*.sh tests/agent/*.sh tests/deploy/*.sh; do run_one env NODELET="$a" BUILD="$(dirname "$a")" "$script"; done ;;
                 esac
         done ;;
-*) echo "usage: $0 unit|fuzz|all ..." >&2; exit 2 ;;
+hardening)
+        section=bin
+        for a in "$@"; do
+                if [ "$a" = "--" ]; then section=cli; continue; fi
+                case $section in
+                bin) run_one "$a" ;;
+                cli) for script in tests/hardening/*.sh; do
+                             name=$(basename "$script" .sh)
+                             [ "$name" = lib ] && continue
+                             if [ -n "${HARD_ONLY:-}" ] && ! printf ',%s,' "$HARD_ONLY" | grep -q ",$name,"; then continue; fi
+                             echo "== $name"
+                             run_one env NODELET="$a" BUILD="$(dirname "$a")" "$script"
+                     done ;;
+                esac
+        done ;;
+*) echo "usage: $0 unit|fuzz|all|hardening ..." >&2; exit 2 ;;
 esac
 
 echo "== total"
