@@ -302,13 +302,8 @@ static void node_memory(struct usage *u) {
         }
 }
 
-/* Kubernetes times in whole seconds, as metav1.Time marshals them. */
 static char *time_string(usec_t realtime) {
-        char *s = format_rfc3339nano(realtime);
-        char *dot = s ? strchr(s, '.') : NULL;
-        if (dot)
-                strcpy(dot, "Z");
-        return s;
+        return format_rfc3339(realtime);
 }
 
 static void json_set_string_owned(json_t *o, const char *key, char *s) {

@@ -142,11 +142,7 @@ static json_t *condition(const char *type, bool status, const char *reason, cons
 }
 
 static char *now_rfc3339(void) {
-        char *s = format_rfc3339nano(now_realtime());
-        char *dot = s ? strchr(s, '.') : NULL;
-        if (dot)
-                strcpy(dot, "Z");
-        return s;
+        return format_rfc3339(now_realtime());
 }
 
 /* The node's conditions with the kubelet's reasons and messages; pressure from its default

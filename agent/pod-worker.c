@@ -34,10 +34,7 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
         va_end(ap);
         if (!msg || !w->events)
                 return;
-        char *now = format_rfc3339nano(now_realtime());
-        char *dot = now ? strchr(now, '.') : NULL;
-        if (dot)
-                strcpy(dot, "Z");
+        char *now = format_rfc3339(now_realtime());
         size_t i;
         json_t *e;
         json_array_foreach(w->events, i, e) {
@@ -805,13 +802,7 @@ static void remove_step(struct pod_worker *w) {
 
 /* Kubernetes reports pod status times in whole seconds: "2026-11-29T02:48:00Z". */
 static char *rfc3339(usec_t t) {
-        if (!t)
-                return NULL;
-        char *s = format_rfc3339nano(t);
-        char *dot = s ? strchr(s, '.') : NULL;
-        if (dot)
-                strcpy(dot, "Z");
-        return s;
+        return format_rfc3339(t);
 }
 
 static json_t *json_str_or_null(char *s) {

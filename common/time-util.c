@@ -47,3 +47,13 @@ usec_t parse_rfc3339(const char *s) {
         return (usec_t) secs * 1000000ULL + frac;
 }
 
+
+char *format_rfc3339(usec_t t) {
+        if (!t)
+                return NULL;
+        char *s = format_rfc3339nano(t);
+        char *dot = s ? strchr(s, '.') : NULL;
+        if (dot)
+                strcpy(dot, "Z");
+        return s;
+}

@@ -68,11 +68,16 @@ pick_port() {
 
 # alive NAME: DIR/NAME.pid names a live process whose command line is ours (pid not reused).
 alive() {
-	local pidf=$DIR/$1.pid pid
+	local pidf=$DIR/$1.pid pid cmd state
 	[ -f "$pidf" ] || return 1
 	pid=$(cat "$pidf")
 	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR" 2>/dev/null
+	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+	# empty while the process is inside execve (seen under load): it is ours and starting
+	[ -z "$cmd" ] && return 0
+	grep -qF -- "$DIR" <<<"$cmd"
 }
 
 # stop_proc NAME: SIGTERM, then SIGKILL after 10 s.
