@@ -82,7 +82,7 @@ const char *const status_lists[3] = {"containerStatuses", "initContainerStatuses
                                            "ephemeralContainerStatuses"};
 static const char *const spec_lists[] = {"containers", "initContainers", "ephemeralContainers"};
 
-static json_t *named(json_t *list, const char *name) {
+json_t *node_json_named(json_t *list, const char *name) {
         size_t i;
         json_t *c;
         json_array_foreach(list, i, c) {
@@ -95,7 +95,7 @@ static json_t *named(json_t *list, const char *name) {
 static json_t *container_status(json_t *pod, const char *name) {
         json_t *st = json_object_get(pod, "status");
         for (size_t l = 0; l < ELEMENTSOF(status_lists); l++) {
-                json_t *c = named(json_object_get(st, status_lists[l]), name);
+                json_t *c = node_json_named(json_object_get(st, status_lists[l]), name);
                 if (c)
                         return c;
         }
@@ -159,7 +159,7 @@ int node_logs_find(const char *root_dir, const char *log_dir, const char *namesp
         }
         bool in_spec = false;
         for (size_t l = 0; l < ELEMENTSOF(spec_lists) && !in_spec; l++)
-                in_spec = named(json_object_get(spec, spec_lists[l]), container) != NULL;
+                in_spec = node_json_named(json_object_get(spec, spec_lists[l]), container) != NULL;
         if (!in_spec) {
                 r = nl_error_set(err, -ENOENT, "container \"%s\" not found in pod \"%s\"",
                                  strempty(container), pod);

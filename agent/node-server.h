@@ -82,6 +82,8 @@ int node_metrics_write_default(const char *root_dir, pid_t pid, FILE *out);
 json_t *node_pods_load(const char *root_dir);
 /* The pod named name in namespace (borrowed from pods), or NULL. */
 json_t *node_pods_find(json_t *pods, const char *namespace, const char *name);
+/* The element of list whose "name" is name (containers, container statuses), or NULL. */
+json_t *node_json_named(json_t *list, const char *name);
 
 /* Which log file a request means. */
 struct node_log_target {

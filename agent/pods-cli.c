@@ -292,16 +292,6 @@ static void print_container(json_t *spec, json_t *status) {
         printf("    Restart Count: %lld\n", (long long) json_integer_value(json_object_get(status, "restartCount")));
 }
 
-static json_t *status_named(json_t *list, const char *name) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(list, i, c) {
-                if (streq_ptr(json_string_value(json_object_get(c, "name")), name))
-                        return c;
-        }
-        return NULL;
-}
-
 /* Like `kubectl describe pod`: the spec in short, the status, the events. */
 static int pod_describe(const struct cli_opts *o, const char *name) {
         json_t *all = load_pods(o);
@@ -333,7 +323,7 @@ static int pod_describe(const struct cli_opts *o, const char *name) {
                 size_t i;
                 json_t *c;
                 json_array_foreach(cs, i, c)
-                        print_container(c, status_named(json_object_get(st, lists[l][1]),
+                        print_container(c, node_json_named(json_object_get(st, lists[l][1]),
                                                         json_string_value(json_object_get(c, "name"))));
         }
         printf("Conditions:\n  %-28s %s\n", "Type", "Status");
