@@ -25,6 +25,8 @@ fi
 command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || { echo "build-control-plane: go not found (needed to build kube-apiserver)" >&2; exit 1; }
 
+# go keeps its module and build caches under $HOME; a CI job may run without one
+[ -n "${HOME:-}" ] || export HOME=/root
 start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/nodelet-cp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
