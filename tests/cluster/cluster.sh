@@ -213,6 +213,8 @@ pod doomed "  containers:
 kwait "pod doomed runs" 40 '.status.phase == "Running"' pod doomed
 doomed_uid=$(k get pod doomed -o jsonpath='{.metadata.uid}')
 stop_daemon
+# the restart uses the node's kubeconfig in its embedded form (certificate and key as *-data)
+EXTRA_ARGS[1]=$NODE_KUBECONFIG_EMBEDDED
 k delete pod doomed --wait=false >/dev/null
 pod born-offline "  containers:
   - name: c

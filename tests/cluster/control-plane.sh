@@ -216,9 +216,9 @@ b64() { base64 -w0 <"$1"; }
 
 # Two forms on purpose: admin.kubeconfig embeds everything (*-data), node.kubeconfig points at
 # files. node-embedded.kubeconfig is the node identity in the embedded form.
-make_kubeconfigs() {
-	local url=$1
-	cat >"$DIR/admin.kubeconfig" <<EOF
+# embedded_kubeconfig FILE USER CERT-NAME: the cluster and the user's certificate as *-data
+embedded_kubeconfig() {
+	cat >"$1" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -227,17 +227,22 @@ clusters:
     server: $url
     certificate-authority-data: $(b64 "$PKI/ca.crt")
 users:
-- name: admin
+- name: $2
   user:
-    client-certificate-data: $(b64 "$PKI/admin.crt")
-    client-key-data: $(b64 "$PKI/admin.key")
+    client-certificate-data: $(b64 "$PKI/$3.crt")
+    client-key-data: $(b64 "$PKI/$3.key")
 contexts:
-- name: admin@nodelet-test
+- name: $3@nodelet-test
   context:
     cluster: nodelet-test
-    user: admin
-current-context: admin@nodelet-test
+    user: $2
+current-context: $3@nodelet-test
 EOF
+}
+
+make_kubeconfigs() {
+	local url=$1
+	embedded_kubeconfig "$DIR/admin.kubeconfig" admin admin
 	cat >"$DIR/node.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
@@ -258,26 +263,7 @@ contexts:
     user: system:node:$NODE_NAME
 current-context: node@nodelet-test
 EOF
-	cat >"$DIR/node-embedded.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: nodelet-test
-  cluster:
-    server: $url
-    certificate-authority-data: $(b64 "$PKI/ca.crt")
-users:
-- name: system:node:$NODE_NAME
-  user:
-    client-certificate-data: $(b64 "$PKI/node.crt")
-    client-key-data: $(b64 "$PKI/node.key")
-contexts:
-- name: node@nodelet-test
-  context:
-    cluster: nodelet-test
-    user: system:node:$NODE_NAME
-current-context: node@nodelet-test
-EOF
+	embedded_kubeconfig "$DIR/node-embedded.kubeconfig" "system:node:$NODE_NAME" node
 	chmod 600 "$DIR"/*.kubeconfig
 }
 
