@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "curl-event.h"
+#include "time-util.h"
 #include "util.h"
 
 /* One io source per socket curl watches; kept on a list too, because curl does not always say
@@ -148,8 +149,8 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userdata) {
         uint64_t now;
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(ce->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        if (sd_event_now(ce->event, CLOCK_MONOTONIC, &now) < 0)
-                return -1;
+        /* curl's timeout counts from now, not from the loop iteration's cached time */
+        now = now_monotonic();
         int k = sd_event_source_set_time(ce->timer, now + (uint64_t) timeout_ms * 1000);
         if (k >= 0)
                 k = sd_event_source_set_enabled(ce->timer, SD_EVENT_ONESHOT);

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdio.h>
 
+#include "common/time-util.h"
 #include "probes-internal.h"
 
 /* grpc-go's first reconnect backoff (baseDelay). */
@@ -204,8 +205,7 @@ static int grpc_attempt(struct probe_op *op) {
             add_header(op, line) < 0 || add_header(op, "Accept:") < 0 || add_header(op, "Expect:") < 0)
                 return -ENOMEM;
         /* grpc-go tells the server the time left, from the context's deadline. */
-        if (op->deadline > 0 && sd_event_now(op->runner->event, CLOCK_MONOTONIC, &now) >= 0 &&
-            op->deadline > now) {
+        if (op->deadline > 0 && (now = now_monotonic()) > 0 && op->deadline > now) {
                 uint64_t left = op->deadline - now;
                 if (left < 100000000ULL)
                         snprintf(line, sizeof(line), "grpc-timeout: %lluu", (unsigned long long) left);
@@ -437,8 +437,8 @@ static void grpc_curl_done(struct probe_op *op, CURLcode code) {
                                                       : curl_easy_strerror(code)));
                 return;
         }
-        if (sd_event_now(op->runner->event, CLOCK_MONOTONIC, &now) < 0 ||
-            now + GRPC_RETRY_USEC >= op->deadline)
+        now = now_monotonic();
+        if (now + GRPC_RETRY_USEC >= op->deadline)
                 return; /* nothing to do but wait for the deadline */
         if (!g->retry) {
                 k = sd_event_add_time(op->runner->event, &g->retry, CLOCK_MONOTONIC, now + GRPC_RETRY_USEC,

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include "common/curl-event.h"
+#include "common/time-util.h"
 #include "probes-internal.h"
 
 static void on_curl_done(CURL *easy, CURLcode code, void *userdata) {
@@ -76,11 +77,9 @@ int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t 
         /* Like Go's Client.Timeout and DialTimeout, a zero timeout means none; the kubelet's
          * API defaults and validates it to at least 1 s. */
         if (timeout > 0) {
-                k = sd_event_now(r->event, CLOCK_MONOTONIC, &now);
-                if (k < 0) {
-                        probe_op_free(op);
-                        return k;
-                }
+                /* the clock now, not the loop iteration's cached time: a probe started late
+                 * in a long iteration would otherwise lose that time from its timeout */
+                now = now_monotonic();
                 op->deadline = now + timeout;
                 k = sd_event_add_time(r->event, &op->expire, CLOCK_MONOTONIC, op->deadline, 1000, on_expire,
                                       op);
