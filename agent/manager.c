@@ -269,7 +269,11 @@ void manager_worker_gone(struct manager *m, struct pod_worker *w) {
 }
 
 void manager_notify_status(struct manager *m) {
-        (void) sd_notifyf(false, "STATUS=%zu pods", m->n_workers);
+        const char *why = manager_runtime_error(m, false);
+        if (why)
+                (void) sd_notifyf(false, "STATUS=%zu pods; %s", m->n_workers, why);
+        else
+                (void) sd_notifyf(false, "STATUS=%zu pods", m->n_workers);
 }
 
 /* ---- the static-pod source -------------------------------------------------------------- */
@@ -467,7 +471,16 @@ static int on_first_sync(sd_event_source *s, void *userdata) {
                 m->ready_sent = true;
                 (void) sd_notify(false, "READY=1");
                 manager_notify_status(m);
-                log_info("ready: %zu pods", m->n_workers);
+                size_t waiting = 0;
+                for (size_t i = 0; i < m->n_workers; i++) {
+                        const struct pod_spec *ps = &pod_worker_pod(m->workers[i])->spec;
+                        waiting += manager_runtime_error(m, ps->host_network.set && ps->host_network.v) != NULL;
+                }
+                if (waiting > 0)
+                        log_warning("started, but %zu of %zu pods wait for the container runtime (see above)", waiting,
+                                    m->n_workers);
+                else
+                        log_info("ready: %zu pods", m->n_workers);
         }
         return 0;
 }
@@ -559,6 +572,9 @@ int manager_start(struct manager *m, nl_error *err) {
                                             on_image_gc, m)) < 0)
                 return nl_error_set(err, r, "image GC timer: %s", strerror(-r));
         (void) sd_event_source_set_description(m->image_gc_timer, "image-gc");
+        /* before the first pod: a node that cannot run containers says so once, up front */
+        if ((r = runtime_state_start(m, err)) < 0)
+                return r;
 
         if (m->cfg->pod_manifest_path) {
                 r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
@@ -606,6 +622,7 @@ void manager_free(struct manager *m) {
         free(m->kubeconfig);
         image_store_close(m->store);
         image_pull_backoff_free(m->pull_backoff);
+        runtime_state_done(&m->runtime);
         sd_event_source_disable_unref(m->sync_timer);
         sd_event_source_disable_unref(m->image_gc_timer);
         sd_event_source_disable_unref(m->sigterm);

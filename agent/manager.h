@@ -23,6 +23,17 @@ typedef void (*op_done_fn)(json_t *result, void *userdata);
 
 int op_start(struct manager *m, const char *what, op_work_fn work, const void *arg, op_done_fn done, void *userdata);
 
+/* ---- the runtime's readiness (agent/runtime-state.c) ---- */
+
+struct runtime_state {
+        bool known;              /* checked at least once */
+        struct cri_status st;    /* the last answer */
+        char *runtime_error, *network_error; /* the kubelet's words for what is not ready */
+        uint64_t verified_id;    /* the runtime binary last seen to answer --version */
+        bool checking;           /* a full check runs in an op child */
+        sd_event_source *timer;
+};
+
 /* ---- the manager (agent/manager.c) ---- */
 
 /* Which UIDs each manifest file defined last, so a file's new content replaces exactly its
@@ -54,6 +65,7 @@ struct manager {
         size_t n_file_pods;
         unsigned n_ops;
         sd_event_source *sync_timer, *image_gc_timer, *sigterm, *sigint, *watchdog;
+        struct runtime_state runtime;
         char *host_ip;
         int64_t allocatable_milli_cpu, allocatable_memory, allocatable_ephemeral;
         bool initial_scan_done, ready_sent, exiting;
@@ -78,6 +90,21 @@ bool manager_pod_delete(struct manager *m, const char *uid, const char *deletion
 void manager_cleanup_orphans(struct manager *m);
 /* Say "STATUS=..." to systemd (no-op without NOTIFY_SOCKET). */
 void manager_notify_status(struct manager *m);
+
+/* Check the runtime now (it may run the binary: before the loop runs) and every 5 s after. */
+int runtime_state_start(struct manager *m, nl_error *err);
+void runtime_state_done(struct runtime_state *rs);
+/* NULL when pods may start; else why not, in the kubelet's words (a hostNetwork pod needs the
+ * runtime only, not the pod network). Borrowed. */
+const char *manager_runtime_error(const struct manager *m, bool host_network);
+/* The Node's Ready condition message when the runtime or its network is not ready, else NULL. */
+char *manager_node_not_ready_message(const struct manager *m);
+
+/* agent/daemon-info.c: <run_dir>/nodelet.json, the running daemon's dirs and readiness. */
+#define DAEMON_INFO_FILE "nodelet.json"
+int daemon_info_write(const struct manager *m);
+/* The file's object, or NULL when there is none (no daemon ever ran with this run dir). */
+json_t *daemon_info_read(const char *run_dir);
 
 /* ---- cluster mode ---- */
 

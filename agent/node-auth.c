@@ -75,6 +75,12 @@ static int access_review(void *userdata, const char *user, char **groups, size_t
         return allowed ? 1 : 0;
 }
 
+static const char *health(void *userdata) {
+        /* the runtime only: a node waiting for its pod network (kubeadm before a CNI is
+         * installed) is a healthy agent */
+        return manager_runtime_error(userdata, true);
+}
+
 int manager_start_node_server(struct manager *m) {
         const struct nodelet_config *c = m->cfg;
         /* 10250 needs credentials to check: the API server's reviews, or at least a client CA */
@@ -94,6 +100,8 @@ int manager_start_node_server(struct manager *m) {
                         .authorize = m->api ? access_review : NULL,
                         .userdata = m,
                 },
+                .health = health,
+                .health_userdata = m,
         };
         if (sc.port == 0 && sc.healthz_port == 0)
                 return 0;

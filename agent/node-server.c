@@ -61,6 +61,8 @@ struct node_server {
         struct node_server_auth auth;
         int (*write_metrics)(void *userdata, FILE *out);
         void *metrics_userdata;
+        const char *(*health)(void *userdata);
+        void *health_userdata;
         unsigned max_connections;
         pid_t pid; /* the daemon's, for the process_* metrics */
         SSL_CTX *ssl;
@@ -267,6 +269,16 @@ static int send_response(struct conn *c, int status, const char *content_type, c
 
 static int send_text(struct conn *c, int status, const char *msg) {
         return send_response(c, status, TEXT_PLAIN, msg, strlen(msg));
+}
+
+/* /healthz as the kubelet's: "ok", or 500 with each check's line when one fails (here the
+ * reason is given, not withheld: the node's admin is who asks) */
+static int serve_healthz(struct conn *c) {
+        const char *why = c->s->health ? c->s->health(c->s->health_userdata) : NULL;
+        if (!why)
+                return send_text(c, 200, "ok");
+        _cleanup_free_ char *body = nl_strdupf("[+]ping ok\n[+]log ok\n[-]runtime failed: %s\nhealthz check failed\n", why);
+        return send_text(c, 500, body ? body : "healthz check failed\n");
 }
 
 static int send_json(struct conn *c, json_t *j) {
@@ -761,7 +773,7 @@ static void route(struct conn *c, const struct request *rq) {
                 return;
         }
         if (path_is(rq, 1, "healthz"))
-                (void) send_text(c, 200, "ok");
+                (void) serve_healthz(c);
         else if (path_is(rq, 1, "pods"))
                 serve_pods(c);
         else if (path_is(rq, 1, "metrics"))
@@ -858,7 +870,7 @@ static _Noreturn void child_serve(struct node_server *s, int fd, bool tls) {
                 if (!request_verb(rq->method))
                         (void) send_text(c, 405, "405: Method Not Allowed");
                 else if (!tls) /* the healthz port: /healthz only, no authentication */
-                        (void) (path_is(rq, 1, "healthz") ? send_text(c, 200, "ok")
+                        (void) (path_is(rq, 1, "healthz") ? serve_healthz(c)
                                                           : send_text(c, 404, "404 page not found\n"));
                 else if (authorized(c, rq))
                         route(c, rq);
@@ -1240,6 +1252,8 @@ int node_server_new(sd_event *event, const struct node_server_config *cfg, struc
                 .auth = cfg->auth,
                 .write_metrics = cfg->write_metrics,
                 .metrics_userdata = cfg->metrics_userdata,
+                .health = cfg->health,
+                .health_userdata = cfg->health_userdata,
                 .max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS,
                 .pid = getpid(),
                 .listeners = {{.fd = -1, .port = -1}, {.fd = -1, .port = -1}},

@@ -55,6 +55,9 @@ struct node_server_config {
         int (*write_metrics)(void *userdata, FILE *out);
         void *metrics_userdata;
         unsigned max_connections; /* connections served at once (children); 0: 32 */
+        /* /healthz: NULL when healthy, else what is wrong (runs in the child); NULL: healthy */
+        const char *(*health)(void *userdata);
+        void *health_userdata;
 };
 
 struct node_server;

@@ -34,6 +34,7 @@ struct node_status {
         bool lease_exists;
         json_t *node_info;   /* computed once */
         char *ready_since, *pressure_since[3];
+        bool ready;
         bool pressure[3];
 };
 
@@ -164,8 +165,15 @@ static json_t *conditions(struct node_status *ns, const char *now) {
                         ns->pressure_since[i] = strdup(now);
                         ns->pressure[i] = now_p[i];
                 }
-        if (!ns->ready_since)
+        /* Ready as the kubelet's ReadyCondition setter: False with KubeletNotReady and the
+         * runtime's and network's errors while either is not ready */
+        _cleanup_free_ char *not_ready = manager_node_not_ready_message(ns->m);
+        bool ready = !not_ready;
+        if (!ns->ready_since || ready != ns->ready) {
+                free(ns->ready_since);
                 ns->ready_since = strdup(now);
+                ns->ready = ready;
+        }
         json_t *c = json_array();
         json_array_append_new(c, condition("MemoryPressure", mem, mem ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
                                            mem ? "kubelet has insufficient memory available" : "kubelet has sufficient memory available",
@@ -176,7 +184,8 @@ static json_t *conditions(struct node_status *ns, const char *now) {
         json_array_append_new(c, condition("PIDPressure", pid, pid ? "KubeletHasInsufficientPID" : "KubeletHasSufficientPID",
                                            pid ? "kubelet has insufficient PID available" : "kubelet has sufficient PID available",
                                            now, ns->pressure_since[2]));
-        json_array_append_new(c, condition("Ready", true, "KubeletReady", "kubelet is posting ready status", now,
+        json_array_append_new(c, condition("Ready", ready, ready ? "KubeletReady" : "KubeletNotReady",
+                                           ready ? "kubelet is posting ready status" : not_ready, now,
                                            ns->ready_since));
         return c;
 }

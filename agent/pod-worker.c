@@ -92,6 +92,10 @@ bool running(const struct ctr *c) {
         return c->id && c->st && (c->st->state == CONTAINER_RUNNING || c->st->state == CONTAINER_CREATED);
 }
 
+static bool host_network(const struct pod_worker *w) {
+        return w->pod->spec.host_network.set && w->pod->spec.host_network.v;
+}
+
 static bool exited(const struct ctr *c) {
         return c->id && c->st && (c->st->state == CONTAINER_EXITED || c->st->state == CONTAINER_UNKNOWN);
 }
@@ -615,6 +619,9 @@ static void start_container(struct ctr *c) {
         struct pod_worker *w = c->w;
         if (c->busy || c->pulling || !w->sb)
                 return;
+        /* nothing starts while the runtime is down; its recovery wakes the pod */
+        if (manager_runtime_error(w->m, true))
+                return;
         usec_t now = now_monotonic(), until = 0;
         if (in_backoff(c, now, &until)) {
                 if (c->id) {
@@ -885,8 +892,13 @@ static json_t *container_status_json(const struct pod_worker *w, const struct ct
                 /* the kubelet reports a regular init container that completed as ready
                  * (prober_manager UpdatePodStatus) */
                 ready = c->init && !c->sidecar && c->st->exit_code == 0;
-        } else
-                json_object_set_new(state, "waiting", json_pack("{s:s}", "reason", default_wait));
+        } else {
+                json_t *wt = json_pack("{s:s}", "reason", default_wait);
+                /* the kubelet's reason, with the runtime's words when that is what the pod waits for */
+                if (w->runtime_wait)
+                        json_object_set_new(wt, "message", json_string(w->runtime_wait));
+                json_object_set_new(state, "waiting", wt);
+        }
         if (c->last_term && c->last_term->state == CONTAINER_EXITED)
                 json_object_set_new(last, "terminated", terminated_json(m, c->last_term));
 
@@ -1133,6 +1145,15 @@ static void stop_everything(struct pod_worker *w, bool remove) {
 static void sync_running(struct pod_worker *w) {
         usec_t now = now_monotonic();
         if (!w->sb) {
+                /* as the kubelet: no sandbox while the runtime (or, without hostNetwork, its
+                 * network) is not ready; the runtime check wakes the pod when it is */
+                const char *why = w->sb_busy ? NULL : manager_runtime_error(w->m, host_network(w));
+                if (!streq_ptr(why, w->runtime_wait)) {
+                        free(w->runtime_wait);
+                        w->runtime_wait = why ? strdup(why) : NULL;
+                }
+                if (why)
+                        return;
                 if (!w->sb_busy && now >= w->sb_retry_at && !data_ready(w))
                         return;
                 if (!w->sb_busy && now >= w->sb_retry_at) {
@@ -1539,6 +1560,7 @@ void pod_worker_free(struct pod_worker *w) {
         free(w->rejected_reason);
         free(w->rejected_message);
         free(w->sb_error);
+        free(w->runtime_wait);
         free(w->last_written);
         json_decref(w->last_status);
         pod_data_fetch_cancel(w->data_fetch);

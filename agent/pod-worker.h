@@ -58,6 +58,7 @@ struct pod_worker {
         struct sandbox *sb;
         bool sb_busy, remove_busy;
         char *sb_error;
+        char *runtime_wait; /* why the sandbox waits for the runtime, else NULL */
         usec_t sb_retry_at;
         struct ctr *init, *app;
         size_t n_init, n_app;

@@ -3,6 +3,7 @@
  * They read what the daemon writes (<root_dir>/pods/<uid>/pod.json, the CRI log files) and
  * work whether or not the daemon runs. */
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
@@ -17,7 +18,25 @@ struct cli_opts {
         const char *root_dir, *run_dir, *log_dir, *namespace, *output, *container, *runtime;
         bool previous, follow, timestamps, tty, stdin_;
         long tail;
+        json_t *daemon; /* <run_dir>/nodelet.json: the daemon's dirs and readiness, or NULL */
 };
+
+/* The daemon's own words on why pods cannot start here, or NULL. */
+static const char *daemon_not_ready(const struct cli_opts *o) {
+        static const char *const conds[][2] = { { "runtime", "container runtime not ready" },
+                                                { "network", "container runtime network not ready" } };
+        for (size_t i = 0; i < ELEMENTSOF(conds); i++) {
+                json_t *c = json_object_get(o->daemon, conds[i][0]);
+                if (c && !json_is_true(json_object_get(c, "ready")))
+                        return json_string_value(json_object_get(c, "message")) ?: conds[i][1];
+        }
+        return NULL;
+}
+
+static bool daemon_running(const struct cli_opts *o) {
+        json_int_t pid = json_integer_value(json_object_get(o->daemon, "pid"));
+        return pid > 0 && pid <= INT32_MAX && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
+}
 
 static json_t *load_pods(const struct cli_opts *o) {
         json_t *all = node_pods_load(o->root_dir);
@@ -96,6 +115,10 @@ static char *age(const char *start) {
 }
 
 static int pods_list(const struct cli_opts *o) {
+        const char *why = daemon_running(o) ? daemon_not_ready(o) : NULL;
+        if (why)
+                /* the table alone would show pods waiting in ContainerCreating without a word why */
+                fprintf(stderr, "nodelet: pods cannot start on this node: %s\n", why);
         json_t *all = load_pods(o);
         if (o->output && (streq(o->output, "json") || streq(o->output, "yaml"))) {
                 /* a v1 PodList as the API server would return it */
@@ -370,9 +393,10 @@ static void cli_usage(FILE *f) {
                    "  --timestamps            prefix each log line with its time\n"
                    "  --tail N                only the last N lines\n"
                    "  -t, --tty               exec with a terminal\n"
-                   "  --root-dir DIR          /var/lib/nodelet\n"
-                   "  --run-dir DIR           /run/nodelet\n"
-                   "  --pod-log-dir DIR       /var/log/pods\n");
+                   "  --run-dir DIR           the daemon's run dir (default /run/nodelet): the other dirs\n"
+                   "                          are read from the daemon's DIR/nodelet.json\n"
+                   "  --root-dir DIR          /var/lib/nodelet, or the daemon's\n"
+                   "  --pod-log-dir DIR       /var/log/pods, or the daemon's\n");
 }
 
 /* Shared by the four commands: options anywhere, the rest positional. Returns the number of
@@ -387,8 +411,7 @@ static int parse_cli(int argc, char **argv, struct cli_opts *o, char ***rest) {
                 { "run-dir", required_argument, NULL, 'U' },   { "pod-log-dir", required_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },            {},
         };
-        *o = (struct cli_opts){ .root_dir = "/var/lib/nodelet", .run_dir = "/run/nodelet", .log_dir = "/var/log/pods",
-                                .tail = -1 };
+        *o = (struct cli_opts){ .run_dir = "/run/nodelet", .tail = -1 };
         int c;
         int64_t v;
         optind = 1;
@@ -416,71 +439,84 @@ static int parse_cli(int argc, char **argv, struct cli_opts *o, char ***rest) {
                 default: cli_usage(stderr); return -1;
                 }
         }
+        /* what the flags leave open, the daemon that used this run dir says */
+        o->daemon = daemon_info_read(o->run_dir);
+        if (!o->root_dir)
+                o->root_dir = json_string_value(json_object_get(o->daemon, "rootDir")) ?: "/var/lib/nodelet";
+        if (!o->log_dir)
+                o->log_dir = json_string_value(json_object_get(o->daemon, "podLogDir")) ?: "/var/log/pods";
         *rest = argv + optind;
         return argc - optind;
 }
 
-int cmd_pods(int argc, char **argv) {
-        struct cli_opts o;
-        char **rest;
-        int n = parse_cli(argc, argv, &o, &rest);
-        if (n < 0)
-                return n == -2 ? 0 : 2;
-        return pods_list(&o);
+
+static int run_pods(struct cli_opts *o, int n, char **rest) {
+        return pods_list(o);
 }
 
-int cmd_get(int argc, char **argv) {
-        struct cli_opts o;
-        char **rest;
-        int n = parse_cli(argc, argv, &o, &rest);
-        if (n < 0)
-                return n == -2 ? 0 : 2;
+static int run_get(struct cli_opts *o, int n, char **rest) {
         if (n == 1 && (streq(rest[0], "pods") || streq(rest[0], "pod")))
-                return pods_list(&o);
+                return pods_list(o);
         if (n != 2 || (!streq(rest[0], "pod") && !streq(rest[0], "pods"))) {
                 cli_usage(stderr);
                 return 2;
         }
-        return pod_get(&o, rest[1]);
+        return pod_get(o, rest[1]);
 }
 
-int cmd_logs(int argc, char **argv) {
-        struct cli_opts o;
-        char **rest;
-        int n = parse_cli(argc, argv, &o, &rest);
-        if (n < 0)
-                return n == -2 ? 0 : 2;
+static int run_logs(struct cli_opts *o, int n, char **rest) {
         if (n < 1 || n > 2) {
                 cli_usage(stderr);
                 return 2;
         }
-        return pod_logs(&o, rest[0], n == 2 ? rest[1] : o.container);
+        return pod_logs(o, rest[0], n == 2 ? rest[1] : o->container);
 }
 
-int cmd_exec(int argc, char **argv) {
-        struct cli_opts o;
-        char **rest;
-        int n = parse_cli(argc, argv, &o, &rest);
-        if (n < 0)
-                return n == -2 ? 0 : 2;
+static int run_exec(struct cli_opts *o, int n, char **rest) {
         if (n < 2) {
                 cli_usage(stderr);
                 return 2;
         }
-        return pod_exec(&o, rest[0], rest + 1);
+        return pod_exec(o, rest[0], rest + 1);
 }
 
-int cmd_describe(int argc, char **argv) {
+static int run_describe(struct cli_opts *o, int n, char **rest) {
+        if (n == 2 && (streq(rest[0], "pod") || streq(rest[0], "pods")))
+                return pod_describe(o, rest[1]);
+        if (n != 1) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return pod_describe(o, rest[0]);
+}
+
+static int cli_main(int argc, char **argv, int (*run)(struct cli_opts *o, int n, char **rest)) {
         struct cli_opts o;
         char **rest;
         int n = parse_cli(argc, argv, &o, &rest);
         if (n < 0)
                 return n == -2 ? 0 : 2;
-        if (n == 2 && (streq(rest[0], "pod") || streq(rest[0], "pods")))
-                return pod_describe(&o, rest[1]);
-        if (n != 1) {
-                cli_usage(stderr);
-                return 2;
-        }
-        return pod_describe(&o, rest[0]);
+        int r = run(&o, n, rest);
+        json_decref(o.daemon);
+        return r;
+}
+
+int cmd_pods(int argc, char **argv) {
+        return cli_main(argc, argv, run_pods);
+}
+
+int cmd_get(int argc, char **argv) {
+        return cli_main(argc, argv, run_get);
+}
+
+int cmd_logs(int argc, char **argv) {
+        return cli_main(argc, argv, run_logs);
+}
+
+int cmd_exec(int argc, char **argv) {
+        return cli_main(argc, argv, run_exec);
+}
+
+int cmd_describe(int argc, char **argv) {
+        return cli_main(argc, argv, run_describe);
 }

@@ -50,7 +50,7 @@ J
                 tests/fixtures/make-images.sh "$T/img" >/dev/null 2>&1 || { say "make-images.sh failed"; return 1; }
         fi
         "$NODELET" images --root-dir "$T/root" import "$T/img/layout" >/dev/null || return 1
-        deploy/prepare-node.sh --quiet >/dev/null 2>&1 || true
+        deploy/prepare-node.sh --quiet || { say "deploy/prepare-node.sh failed"; return 1; }
         PODWATCH=build/bench/podwatch
         if [ ! -x "$PODWATCH" ] || [ bench/podwatch.c -nt "$PODWATCH" ]; then
                 mkdir -p build/bench

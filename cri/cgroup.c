@@ -590,9 +590,6 @@ int cgroup_pod_create(const struct cgroup_layout *l, const char *path,
 
         if (!path_valid(path))
                 return nl_error_set(err, -EINVAL, "create pod cgroup \"%s\": invalid path", strempty(path));
-        r = cgroup_check(l, err);
-        if (r < 0)
-                return r;
         /* The QoS parents first, in every hierarchy: the besteffort tier gets the minimum
          * weight, as the kubelet's QoS manager gives it. */
         for (size_t i = 0; i < l->n_h; i++) {

@@ -462,6 +462,29 @@ struct cri_config {
         int log_max_files;        /* 5 */
 };
 
+/* ==== the runtime's readiness (the CRI's Status: RuntimeReady and NetworkReady) ============ */
+
+struct cri_condition {
+        bool ready;
+        char *reason, *message; /* NULL when ready */
+};
+
+struct cri_status {
+        struct cri_condition runtime, network;
+        /* the runtime binary that was checked and a digest of its identity (device, inode,
+         * size, mtime): 0 when it was not found. A caller that ran it once may skip running
+         * it again while the identity stays. */
+        uint64_t binary_id;
+};
+
+/* Can pods run here? runtime: the OCI runtime binary is found (and, with run_binary, answers
+ * --version within 10 s: a child process, so off the event loop only), and the node suits it
+ * (crun and hybrid cgroups). network: a CNI config in cfg->cni_conf_dir whose plugins are all
+ * in the bin dirs. Reasons and messages name the cause and the fix. Never fails: out of memory
+ * reads as not ready. */
+void cri_status(const struct cri_config *cfg, bool run_binary, struct cri_status *ret);
+void cri_status_done(struct cri_status *s);
+
 /* ==== pod sandboxes ======================================================================= */
 
 struct sandbox {

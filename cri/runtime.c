@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "runtime.h"
 
 #define RUNTIME_TIMEOUT (120ULL * 1000000ULL) /* the kubelet's runtimeRequestTimeout, 2 m */
@@ -233,8 +234,21 @@ static char **generic_exec_argv(const struct oci_runtime *rt, const char *id, co
         return v;
 }
 
+/* crun (1.8 here) refuses a hybrid node while a controller sits on the cgroup2 hierarchy
+ * ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"); runc runs
+ * such a node on its v1 hierarchies. */
+static int crun_check_node(nl_error *err) {
+        struct cgroup_layout *l = NULL;
+        int r = cgroup_layout_detect(&l, err);
+        if (r >= 0)
+                r = cgroup_check(l, err);
+        cgroup_layout_free(l);
+        return r;
+}
+
 static const struct oci_runtime_ops crun_ops = {
         .name = "crun",
+        .check_node = crun_check_node,
         .start = generic_start,
         .kill = generic_kill,
         .delete = generic_delete,
@@ -268,6 +282,15 @@ static char *find_in_path(const char *name) {
         return NULL;
 }
 
+const struct oci_runtime_ops *oci_runtime_ops_by_name(const char *path) {
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        return streq(base, "crun") ? &crun_ops : streq(base, "runc") ? &runc_ops : NULL;
+}
+
+char *oci_runtime_find(const struct cri_config *cfg) {
+        return find_in_path(isempty(cfg->runtime_path) ? "crun" : cfg->runtime_path);
+}
+
 int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_error *err) {
         const char *want = isempty(cfg->runtime_path) ? "crun" : cfg->runtime_path;
         _cleanup_free_ char *path = find_in_path(want);
@@ -275,8 +298,7 @@ int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_
                 return nl_error_set(err, -ENOENT, "OCI runtime \"%s\" not found (install crun or runc)", want);
 
         /* The binary's name usually says which it is; otherwise ask it. */
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        const struct oci_runtime_ops *ops = streq(base, "crun") ? &crun_ops : streq(base, "runc") ? &runc_ops : NULL;
+        const struct oci_runtime_ops *ops = oci_runtime_ops_by_name(path);
         if (!ops) {
                 char *const argv[] = { path, "--version", NULL };
                 struct run_result rr;

@@ -16,6 +16,8 @@ struct oci_runtime_ops {
         int (*state)(const struct oci_runtime *rt, const char *id, json_t **ret, nl_error *err);
         /* argv for "exec" of a command with a pid file; NULL-terminated, caller frees */
         char **(*exec_argv)(const struct oci_runtime *rt, const char *id, const char *pid_file, char *const *argv);
+        /* Can this runtime run containers on this node at all? NULL: nothing to check. */
+        int (*check_node)(nl_error *err);
 };
 
 struct oci_runtime {
@@ -26,6 +28,11 @@ struct oci_runtime {
 
 /* Resolve cfg->runtime_path ("crun", "runc" or a path) and pick its ops by its --version. */
 int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_error *err);
+/* Find cfg->runtime_path (a path, or a name on PATH) without running it; NULL if absent. */
+char *oci_runtime_find(const struct cri_config *cfg);
+/* crun's or runc's ops when the binary's name says which, else NULL (then only running it
+ * tells: oci_runtime_open). */
+const struct oci_runtime_ops *oci_runtime_ops_by_name(const char *path);
 void oci_runtime_free(struct oci_runtime *rt);
 
 struct run_result {

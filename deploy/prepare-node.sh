@@ -64,14 +64,22 @@ if ! ls /etc/cni/net.d/*.conf* >/dev/null 2>&1; then
         done
 fi
 
-# Hybrid cgroups: crun 1.8 refuses to run while a controller sits on the v2 hierarchy and v1
-# is in use; mounting it as v1 moves it off v2.
-if [ -d /sys/fs/cgroup/unified ] && [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
-        for ctl in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
-                mountpoint -q "/sys/fs/cgroup/$ctl" && continue
+# Hybrid cgroups: crun 1.8 refuses to run while a controller sits on the cgroup2 hierarchy and
+# v1 is in use; mounting the controller as v1 moves it off v2. cgroupfs files report size 0,
+# so read the file: its content says which controllers are there.
+unified=/sys/fs/cgroup/unified
+if [ "$(stat -f -c %T "$unified" 2>/dev/null)" = cgroup2fs ] && [ -r "$unified/cgroup.controllers" ]; then
+        for ctl in $(cat "$unified/cgroup.controllers"); do
+                if mountpoint -q "/sys/fs/cgroup/$ctl"; then
+                        echo "prepare-node: /sys/fs/cgroup/$ctl is mounted, yet $ctl stays on the cgroup2 hierarchy; crun will refuse this node" >&2
+                        exit 1
+                fi
                 mkdir -p "/sys/fs/cgroup/$ctl"
-                mount -t cgroup -o "$ctl" cgroup "/sys/fs/cgroup/$ctl"
-                say "mounted the $ctl cgroup controller as v1 (hybrid cgroup fix)"
+                if ! mount -t cgroup -o "$ctl" cgroup "/sys/fs/cgroup/$ctl"; then
+                        echo "prepare-node: could not mount the $ctl cgroup controller as v1 (hybrid cgroup fix); crun will refuse this node" >&2
+                        exit 1
+                fi
+                say "mounted the $ctl cgroup controller as v1 at /sys/fs/cgroup/$ctl: crun refuses a hybrid node with controllers on cgroup v2"
         done
 fi
 

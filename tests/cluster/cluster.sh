@@ -205,6 +205,19 @@ pod after-relist "  containers:
 kwait "after a relist new pods still arrive" 60 '.status.phase == "Running"' pod after-relist
 if [ "$(grep -c 'listed (resourceVersion' "$T/daemon.log")" -ge 2 ]; then ok; else bad "the agent relisted after losing its watch"; grep -i "watch\|list" "$T/daemon.log" | tail -5; fi
 
+# --- a node whose runtime cannot run pods says so: Ready False, the kubelet's KubeletNotReady ----------
+stop_daemon
+saved_runtime=$RUNTIME
+RUNTIME=$T/no-runtime/crun
+start_daemon
+kwait "node NotReady while its runtime is missing, with the kubelet's reason and the runtime's words" 40 \
+        '.status.conditions[] | select(.type=="Ready") | .status == "False" and .reason == "KubeletNotReady" and (.message | startswith("container runtime not ready: RuntimeReady=false reason:RuntimeNotFound message:"))' node "$NODE"
+stop_daemon
+RUNTIME=$saved_runtime
+start_daemon
+kwait "node Ready again once its runtime is back" 40 \
+        '.status.conditions[] | select(.type=="Ready") | .status == "True" and .reason == "KubeletReady"' node "$NODE"
+
 # --- pods created and deleted while the agent was down ---------------------------------------------
 pod doomed "  containers:
   - name: c

@@ -177,7 +177,7 @@ cat >"$T/cni/10-conformance.conflist" <<J
   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$SUBNET"}]], "dataDir": "$T/ipam"}},
  {"type": "portmap", "capabilities": {"portMappings": true}}]}
 J
-deploy/prepare-node.sh --quiet >/dev/null 2>&1 || true
+deploy/prepare-node.sh --quiet || { echo "conformance: deploy/prepare-node.sh failed"; echo "conformance: 0 passed, 1 failed"; exit 1; }
 if ! tests/fixtures/make-images.sh "$T/img" >"$T/images.log" 2>&1 ||
    ! "$NODELET" images --root-dir "$T/root" import "$T/img/layout" >>"$T/images.log" 2>&1; then
         echo "conformance: the offline images could not be made or imported:"; tail -5 "$T/images.log"

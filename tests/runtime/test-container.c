@@ -89,9 +89,12 @@ static bool fixture(void) {
         if (!mkdtemp(fx.tmp))
                 return false;
         atexit(fixture_cleanup);
-        /* crun refuses hybrid cgroups while hugetlb sits on v2 (DESIGN.md): the node fix */
-        sh("[ -d /sys/fs/cgroup/unified ] && ! mountpoint -q /sys/fs/cgroup/hugetlb && "
-           "mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb");
+        /* the node is prepared as a user prepares it (the hybrid cgroup fix among others): a bug
+         * there fails these tests instead of hiding behind a fix of their own */
+        if (sh("'%s/deploy/prepare-node.sh' --quiet", fx.src) != 0) {
+                TEST_FAIL("deploy/prepare-node.sh failed: the node cannot run containers");
+                return false;
+        }
 
         if (sh("'%s/tests/fixtures/make-images.sh' '%s/img' >/dev/null 2>&1", fx.src, fx.tmp) != 0) {
                 fprintf(stderr, "test-container: make-images.sh failed\n");

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* <run_dir>/nodelet.json: what a running daemon is (its pid, node name, the directories it
+ * uses) and whether its runtime is ready, so the CLI finds the daemon's pods from the run dir
+ * alone (or with no flags at all, for a daemon with the default dirs) and can say why pods
+ * wait. Rewritten at start and whenever the runtime's readiness changes; left behind at exit,
+ * since the pods it names keep running. */
+#include <stdio.h>
+
+#include "common/fs.h"
+#include "manager.h"
+
+#define DAEMON_INFO_MAX (64 * 1024)
+
+static json_t *condition(const struct cri_condition *c) {
+        return json_pack("{s:b, s:s?, s:s?}", "ready", c->ready, "reason", c->reason, "message", c->message);
+}
+
+int daemon_info_write(const struct manager *m) {
+        const struct nodelet_config *c = m->cfg;
+        _cleanup_free_ char *path = nl_strdupf("%s/" DAEMON_INFO_FILE, c->run_dir), *text = NULL;
+        json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:o, s:o}", "pid", (int) getpid(), "nodeName",
+                              strempty(c->node_name), "rootDir", strempty(c->root_dir), "runDir", strempty(c->run_dir),
+                              "podLogDir", strempty(c->log_dir), "containersLogDir", c->containers_log_dir, "runtime",
+                              condition(&m->runtime.st.runtime), "network", condition(&m->runtime.st.network));
+        if (j)
+                text = json_dumps(j, JSON_INDENT(2));
+        json_decref(j);
+        if (!path || !text)
+                return -ENOMEM;
+        return nl_write_file_atomic(path, text, strlen(text), 0644);
+}
+
+json_t *daemon_info_read(const char *run_dir) {
+        _cleanup_free_ char *path = nl_strdupf("%s/" DAEMON_INFO_FILE, run_dir), *buf = NULL;
+        size_t len = 0;
+        if (!path || nl_read_file(path, DAEMON_INFO_MAX, true, &buf, &len) < 0)
+                return NULL;
+        json_t *j = json_loadb(buf, len, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return NULL;
+        }
+        return j;
+}
