@@ -116,14 +116,27 @@ int nl_read_file_in_root(const char *root, const char *path, size_t max, char **
         return nl_read_fd(fd, max, ret, ret_len);
 }
 
+/* The root of a mount: another file system, or a bind mount of this one (same st_dev: only
+ * the kernel's mount-root attribute tells it apart). */
+static bool is_mount_root(int dfd, const char *name, const struct stat *st, dev_t dev) {
+        if (st->st_dev != dev)
+                return true;
+        struct statx sx;
+        if (statx(dfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) < 0)
+                return false;
+        return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 static int rm_rf_at(int dfd, const char *name, dev_t dev, int depth) {
         struct stat st;
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : -errno;
         if (!S_ISDIR(st.st_mode))
                 return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-        if (st.st_dev != dev)
-                return -EBUSY; /* a mount point: never descend into another file system */
+        /* a mount point, bind mounts included (a volume, a host path, an image layer left
+         * mounted): never descend into it; what is behind it is not ours to delete */
+        if (depth > 0 && is_mount_root(dfd, name, &st, dev))
+                return -EBUSY;
         if (depth > 256)
                 return -ELOOP;
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
