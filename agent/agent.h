@@ -47,6 +47,7 @@ struct nodelet_config {
         size_t n_cni_bin_dirs;
         char *seccomp_root;         /* <root_dir>/seccomp */
         int max_pods;               /* --max-pods / maxPods, 110 */
+        uint32_t userns_ids_per_pod; /* userNamespaces.idsPerPod, 65536 */
         int64_t container_log_max_size; /* containerLogMaxSize, "10Mi" */
         int container_log_max_files;    /* containerLogMaxFiles, 5 */
         char *cluster_dns;          /* clusterDNS[0] or NULL */

@@ -375,6 +375,7 @@ void config_init_defaults(struct nodelet_config *c) {
                 .shim_path = default_shim_path(),
                 .cni_conf_dir = strdup("/etc/cni/net.d"),
                 .max_pods = 110,
+                .userns_ids_per_pod = 65536,
                 .container_log_max_size = 10 * 1024 * 1024,
                 .container_log_max_files = 5,
                 .cluster_domain = strdup("cluster.local"),
@@ -584,7 +585,7 @@ static const char *const unsupported_keys[] = {
         "shutdownGracePeriodCriticalPods", "singleProcessOOMKill", "staticPodURL", "staticPodURLHeader",
         "streamingConnectionIdleTimeout", "systemCgroups", "systemReserved", "systemReservedCgroup",
         "tlsCertFile", "tlsCipherSuites", "tlsMinVersion", "tlsPrivateKeyFile", "topologyManagerPolicy",
-        "topologyManagerPolicyOptions", "topologyManagerScope", "tracing", "userNamespaces",
+        "topologyManagerPolicyOptions", "topologyManagerScope", "tracing",
         "volumePluginDir", "volumeStatsAggPeriod",
         /* clang-format on */
 };
@@ -724,6 +725,24 @@ static int load_key(const struct file_ctx *f, const char *key, const json_t *v, 
         }
         if (streq(key, "maxPods"))
                 return get_int(v, key, 1, CONFIG_MAX_PODS, &c->max_pods, err);
+        if (streq(key, "userNamespaces")) {
+                /* {idsPerPod: N}: IDs per pod with hostUsers: false, a multiple of 65536 (the
+                 * kubelet's validation) */
+                if ((r = get_map(v, key, err)) < 0)
+                        return r;
+                const char *k;
+                json_t *x;
+                json_object_foreach((json_t *) v, k, x) {
+                        if (!streq(k, "idsPerPod"))
+                                return nl_error_set(err, -EINVAL, "userNamespaces.%s: unknown key", k);
+                        if (!json_is_integer(x) || json_integer_value(x) < 65536 ||
+                            json_integer_value(x) > (json_int_t) 1 << 31 || json_integer_value(x) % 65536 != 0)
+                                return nl_error_set(err, -EINVAL,
+                                                    "userNamespaces.idsPerPod: must be a multiple of 65536, at least 65536");
+                        c->userns_ids_per_pod = (uint32_t) json_integer_value(x);
+                }
+                return 0;
+        }
         if (streq(key, "nodeStatusUpdateFrequency") || streq(key, "nodeStatusReportFrequency")) {
                 if ((r = get_string(v, key, false, &s, err)) < 0)
                         return r;

@@ -258,6 +258,7 @@ void manager_worker_gone(struct manager *m, struct pod_worker *w) {
                         m->n_workers--;
                         break;
                 }
+        userns_pod_release(m, pod_worker_uid(w));
         pod_worker_free(w);
         if (dir)
                 (void) nl_rm_rf(dir);
@@ -541,6 +542,12 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                         return nl_error_set(err, r, "API client: %s", strerror(-r));
                 }
         }
+        r = userns_manager_init(m, err);
+        if (r < 0) {
+                manager_free(m);
+                return r;
+        }
+        userns_manager_scan(m);
         m->host_ip = cfg->node_ip ? strdup(cfg->node_ip) : detect_host_ip();
         detect_allocatable(m);
         if (!m->pull_backoff || !m->host_ip) {
@@ -623,6 +630,7 @@ void manager_free(struct manager *m) {
         image_store_close(m->store);
         image_pull_backoff_free(m->pull_backoff);
         runtime_state_done(&m->runtime);
+        userns_manager_done(&m->userns);
         sd_event_source_disable_unref(m->sync_timer);
         sd_event_source_disable_unref(m->image_gc_timer);
         sd_event_source_disable_unref(m->sigterm);

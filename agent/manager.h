@@ -32,6 +32,15 @@ struct runtime_state {
         uint64_t verified_id;    /* the runtime binary last seen to answer --version */
         bool checking;           /* a full check runs in an op child */
         sd_event_source *timer;
+        bool userns_supported;   /* pods may have hostUsers: false (checked once, at start) */
+        char *userns_error;      /* else why not */
+};
+
+/* ---- user namespace ranges (agent/userns.c) ---- */
+
+struct userns_alloc {
+        uint64_t first, per_pod, n_slots; /* the node's range: n_slots ranges of per_pod from first */
+        uint8_t *used;                     /* a bit per slot */
 };
 
 /* ---- the manager (agent/manager.c) ---- */
@@ -66,6 +75,7 @@ struct manager {
         unsigned n_ops;
         sd_event_source *sync_timer, *image_gc_timer, *sigterm, *sigint, *watchdog;
         struct runtime_state runtime;
+        struct userns_alloc userns;
         char *host_ip;
         int64_t allocatable_milli_cpu, allocatable_memory, allocatable_ephemeral;
         bool initial_scan_done, ready_sent, exiting;
@@ -99,6 +109,17 @@ void runtime_state_done(struct runtime_state *rs);
 const char *manager_runtime_error(const struct manager *m, bool host_network);
 /* The Node's Ready condition message when the runtime or its network is not ready, else NULL. */
 char *manager_node_not_ready_message(const struct manager *m);
+
+/* The node's ID range for pods in user namespaces (errors name the setting), then the ranges
+ * pods on disk hold. */
+int userns_manager_init(struct manager *m, nl_error *err);
+void userns_manager_scan(struct manager *m);
+void userns_manager_done(struct userns_alloc *a);
+/* The pod's mapping: {0, 0} unless hostUsers is false; else the one it has (kept in its pod
+ * dir) or a new one. -errno with the kubelet's message when it cannot have one. */
+int userns_pod_mapping(struct manager *m, const struct pod *pod, struct cri_userns *ret, char **ret_error);
+/* The pod is gone: its range is free again. */
+void userns_pod_release(struct manager *m, const char *uid);
 
 /* agent/daemon-info.c: <run_dir>/nodelet.json, the running daemon's dirs and readiness. */
 #define DAEMON_INFO_FILE "nodelet.json"

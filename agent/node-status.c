@@ -213,11 +213,15 @@ static json_t *node_status_json(struct node_status *ns, const char *now) {
         struct statvfs sv;
         int64_t eph = statvfs(m->cfg->root_dir, &sv) == 0 ? (int64_t) sv.f_blocks * (int64_t) sv.f_frsize : 0;
         const char *ip = m->cfg->node_ip ? m->cfg->node_ip : m->host_ip;
-        return json_pack("{s:o, s:o, s:o, s:[{s:s, s:s}, {s:s, s:s}], s:{s:{s:i}}, s:O, s:o}", "capacity",
+        /* the runtime's one (default) handler and what it can do, as the kubelet reports the
+         * CRI's RuntimeHandlers: user namespaces as the node's check found */
+        json_t *handlers = json_pack("[{s:s, s:{s:b, s:b}}]", "name", "", "features", "recursiveReadOnlyMounts", false,
+                                     "userNamespaces", m->runtime.userns_supported);
+        return json_pack("{s:o, s:o, s:o, s:[{s:s, s:s}, {s:s, s:s}], s:{s:{s:i}}, s:O, s:o, s:o}", "capacity",
                          resources(m, eph), "allocatable", resources(m, eph), "conditions", conditions(ns, now),
                          "addresses", "type", "InternalIP", "address", strempty(ip), "type", "Hostname", "address",
                          m->cfg->node_name, "daemonEndpoints", "kubeletEndpoint", "Port", m->cfg->port, "nodeInfo",
-                         ns->node_info, "images", images(m));
+                         ns->node_info, "images", images(m), "runtimeHandlers", handlers);
 }
 
 /* What decides "changed": the status without its heartbeat times. */

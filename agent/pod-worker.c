@@ -191,7 +191,7 @@ static json_t *work_sandbox(struct manager *m, const void *arg) {
         const struct pod *pod = w->pod;
         struct sandbox *sb = NULL;
         nl_error err = NL_ERROR_INIT;
-        if (cri_sandbox_run(&m->cri, pod, &sb, &err) < 0)
+        if (cri_sandbox_run_userns(&m->cri, pod, &w->userns, &sb, &err) < 0)
                 return op_error(NULL, &err, "sandbox failed");
         struct plan_context pc = plan_context_for(m, sb);
         struct volume_context vc = { .plan = &pc };
@@ -1157,6 +1157,18 @@ static void sync_running(struct pod_worker *w) {
                 if (!w->sb_busy && now >= w->sb_retry_at && !data_ready(w))
                         return;
                 if (!w->sb_busy && now >= w->sb_retry_at) {
+                        /* hostUsers: false: the pod's host IDs, before the sandbox (on the loop, so
+                         * that two sandboxes made at once never get the same) */
+                        _cleanup_free_ char *no_userns = NULL;
+                        if (userns_pod_mapping(w->m, w->pod, &w->userns, &no_userns) < 0) {
+                                /* as the kubelet: the sandbox's config cannot be made; retried */
+                                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: %s", pod_name(w), strempty(no_userns));
+                                pod_event(w, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
+                                          strempty(no_userns));
+                                w->sb_retry_at = now + BACKOFF_INITIAL;
+                                arm_timer(w, w->sb_retry_at);
+                                return;
+                        }
                         w->sb_busy = true;
                         if (op_start(w->m, "run-sandbox", work_sandbox, w, done_sandbox, w) < 0)
                                 w->sb_busy = false;

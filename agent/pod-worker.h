@@ -59,6 +59,7 @@ struct pod_worker {
         bool sb_busy, remove_busy;
         char *sb_error;
         char *runtime_wait; /* why the sandbox waits for the runtime, else NULL */
+        struct cri_userns userns; /* hostUsers: false: the pod's host IDs */
         usec_t sb_retry_at;
         struct ctr *init, *app;
         size_t n_init, n_app;

@@ -128,6 +128,15 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 int runtime_state_start(struct manager *m, nl_error *err) {
         struct runtime_state *rs = &m->runtime;
+        /* user namespaces: the kernel and the root dir's file system decide, once */
+        nl_error uerr = NL_ERROR_INIT;
+        rs->userns_supported = cri_userns_supported(m->cri.root_dir, &uerr) >= 0;
+        rs->userns_error = uerr.msg ? strdup(uerr.msg) : NULL;
+        if (rs->userns_supported)
+                log_debug("user namespaces (hostUsers: false) supported");
+        else
+                log_info("pods with hostUsers: false cannot run here: %s", strempty(uerr.msg));
+        nl_error_clear(&uerr);
         /* once at start, before any pod: the loop does not run yet, so the binary may run here */
         struct cri_status st;
         cri_status(&m->cri, true, &st);
@@ -146,7 +155,8 @@ void runtime_state_done(struct runtime_state *rs) {
         cri_status_done(&rs->st);
         free(rs->runtime_error);
         free(rs->network_error);
-        rs->runtime_error = rs->network_error = NULL;
+        free(rs->userns_error);
+        rs->runtime_error = rs->network_error = rs->userns_error = NULL;
 }
 
 const char *manager_runtime_error(const struct manager *m, bool host_network) {

@@ -44,6 +44,11 @@ bool nsfile_is_mountpoint(const char *path);
  * pinned. */
 int nsfile_create(int flags, const char *hostname, const char *net_path, const char *ipc_path,
                   const char *uts_path, nl_error *err);
+/* The same inside a new user namespace with userns's mapping, pinned at user_path: the other
+ * namespaces belong to it (sysfs, proc and mqueue mount inside the containers, and ports below
+ * 1024 bind, only when the user namespace owns them). */
+int nsfile_create_userns(int flags, const char *hostname, const struct cri_userns *userns, const char *user_path,
+                         const char *net_path, const char *ipc_path, const char *uts_path, nl_error *err);
 
 /* The shared pid namespace's holder: a detached process (setsid) that is pid 1 of a new pid
  * namespace, reaps orphans and otherwise sleeps. Returns its pid in our namespace and its start
@@ -51,6 +56,9 @@ int nsfile_create(int flags, const char *hostname, const char *net_path, const c
  * cgroup_procs: "cgroup.procs" files to put it in before it is reported (may be empty). */
 int pidns_holder_start(char *const *cgroup_procs, size_t n_cgroup_procs, pid_t *ret_pid,
                        uint64_t *ret_starttime, nl_error *err);
+/* The same, its pid namespace owned by the pinned user namespace userns_path (NULL: the host's). */
+int pidns_holder_start_in(const char *userns_path, char *const *cgroup_procs, size_t n_cgroup_procs,
+                          pid_t *ret_pid, uint64_t *ret_starttime, nl_error *err);
 /* SIGKILL the holder if it is still the process that was started (pid and start time), wait
  * for it to exit (bounded) and reap it if it is our child. 0 when it is gone. */
 int pidns_holder_stop(pid_t pid, uint64_t starttime);

@@ -19,6 +19,7 @@
 #include "podspec/podspec.h"
 #include "runtime.h"
 #include "shim/shim.h"
+#include "userns.h"
 
 #define TERMINATION_MESSAGE_MAX 4096 /* the kubelet's per-container limit */
 #define ETC_FILE_MAX (1024 * 1024)
@@ -51,21 +52,42 @@ static bool valid_id(const char *id) {
 
 /* ---- rootfs ------------------------------------------------------------------------------ */
 
-static int mount_rootfs(const char *dir, struct image_store *store, const struct image_info *img, nl_error *err) {
+/* In a pod with its own user namespace (userns_fd >= 0), each layer is an idmapped mount under
+ * <dir>/layers/<n> (also keeping the overlay's options short) and the upper dir belongs to the
+ * container's root, so the image's files keep their owners as the container sees them. */
+static int mount_rootfs(const char *dir, struct image_store *store, const struct image_info *img, int userns_fd,
+                        const struct cri_userns *userns, nl_error *err) {
         _cleanup_free_ char *rootfs = nl_strdupf("%s/rootfs", dir), *upper = nl_strdupf("%s/upper", dir),
-                            *work = nl_strdupf("%s/work", dir);
-        if (!rootfs || !upper || !work)
+                            *work = nl_strdupf("%s/work", dir), *layers = nl_strdupf("%s/layers", dir);
+        if (!rootfs || !upper || !work || !layers)
                 return -ENOMEM;
         if (mkdir(rootfs, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
                 return nl_error_set(err, -errno, "create rootfs directories in %s: %s", dir, strerror(errno));
         if (img->n_chain_ids == 0)
                 return nl_error_set(err, -EINVAL, "image %s has no layers", img->id);
+        if (userns_fd >= 0) {
+                if (mkdir(layers, 0711) < 0)
+                        return nl_error_set(err, -errno, "create %s: %m", layers);
+                if (chown(upper, userns->host_id, userns->host_id) < 0)
+                        return nl_error_set(err, -errno, "give %s to the container's root: %m", upper);
+        }
 
         /* overlayfs wants the topmost lower dir first */
         nl_buf opts = {};
         nl_buf_puts(&opts, "lowerdir=");
         for (size_t i = img->n_chain_ids; i > 0; i--) {
                 _cleanup_free_ char *p = image_store_layer_path(store, img->chain_ids[i - 1]);
+                if (p && userns_fd >= 0) {
+                        _cleanup_free_ char *at = nl_strdupf("%s/%zu", layers, i - 1);
+                        int r = !at ? -ENOMEM : mkdir(at, 0700) < 0 ? nl_error_set(err, -errno, "create %s: %m", at)
+                                                                     : userns_idmap_mount(p, at, userns_fd, false, err);
+                        if (r < 0) {
+                                nl_buf_free(&opts);
+                                return r == -ENOMEM ? r : nl_error_prefix(err, "image layer");
+                        }
+                        free(p);
+                        p = TAKE_PTR(at);
+                }
                 if (!p) {
                         nl_buf_free(&opts);
                         return -ENOMEM;
@@ -84,11 +106,31 @@ static int mount_rootfs(const char *dir, struct image_store *store, const struct
         return 0;
 }
 
+/* Unmount every mount in dir/sub/<entry> (idmapped layers and volumes). */
+static void umount_children(const char *dir, const char *sub) {
+        _cleanup_free_ char *parent = nl_strdupf("%s/%s", dir, sub);
+        DIR *d = parent ? opendir(parent) : NULL;
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *p = nl_strdupf("%s/%s", parent, de->d_name);
+                if (p)
+                        while (umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+                                ;
+        }
+        closedir(d);
+}
+
 /* Not mounted, or already gone, is fine. */
 static void umount_rootfs(const char *dir) {
         _cleanup_free_ char *rootfs = nl_strdupf("%s/rootfs", dir);
         if (rootfs)
                 (void) umount2(rootfs, MNT_DETACH);
+        umount_children(dir, "layers");
+        umount_children(dir, "idmap");
 }
 
 /* ---- mounts -------------------------------------------------------------------------------- */
@@ -147,8 +189,41 @@ static void mounts_free(struct oci_mount *m, size_t n) {
         free(m);
 }
 
+/* In a pod with its own user namespace, every bind mount's source becomes an idmapped clone
+ * under <dir>/idmap/<n>: the runtime's bind of it keeps the mapping, so volumes keep their
+ * owners as on disk (the kubelet asks the runtime for the same). */
+static int idmap_bind_mounts(const char *dir, struct oci_mount *m, size_t n, int userns_fd, nl_error *err) {
+        _cleanup_free_ char *base = nl_strdupf("%s/idmap", dir);
+        if (!base)
+                return -ENOMEM;
+        if (mkdir(base, 0711) < 0 && errno != EEXIST)
+                return nl_error_set(err, -errno, "create %s: %m", base);
+        for (size_t i = 0; i < n; i++) {
+                if (!streq_ptr(m[i].type, "bind") || isempty(m[i].source))
+                        continue;
+                struct stat st;
+                if (stat(m[i].source, &st) < 0)
+                        return nl_error_set(err, -errno, "mount %s: %s: %m", strempty(m[i].destination), m[i].source);
+                _cleanup_free_ char *at = nl_strdupf("%s/%zu", base, i);
+                if (!at)
+                        return -ENOMEM;
+                int fd = -1;
+                if (S_ISDIR(st.st_mode) ? mkdir(at, 0700) < 0
+                                        : (fd = open(at, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+                        return nl_error_set(err, -errno, "create %s: %m", at);
+                if (fd >= 0)
+                        close(fd);
+                int r = userns_idmap_mount(m[i].source, at, userns_fd, true, err);
+                if (r < 0)
+                        return nl_error_prefix(err, "mount at %s", strempty(m[i].destination));
+                free(m[i].source);
+                m[i].source = TAKE_PTR(at);
+        }
+        return 0;
+}
+
 static int build_mounts(const struct container_create *in, const struct container_plan *plan, const char *dir,
-                        struct oci_mount **ret, size_t *ret_n, nl_error *err) {
+                        int userns_fd, struct oci_mount **ret, size_t *ret_n, nl_error *err) {
         const struct sandbox *sb = in->sb;
         const struct pod_container *c = in->c;
         _cleanup_free_ char *tlog = NULL;
@@ -186,6 +261,10 @@ static int build_mounts(const struct container_create *in, const struct containe
         if (!has_mount_at(c, tpath) && mount_push(&m, &n, tpath, tlog, false) < 0)
                 goto oom;
         sort_mounts(m, n);
+        if (userns_fd >= 0 && (r = idmap_bind_mounts(dir, m, n, userns_fd, err)) < 0) {
+                mounts_free(m, n);
+                return r;
+        }
         *ret = m;
         *ret_n = n;
         return 0;
@@ -306,6 +385,7 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                             *config_path = NULL, *log_dir = NULL, *meta_path = NULL;
         bool mounted = false;
         struct oci_runtime *rt = NULL;
+        _cleanup_close_ int userns_fd = -1;
         int r;
 
         r = image_store_lookup(in->store, strempty(c->image), &img, err);
@@ -328,10 +408,23 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 nl_error_set(err, r, "create %s: %s", dir, strerror(-r));
                 goto fail;
         }
-        r = mount_rootfs(dir, in->store, img, err);
+        if (in->sb->userns_path) {
+                /* the runtime reaches the rootfs and the mount sources by path from inside the
+                 * pod's user namespace, whose root is not the owner here: search, not read */
+                _cleanup_free_ char *parent = strdup(dir);
+                if (!parent || (*strrchr(parent, '/') = '\0', chmod(parent, 0711) < 0) || chmod(dir, 0711) < 0) {
+                        r = nl_error_set(err, -errno, "make %s searchable: %m", dir);
+                        goto fail;
+                }
+        }
+        if (in->sb->userns_path && (userns_fd = open(in->sb->userns_path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+                r = nl_error_set(err, -errno, "open the pod's user namespace %s: %m", in->sb->userns_path);
+                goto fail;
+        }
+        mounted = true; /* whatever part of it was mounted goes on failure */
+        r = mount_rootfs(dir, in->store, img, userns_fd, &in->sb->userns, err);
         if (r < 0)
                 goto fail;
-        mounted = true;
 
         /* Users and groups are looked up in the image as the container sees it. */
         rootfs = nl_strdupf("%s/rootfs", dir);
@@ -349,7 +442,7 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
         plan->oom_score_adj = allowed_oom_score_adj(plan->oom_score_adj);
 
         reason = "CreateContainerConfigError";
-        r = build_mounts(in, plan, dir, &mounts, &n_mounts, err);
+        r = build_mounts(in, plan, dir, userns_fd, &mounts, &n_mounts, err);
         if (r < 0)
                 goto fail;
 
@@ -375,6 +468,8 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 .ipcns_path = in->sb->ipcns_path,
                 .utsns_path = in->sb->utsns_path,
                 .pidns_path = in->sb->pidns_path,
+                .userns_path = in->sb->userns_path,
+                .userns = in->sb->userns,
                 .new_pid_ns = !in->sb->host_pid,
                 .cgroups_path = cgpath,
                 .mounts = mounts,

@@ -386,6 +386,12 @@ struct oci_mount {
 
 void oci_mount_done(struct oci_mount *m);
 
+/* One pod's IDs: container IDs 0..size-1 are host IDs host_id..host_id+size-1, users and
+ * groups alike (the kubelet's mapping). host_id 0: the pod uses the host's user namespace. */
+struct cri_userns {
+        uint32_t host_id, size;
+};
+
 struct oci_spec_input {
         const struct container_plan *plan;
         const char *rootfs; /* the container's merged root (overlay mount point) */
@@ -393,6 +399,9 @@ struct oci_spec_input {
         /* Namespaces to join by path; NULL means the host's (hostNetwork/hostPID/hostIPC) or,
          * for pid, a new one. Mount and (on cgroup v2) cgroup namespaces are always new. */
         const char *netns_path, *ipcns_path, *utsns_path, *pidns_path;
+        /* the pod's user namespace to join, with its mapping (hostUsers: false); NULL: the host's */
+        const char *userns_path;
+        struct cri_userns userns;
         bool new_pid_ns;
         const char *cgroups_path; /* "/kubepods/burstable/pod<uid>/<container id>" */
         bool cgroup_v2;
@@ -406,7 +415,8 @@ struct oci_spec_input {
 
 /* The OCI runtime-spec config.json for a container, as containerd's CRI plugin would write it:
  * default mounts (/proc, /dev, /dev/pts, /dev/mqueue, /sys, /sys/fs/cgroup), masked and
- * read-only paths (unless privileged or procMount Unmasked), device cgroup rules,
+ * read-only paths (unless privileged, or procMount Unmasked in a user namespace of the pod's
+ * own: never for real root), device cgroup rules,
  * capabilities, resources, namespaces, sysctls. Mounts in the input replace defaults with the
  * same destination. */
 json_t *oci_spec_build(const struct oci_spec_input *in);
@@ -485,6 +495,13 @@ struct cri_status {
 void cri_status(const struct cri_config *cfg, bool run_binary, struct cri_status *ret);
 void cri_status_done(struct cri_status *s);
 
+/* ==== user namespaces (hostUsers: false) ================================================== */
+
+/* Can pods have their own user namespace here? The kernel (6.3 or later, the kubelet's minimum)
+ * and idmapped mounts on dir's file system (the root dir: image layers and volumes). 0, or
+ * -errno with why in err. Forks a short-lived child. */
+int cri_userns_supported(const char *dir, nl_error *err);
+
 /* ==== pod sandboxes ======================================================================= */
 
 struct sandbox {
@@ -494,6 +511,10 @@ struct sandbox {
         /* Pinned namespace files (bind mounts of /proc/<pid>/ns/<type>); NULL when the pod uses the
          * host's (hostNetwork, hostIPC) or, for pid, when the pod has no shared namespace. */
         char *netns_path, *ipcns_path, *utsns_path, *pidns_path;
+        /* hostUsers: false: the pod's pinned user namespace (the others above belong to it) and
+         * its mapping; NULL and {0, 0} otherwise */
+        char *userns_path;
+        struct cri_userns userns;
         pid_t pid_holder; /* the shared pid namespace's init, or 0 */
         bool host_network, host_pid, host_ipc;
         char **ips; /* from CNI; the host's for hostNetwork */
@@ -511,6 +532,10 @@ struct sandbox {
  * nothing of the containers. On failure everything done is undone; err names the step
  * (the pod worker reports it as the PodReadyToStartContainers condition / a pod event). */
 int cri_sandbox_run(const struct cri_config *cfg, const struct pod *pod, struct sandbox **ret, nl_error *err);
+/* The same, in a user namespace of its own with the mapping userns (allocated by the caller,
+ * which keeps it for the pod's life), unless userns is NULL or host_id is 0. */
+int cri_sandbox_run_userns(const struct cri_config *cfg, const struct pod *pod, const struct cri_userns *userns,
+                           struct sandbox **ret, nl_error *err);
 /* CNI DEL, unmount and remove namespace files, stop the pid holder; idempotent. */
 int cri_sandbox_stop(const struct cri_config *cfg, struct sandbox *sb, nl_error *err);
 /* Remove what stop left (files, the pod cgroup). */

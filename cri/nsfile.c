@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "cni-internal.h"
+#include "userns.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -123,6 +124,8 @@ static int ns_type_flag(const char *type) {
                 return CLONE_NEWUTS;
         if (streq(type, "pid"))
                 return CLONE_NEWPID;
+        if (streq(type, "user"))
+                return CLONE_NEWUSER;
         return -1;
 }
 
@@ -139,7 +142,7 @@ bool nsfile_is_ns(const char *path, const char *type) {
         return t >= 0 && t == ns_type_flag(type);
 }
 
-enum { STEP_OK, STEP_UNSHARE, STEP_HOSTNAME };
+enum { STEP_OK, STEP_UNSHARE, STEP_HOSTNAME, STEP_USERNS };
 
 struct child_report {
         int step;
@@ -178,8 +181,18 @@ static ssize_t read_full(int fd, void *buf, size_t n) {
         return (ssize_t) got;
 }
 
-_Noreturn static void ns_child(int flags, const char *hostname, int report_fd, int go_fd) {
+_Noreturn static void ns_child(int flags, const char *hostname, bool userns, int report_fd, int go_fd) {
         struct child_report rep = {STEP_OK, 0};
+        if (userns) {
+                /* first the user namespace; the parent writes its maps, then the others are
+                 * made inside it (the creator has every capability in a new user namespace) */
+                if (unshare(CLONE_NEWUSER) < 0)
+                        rep = (struct child_report){STEP_USERNS, errno};
+                (void) write_full(report_fd, &rep, sizeof(rep));
+                char c;
+                if (rep.step != STEP_OK || read_full(go_fd, &c, 1) != 1)
+                        _exit(1);
+        }
         if (unshare(flags) < 0)
                 rep = (struct child_report){STEP_UNSHARE, errno};
         else if ((flags & CLONE_NEWUTS) && hostname && sethostname(hostname, strlen(hostname)) < 0)
@@ -194,15 +207,23 @@ _Noreturn static void ns_child(int flags, const char *hostname, int report_fd, i
 
 int nsfile_create(int flags, const char *hostname, const char *net_path, const char *ipc_path,
                   const char *uts_path, nl_error *err) {
+        return nsfile_create_userns(flags, hostname, NULL, NULL, net_path, ipc_path, uts_path, err);
+}
+
+int nsfile_create_userns(int flags, const char *hostname, const struct cri_userns *userns, const char *user_path,
+                         const char *net_path, const char *ipc_path, const char *uts_path, nl_error *err) {
         int report[2] = {-1, -1}, go[2] = {-1, -1};
+        bool user = userns && userns->host_id > 0;
         struct {
                 int flag;
                 const char *type, *path;
         } ns[] = {
+                {CLONE_NEWUSER, "user", user_path},
                 {CLONE_NEWNET, "net", net_path},
                 {CLONE_NEWIPC, "ipc", ipc_path},
                 {CLONE_NEWUTS, "uts", uts_path},
         };
+        int pin_flags = flags | (user ? CLONE_NEWUSER : 0);
         size_t pinned = 0;
         int r = 0;
 
@@ -224,7 +245,7 @@ int nsfile_create(int flags, const char *hostname, const char *net_path, const c
         if (pid == 0) {
                 close(report[0]);
                 close(go[1]);
-                ns_child(flags, hostname, report[1], go[0]);
+                ns_child(flags, hostname, user, report[1], go[0]);
         }
         close(report[1]);
         report[1] = -1;
@@ -232,7 +253,28 @@ int nsfile_create(int flags, const char *hostname, const char *net_path, const c
         go[0] = -1;
 
         struct child_report rep;
-        ssize_t k = read_full(report[0], &rep, sizeof(rep));
+        ssize_t k;
+        if (user) {
+                k = read_full(report[0], &rep, sizeof(rep));
+                if (k != (ssize_t) sizeof(rep)) {
+                        r = nl_error_set(err, -ECHILD, "create the user namespace: the child died");
+                        goto reap;
+                }
+                if (rep.step == STEP_USERNS) {
+                        r = nl_error_set(err, -rep.error, "create the user namespace: %s", strerror(rep.error));
+                        goto reap;
+                }
+                r = userns_write_maps(pid, userns, err);
+                if (r < 0) {
+                        nl_error_prefix(err, "map the user namespace");
+                        goto reap;
+                }
+                if (write_full(go[1], "m", 1) < 0) {
+                        r = nl_error_set(err, -errno, "create namespaces: %m");
+                        goto reap;
+                }
+        }
+        k = read_full(report[0], &rep, sizeof(rep));
         if (k != (ssize_t) sizeof(rep)) {
                 r = nl_error_set(err, -ECHILD, "create namespaces: the child died");
                 goto reap;
@@ -247,7 +289,7 @@ int nsfile_create(int flags, const char *hostname, const char *net_path, const c
                 goto reap;
         }
         for (pinned = 0; pinned < ELEMENTSOF(ns); pinned++) {
-                if (!(flags & ns[pinned].flag))
+                if (!(pin_flags & ns[pinned].flag))
                         continue;
                 if (!ns[pinned].path) {
                         r = nl_error_set(err, -EINVAL, "pin %s namespace: no path", ns[pinned].type);
@@ -262,7 +304,7 @@ int nsfile_create(int flags, const char *hostname, const char *net_path, const c
         }
         if (r < 0)
                 for (size_t i = 0; i < pinned; i++)
-                        if (flags & ns[i].flag)
+                        if (pin_flags & ns[i].flag)
                                 (void) nsfile_unpin(ns[i].path);
 reap:
         close(go[1]); /* the child exits */
@@ -344,8 +386,16 @@ _Noreturn static void holder_main(void) {
 
 int pidns_holder_start(char *const *cgroup_procs, size_t n_cgroup_procs, pid_t *ret_pid,
                        uint64_t *ret_starttime, nl_error *err) {
+        return pidns_holder_start_in(NULL, cgroup_procs, n_cgroup_procs, ret_pid, ret_starttime, err);
+}
+
+int pidns_holder_start_in(const char *userns_path, char *const *cgroup_procs, size_t n_cgroup_procs,
+                          pid_t *ret_pid, uint64_t *ret_starttime, nl_error *err) {
         int p[2];
         int r;
+        _cleanup_close_ int userns_fd = -1;
+        if (userns_path && (userns_fd = open(userns_path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+                return nl_error_set(err, -errno, "start pid namespace holder: open %s: %m", userns_path);
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 return nl_error_set(err, -errno, "start pid namespace holder: pipe: %m");
@@ -361,6 +411,13 @@ int pidns_holder_start(char *const *cgroup_procs, size_t n_cgroup_procs, pid_t *
                 int rep[2] = {0, 0};
                 close(p[0]);
                 (void) setsid();
+                /* in the pod's user namespace, which then owns the pid namespace (containers
+                 * mount /proc for it from inside) */
+                if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) {
+                        rep[0] = errno;
+                        (void) write_full(p[1], rep, sizeof(rep));
+                        _exit(1);
+                }
                 if (unshare(CLONE_NEWPID) < 0) {
                         rep[0] = errno;
                         (void) write_full(p[1], rep, sizeof(rep));

@@ -141,6 +141,10 @@ static json_t *namespace_json(const char *type, const char *path) {
 static json_t *build_linux(const struct oci_spec_input *in) {
         const struct container_plan *p = in->plan;
         json_t *ns = json_array();
+        bool userns = in->userns_path && in->userns.host_id > 0 && in->userns.size > 0;
+        /* first: the runtime joins the pod's user namespace before the ones it owns */
+        if (userns)
+                json_array_append_new(ns, namespace_json("user", in->userns_path));
         if (in->pidns_path)
                 json_array_append_new(ns, namespace_json("pid", in->pidns_path));
         else if (in->new_pid_ns)
@@ -158,7 +162,17 @@ static json_t *build_linux(const struct oci_spec_input *in) {
         json_t *l = json_pack("{s:o, s:o}", "namespaces", ns, "resources", build_resources(in));
         if (in->cgroups_path)
                 json_object_set_new(l, "cgroupsPath", json_string(in->cgroups_path));
-        if (!p->privileged && !p->unmasked_proc) {
+        if (userns) {
+                /* the mapping too, which the runtimes use for what they chown (the tty, /dev) */
+                json_t *map = json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID", (json_int_t) in->userns.host_id,
+                                        "size", (json_int_t) in->userns.size);
+                json_object_set(l, "uidMappings", map);
+                json_object_set_new(l, "gidMappings", map);
+        }
+        /* procMount Unmasked leaves /proc unmasked only for a root that is not the host's: without
+         * a user namespace of the pod's own, /proc/sys and /proc/sysrq-trigger would be the
+         * node's (validation asks for hostUsers: false; this holds even if it did not) */
+        if (!p->privileged && !(p->unmasked_proc && userns)) {
                 json_object_set_new(l, "maskedPaths", strv(MASKED_PATHS));
                 json_object_set_new(l, "readonlyPaths", strv(READONLY_PATHS));
         }

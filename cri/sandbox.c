@@ -178,6 +178,7 @@ void sandbox_free(struct sandbox *sb) {
         free(sb->ipcns_path);
         free(sb->utsns_path);
         free(sb->pidns_path);
+        free(sb->userns_path);
         strv_free_n(sb->ips, sb->n_ips);
         free(sb->hostname);
         free(sb->hosts_path);
@@ -254,6 +255,7 @@ static int sandbox_save(struct sandbox *sb) {
         SET_STR("ipcns", sb->ipcns_path);
         SET_STR("utsns", sb->utsns_path);
         SET_STR("pidns", sb->pidns_path);
+        SET_STR("userns", sb->userns_path);
         SET_STR("hostname", sb->hostname);
         SET_STR("hostsPath", sb->hosts_path);
         SET_STR("resolvPath", sb->resolv_path);
@@ -269,6 +271,9 @@ static int sandbox_save(struct sandbox *sb) {
             json_object_set_new(j, "hostPID", json_boolean(sb->host_pid)) < 0 ||
             json_object_set_new(j, "hostIPC", json_boolean(sb->host_ipc)) < 0 ||
             json_object_set_new(j, "ips", strv_json(sb->ips, sb->n_ips)) < 0 ||
+            (sb->userns_path && json_object_set_new(j, "usernsMapping",
+                                                    json_pack("{s:I, s:I}", "hostID", (json_int_t) sb->userns.host_id,
+                                                              "size", (json_int_t) sb->userns.size)) < 0) ||
             json_object_set_new(j, "warnings", strv_json(p->warnings, p->n_warnings)) < 0)
                 return -ENOMEM;
         data = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -350,6 +355,17 @@ int cri_sandbox_load(const struct cri_config *cfg, const char *id, struct sandbo
                 r = json_str(j, "utsns", false, &sb->utsns_path);
         if (r >= 0)
                 r = json_str(j, "pidns", false, &sb->pidns_path);
+        if (r >= 0)
+                r = json_str(j, "userns", false, &sb->userns_path);
+        if (r >= 0 && sb->userns_path) {
+                json_t *m = json_object_get(j, "usernsMapping");
+                json_int_t host = json_integer_value(json_object_get(m, "hostID")),
+                           size = json_integer_value(json_object_get(m, "size"));
+                if (host <= 0 || host > UINT32_MAX || size <= 0 || size > UINT32_MAX)
+                        r = -EBADMSG;
+                else
+                        sb->userns = (struct cri_userns){ (uint32_t) host, (uint32_t) size };
+        }
         if (r >= 0)
                 r = json_str(j, "hostname", false, &sb->hostname);
         if (r >= 0)
@@ -549,6 +565,11 @@ static int sandbox_cleanup(const struct cri_config *cfg, struct sandbox *sb, boo
 
 int cri_sandbox_run(const struct cri_config *cfg, const struct pod *pod, struct sandbox **ret,
                     nl_error *err) {
+        return cri_sandbox_run_userns(cfg, pod, NULL, ret, err);
+}
+
+int cri_sandbox_run_userns(const struct cri_config *cfg, const struct pod *pod, const struct cri_userns *userns,
+                           struct sandbox **ret, nl_error *err) {
         _cleanup_(sandbox_freep) struct sandbox *sb = sandbox_new();
         _cleanup_free_ char *sbdir = NULL, *domain = NULL, *short_name = NULL, *pod_dir = NULL;
         struct cgroup_layout *cg = NULL;
@@ -645,8 +666,22 @@ int cri_sandbox_run(const struct cri_config *cfg, const struct pod *pod, struct 
                         goto fail;
                 }
         }
+        if (userns && userns->host_id > 0) {
+                /* hostUsers: false (validation keeps hostNetwork, hostIPC and hostPID out) */
+                if (userns->size == 0 || !(flags & CLONE_NEWNET) || !(flags & CLONE_NEWIPC)) {
+                        r = nl_error_set(err, -EINVAL, "a pod in its own user namespace needs its own network and IPC namespaces");
+                        goto fail;
+                }
+                sb->userns = *userns;
+                sb->userns_path = nl_strdupf("%s/user", sb->dir);
+                if (!sb->userns_path) {
+                        r = nl_error_set(err, -ENOMEM, "out of memory");
+                        goto fail;
+                }
+        }
         if (flags) {
-                r = nsfile_create(flags, sb->hostname, sb->netns_path, sb->ipcns_path, sb->utsns_path, err);
+                r = nsfile_create_userns(flags, sb->hostname, sb->userns_path ? &sb->userns : NULL, sb->userns_path,
+                                         sb->netns_path, sb->ipcns_path, sb->utsns_path, err);
                 if (r < 0)
                         goto fail; /* nothing is left pinned; the files' paths are in our fresh dir */
         }
@@ -658,7 +693,7 @@ int cri_sandbox_run(const struct cri_config *cfg, const struct pod *pod, struct 
                         nl_error_set(err, r, "out of memory");
                         goto fail;
                 }
-                r = pidns_holder_start(procs, n_procs, &sb->pid_holder, &p->holder_starttime, err);
+                r = pidns_holder_start_in(sb->userns_path, procs, n_procs, &sb->pid_holder, &p->holder_starttime, err);
                 strv_free_n(procs, n_procs);
                 if (r < 0)
                         goto fail;
@@ -765,7 +800,7 @@ int cri_sandbox_stop(const struct cri_config *cfg, struct sandbox *sb, nl_error 
                         return r; /* keep the namespace: a retry must be able to DEL again */
                 }
         }
-        const char *ns[] = {sb->netns_path, sb->ipcns_path, sb->utsns_path};
+        const char *ns[] = {sb->netns_path, sb->ipcns_path, sb->utsns_path, sb->userns_path};
         for (size_t i = 0; i < ELEMENTSOF(ns); i++) {
                 r = nsfile_unpin(ns[i]);
                 if (r < 0 && ret == 0)

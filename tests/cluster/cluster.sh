@@ -60,6 +60,7 @@ start_daemon
 # --- the node -----------------------------------------------------------------------------------
 kwait "node registers and is Ready" 60 '.status.conditions[] | select(.type=="Ready") | .status == "True" and .reason == "KubeletReady"' node "$NODE"
 kwait "node capacity, addresses, nodeInfo" 10 '(.status.capacity.cpu | tonumber) >= 1 and (.status.capacity.pods == "110") and (.status.capacity.memory | endswith("Ki")) and ([.status.addresses[] | .type] | index("InternalIP") != null) and (.status.nodeInfo.containerRuntimeVersion | startswith("crun://")) and .status.daemonEndpoints.kubeletEndpoint.Port == '"$PORT"' and .metadata.labels["kubernetes.io/hostname"] == "'"$NODE"'"' node "$NODE"
+kwait "node advertises user namespaces for its runtime handler" 10 '.status.runtimeHandlers == [{"name": "", "features": {"recursiveReadOnlyMounts": false, "userNamespaces": true}}]' node "$NODE"
 kwait "node pressure conditions with the kubelet's reasons" 10 '[.status.conditions[] | select(.type != "Ready") | .reason] | sort == ["KubeletHasNoDiskPressure","KubeletHasSufficientMemory","KubeletHasSufficientPID"]' node "$NODE"
 if k get node "$NODE" 2>/dev/null | grep -q " Ready "; then ok; else bad "kubectl get node shows Ready"; k get node "$NODE"; fi
 kwait "lease kube-node-lease/$NODE held by the node, 40 s" 30 '.spec.holderIdentity == "'"$NODE"'" and .spec.leaseDurationSeconds == 40' lease -n kube-node-lease "$NODE"

@@ -5,7 +5,8 @@
 #   unchanged; a plain safe sysctl still applies inside the pod only.
 # - an unsafe sysctl (kernel.msgmax, vm.swappiness, kernel.core_pattern): SysctlForbidden, no
 #   container runs.
-# - procMount: Unmasked without hostUsers: false: refused by validation.
+# - procMount: Unmasked without hostUsers: false: refused by validation; with it, the pod's root
+#   is not the node's and /proc/sys stays the node's to write.
 # - workingDir pointing out of the rootfs through a leaked fd (CVE-2024-21626, /proc/self/fd/N)
 #   and through "..": with crun and with runc (when installed), the container never sees the
 #   host's files: it is refused or lands inside its rootfs.
@@ -51,6 +52,12 @@ pod_file unmasked "  containers:
   - {name: c, image: $IMG, command: [sleep, '100000'], securityContext: {procMount: Unmasked}}"
 expect_invalid unmasked "procMount"
 cp "$T/unmasked.yaml" "$M/"
+# with hostUsers: false, Unmasked is allowed; the pod's root is then not the node's and cannot
+# write the node's sysctls (before user namespaces existed here, this pod ran as real root with
+# /proc/sys writable). The write puts back the value read: harmless even where it works.
+manifest userns-unmasked "  hostUsers: false
+  containers:
+  - {name: c, image: $IMG, command: [sh, -c, 'if cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern; then echo WROTE; else echo denied; fi; grep -c . /proc/self/uid_map; sleep 100000'], securityContext: {procMount: Unmasked}}"
 manifest default-proc "  restartPolicy: Never
   containers:
   - {name: c, image: $IMG, command: [sh, -c, 'echo keys=\$(cat /proc/keys 2>/dev/null | wc -c) timer_list=\$(cat /proc/timer_list 2>/dev/null | wc -c) acpi=\$(ls /proc/acpi 2>/dev/null | wc -l); echo 3 > /proc/sys/vm/drop_caches']}"
@@ -65,6 +72,10 @@ for n in inject1 inject2 inject3 unmasked; do
         grep "$n.yaml" "$T/daemon.log" | grep -q "Invalid value\|procMount" && ok || bad "daemon log: $n.yaml not reported"
         "$NODELET" get pod "$n-$NODE" "${ARGS[@]}" >/dev/null 2>&1 && bad "$n: the pod exists" || ok
 done
+check "hostUsers: false with procMount Unmasked runs" userns-unmasked 30 '.status.containerStatuses[0].state.running != null'
+sleep 1
+out=$("$NODELET" logs "userns-unmasked-$NODE" "${ARGS[@]}" 2>&1)
+[ "$(printf '%s' "$out" | head -1)" = denied ] && ok || bad "hostUsers: false + Unmasked: the node's core_pattern is out of reach (got: $out)"
 check "default procMount masks /proc" default-proc 30 '.status.phase == "Failed" or .status.phase == "Succeeded"'
 out=$("$NODELET" logs "default-proc-$NODE" "${ARGS[@]}" 2>&1)
 printf '%s\n' "$out" | sed 's/^/    default-proc: /'

@@ -773,6 +773,24 @@ TEST(deploy_example_loads) {
         config_done(&d);
 }
 
+/* userNamespaces.idsPerPod: the kubelet's validation (a multiple of 65536). */
+TEST(user_namespaces_ids_per_pod) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(load("maxPods: 10\n", &c, &msg), 0);
+        CHECK_INT_EQ(c.userns_ids_per_pod, 65536);
+        config_done(&c);
+        free(msg);
+        CHECK_INT_EQ(load("userNamespaces: {idsPerPod: 131072}\n", &c, &msg), 0);
+        CHECK_INT_EQ(c.userns_ids_per_pod, 131072);
+        config_done(&c);
+        free(msg);
+        CHECK_LOAD_ERROR_HAS("userNamespaces: {idsPerPod: 1000}\n",
+                             "userNamespaces.idsPerPod: must be a multiple of 65536, at least 65536");
+        CHECK_LOAD_ERROR_HAS("userNamespaces: {idsPerPod: 65536, length: 3}\n", "userNamespaces.length: unknown key");
+        CHECK_LOAD_ERROR_HAS("userNamespaces: 5\n", "userNamespaces");
+}
+
 TEST(zz_cleanup) {
         CHECK_INT_EQ(nl_rm_rf(test_dir()), 0);
 }

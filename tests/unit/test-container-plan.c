@@ -493,3 +493,43 @@ TEST(cgroup_formulas) {
         podspec_file_free(file);
         file = NULL;
 }
+
+/* procMount Unmasked drops the masks only for a root that is not the host's: with the pod's own
+ * user namespace in the config; without one (whatever validation let through), /proc stays
+ * masked and read-only. */
+TEST(unmasked_proc_needs_a_user_namespace) {
+        struct pod *p = load(POD("  hostUsers: false\n  containers:\n  - name: c\n    image: busybox\n"
+                                 "    securityContext: {procMount: Unmasked}\n"));
+        CHECK(p != NULL);
+        if (!p)
+                return;
+        struct image_config *img = image("/bin/sh", NULL, NULL);
+        struct container_plan *plan = plan_for(p, 0, img, NULL, NULL);
+        image_config_free(img);
+        CHECK(plan && plan->unmasked_proc);
+        if (!plan)
+                return;
+        struct oci_spec_input si = { .plan = plan, .rootfs = "/r", .new_pid_ns = true };
+        json_t *spec = oci_spec_build(&si);
+        json_t *linux_ = json_object_get(spec, "linux");
+        CHECK(json_array_size(json_object_get(linux_, "maskedPaths")) > 0);
+        CHECK(json_array_size(json_object_get(linux_, "readonlyPaths")) > 0);
+        CHECK(json_object_get(linux_, "uidMappings") == NULL);
+        json_decref(spec);
+
+        si.userns_path = "/run/nodelet/sandboxes/x/user";
+        si.userns = (struct cri_userns){ 131072, 65536 };
+        spec = oci_spec_build(&si);
+        linux_ = json_object_get(spec, "linux");
+        CHECK(json_object_get(linux_, "maskedPaths") == NULL);
+        json_t *ns0 = json_array_get(json_object_get(linux_, "namespaces"), 0);
+        CHECK_STR_EQ(json_string_value(json_object_get(ns0, "type")), "user");
+        CHECK_STR_EQ(json_string_value(json_object_get(ns0, "path")), "/run/nodelet/sandboxes/x/user");
+        json_t *map = json_array_get(json_object_get(linux_, "uidMappings"), 0);
+        CHECK_INT_EQ(json_integer_value(json_object_get(map, "containerID")), 0);
+        CHECK_INT_EQ(json_integer_value(json_object_get(map, "hostID")), 131072);
+        CHECK_INT_EQ(json_integer_value(json_object_get(map, "size")), 65536);
+        CHECK(json_equal(json_object_get(linux_, "gidMappings"), json_object_get(linux_, "uidMappings")));
+        json_decref(spec);
+        container_plan_free(plan);
+}

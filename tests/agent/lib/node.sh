@@ -17,6 +17,9 @@ if [ "$(id -u)" -ne 0 ] || ! command -v crun >/dev/null || ! command -v jq >/dev
 fi
 
 T=$(mktemp -d /tmp/nodelet-$SUITE-XXXXXX)
+# as a node's /var/lib is: searchable by others (mktemp makes it 0700); containers in user
+# namespaces reach their root through it
+chmod 0711 "$T"
 M=$T/manifests
 NODE=${NODE:-testnode}
 ARGS=(--root-dir "$T/root" --run-dir "$T/run" --pod-log-dir "$T/log")
