@@ -194,6 +194,13 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
 }
 
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
+        if (!pod_uid_is_path_safe(uid)) {
+                /* it names the pod's directories: never let one lead out of them */
+                log_error("pod %s: UID \"%.128s\" cannot name a directory; ignoring the pod",
+                          spec ? strempty(spec->metadata.name) : "?", strempty(uid));
+                pod_free(spec);
+                return;
+        }
         struct pod_worker *w = find_worker(m, uid);
         if (!spec) {
                 if (w)
