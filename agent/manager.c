@@ -190,6 +190,20 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
                                       mem, used_mem, m->allocatable_memory);
                 return -1;
         }
+        /* then the OS, as the kubelet's predicate admit handler: the node selector's
+         * kubernetes.io/os, then spec.os.name, against this node's "linux" */
+        for (size_t i = 0; i < pod->spec.n_node_selector; i++)
+                if (streq_ptr(pod->spec.node_selector[i].key, "kubernetes.io/os") &&
+                    !streq_ptr(pod->spec.node_selector[i].value, "linux")) {
+                        *reason = strdup("PodOSSelectorNodeLabelDoesNotMatch");
+                        *message = strdup("Failed to admit pod as the `kubernetes.io/os` label doesn't match node label");
+                        return -1;
+                }
+        if (pod->spec.os && !isempty(pod->spec.os->name) && !streq(pod->spec.os->name, "linux")) {
+                *reason = strdup("PodOSNotSupported");
+                *message = strdup("Failed to admit pod as the OS field doesn't match node OS");
+                return -1;
+        }
         return 0;
 }
 

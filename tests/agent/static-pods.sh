@@ -63,6 +63,13 @@ manifest term "  restartPolicy: Never
     command: [sh, -c, 'printf DONE; exit 1']"
 manifest toobig "  containers:
   - {name: c, image: $IMG, command: [sleep, '3600'], resources: {requests: {cpu: '1000'}}}"
+# the pod's OS against the node's (issue 18's e2e run: a windows pod ran)
+manifest windows "  os: {name: windows}
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
+manifest os-selector "  nodeSelector: {kubernetes.io/os: windows}
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
 manifest unsafe-sysctl "  securityContext: {sysctls: [{name: kernel.msgmax, value: '65536'}]}
   containers:
   - {name: c, image: $IMG, command: [sleep, '3600']}"
@@ -110,6 +117,9 @@ check "unsafe sysctl rejected" unsafe-sysctl 20 '.status.phase == "Failed" and .
 
 # admission against the node's allocatable
 check "OutOfcpu" toobig 20 '.status.phase == "Failed" and .status.reason == "OutOfcpu" and (.status.message | startswith("Node didn'"'"'t have enough resource: cpu, requested: 1000000, used: "))'
+
+check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
+check "a windows node selector: PodOSSelectorNodeLabelDoesNotMatch" os-selector 20 '.status.phase == "Failed" and .status.reason == "PodOSSelectorNodeLabelDoesNotMatch" and .status.containerStatuses == null'
 
 # events, as kubectl describe shows them
 desc=$("$NODELET" describe "onfailure-$NODE" "${ARGS[@]}")
