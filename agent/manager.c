@@ -563,6 +563,8 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                         return nl_error_set(err, r, "API client: %s", strerror(-r));
                 }
         }
+        /* an operation a crashed daemon left running must end before the node's state is read */
+        ops_wait_previous(m);
         r = userns_manager_init(m, err);
         if (r < 0) {
                 manager_free(m);

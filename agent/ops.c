@@ -9,8 +9,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 
+#include "common/time-util.h"
 #include "manager.h"
 
 #define OP_RESULT_MAX (256 * 1024)
@@ -84,8 +86,45 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         return 0;
 }
 
+/* <run_dir>/ops.lock: every op child holds it shared for its whole life (the lock is taken
+ * before the fork on a descriptor only the child keeps), so a daemon that starts after a crash
+ * can wait for the operations of the one before to end before it reads the node's state: an
+ * operation that finished after that read made a second sandbox or container. */
+static int ops_lock_open(const struct manager *m) {
+        _cleanup_free_ char *path = nl_strdupf("%s/ops.lock", m->cfg->run_dir);
+        return path ? open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600) : -ENOMEM;
+}
+
+void ops_wait_previous(struct manager *m) {
+        _cleanup_close_ int fd = ops_lock_open(m);
+        if (fd < 0)
+                return;
+        /* as long as the runtime's own timeout (2 min) and a little more */
+        usec_t deadline = now_monotonic() + 130 * 1000000ULL;
+        bool said = false;
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return;
+                if (!said) {
+                        log_info("waiting for the operations of the previous daemon to end");
+                        said = true;
+                }
+                if (now_monotonic() > deadline) {
+                        log_warning("operations of the previous daemon still run after 130 s; going on");
+                        return;
+                }
+                usleep(50000);
+        }
+        if (said)
+                log_info("the previous daemon's operations ended");
+        (void) flock(fd, LOCK_UN);
+}
+
 int op_start(struct manager *m, const char *what, op_work_fn work, const void *arg, op_done_fn done, void *userdata) {
         int p[2];
+        _cleanup_close_ int lock = ops_lock_open(m);
+        if (lock >= 0 && flock(lock, LOCK_SH) < 0)
+                lock = -1; /* the lock is a safety net for crashes; an op runs without it */
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
         /* the child writes everything before it exits: make the read end non-blocking so the
@@ -101,6 +140,8 @@ int op_start(struct manager *m, const char *what, op_work_fn work, const void *a
         if (pid == 0) {
                 /* The child: no event loop, default signal dispositions, do the work. */
                 close(p[0]);
+                /* the lock stays with this process (the parent closes its copy) until it exits */
+                lock = -1;
                 sigset_t all;
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
