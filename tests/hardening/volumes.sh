@@ -97,11 +97,16 @@ printf '%s\n' "$out" | sed 's/^/    dapi: /'
 [ "$(printf '%s\n' "$out" | grep -c '^refused')" -eq 6 ] && ! printf '%s' "$out" | grep -q WROTE && ok \
         || bad "a downwardAPI volume was writable (CVE-2017-1002102)"
 
-# the race: let it run, then look at everything the victims printed
-sleep 45
+# the race: let it run until the victims made at least 10 attempts (their back-off grows, so how
+# long that takes depends on the machine's load: up to 3 minutes), then look at everything they
+# printed
 uid=$(pod_json sp-race | jq -r .metadata.uid)
-starts=$(pod_json sp-race | jq '[.status.containerStatuses[] | select(.name != "flipper") | .restartCount + (if .lastState.terminated or .state.terminated then 1 else 0 end)] | add')
-refused=$(grep "sp-race" "$T/daemon.log" | grep -c 'subPath')
+for _ in $(seq 36); do
+        sleep 5
+        starts=$(pod_json sp-race | jq '[.status.containerStatuses[] | select(.name != "flipper") | .restartCount + (if .lastState.terminated or .state.terminated then 1 else 0 end)] | add')
+        refused=$(grep "sp-race" "$T/daemon.log" | grep -c 'subPath')
+        [ "$((${starts:-0} + refused))" -ge 10 ] && break
+done
 # (a victim may list "host-secret": the flipper's `ln -s` lands inside x when x is still a
 # directory; a link to a host path inside the volume is harmless, the container resolves it
 # in its own root)
