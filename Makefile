@@ -22,10 +22,18 @@ endif
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
+# The usual hardening of a root daemon: stack protector, fortified libc calls, a PIE with full
+# RELRO (tests/cli/hardening-flags.sh checks the binaries). Not under the sanitizers, which
+# replace what fortify checks.
+HARDEN_CFLAGS := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
 ifeq ($(SANITIZE),1)
 BUILD := build-san
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fstack-protector-strong
 LDFLAGS += -fsanitize=address,undefined
+else
+CFLAGS += $(HARDEN_CFLAGS)
+LDFLAGS += $(HARDEN_LDFLAGS)
 endif
 CPPFLAGS += -I.
 DEPFLAGS = -MMD -MP

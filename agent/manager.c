@@ -127,6 +127,15 @@ static int add_worker(struct manager *m, struct pod *pod) {
         return 0;
 }
 
+/* Sums of what pods ask for saturate: requests near INT64_MAX must not wrap around to a
+ * negative total and pass admission. */
+static int64_t sat_add(int64_t a, int64_t b) {
+        int64_t r;
+        if (__builtin_add_overflow(a, b, &r))
+                return b > 0 ? INT64_MAX : INT64_MIN;
+        return r;
+}
+
 /* What a pod asks for (the kubelet's PodRequests): app containers and sidecars add up, a
  * regular init container needs its own request plus the sidecars before it, the pod needs
  * the larger of the two, plus its overhead. */
@@ -141,20 +150,22 @@ static int64_t pod_request(const struct pod *p, const char *resource) {
                         if (streq(r->requests[k].name, resource))
                                 v = cpu ? pod_quantity_milli_value(&r->requests[k].q) : pod_quantity_value(&r->requests[k].q);
                 if (streq_ptr(s->init_containers[i].restart_policy, "Always"))
-                        sidecars += v;
-                else if (v + sidecars > init_max)
-                        init_max = v + sidecars;
+                        sidecars = sat_add(sidecars, v);
+                else if (sat_add(v, sidecars) > init_max)
+                        init_max = sat_add(v, sidecars);
         }
         for (size_t i = 0; i < s->n_containers; i++) {
                 const struct pod_resource_requirements *r = s->containers[i].resources;
                 for (size_t k = 0; r && k < r->n_requests; k++)
                         if (streq(r->requests[k].name, resource))
-                                apps += cpu ? pod_quantity_milli_value(&r->requests[k].q) : pod_quantity_value(&r->requests[k].q);
+                                apps = sat_add(apps, cpu ? pod_quantity_milli_value(&r->requests[k].q)
+                                                         : pod_quantity_value(&r->requests[k].q));
         }
-        int64_t total = apps + sidecars > init_max ? apps + sidecars : init_max;
+        int64_t total = sat_add(apps, sidecars) > init_max ? sat_add(apps, sidecars) : init_max;
         for (size_t k = 0; k < s->n_overhead; k++)
                 if (streq(s->overhead[k].name, resource))
-                        total += cpu ? pod_quantity_milli_value(&s->overhead[k].q) : pod_quantity_value(&s->overhead[k].q);
+                        total = sat_add(total, cpu ? pod_quantity_milli_value(&s->overhead[k].q)
+                                                   : pod_quantity_value(&s->overhead[k].q));
         return total;
 }
 
@@ -166,8 +177,8 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
         for (size_t i = 0; i < m->n_workers; i++)
                 if (pod_worker_active(m->workers[i])) {
                         active++;
-                        used_cpu += pod_request(pod_worker_pod(m->workers[i]), "cpu");
-                        used_mem += pod_request(pod_worker_pod(m->workers[i]), "memory");
+                        used_cpu = sat_add(used_cpu, pod_request(pod_worker_pod(m->workers[i]), "cpu"));
+                        used_mem = sat_add(used_mem, pod_request(pod_worker_pod(m->workers[i]), "memory"));
                 }
         if ((int) active + 1 > m->cfg->max_pods) {
                 *reason = strdup("OutOfpods");
@@ -176,14 +187,14 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
                 return -1;
         }
         int64_t cpu = pod_request(pod, "cpu"), mem = pod_request(pod, "memory");
-        if (cpu > 0 && used_cpu + cpu > m->allocatable_milli_cpu) {
+        if (cpu > 0 && sat_add(used_cpu, cpu) > m->allocatable_milli_cpu) {
                 *reason = strdup("OutOfcpu");
                 *message = nl_strdupf("Node didn't have enough resource: cpu, requested: %" PRId64 ", used: %" PRId64
                                       ", capacity: %" PRId64,
                                       cpu, used_cpu, m->allocatable_milli_cpu);
                 return -1;
         }
-        if (mem > 0 && used_mem + mem > m->allocatable_memory) {
+        if (mem > 0 && sat_add(used_mem, mem) > m->allocatable_memory) {
                 *reason = strdup("OutOfmemory");
                 *message = nl_strdupf("Node didn't have enough resource: memory, requested: %" PRId64 ", used: %" PRId64
                                       ", capacity: %" PRId64,

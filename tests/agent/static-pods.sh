@@ -63,6 +63,10 @@ manifest term "  restartPolicy: Never
     command: [sh, -c, 'printf DONE; exit 1']"
 manifest toobig "  containers:
   - {name: c, image: $IMG, command: [sleep, '3600'], resources: {requests: {cpu: '1000'}}}"
+# two requests near the int64 limit: their sum must not wrap around to a small one (issue 19)
+manifest wraps "  containers:
+  - {name: a, image: $IMG, command: [sleep, '3600'], resources: {requests: {memory: '9223372036854775807'}}}
+  - {name: b, image: $IMG, command: [sleep, '3600'], resources: {requests: {memory: '9223372036854775807'}}}"
 # the pod's OS against the node's (issue 18's e2e run: a windows pod ran)
 manifest windows "  os: {name: windows}
   containers:
@@ -116,6 +120,7 @@ check "termination message from the log" term 30 '.status.containerStatuses[0].s
 check "unsafe sysctl rejected" unsafe-sysctl 20 '.status.phase == "Failed" and .status.reason == "SysctlForbidden" and .status.message == "forbidden sysctl: \"kernel.msgmax\" not allowlisted" and (.status.containerStatuses == null)'
 
 # admission against the node's allocatable
+check "requests that add up past int64: OutOfmemory, not a wrapped-around admit" wraps 20 '.status.phase == "Failed" and .status.reason == "OutOfmemory"'
 check "OutOfcpu" toobig 20 '.status.phase == "Failed" and .status.reason == "OutOfcpu" and (.status.message | startswith("Node didn'"'"'t have enough resource: cpu, requested: 1000000, used: "))'
 
 check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
