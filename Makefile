@@ -8,7 +8,7 @@
 #   make WERROR=1        warnings are errors (on when CI=true)
 
 CC ?= gcc
-PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive
+PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
@@ -38,6 +38,7 @@ CRI_SRC := $(wildcard cri/*.c)
 PROBES_SRC := $(wildcard probes/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
 SHIM_SRC := $(wildcard cri/shim/*.c)
+STREAM_SRC := $(wildcard stream/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -45,10 +46,12 @@ LIB_COMMON := $(BUILD)/libnlcommon.a
 LIB_PODSPEC := $(BUILD)/libpodspec.a
 LIB_CRI := $(if $(CRI_SRC),$(BUILD)/libcri.a)
 LIB_PROBES := $(if $(PROBES_SRC),$(BUILD)/libprobes.a)
+# kubectl exec/attach/port-forward wire protocols (SPDY, WebSocket): pure, on common/ only.
+LIB_STREAM := $(BUILD)/libstream.a
 # The daemon's and CLI's code but main(), so tests can link it.
 LIB_AGENT := $(BUILD)/libagent.a
-# Link order: dependents first (agent -> probes -> cri -> podspec -> common).
-LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_COMMON)
+# Link order: dependents first (agent -> probes -> cri -> podspec -> common; stream -> common).
+LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_STREAM) $(LIB_COMMON)
 
 NODELET := $(BUILD)/nodelet
 SHIM := $(BUILD)/nodelet-shim
@@ -73,6 +76,7 @@ $(LIB_PODSPEC): $(call obj,$(PODSPEC_SRC))
 $(BUILD)/libcri.a: $(call obj,$(CRI_SRC))
 $(LIB_AGENT): $(call obj,$(filter-out agent/main.c,$(AGENT_SRC)))
 $(BUILD)/libprobes.a: $(call obj,$(PROBES_SRC))
+$(LIB_STREAM): $(call obj,$(STREAM_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
