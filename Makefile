@@ -109,6 +109,13 @@ $(BUILD)/tests/grpc-health-server: tests/fixtures/grpc-health-server.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lnghttp2
 $(BUILD)/tests/test-probes: | $(BUILD)/tests/grpc-health-server
 
+# The streaming fixture: the kubelet's exec/attach/portForward endpoints over plain TCP through
+# stream/, with a fake container, for client-go in tests/stream/interop.sh.
+STREAM_SERVER := $(BUILD)/tests/stream-test-server
+$(STREAM_SERVER): $(BUILD)/tests/fixtures/stream-test-server.o $(LIB_STREAM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Fuzz targets replay their committed corpus through a plain main() (tests/fuzz/replay.c).
 $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/replay.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -123,8 +130,13 @@ fuzz-replay: $(FUZZ_REPLAY)
 cli-test: $(NODELET)
 	@for t in tests/cli/*.sh; do NODELET=$(abspath $(NODELET)) $$t || exit 1; done
 
-test: $(NODELET) $(SHIM) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY)
+test: $(NODELET) $(SHIM) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY) $(STREAM_SERVER)
 	@tests/run-tests.sh all $(UNIT_BIN) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
+
+# client-go against stream/ (tests/stream/interop.sh; `make test` runs it too, skipping without Go)
+.PHONY: stream-interop
+stream-interop: $(STREAM_SERVER)
+	@tests/run-tests.sh stream $(abspath $(STREAM_SERVER))
 
 check:
 	$(MAKE) test

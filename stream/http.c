@@ -114,7 +114,8 @@ const char *stream_http_header(const struct stream_http_request *rq, const char 
         return NULL;
 }
 
-bool stream_http_header_has_token(const struct stream_http_request *rq, const char *name, const char *token) {
+bool stream_http_header_has_token(const struct stream_http_request *rq, const char *name,
+                                  const char *token) {
         size_t tl = strlen(token);
         for (size_t i = 0; i < rq->n_headers; i++) {
                 if (strcasecmp(rq->headers[i].name, name) != 0)
@@ -167,8 +168,8 @@ static const enum stream_protocol spdy_exec[] = {
 };
 static const enum stream_protocol spdy_portforward[] = {STREAM_PROTOCOL_PORTFORWARD};
 static const enum stream_protocol ws_exec[] = {
-        STREAM_PROTOCOL_V5,     STREAM_PROTOCOL_V4,        STREAM_PROTOCOL_V4_BASE64,
-        STREAM_PROTOCOL_V1,     STREAM_PROTOCOL_BASE64,    STREAM_PROTOCOL_NONE,
+        STREAM_PROTOCOL_V5, STREAM_PROTOCOL_V4,     STREAM_PROTOCOL_V4_BASE64,
+        STREAM_PROTOCOL_V1, STREAM_PROTOCOL_BASE64, STREAM_PROTOCOL_NONE,
 };
 static const enum stream_protocol ws_portforward[] = {
         STREAM_PROTOCOL_PF_TUNNEL, STREAM_PROTOCOL_V4,     STREAM_PROTOCOL_V4_BASE64,
@@ -189,8 +190,9 @@ static int find_protocol(const enum stream_protocol *set, size_t n, const char *
 
 /* The client's list over every line of the header, in order, spaces trimmed, empty items
  * dropped; the first the server speaks. *ret_count: how many the client named. */
-static int negotiate(const struct stream_http_request *rq, const char *header, const enum stream_protocol *set,
-                     size_t n, enum stream_protocol *ret, size_t *ret_count, nl_buf *client_list) {
+static int negotiate(const struct stream_http_request *rq, const char *header,
+                     const enum stream_protocol *set, size_t n, enum stream_protocol *ret, size_t *ret_count,
+                     nl_buf *client_list) {
         bool found = false;
         size_t count = 0;
 
@@ -257,8 +259,8 @@ static int refuse(struct stream_upgrade *u, int status, const char *reason, cons
                               "Connection: close\r\n\r\n%s\n",
                               status, reason, strempty(extra_headers), strlen(body) + 1, body);
         } else
-                nl_buf_printf(&b, "HTTP/1.1 %d %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n", status,
-                              reason, strempty(extra_headers));
+                nl_buf_printf(&b, "HTTP/1.1 %d %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                              status, reason, strempty(extra_headers));
         if (b.oom) {
                 nl_buf_free(&b);
                 return nl_error_set(err, -ENOMEM, "out of memory");
@@ -285,9 +287,10 @@ static int upgrade_spdy(const struct stream_http_request *rq, struct stream_upgr
         int r = negotiate(rq, "X-Stream-Protocol-Version", set, n, &u->protocol, &count, &client);
         if (count == 0) {
                 nl_buf_free(&client);
-                return refuse(u, 400, "Bad Request", NULL,
-                              "unable to upgrade: header X-Stream-Protocol-Version contains no valid protocols",
-                              -EBADMSG, err);
+                return refuse(
+                        u, 400, "Bad Request", NULL,
+                        "unable to upgrade: header X-Stream-Protocol-Version contains no valid protocols",
+                        -EBADMSG, err);
         }
         if (r < 0) {
                 for (size_t i = 0; i < n; i++) {
@@ -295,10 +298,12 @@ static int upgrade_spdy(const struct stream_http_request *rq, struct stream_upgr
                         nl_buf_printf(&accepted, "X-Accepted-Stream-Protocol-Versions: %s\r\n",
                                       protocol_names[set[i]]);
                 }
-                msg = nl_strdupf("unable to upgrade: unable to negotiate protocol: client supports [%s], server "
-                                 "accepts [%s]",
-                                 strempty(client.data), strempty(server.data));
-                r = refuse(u, 403, "Forbidden", accepted.data, msg ?: "unable to upgrade", -EPROTONOSUPPORT, err);
+                msg = nl_strdupf(
+                        "unable to upgrade: unable to negotiate protocol: client supports [%s], server "
+                        "accepts [%s]",
+                        strempty(client.data), strempty(server.data));
+                r = refuse(u, 403, "Forbidden", accepted.data, msg ?: "unable to upgrade", -EPROTONOSUPPORT,
+                           err);
                 nl_buf_free(&client);
                 nl_buf_free(&server);
                 nl_buf_free(&accepted);
@@ -306,8 +311,8 @@ static int upgrade_spdy(const struct stream_http_request *rq, struct stream_upgr
         }
         nl_buf_free(&client);
         if (!header_contains(rq, "Connection", "upgrade") || !header_contains(rq, "Upgrade", "spdy/3.1"))
-                return refuse(u, 400, "Bad Request", NULL, "unable to upgrade: missing upgrade headers in request",
-                              -EBADMSG, err);
+                return refuse(u, 400, "Bad Request", NULL,
+                              "unable to upgrade: missing upgrade headers in request", -EBADMSG, err);
         set_version(u);
         msg = nl_strdupf("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
                          "X-Stream-Protocol-Version: %s\r\n\r\n",

@@ -127,8 +127,8 @@ int stream_exec_options_parse(const char *query, bool exec, struct stream_exec_o
         }
         if (r == -E2BIG) {
                 stream_exec_options_done(&o);
-                return nl_error_set(err, r, "command too long (at most %u arguments, %u bytes)", STREAM_COMMAND_MAX,
-                                    STREAM_COMMAND_BYTES);
+                return nl_error_set(err, r, "command too long (at most %u arguments, %u bytes)",
+                                    STREAM_COMMAND_MAX, STREAM_COMMAND_BYTES);
         }
         if (r < 0) {
                 stream_exec_options_done(&o);
@@ -171,7 +171,8 @@ static int port_param(void *userdata, const char *key, const char *value, size_t
                 int64_t v;
                 if (!one)
                         return -ENOMEM;
-                if (nl_parse_int64(one, 1, 65535, &v) < 0 || one[0] == '+' || one[0] == '-' || one[0] == ' ') {
+                if (nl_parse_int64(one, 1, 65535, &v) < 0 || one[0] == '+' || one[0] == '-' ||
+                    one[0] == ' ') {
                         q->bad = strdup(value);
                         return -EINVAL;
                 }
@@ -298,8 +299,8 @@ static char *command_string(char *const *command) {
         return nl_buf_steal(&b);
 }
 
-int stream_status_encode(const struct stream_upgrade *up, const struct stream_result *res, char *const *command,
-                         char **ret, size_t *ret_len) {
+int stream_status_encode(const struct stream_upgrade *up, const struct stream_result *res,
+                         char *const *command, char **ret, size_t *ret_len) {
         /* the translator's metav1.Status on v5.channel.k8s.io WebSockets, else the CRI streaming
          * server's status */
         bool translator = up->transport == STREAM_TRANSPORT_WEBSOCKET && up->version == 5;
@@ -314,18 +315,23 @@ int stream_status_encode(const struct stream_upgrade *up, const struct stream_re
                 kind = STREAM_RESULT_SUCCESS;
         if (kind == STREAM_RESULT_EXIT_CODE) {
                 if (translator)
-                        message = nl_strdupf("command terminated with non-zero exit code: command terminated "
-                                             "with exit code %d",
-                                             res->exit_code);
+                        message =
+                                nl_strdupf("command terminated with non-zero exit code: command terminated "
+                                           "with exit code %d",
+                                           res->exit_code);
                 else {
                         _cleanup_free_ char *cmd = command_string(command);
-                        message = cmd ? nl_strdupf("command terminated with non-zero exit code: error executing "
-                                                   "command %s, exit code %d",
-                                                   cmd, res->exit_code)
-                                      : NULL;
+                        message =
+                                cmd ? nl_strdupf(
+                                              "command terminated with non-zero exit code: error executing "
+                                              "command %s, exit code %d",
+                                              cmd, res->exit_code)
+                                    : NULL;
                 }
         } else if (kind == STREAM_RESULT_ERROR) {
-                cause = nl_strdupf("%s: %s", attach ? "error attaching to container" : "error executing command in container",
+                cause = nl_strdupf("%s: %s",
+                                   attach ? "error attaching to container"
+                                          : "error executing command in container",
                                    strempty(res->message));
                 message = cause ? nl_strdupf("Internal error occurred: %s", cause) : NULL;
         }
@@ -341,7 +347,8 @@ int stream_status_encode(const struct stream_upgrade *up, const struct stream_re
 
         r = put(&b, translator ? "{\"metadata\":{}," : "{");
         if (r >= 0)
-                r = put(&b, kind == STREAM_RESULT_SUCCESS ? "\"status\":\"Success\"" : "\"status\":\"Failure\"");
+                r = put(&b,
+                        kind == STREAM_RESULT_SUCCESS ? "\"status\":\"Success\"" : "\"status\":\"Failure\"");
         if (r >= 0 && message) {
                 r = put(&b, ",\"message\":");
                 if (r >= 0)
@@ -350,8 +357,9 @@ int stream_status_encode(const struct stream_upgrade *up, const struct stream_re
         if (r >= 0 && kind == STREAM_RESULT_EXIT_CODE) {
                 char code[16];
                 snprintf(code, sizeof(code), "%d", res->exit_code);
-                r = put(&b, ",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\","
-                            "\"message\":\"");
+                r = put(&b,
+                        ",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\","
+                        "\"message\":\"");
                 if (r >= 0)
                         r = put(&b, code);
                 if (r >= 0)
@@ -408,10 +416,12 @@ static int terminal_size(json_t *v, uint16_t *w, uint16_t *h) {
         return 0;
 }
 
-void stream_resize_feed(struct stream_resize *r, const void *data, size_t len, stream_resize_fn fn, void *userdata) {
+void stream_resize_feed(struct stream_resize *r, const void *data, size_t len, stream_resize_fn fn,
+                        void *userdata) {
         if (r->failed)
                 return;
-        if (stream_buf_size(&r->buf) + len > RESIZE_BUFFER_MAX || stream_buf_append(&r->buf, data, len) < 0) {
+        if (stream_buf_size(&r->buf) + len > RESIZE_BUFFER_MAX ||
+            stream_buf_append(&r->buf, data, len) < 0) {
                 r->failed = true;
                 return;
         }

@@ -5,6 +5,7 @@
  * Adler-32 (0xe3c6a7c2) is the DICTID in the peer's zlib header. */
 #include "internal.h"
 
+/* clang-format off */
 static const char *const dict_words[] = {
         "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset", "accept-encoding",
         "accept-language", "accept-ranges", "age", "allow", "authorization", "cache-control", "connection",
@@ -17,6 +18,7 @@ static const char *const dict_words[] = {
         "method", "get", "status", "200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie",
         "keep-alive", "origin",
 };
+/* clang-format on */
 
 static const char dict_tail[] =
         "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505"

@@ -414,7 +414,8 @@ static int put_control_head(struct stream_buf *out, uint16_t type, uint8_t flags
 }
 
 /* Serialize and compress a header block, appended to out. */
-static int encode_block(struct spdy_encoder *e, struct stream_buf *out, const struct spdy_header *h, size_t n) {
+static int encode_block(struct spdy_encoder *e, struct stream_buf *out, const struct spdy_header *h,
+                        size_t n) {
         uint8_t w[4];
         int r;
 
@@ -474,8 +475,9 @@ static int encode_with_block(struct spdy_encoder *e, struct stream_buf *out, uin
         return r;
 }
 
-int spdy_encode_syn_stream(struct spdy_encoder *e, struct stream_buf *out, uint32_t id, uint32_t associated_id,
-                           uint8_t priority, uint8_t flags, const struct spdy_header *h, size_t n) {
+int spdy_encode_syn_stream(struct spdy_encoder *e, struct stream_buf *out, uint32_t id,
+                           uint32_t associated_id, uint8_t priority, uint8_t flags,
+                           const struct spdy_header *h, size_t n) {
         uint8_t f[10] = {};
 
         if (id == 0 || id > 0x7fffffffu)

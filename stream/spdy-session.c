@@ -36,8 +36,8 @@ struct spdy_session {
         uint32_t last_accepted;
         bool goaway_sent, goaway_received;
         bool peer_flow_control;
-        int64_t send_window;     /* the session's, SPDY/3.1 */
-        int64_t initial_window;  /* for new streams */
+        int64_t send_window;    /* the session's, SPDY/3.1 */
+        int64_t initial_window; /* for new streams */
         uint32_t session_unacked;
         int error;
 };

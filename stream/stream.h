@@ -152,8 +152,9 @@ int spdy_parser_feed(struct spdy_parser *p, const void *data, size_t len, spdy_f
 struct spdy_encoder;
 int spdy_encoder_new(struct spdy_encoder **ret);
 struct spdy_encoder *spdy_encoder_free(struct spdy_encoder *e);
-int spdy_encode_syn_stream(struct spdy_encoder *e, struct stream_buf *out, uint32_t id, uint32_t associated_id,
-                           uint8_t priority, uint8_t flags, const struct spdy_header *h, size_t n);
+int spdy_encode_syn_stream(struct spdy_encoder *e, struct stream_buf *out, uint32_t id,
+                           uint32_t associated_id, uint8_t priority, uint8_t flags,
+                           const struct spdy_header *h, size_t n);
 int spdy_encode_syn_reply(struct spdy_encoder *e, struct stream_buf *out, uint32_t id, uint8_t flags,
                           const struct spdy_header *h, size_t n);
 int spdy_encode_headers(struct spdy_encoder *e, struct stream_buf *out, uint32_t id, uint8_t flags,
@@ -323,16 +324,16 @@ enum stream_transport {
 };
 
 enum stream_protocol {
-        STREAM_PROTOCOL_NONE,          /* WebSocket without a subprotocol: channel.k8s.io framing */
-        STREAM_PROTOCOL_V1,            /* channel.k8s.io */
-        STREAM_PROTOCOL_V2,            /* v2.channel.k8s.io (SPDY) */
-        STREAM_PROTOCOL_V3,            /* v3.channel.k8s.io (SPDY): resize */
-        STREAM_PROTOCOL_V4,            /* v4.channel.k8s.io: exit codes as a Status */
-        STREAM_PROTOCOL_V5,            /* v5.channel.k8s.io: stream close (WebSocket) */
-        STREAM_PROTOCOL_BASE64,        /* base64.channel.k8s.io (WebSocket, text frames) */
-        STREAM_PROTOCOL_V4_BASE64,     /* v4.base64.channel.k8s.io */
-        STREAM_PROTOCOL_PORTFORWARD,   /* portforward.k8s.io (SPDY) */
-        STREAM_PROTOCOL_PF_TUNNEL,     /* SPDY/3.1+portforward.k8s.io (WebSocket) */
+        STREAM_PROTOCOL_NONE,        /* WebSocket without a subprotocol: channel.k8s.io framing */
+        STREAM_PROTOCOL_V1,          /* channel.k8s.io */
+        STREAM_PROTOCOL_V2,          /* v2.channel.k8s.io (SPDY) */
+        STREAM_PROTOCOL_V3,          /* v3.channel.k8s.io (SPDY): resize */
+        STREAM_PROTOCOL_V4,          /* v4.channel.k8s.io: exit codes as a Status */
+        STREAM_PROTOCOL_V5,          /* v5.channel.k8s.io: stream close (WebSocket) */
+        STREAM_PROTOCOL_BASE64,      /* base64.channel.k8s.io (WebSocket, text frames) */
+        STREAM_PROTOCOL_V4_BASE64,   /* v4.base64.channel.k8s.io */
+        STREAM_PROTOCOL_PORTFORWARD, /* portforward.k8s.io (SPDY) */
+        STREAM_PROTOCOL_PF_TUNNEL,   /* SPDY/3.1+portforward.k8s.io (WebSocket) */
         _STREAM_PROTOCOL_MAX,
 };
 
@@ -342,9 +343,9 @@ struct stream_upgrade {
         enum stream_kind kind;
         enum stream_transport transport;
         enum stream_protocol protocol;
-        int version;  /* remotecommand: 1..5 (the error stream carries a Status from 4 on) */
-        bool base64;  /* WebSocket text frames with base64 payloads and '0'+channel */
-        int status;   /* 101, or the refusal's HTTP status */
+        int version;    /* remotecommand: 1..5 (the error stream carries a Status from 4 on) */
+        bool base64;    /* WebSocket text frames with base64 payloads and '0'+channel */
+        int status;     /* 101, or the refusal's HTTP status */
         char *response; /* the 101 answer to send before the session, or the whole refusal */
         size_t response_len;
 };
@@ -370,9 +371,9 @@ enum {
         STREAM_CHANNEL_CLOSE = 255, /* v5: [255, channel] closes a channel */
 };
 
-#define STREAM_COMMAND_MAX 1024u          /* command arguments */
+#define STREAM_COMMAND_MAX 1024u            /* command arguments */
 #define STREAM_COMMAND_BYTES (128u * 1024u) /* their total size */
-#define STREAM_PORTS_MAX 64u              /* ports of one WebSocket port-forward */
+#define STREAM_PORTS_MAX 64u                /* ports of one WebSocket port-forward */
 
 struct stream_exec_options {
         bool stdin, stdout, stderr, tty;
@@ -406,8 +407,8 @@ void stream_result_done(struct stream_result *r);
  * WebSocket protocols ({"status":"Success"}; "command terminated with non-zero exit code: error
  * executing command [cmd], exit code N", as containerd and CRI-O word it), the kubelet's
  * WebSocket translator's form on v5.channel.k8s.io ({"metadata":{},"status":"Success"}). */
-int stream_status_encode(const struct stream_upgrade *up, const struct stream_result *r, char *const *command,
-                         char **ret, size_t *ret_len);
+int stream_status_encode(const struct stream_upgrade *up, const struct stream_result *r,
+                         char *const *command, char **ret, size_t *ret_len);
 
 /* The resize stream: {"Width":W,"Height":H} objects one after the other, as Go's json.Decoder
  * reads them (keys case-insensitive, unknown keys ignored). As the kubelet, the first value that
@@ -475,8 +476,9 @@ struct stream_exec_ops {
  * caller kills the process, as the kubelet's exec ends with its connection); -ETIMEDOUT when
  * streams were not created in time or the session was idle too long. */
 int stream_exec_serve(const struct stream_conn *conn, const struct stream_upgrade *up,
-                      const struct stream_exec_options *opts, const struct stream_exec_ops *ops, void *userdata,
-                      const struct stream_limits *limits, const void *preread, size_t preread_len, nl_error *err);
+                      const struct stream_exec_options *opts, const struct stream_exec_ops *ops,
+                      void *userdata, const struct stream_limits *limits, const void *preread,
+                      size_t preread_len, nl_error *err);
 
 struct stream_portforward_ops {
         /* A connected socket to port inside the pod (blocking is fine: the driver makes it
@@ -489,7 +491,8 @@ struct stream_portforward_ops {
  * stream_ports_parse). pod and uid name the pod in error messages ("error forwarding port P to
  * pod POD, uid UID: ..."). Returns 0 when the client closed, -ETIMEDOUT when idle, -ECONNRESET
  * on a protocol error. */
-int stream_portforward_serve(const struct stream_conn *conn, const struct stream_upgrade *up, const uint16_t *ports,
-                             size_t n_ports, const struct stream_portforward_ops *ops, void *userdata,
-                             const char *pod, const char *uid, const struct stream_limits *limits,
-                             const void *preread, size_t preread_len, nl_error *err);
+int stream_portforward_serve(const struct stream_conn *conn, const struct stream_upgrade *up,
+                             const uint16_t *ports, size_t n_ports, const struct stream_portforward_ops *ops,
+                             void *userdata, const char *pod, const char *uid,
+                             const struct stream_limits *limits, const void *preread, size_t preread_len,
+                             nl_error *err);

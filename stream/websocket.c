@@ -212,7 +212,7 @@ static int frame_start(struct ws_session *s) {
         if (h[0] & 0x70)
                 return fail(s, WS_CLOSE_PROTOCOL_ERROR, -EPROTO); /* RSV bits: no extension agreed */
         s->fin = h[0] & 0x80;
-        s->opcode = (enum ws_opcode) (h[0] & 0x0f);
+        s->opcode = (enum ws_opcode)(h[0] & 0x0f);
         uint64_t len = h[1] & 0x7f;
         if (len == 126) {
                 len = (uint64_t) h[2] << 8 | h[3];

@@ -81,8 +81,9 @@ TEST(upgrade_spdy) {
         CHECK_INT_EQ(u.protocol, STREAM_PROTOCOL_V5);
         CHECK_INT_EQ(u.version, 5);
         CHECK_INT_EQ(u.status, 101);
-        CHECK_STR_EQ(u.response, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-                                 "X-Stream-Protocol-Version: v5.channel.k8s.io\r\n\r\n");
+        CHECK_STR_EQ(u.response,
+                     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                     "X-Stream-Protocol-Version: v5.channel.k8s.io\r\n\r\n");
         stream_upgrade_done(&u);
 
         /* the client's order wins */
@@ -112,8 +113,9 @@ TEST(upgrade_spdy) {
                              STREAM_KIND_EXEC, &u, &err),
                      -EBADMSG);
         CHECK_INT_EQ(u.status, 400);
-        CHECK_STR_EQ(err.msg, "unable to upgrade: header X-Stream-Protocol-Version does not exist in request "
-                              "with 2 headers");
+        CHECK_STR_EQ(err.msg,
+                     "unable to upgrade: header X-Stream-Protocol-Version does not exist in request "
+                     "with 2 headers");
         stream_upgrade_done(&u);
         CHECK_INT_EQ(upgrade("POST /x HTTP/1.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n",
                              STREAM_KIND_PORTFORWARD, &u, &err),
@@ -123,22 +125,23 @@ TEST(upgrade_spdy) {
         nl_error_clear(&err);
 }
 
-#define WS_HEAD(method, extra)                                                                                 \
-        method " /x?port=80 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"                         \
+#define WS_HEAD(method, extra)                                                                              \
+        method " /x?port=80 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"                      \
                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " KEY "\r\n" extra "\r\n"
 
 TEST(upgrade_websocket) {
         struct stream_upgrade u = {};
         nl_error err = NL_ERROR_INIT;
 
-        CHECK_INT_EQ(upgrade(WS_HEAD("GET", "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n"), STREAM_KIND_EXEC, &u,
-                             &err),
+        CHECK_INT_EQ(upgrade(WS_HEAD("GET", "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n"),
+                             STREAM_KIND_EXEC, &u, &err),
                      0);
         CHECK_INT_EQ(u.transport, STREAM_TRANSPORT_WEBSOCKET);
         CHECK_INT_EQ(u.version, 5);
-        CHECK_STR_EQ(u.response, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-                                 "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n");
+        CHECK_STR_EQ(u.response,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                     "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n");
         stream_upgrade_done(&u);
 
         CHECK_INT_EQ(upgrade(WS_HEAD("GET", "Sec-WebSocket-Protocol: x, v4.base64.channel.k8s.io\r\n"),
@@ -161,14 +164,14 @@ TEST(upgrade_websocket) {
                      0);
         CHECK_INT_EQ(u.transport, STREAM_TRANSPORT_SPDY_OVER_WEBSOCKET);
         stream_upgrade_done(&u);
-        CHECK_INT_EQ(upgrade(WS_HEAD("GET", "Sec-WebSocket-Protocol: v4.channel.k8s.io\r\n"), STREAM_KIND_PORTFORWARD,
-                             &u, &err),
+        CHECK_INT_EQ(upgrade(WS_HEAD("GET", "Sec-WebSocket-Protocol: v4.channel.k8s.io\r\n"),
+                             STREAM_KIND_PORTFORWARD, &u, &err),
                      0);
         CHECK_INT_EQ(u.transport, STREAM_TRANSPORT_WEBSOCKET);
         stream_upgrade_done(&u);
         /* v5 is not a port-forward protocol; the tunnel is not an exec one */
-        CHECK_INT_EQ(upgrade(WS_HEAD("GET", "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n"), STREAM_KIND_PORTFORWARD,
-                             &u, &err),
+        CHECK_INT_EQ(upgrade(WS_HEAD("GET", "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n"),
+                             STREAM_KIND_PORTFORWARD, &u, &err),
                      -EPROTONOSUPPORT);
         CHECK_STR_EQ(u.response, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         stream_upgrade_done(&u);
@@ -263,13 +266,16 @@ TEST(status) {
         CHECK_STR_EQ(s, "{\"status\":\"Success\"}");
         free(s);
         s = status(SPDY, 5, STREAM_KIND_EXEC, STREAM_RESULT_EXIT_CODE, 7, NULL);
-        CHECK_STR_EQ(s, "{\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit code: error "
-                        "executing command [sh -c exit 7], exit code 7\",\"reason\":\"NonZeroExitCode\","
-                        "\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"7\"}]}}");
+        CHECK_STR_EQ(
+                s, "{\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit code: error "
+                   "executing command [sh -c exit 7], exit code 7\",\"reason\":\"NonZeroExitCode\","
+                   "\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"7\"}]}}");
         free(s);
         s = status(WS, 4, STREAM_KIND_EXEC, STREAM_RESULT_ERROR, 0, "no such file <x>");
-        CHECK_STR_EQ(s, "{\"status\":\"Failure\",\"message\":\"Internal error occurred: error executing command in "
-                        "container: no such file \\u003cx\\u003e\",\"reason\":\"InternalError\",\"code\":500}");
+        CHECK_STR_EQ(
+                s,
+                "{\"status\":\"Failure\",\"message\":\"Internal error occurred: error executing command in "
+                "container: no such file \\u003cx\\u003e\",\"reason\":\"InternalError\",\"code\":500}");
         free(s);
         s = status(SPDY, 4, STREAM_KIND_ATTACH, STREAM_RESULT_EXIT_CODE, 3, NULL);
         CHECK_STR_EQ(s, "{\"status\":\"Success\"}");
@@ -279,21 +285,27 @@ TEST(status) {
         CHECK_STR_EQ(s, "{\"metadata\":{},\"status\":\"Success\"}");
         free(s);
         s = status(WS, 5, STREAM_KIND_EXEC, STREAM_RESULT_EXIT_CODE, 42, NULL);
-        CHECK_STR_EQ(s, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit "
-                        "code: command terminated with exit code 42\",\"reason\":\"NonZeroExitCode\",\"details\":"
-                        "{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"42\"}]}}");
+        CHECK_STR_EQ(
+                s, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero "
+                   "exit "
+                   "code: command terminated with exit code 42\",\"reason\":\"NonZeroExitCode\",\"details\":"
+                   "{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"42\"}]}}");
         free(s);
         s = status(WS, 5, STREAM_KIND_ATTACH, STREAM_RESULT_ERROR, 0, "gone");
-        CHECK_STR_EQ(s, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"Internal error occurred: error attaching "
-                        "to container: gone\",\"reason\":\"InternalError\",\"details\":{\"causes\":[{\"message\":"
-                        "\"error attaching to container: gone\"}]},\"code\":500}");
+        CHECK_STR_EQ(
+                s, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"Internal error occurred: error "
+                   "attaching "
+                   "to container: gone\",\"reason\":\"InternalError\",\"details\":{\"causes\":[{\"message\":"
+                   "\"error attaching to container: gone\"}]},\"code\":500}");
         free(s);
         /* before v4: the message of a failure as text, nothing on success */
         s = status(SPDY, 3, STREAM_KIND_EXEC, STREAM_RESULT_SUCCESS, 0, NULL);
         CHECK(s == NULL);
         s = status(WS, 1, STREAM_KIND_EXEC, STREAM_RESULT_EXIT_CODE, 2, NULL);
-        CHECK_STR_EQ(s, "command terminated with non-zero exit code: error executing command [sh -c exit 7], exit "
-                        "code 2");
+        CHECK_STR_EQ(
+                s,
+                "command terminated with non-zero exit code: error executing command [sh -c exit 7], exit "
+                "code 2");
         free(s);
 }
 
@@ -301,8 +313,9 @@ TEST(json_string) {
         struct stream_buf b = {};
         CHECK_INT_EQ(stream_json_string(&b, "a\"\\\n\x01<&>\xe2\x80\xa8\xc3\xa9\xff\xed\xa0\x80z"), 0);
         stream_buf_append(&b, "", 1);
-        CHECK_STR_EQ((const char *) stream_buf_head(&b), "\"a\\\"\\\\\\n\\u0001\\u003c\\u0026\\u003e\\u2028\xc3\xa9"
-                                                         "\\ufffd\\ufffd\\ufffd\\ufffdz\"");
+        CHECK_STR_EQ((const char *) stream_buf_head(&b),
+                     "\"a\\\"\\\\\\n\\u0001\\u003c\\u0026\\u003e\\u2028\xc3\xa9"
+                     "\\ufffd\\ufffd\\ufffd\\ufffdz\"");
         stream_buf_free(&b);
 }
 
@@ -317,7 +330,8 @@ TEST(resize) {
         char log[256] = "";
 
         /* as client-go's json.Encoder writes them, split anywhere */
-        const char *in = "{\"Width\":80,\"Height\":24}\n{\"width\":100,\"HEIGHT\":40,\"x\":[1]}\n null \n{\"Wid";
+        const char *in =
+                "{\"Width\":80,\"Height\":24}\n{\"width\":100,\"HEIGHT\":40,\"x\":[1]}\n null \n{\"Wid";
         stream_resize_feed(&r, in, strlen(in), on_size, log);
         CHECK_STR_EQ(log, "80x24;100x40;0x0;");
         stream_resize_feed(&r, "th\":7}", 6, on_size, log);
