@@ -287,7 +287,7 @@ static int control_frame(struct spdy_parser *p, spdy_frame_fn fn, void *userdata
 }
 
 int spdy_parser_feed(struct spdy_parser *p, const void *data, size_t len, spdy_frame_fn fn, void *userdata) {
-        const uint8_t *in = data;
+        const uint8_t *in = data ? data : (const uint8_t *) "";
         int r;
 
         /* an empty control or data frame completes without another byte */

@@ -301,7 +301,8 @@ int spdy_session_send(struct spdy_session *s, uint32_t id, const void *data, siz
                 r = spdy_encode_data(&s->out, id, fin && n == len ? SPDY_FLAG_FIN : 0, p, n);
                 if (r < 0)
                         return r;
-                p += n;
+                if (n > 0) /* data may be NULL for a bare FIN */
+                        p += n;
                 len -= n;
         } while (len > 0);
         if (fin) {

@@ -37,8 +37,9 @@ int stream_buf_append(struct stream_buf *b, const void *p, size_t n); /* -ENOMEM
 static inline size_t stream_buf_size(const struct stream_buf *b) {
         return b->len - b->off;
 }
+/* Never NULL: an empty buffer that never held anything gives an empty string. */
 static inline const uint8_t *stream_buf_head(const struct stream_buf *b) {
-        return b->data + b->off;
+        return b->data ? b->data + b->off : (const uint8_t *) "";
 }
 void stream_buf_consume(struct stream_buf *b, size_t n);
 void stream_buf_clear(struct stream_buf *b);

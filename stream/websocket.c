@@ -279,7 +279,7 @@ static int frame_end(struct ws_session *s) {
 }
 
 int ws_session_feed(struct ws_session *s, const void *data, size_t len) {
-        const uint8_t *in = data;
+        const uint8_t *in = data ? data : (const uint8_t *) "";
         int r;
 
         if (s->error)
