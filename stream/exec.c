@@ -54,6 +54,7 @@ struct exec {
         struct stream_buf ws_message;
         bool protocol_error;
         bool keep_open; /* finished, but waiting for the client to close first */
+        bool held[3];   /* stdout/stderr hung up with bytes left and no room to send them */
 };
 
 static void close_fd(int *fd) {
@@ -460,11 +461,17 @@ static int run(struct exec *e) {
                         idx[0] = (int) n;
                         p[n++] = (struct pollfd){.fd = e->proc.stdin_fd, .events = POLLOUT};
                 }
+                bool budget[3] = {};
                 for (int ch = 1; ch <= 2; ch++) {
                         int fd = ch == 1 ? e->proc.stdout_fd : e->proc.stderr_fd;
-                        if (fd >= 0 && read_budget(e, ch) > 0) {
+                        budget[ch] = read_budget(e, ch) > 0;
+                        if (budget[ch])
+                                e->held[ch] = false;
+                        /* nothing may be read: only a hang-up is waited for, to see an end with
+                         * nothing left to read (a window of exactly the output's size) */
+                        if (fd >= 0 && (budget[ch] || !e->held[ch])) {
                                 idx[ch] = (int) n;
-                                p[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+                                p[n++] = (struct pollfd){.fd = fd, .events = budget[ch] ? POLLIN : 0};
                         }
                 }
                 if (e->proc.exit_fd >= 0) {
@@ -480,12 +487,22 @@ static int run(struct exec *e) {
                 if ((want_read && (pending_in || (p[0].revents & POLLIN))) ||
                     (p[0].revents & (POLLHUP | POLLERR)))
                         (void) stream_core_read(&e->core);
-                for (int ch = 1; ch <= 2; ch++)
-                        if (idx[ch] >= 0 && p[idx[ch]].revents) {
-                                r = read_output(e, ch);
-                                if (r < 0)
-                                        return nl_error_set(e->err, r, "sending output: %s", strerror(-r));
+                for (int ch = 1; ch <= 2; ch++) {
+                        if (idx[ch] < 0 || !p[idx[ch]].revents)
+                                continue;
+                        if (!budget[ch]) {
+                                int *fd = ch == 1 ? &e->proc.stdout_fd : &e->proc.stderr_fd, left = 0;
+                                if (ioctl(*fd, FIONREAD, &left) == 0 && left == 0) {
+                                        close_fd(fd);
+                                        e->out_eof[ch] = true;
+                                } else
+                                        e->held[ch] = true; /* bytes left: wait for the window */
+                                continue;
                         }
+                        r = read_output(e, ch);
+                        if (r < 0)
+                                return nl_error_set(e->err, r, "sending output: %s", strerror(-r));
+                }
                 if (idx[3] >= 0 && p[idx[3]].revents)
                         reap(e);
         }
