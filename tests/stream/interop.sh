@@ -202,4 +202,12 @@ for tr in spdy websocket; do
         has "port-forward $tr refused ends" "$T/out" "forwarder ended: lost connection to pod"
 done
 
+# the fixture's sessions under the sanitizers (make test SANITIZE=1): their reports fail the suite
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/main.log" "$T/nows.log"; then
+        bad "sanitizer reports in the server's log"
+        grep -E -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/main.log" "$T/nows.log" | head -40
+else
+        ok
+fi
+
 summary
