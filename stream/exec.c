@@ -70,7 +70,9 @@ static bool ws(const struct exec *e) {
 
 /* Send on a channel (stdout, stderr, error). */
 static int send_channel(struct exec *e, int ch, const void *data, size_t len) {
-        if (e->dead[ch])
+        /* an output the client did not ask for is dropped (the kubelet's IgnoreChannel) */
+        if (e->dead[ch] || (ch == STREAM_CHANNEL_STDOUT && !e->opts->stdout) ||
+            (ch == STREAM_CHANNEL_STDERR && !e->opts->stderr))
                 return 0;
         if (ws(e))
                 return stream_core_ws_send(&e->core, e->up->base64, (uint8_t) ch, data, len);

@@ -151,8 +151,11 @@ static int on_open(struct pf *f, const struct spdy_event *ev) {
         }
         struct pair *p = NULL;
         size_t index = 0;
+        /* the kubelet forgets a pair once both its streams are there: a later stream with the
+         * same requestID starts a new one */
         for (; index < f->n_pairs; index++)
-                if (streq(f->pairs[index]->request_id, rid)) {
+                if (!f->pairs[index]->connected && !f->pairs[index]->failed &&
+                    streq(f->pairs[index]->request_id, rid)) {
                         p = f->pairs[index];
                         break;
                 }
@@ -166,7 +169,7 @@ static int on_open(struct pf *f, const struct spdy_event *ev) {
         if (r < 0)
                 return r;
         uint32_t *slot = data ? &p->data_id : &p->error_id;
-        if (*slot || p->connected || p->failed) {
+        if (*slot) {
                 _cleanup_free_ char *msg =
                         nl_strdupf("error processing stream for request %s: %s stream already "
                                    "assigned",
