@@ -8,7 +8,7 @@
 #   make WERROR=1        warnings are errors (on when CI=true)
 
 CC ?= gcc
-PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive
+PKGS := libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
@@ -46,6 +46,7 @@ CRI_SRC := $(wildcard cri/*.c)
 PROBES_SRC := $(wildcard probes/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
 SHIM_SRC := $(wildcard cri/shim/*.c)
+STREAM_SRC := $(wildcard stream/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -53,10 +54,12 @@ LIB_COMMON := $(BUILD)/libnlcommon.a
 LIB_PODSPEC := $(BUILD)/libpodspec.a
 LIB_CRI := $(if $(CRI_SRC),$(BUILD)/libcri.a)
 LIB_PROBES := $(if $(PROBES_SRC),$(BUILD)/libprobes.a)
+# kubectl exec/attach/port-forward wire protocols (SPDY, WebSocket): pure, on common/ only.
+LIB_STREAM := $(BUILD)/libstream.a
 # The daemon's and CLI's code but main(), so tests can link it.
 LIB_AGENT := $(BUILD)/libagent.a
-# Link order: dependents first (agent -> probes -> cri -> podspec -> common).
-LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_COMMON)
+# Link order: dependents first (agent -> probes -> cri -> podspec -> common; stream -> common).
+LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_STREAM) $(LIB_COMMON)
 
 NODELET := $(BUILD)/nodelet
 SHIM := $(BUILD)/nodelet-shim
@@ -81,6 +84,7 @@ $(LIB_PODSPEC): $(call obj,$(PODSPEC_SRC))
 $(BUILD)/libcri.a: $(call obj,$(CRI_SRC))
 $(LIB_AGENT): $(call obj,$(filter-out agent/main.c,$(AGENT_SRC)))
 $(BUILD)/libprobes.a: $(call obj,$(PROBES_SRC))
+$(LIB_STREAM): $(call obj,$(STREAM_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -113,6 +117,13 @@ $(BUILD)/tests/grpc-health-server: tests/fixtures/grpc-health-server.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lnghttp2
 $(BUILD)/tests/test-probes: | $(BUILD)/tests/grpc-health-server
 
+# The streaming fixture: the kubelet's exec/attach/portForward endpoints over plain TCP through
+# stream/, with a fake container, for client-go in tests/stream/interop.sh.
+STREAM_SERVER := $(BUILD)/tests/stream-test-server
+$(STREAM_SERVER): $(BUILD)/tests/fixtures/stream-test-server.o $(LIB_STREAM) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Fuzz targets replay their committed corpus through a plain main() (tests/fuzz/replay.c).
 $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/replay.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -127,8 +138,13 @@ fuzz-replay: $(FUZZ_REPLAY)
 cli-test: $(NODELET)
 	@for t in tests/cli/*.sh; do NODELET=$(abspath $(NODELET)) $$t || exit 1; done
 
-test: $(NODELET) $(SHIM) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY)
+test: $(NODELET) $(SHIM) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY) $(STREAM_SERVER)
 	@tests/run-tests.sh all $(UNIT_BIN) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
+
+# client-go against stream/ (tests/stream/interop.sh; `make test` runs it too, skipping without Go)
+.PHONY: stream-interop
+stream-interop: $(STREAM_SERVER)
+	@tests/run-tests.sh stream $(abspath $(STREAM_SERVER))
 
 check:
 	$(MAKE) test
