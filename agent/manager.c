@@ -169,6 +169,35 @@ static int64_t pod_request(const struct pod *p, const char *resource) {
         return total;
 }
 
+/* Does the pod ask for an AppArmor profile (the kubelet's apparmor isRequired): a profile other
+ * than Unconfined in the pod's or a container's securityContext, or a beta annotation
+ * container.apparmor.security.beta.kubernetes.io/<name> other than "unconfined". */
+static bool apparmor_required(const struct pod *pod) {
+        const struct pod_spec *s = &pod->spec;
+        const struct pod_app_armor_profile *p = s->security_context ? s->security_context->app_armor_profile : NULL;
+        if (p && !streq_ptr(p->type, "Unconfined"))
+                return true;
+        const struct pod_container *lists[] = { s->init_containers, s->containers };
+        size_t ns[] = { s->n_init_containers, s->n_containers };
+        for (size_t l = 0; l < 2; l++)
+                for (size_t i = 0; i < ns[l]; i++) {
+                        const struct pod_security_context *sc = lists[l][i].security_context;
+                        if (sc && sc->app_armor_profile && !streq_ptr(sc->app_armor_profile->type, "Unconfined"))
+                                return true;
+                }
+        for (size_t i = 0; i < pod->metadata.n_annotations; i++)
+                if (strncmp(strempty(pod->metadata.annotations[i].key), "container.apparmor.security.beta.kubernetes.io/",
+                            47) == 0 &&
+                    !streq_ptr(pod->metadata.annotations[i].value, "unconfined"))
+                        return true;
+        return false;
+}
+
+static bool apparmor_enabled(void) {
+        _cleanup_free_ char *v = NULL;
+        return nl_read_file("/sys/module/apparmor/parameters/enabled", 16, false, &v, NULL) == 0 && v[0] == 'Y';
+}
+
 /* The kubelet's admission for what a node without an API server can check: pod count,
  * cpu and memory requests against allocatable (the sysctl check is the worker's). */
 static int admit(struct manager *m, const struct pod *pod, char **reason, char **message) {
@@ -213,6 +242,16 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
         if (pod->spec.os && !isempty(pod->spec.os->name) && !streq(pod->spec.os->name, "linux")) {
                 *reason = strdup("PodOSNotSupported");
                 *message = strdup("Failed to admit pod as the OS field doesn't match node OS");
+                return -1;
+        }
+        /* the kubelet's AppArmor admit handler: a profile that cannot be enforced is refused,
+         * never silently dropped. Where AppArmor is enabled nodelet does not apply profiles
+         * yet either: refused too, saying so (docs/reliability.md). */
+        if (apparmor_required(pod)) {
+                *reason = strdup("AppArmor");
+                *message = strdup(apparmor_enabled()
+                                          ? "Cannot enforce AppArmor: nodelet does not apply AppArmor profiles yet"
+                                          : "Cannot enforce AppArmor: AppArmor is not enabled on the host");
                 return -1;
         }
         return 0;

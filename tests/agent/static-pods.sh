@@ -67,6 +67,11 @@ manifest toobig "  containers:
 manifest wraps "  containers:
   - {name: a, image: $IMG, command: [sleep, '3600'], resources: {requests: {memory: '9223372036854775807'}}}
   - {name: b, image: $IMG, command: [sleep, '3600'], resources: {requests: {memory: '9223372036854775807'}}}"
+# an AppArmor profile that cannot be enforced is refused, not dropped (issue 19 item 7)
+manifest apparmor "  securityContext: {appArmorProfile: {type: RuntimeDefault}}
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: apparmor-beta\n  annotations: {container.apparmor.security.beta.kubernetes.io/c: runtime/default}\nspec:\n  containers:\n  - {name: c, image: %s, command: [sleep, "3600"]}\n' "$IMG" >"$M/apparmor-beta.yaml"
 # the pod's OS against the node's (issue 18's e2e run: a windows pod ran)
 manifest windows "  os: {name: windows}
   containers:
@@ -123,6 +128,10 @@ check "unsafe sysctl rejected" unsafe-sysctl 20 '.status.phase == "Failed" and .
 check "requests that add up past int64: OutOfmemory, not a wrapped-around admit" wraps 20 '.status.phase == "Failed" and .status.reason == "OutOfmemory"'
 check "OutOfcpu" toobig 20 '.status.phase == "Failed" and .status.reason == "OutOfcpu" and (.status.message | startswith("Node didn'"'"'t have enough resource: cpu, requested: 1000000, used: "))'
 
+aa_msg="Cannot enforce AppArmor: AppArmor is not enabled on the host"
+[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && aa_msg="Cannot enforce AppArmor: nodelet does not apply AppArmor profiles yet"
+check "an AppArmor profile that cannot be enforced: AppArmor" apparmor 20 '.status.phase == "Failed" and .status.reason == "AppArmor" and .status.message == "'"$aa_msg"'" and .status.containerStatuses == null'
+check "the beta AppArmor annotation is refused the same way" apparmor-beta 20 '.status.phase == "Failed" and .status.reason == "AppArmor"'
 check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
 check "a windows node selector: PodOSSelectorNodeLabelDoesNotMatch" os-selector 20 '.status.phase == "Failed" and .status.reason == "PodOSSelectorNodeLabelDoesNotMatch" and .status.containerStatuses == null'
 
