@@ -313,7 +313,8 @@ static void link_container_log(const struct cri_config *cfg, const struct pod *p
         if (!link || nl_mkdir_p(cfg->containers_log_dir, 0755) < 0)
                 return;
         (void) unlink(link);
-        (void) symlink(log_path, link);
+        if (symlink(log_path, link) < 0)
+                return; /* a convenience for log collectors: the container runs without it */
 }
 
 /* The link goes with the container (the kubelet's removeContainerLog); only a link is removed. */
