@@ -72,6 +72,17 @@ manifest apparmor "  securityContext: {appArmorProfile: {type: RuntimeDefault}}
   containers:
   - {name: c, image: $IMG, command: [sleep, '3600']}"
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: apparmor-beta\n  annotations: {container.apparmor.security.beta.kubernetes.io/c: runtime/default}\nspec:\n  containers:\n  - {name: c, image: %s, command: [sleep, "3600"]}\n' "$IMG" >"$M/apparmor-beta.yaml"
+# a privileged container gets the host's devices, as containerd gives them (issue 19 item 10)
+HOSTDEV=
+for d in $(find /dev -maxdepth 1 -type b | sort); do # one with data to read (not an empty zram or loop)
+        [ "$(cat "/sys/class/block/$(basename "$d")/size" 2>/dev/null)" -gt 0 ] 2>/dev/null && { HOSTDEV=$d; break; }
+done
+manifest privdev "  restartPolicy: Never
+  containers:
+  - {name: c, image: $IMG, securityContext: {privileged: true}, command: [sh, -c, 'stat -c \"%F %t:%T %n\" $HOSTDEV']}"
+manifest unprivdev "  restartPolicy: Never
+  containers:
+  - {name: c, image: $IMG, command: [sh, -c, 'ls $HOSTDEV 2>&1; true']}"
 # the pod's OS against the node's (issue 18's e2e run: a windows pod ran)
 manifest windows "  os: {name: windows}
   containers:
@@ -132,6 +143,14 @@ aa_msg="Cannot enforce AppArmor: AppArmor is not enabled on the host"
 [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && aa_msg="Cannot enforce AppArmor: nodelet does not apply AppArmor profiles yet"
 check "an AppArmor profile that cannot be enforced: AppArmor" apparmor 20 '.status.phase == "Failed" and .status.reason == "AppArmor" and .status.message == "'"$aa_msg"'" and .status.containerStatuses == null'
 check "the beta AppArmor annotation is refused the same way" apparmor-beta 20 '.status.phase == "Failed" and .status.reason == "AppArmor"'
+if [ -n "$HOSTDEV" ]; then
+        check "privileged pod ran" privdev 30 '.status.phase == "Succeeded"'
+        out=$("$NODELET" logs "privdev-$NODE" "${ARGS[@]}" 2>&1)
+        want=$(stat -c '%F %t:%T %n' "$HOSTDEV")
+        [ "$out" = "$want" ] && ok || bad "a privileged container has the host's $HOSTDEV ($want): $out"
+        check "unprivileged pod ran" unprivdev 30 '.status.phase == "Succeeded"'
+        "$NODELET" logs "unprivdev-$NODE" "${ARGS[@]}" 2>&1 | grep -q 'No such file' && ok || bad "an unprivileged container does not see $HOSTDEV"
+fi
 check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
 check "a windows node selector: PodOSSelectorNodeLabelDoesNotMatch" os-selector 20 '.status.phase == "Failed" and .status.reason == "PodOSSelectorNodeLabelDoesNotMatch" and .status.containerStatuses == null'
 
