@@ -13,7 +13,7 @@
 #                 tests/e2e/skip.txt is always added (E2E_NO_SKIPLIST=1: not)
 #      E2E_SUBSET=ci  the focus is tests/e2e/ci-focus.txt (`make e2e-ci`)
 #      E2E_PROCS  ginkgo processes             [the machine's cores]
-#      E2E_OUT    reports and logs             [build/e2e]
+#      E2E_OUT    reports and logs             [build/e2e; the CI subset: build/e2e/ci]
 #      E2E_DRY_RUN=1  list the tests of the focus, run nothing
 #      NODELET    the daemon                   [build/nodelet]
 # Output: a line per finished test; E2E_OUT/junit_01.xml (ginkgo's JUnit), E2E_OUT/e2e.log
@@ -33,6 +33,7 @@ command -v go >/dev/null || die "needs go (/usr/local/go/bin) to build e2e.test"
 
 NODELET=${NODELET:-$top/build/nodelet}
 OUT=${E2E_OUT:-$top/build/e2e}
+[ "${E2E_SUBSET:-}" != ci ] || OUT=${E2E_OUT:-$top/build/e2e/ci}
 FOCUS=${E2E_FOCUS:-'\[NodeConformance\]'}
 LABELS=
 if [ "${E2E_SUBSET:-}" = ci ] && [ -z "${E2E_FOCUS:-}" ]; then
@@ -182,7 +183,9 @@ openssl req -new -key "$T/kubelet.key" -subj "/CN=$NODE" 2>/dev/null |
 	openssl x509 -req -CA "$CA_CERT" -CAkey "$CP_DIR/pki/ca.key" -set_serial "0x$(openssl rand -hex 16)" -days 2 -sha256 \
 		-extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:%s,IP:127.0.0.1,DNS:%s\n' "$NODE_IP" "$NODE") \
 		-out "$T/kubelet.crt" 2>/dev/null
-PORT=$(free_port 11350)
+# 10250 as a kubelet's when it is free: the e2e framework's failure dumps ask the node through
+# the API server's proxy at NODE:10250 whatever the node says its port is
+if [ -z "$(ss -Htln "sport = :10250")" ]; then PORT=10250; else PORT=$(free_port 11350); fi
 HEALTHZ=$(free_port 11348)
 # NODE_ARGS: what the cleanup's run uses too (no API server: every pod is an orphan then)
 NODE_ARGS=(--root-dir "$T/root" --run-dir "$T/run" --pod-log-dir "$T/log" --pod-manifest-path "$T/manifests"
