@@ -108,13 +108,15 @@ build_debian_rootfs() {
 	log "Debian bookworm root file system (mmdebstrap minbase + $DEBIAN_PKGS)"
 	rm -rf "$out"
 	mkdir -p "$out"
-	# docs, man pages and apt lists are dead weight in a test image; device nodes are the
-	# runtime's to make
+	# docs, man pages and apt lists are dead weight in a test image
 	mmdebstrap --quiet --variant=minbase --include="$DEBIAN_PKGS" \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/dev/*' \
+		--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
 		bookworm "$out/root" >&2 || die "mmdebstrap failed"
+	# device nodes are the runtime's to make; removed once mmdebstrap has unmounted its /dev
+	# (inside its hooks they are still in use)
+	rm -rf "${out:?}/root/dev/"*
 	touch "$out/done"
 	log "Debian root file system made in $(($(date +%s) - t0)) s ($(du -sh "$out/root" | cut -f1))"
 }
