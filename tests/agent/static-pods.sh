@@ -83,6 +83,27 @@ manifest privdev "  restartPolicy: Never
 manifest unprivdev "  restartPolicy: Never
   containers:
   - {name: c, image: $IMG, command: [sh, -c, 'ls $HOSTDEV 2>&1; true']}"
+# a sidecar's readiness counts in the pod's (the kubelet's ContainersReady; issue 18's e2e run)
+manifest sidecar-unready "  initContainers:
+  - name: side
+    image: $IMG
+    restartPolicy: Always
+    command: [sleep, '3600']
+    readinessProbe: {exec: {command: ['false']}, periodSeconds: 1}
+  containers:
+  - {name: app, image: $IMG, command: [sleep, '3600']}"
+# a RestartNever pod whose first init container fails: the second waits PodInitializing
+manifest init-never-waits "  restartPolicy: Never
+  initContainers:
+  - {name: init1, image: $IMG, command: [sh, -c, 'exit 1']}
+  - {name: init2, image: $IMG, command: ['true']}
+  containers:
+  - {name: app, image: $IMG, command: ['true']}"
+# a hostNetwork pod's IPs are the node's IP, one per family (issue 18's e2e run: every host
+# address was reported, which the API server refuses)
+manifest hostnet-ips "  hostNetwork: true
+  containers:
+  - {name: c, image: $IMG, command: [sh, -c, 'echo \$POD_IP; sleep 3600'], env: [{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]}"
 # the pod's OS against the node's (issue 18's e2e run: a windows pod ran)
 manifest windows "  os: {name: windows}
   containers:
@@ -151,6 +172,11 @@ if [ -n "$HOSTDEV" ]; then
         check "unprivileged pod ran" unprivdev 30 '.status.phase == "Succeeded"'
         "$NODELET" logs "unprivdev-$NODE" "${ARGS[@]}" 2>&1 | grep -q 'No such file' && ok || bad "an unprivileged container does not see $HOSTDEV"
 fi
+check "an unready sidecar keeps the pod unready, named first" sidecar-unready 30 '.status.containerStatuses[0].ready == true and ([.status.conditions[] | select(.type == "Ready")][0] | .status == "False" and .message == "containers with unready status: [side]")'
+check "init2 of a failed RestartNever pod waits PodInitializing" init-never-waits 30 '.status.phase == "Failed" and .status.initContainerStatuses[1].state.waiting.reason == "PodInitializing"'
+check "a hostNetwork pod reports the node's IP, once" hostnet-ips 30 '.status.podIP == .status.hostIP and (.status.podIPs | length) == 1 and .status.podIPs[0].ip == .status.hostIP'
+hip=$(pod_json hostnet-ips | jq -r .status.hostIP)
+[ "$("$NODELET" logs "hostnet-ips-$NODE" "${ARGS[@]}" 2>/dev/null)" = "$hip" ] && ok || bad "a hostNetwork pod's POD_IP is the node's IP ($hip)"
 check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
 check "a windows node selector: PodOSSelectorNodeLabelDoesNotMatch" os-selector 20 '.status.phase == "Failed" and .status.reason == "PodOSSelectorNodeLabelDoesNotMatch" and .status.containerStatuses == null'
 
