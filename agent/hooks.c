@@ -96,6 +96,9 @@ int hook_run(struct ctr *c, const struct pod_lifecycle_handler *handler, usec_t 
                                      timeout, done_hook_http, h, &h->op);
         } else if (handler->sleep) {
                 usec_t d = (usec_t) (handler->sleep->seconds.set ? handler->sleep->seconds.v : 0) * SEC;
+                /* no longer than the hook may run (a preStop: the grace period left) */
+                if (timeout > 0 && d > timeout)
+                        d = timeout;
                 r = sd_event_add_time_relative(w->m->event, &h->timer, CLOCK_MONOTONIC, d, 10000, on_sleep, h);
         } else {
                 /* tcpSocket: deprecated, never run by the kubelet */

@@ -767,6 +767,17 @@ static void pre_stop_done(struct ctr *c, bool ok, const char *message) {
 
 /* Stop app containers first, then sidecars once the apps are gone (the kubelet's sidecar
  * ordering), SIGKILL whatever is left at the grace period's end. */
+/* A sidecar stops after the app containers and after every sidecar declared after it (the
+ * kubelet stops them one by one in reverse order). */
+static bool sidecar_may_stop(const struct pod_worker *w, size_t i, bool apps_running) {
+        if (apps_running)
+                return false;
+        for (size_t k = i + 1; k < w->n_init; k++)
+                if (w->init[k].sidecar && running(&w->init[k]))
+                        return false;
+        return true;
+}
+
 static void terminate_step(struct pod_worker *w) {
         usec_t now = now_monotonic();
         bool apps_running = false, any_running = false, any_busy = false;
@@ -775,11 +786,17 @@ static void terminate_step(struct pod_worker *w) {
         for (size_t i = 0; i < w->n_init + w->n_app; i++) {
                 struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
                 any_running |= running(c);
+                /* the grace period is over: SIGKILL, whether or not a preStop hook still runs */
+                if (running(c) && !c->busy && now >= w->kill_deadline) {
+                        kill_container(c, SIGKILL);
+                        any_busy |= c->busy;
+                        continue;
+                }
                 if (running(c) && !c->busy && !c->hook_busy) {
                         const struct pod_lifecycle_handler *pre = c->spec->lifecycle ? c->spec->lifecycle->pre_stop : NULL;
                         if (now >= w->kill_deadline)
                                 kill_container(c, SIGKILL);
-                        else if (!c->killed && (!c->init || !apps_running)) {
+                        else if (!c->killed && (!c->init || sidecar_may_stop(w, i, apps_running))) {
                                 if (pre && !c->pre_stop_done) {
                                         /* preStop first, inside the grace period */
                                         probes_stop(c);
@@ -1167,6 +1184,16 @@ static void stop_everything(struct pod_worker *w, bool remove) {
         if (w->state == W_RUNNING) {
                 w->state = W_TERMINATING;
                 w->kill_deadline = now_monotonic() + (usec_t) grace_seconds(w) * SEC;
+                /* as the kubelet: no liveness probe kills a container of a terminating pod */
+                for (size_t i = 0; i < w->n_init + w->n_app; i++)
+                        probes_stop_liveness(i < w->n_init ? &w->init[i] : &w->app[i - w->n_init]);
+        } else if (w->state == W_TERMINATING) {
+                /* a second delete with a shorter grace period shortens the wait */
+                usec_t d = now_monotonic() + (usec_t) grace_seconds(w) * SEC;
+                if (d < w->kill_deadline) {
+                        w->kill_deadline = d;
+                        arm_timer(w, d);
+                }
         }
         w->remove_after |= remove;
 }

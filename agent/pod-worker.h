@@ -100,6 +100,7 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
 /* agent/probe-worker.c */
 void probes_start(struct ctr *c); /* the container runs (its postStart hook is done) */
 void probes_stop(struct ctr *c);  /* the container stopped, or the pod terminates */
+void probes_stop_liveness(struct ctr *c); /* the pod terminates: its liveness probes stop */
 
 /* agent/hooks.c: run a lifecycle handler (exec, httpGet, sleep; tcpSocket is deprecated and
  * skipped as the kubelet does); done(ok, message) is called once, from the loop. */

@@ -171,6 +171,9 @@ static void verdict_changed(struct probe_state *p) {
 static void finish(struct probe_state *p, enum probe_result r, const char *output) {
         struct ctr *c = p->c;
         bool ok = r == PROBE_SUCCESS || r == PROBE_WARNING;
+        /* a liveness result that arrives after the pod began terminating decides nothing */
+        if (p == &c->liveness && p->on_hold)
+                return;
         if (r == PROBE_WARNING)
                 pod_event(c->w, "Warning", "ProbeWarning", "%s probe warning: %s", p->kind, strempty(output));
         if (!ok)
@@ -249,6 +252,17 @@ void probes_start(struct ctr *c) {
                         continue; /* armed when the startup probe succeeds */
                 arm(all[i], (usec_t) field(all[i]->spec->initial_delay_seconds, 0) * SEC);
         }
+}
+
+void probes_stop_liveness(struct ctr *c) {
+        struct probe_state *p = &c->liveness;
+        p->timer = sd_event_source_disable_unref(p->timer);
+        if (p->op) {
+                probe_op_cancel(p->op);
+                p->op = NULL;
+        }
+        /* an exec liveness probe in flight comes back to a probe that no longer acts */
+        p->on_hold = true;
 }
 
 void probes_stop(struct ctr *c) {

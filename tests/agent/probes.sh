@@ -85,10 +85,38 @@ manifest hook-sleep "  terminationGracePeriodSeconds: 10
       preStop: {sleep: {seconds: 2}}
   volumes: [{name: h, hostPath: {path: $H, type: Directory}}]"
 
+# sidecars stop after the app, one by one in reverse order (the kubelet's; issue 18's e2e run)
+manifest side-order "  activeDeadlineSeconds: 5
+  terminationGracePeriodSeconds: 20
+  initContainers:
+  - name: s1
+    image: $IMG
+    restartPolicy: Always
+    command: [sh, -c, 'trap \"echo s1-exit >> /h/order; exit 0\" TERM; while true; do sleep 1; done']
+    lifecycle: {preStop: {exec: {command: [sh, -c, 'echo s1-prestop >> /h/order']}}}
+    volumeMounts: [{name: h, mountPath: /h}]
+  - name: s2
+    image: $IMG
+    restartPolicy: Always
+    command: [sh, -c, 'trap \"sleep 1; echo s2-exit >> /h/order; exit 0\" TERM; while true; do sleep 1; done']
+    lifecycle: {preStop: {exec: {command: [sh, -c, 'echo s2-prestop >> /h/order']}}}
+    volumeMounts: [{name: h, mountPath: /h}]
+  containers:
+  - name: app
+    image: $IMG
+    command: [sh, -c, 'trap \"sleep 1; echo app-exit >> /h/order; exit 0\" TERM; while true; do sleep 1; done']
+    volumeMounts: [{name: h, mountPath: /h}]
+  volumes: [{name: h, hostPath: {path: $H, type: Directory}}]"
+# liveness stops when the pod terminates: the probe fails once termination began, and must not
+# kill (the container ends by itself 4 s after its TERM)
+manifest live-term "  activeDeadlineSeconds: 5
+  terminationGracePeriodSeconds: 20
+  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'trap \"touch /tmp/terminating; sleep 4; exit 0\" TERM; while true; do sleep 1; done']
+    livenessProbe: {exec: {command: [sh, -c, '! test -e /tmp/terminating']}, periodSeconds: 1, failureThreshold: 1}"
 start_daemon
-
-# (checked first: these look at the first seconds of the containers)
-check "startup gates: not started, not ready at first" startup 10 '.status.containerStatuses[0].state.running != null and .status.containerStatuses[0].started == false and .status.containerStatuses[0].ready == false'
 
 # readiness: not ready at first (the delay), ready later, zero restarts
 check "readiness delay: not ready early" ready-delay 10 '.status.containerStatuses[0].state.running != null and .status.containerStatuses[0].ready == false'
@@ -127,6 +155,13 @@ rm -f "$M/hooks.yaml" "$M/hook-sleep.yaml"
 for _ in $(seq 100); do [ -f "$H/prestop" ] && [ -f "$H/term-after-sleep" ] && break; sleep 0.2; done
 [ "$(cat "$H/prestop" 2>/dev/null)" = prestop ] && ok || bad "preStop did not run"
 [ -f "$H/term-after-sleep" ] && ok || bad "preStop sleep then SIGTERM: the container did not see TERM"
+
+check "side-order: ended by its deadline" side-order 60 '.status.phase == "Failed" and (.status.initContainerStatuses | all(.state.terminated != null))'
+order=$(tr '\n' ' ' <"$H/order" 2>/dev/null)
+[ "$order" = "app-exit s2-prestop s2-exit s1-prestop s1-exit " ] && ok || bad "sidecars stop after the app, in reverse order, one after the other (got: $order)"
+check "live-term: ended by its deadline" live-term 60 '.status.phase == "Failed" and .status.containerStatuses[0].state.terminated != null'
+check "live-term: the container exited by itself (0), not killed by a liveness probe" live-term 5 '.status.containerStatuses[0].state.terminated.exitCode == 0 and .status.containerStatuses[0].restartCount == 0'
+grep -q 'failed liveness probe' "$T/root/pods/$(pod_json live-term | jq -r .metadata.uid)/events.json" && bad "a liveness probe killed a terminating pod's container" || ok
 
 stop_daemon
 echo "probes: $pass passed, $fail failed"

@@ -240,6 +240,17 @@ gone=0
 for _ in $(seq 120); do k get pod doomed >/dev/null 2>&1 || [ -e "$T/root/pods/$doomed_uid" ] || { gone=1; break; }; sleep 0.25; done
 if [ $gone = 1 ] && [ ! -e "$T/root/pods/$doomed_uid" ]; then ok; else bad "a pod deleted while the agent was down is stopped and goes"; fi
 
+# --- a delete with a shorter grace period cuts a long preStop sleep (issue 18's e2e run) -----------------
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: sleepy, namespace: default}\nspec:\n  nodeName: %s\n  automountServiceAccountToken: false\n  terminationGracePeriodSeconds: 100\n  containers:\n  - name: c\n    image: %s\n    command: [sh, -c, "trap \\"\\" TERM; while true; do sleep 1; done"]\n    lifecycle: {preStop: {sleep: {seconds: 50}}}\n' "$NODE" "$IMG" | apply
+kwait "pod sleepy runs" 40 '.status.phase == "Running"' pod sleepy
+t0=$(date +%s)
+k delete pod sleepy --grace-period=5 --wait=false >/dev/null
+gone=0
+for _ in $(seq 160); do k get pod sleepy >/dev/null 2>&1 || { gone=1; break; }; sleep 0.25; done
+secs=$(( $(date +%s) - t0 ))
+if [ $gone = 1 ] && [ $secs -le 20 ]; then ok; else bad "a 5 s delete grace cuts the 50 s preStop sleep (pod gone after $secs s, gone=$gone)"; fi
+echo "    sleepy: gone $secs s after a delete with a 5 s grace period"
+
 # --- kubectl delete ---------------------------------------------------------------------------------
 uid=$(k get pod hello -o jsonpath='{.metadata.uid}')
 k delete pod hello --wait=false >/dev/null
