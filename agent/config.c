@@ -16,10 +16,6 @@
 #define CONFIG_MAX_LOG_FILES 1000
 #define CONFIG_MAX_VERBOSITY 100
 
-#ifndef USEC_PER_SEC
-#define USEC_PER_SEC ((usec_t) 1000000ULL)
-#endif
-
 #define KUBELET_API_VERSION "kubelet.config.k8s.io/v1beta1"
 #define KUBELET_KIND "KubeletConfiguration"
 

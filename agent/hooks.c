@@ -7,7 +7,6 @@
 #include "common/time-util.h"
 #include "pod-worker.h"
 
-#define SEC 1000000ULL
 
 struct hook {
         struct ctr *c;
@@ -95,7 +94,7 @@ int hook_run(struct ctr *c, const struct pod_lifecycle_handler *handler, usec_t 
                 r = probe_http_start(w->m->probes, handler->http_get, pod_ip, resolve_port(c, &handler->http_get->port),
                                      timeout, done_hook_http, h, &h->op);
         } else if (handler->sleep) {
-                usec_t d = (usec_t) (handler->sleep->seconds.set ? handler->sleep->seconds.v : 0) * SEC;
+                usec_t d = (usec_t) (handler->sleep->seconds.set ? handler->sleep->seconds.v : 0) * USEC_PER_SEC;
                 r = sd_event_add_time_relative(w->m->event, &h->timer, CLOCK_MONOTONIC, d, 10000, on_sleep, h);
         } else {
                 /* tcpSocket: deprecated, never run by the kubelet */

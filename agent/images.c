@@ -122,7 +122,7 @@ static char *format_size(int64_t n) {
 }
 
 static char *format_time(usec_t t) {
-        time_t s = (time_t) (t / 1000000);
+        time_t s = (time_t) (t / USEC_PER_SEC);
         struct tm tm;
         char buf[64];
         if (!gmtime_r(&s, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)

@@ -411,7 +411,7 @@ void manager_cleanup_orphans(struct manager *m) {
  * any container on the node (running or kept for its logs) stay; others go, least recently
  * used first, when the image filesystem is above imageGCHighThresholdPercent, down to the low
  * threshold. Runs in an op child with its own store handle. */
-#define IMAGE_GC_PERIOD (5ULL * 60 * 1000000ULL)
+#define IMAGE_GC_PERIOD (5 * 60 * USEC_PER_SEC)
 
 static json_t *work_image_gc(struct manager *m, const void *arg) {
         char **ids = NULL, **in_use = NULL;
@@ -575,7 +575,7 @@ int manager_start(struct manager *m, nl_error *err) {
                                             100000, on_sync, m)) < 0)
                 return nl_error_set(err, r, "sync timer: %s", strerror(-r));
         (void) sd_event_source_set_description(m->sync_timer, "sync-frequency");
-        if ((r = sd_event_add_time_relative(m->event, &m->image_gc_timer, CLOCK_MONOTONIC, IMAGE_GC_PERIOD, 1000000,
+        if ((r = sd_event_add_time_relative(m->event, &m->image_gc_timer, CLOCK_MONOTONIC, IMAGE_GC_PERIOD, USEC_PER_SEC,
                                             on_image_gc, m)) < 0)
                 return nl_error_set(err, r, "image GC timer: %s", strerror(-r));
         (void) sd_event_source_set_description(m->image_gc_timer, "image-gc");

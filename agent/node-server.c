@@ -28,7 +28,6 @@
 #define OUT_BUFFER 16384 /* response bytes gathered before a write */
 
 
-#define USEC_PER_SEC 1000000ULL
 
 /* ==== the server: state ====================================================================== */
 

@@ -14,8 +14,6 @@
 
 
 
-#define USEC_PER_SEC 1000000ULL
-#define NSEC_PER_USEC 1000ULL
 
 /* ==== metrics =============================================================================== */
 
@@ -276,7 +274,7 @@ static int node_cpu(uint64_t *ret) {
         if (hz <= 0)
                 return -EIO;
         uint64_t ticks = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-        *ret = ticks * (1000000000ULL / (uint64_t) hz);
+        *ret = ticks * (NSEC_PER_SEC / (uint64_t) hz);
         return 0;
 }
 

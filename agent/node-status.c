@@ -17,8 +17,7 @@
 #include "common/time-util.h"
 #include "manager.h"
 
-#define SEC 1000000ULL
-#define LEASE_RENEW (10 * SEC) /* the kubelet renews at a quarter of the 40 s duration */
+#define LEASE_RENEW (10 * USEC_PER_SEC) /* the kubelet renews at a quarter of the 40 s duration */
 #define MAX_IMAGES 50          /* nodeStatusMaxImages */
 #define SMP "application/strategic-merge-patch+json"
 
@@ -354,12 +353,12 @@ static void lease_tick(struct node_status *ns);
 static char *micro_time(void) {
         /* metav1.MicroTime: RFC 3339 with microseconds */
         usec_t t = now_realtime();
-        time_t secs = (time_t) (t / SEC);
+        time_t secs = (time_t) (t / USEC_PER_SEC);
         struct tm tm;
         char buf[64];
         gmtime_r(&secs, &tm);
         size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf + n, sizeof(buf) - n, ".%06lluZ", (unsigned long long) (t % SEC));
+        snprintf(buf + n, sizeof(buf) - n, ".%06lluZ", (unsigned long long) (t % USEC_PER_SEC));
         return strdup(buf);
 }
 
@@ -446,7 +445,7 @@ int node_status_start(struct manager *m, nl_error *err) {
         ns->registered = !m->cfg->register_node;
         int r = sd_event_add_time_relative(m->event, &ns->timer, CLOCK_MONOTONIC, 0, 100000, on_tick, ns);
         if (r >= 0)
-                r = sd_event_add_time_relative(m->event, &ns->lease_timer, CLOCK_MONOTONIC, SEC, 100000, on_lease_timer, ns);
+                r = sd_event_add_time_relative(m->event, &ns->lease_timer, CLOCK_MONOTONIC, USEC_PER_SEC, 100000, on_lease_timer, ns);
         if (r < 0 || !ns->node_info) {
                 node_status_free(ns);
                 return nl_error_set(err, r < 0 ? r : -ENOMEM, "node status timers: %s", strerror(r < 0 ? -r : ENOMEM));

@@ -10,8 +10,7 @@
 
 #include "pod-data.h"
 
-#define SEC 1000000ULL
-#define TOKEN_MAX_AGE (24ULL * 3600 * SEC) /* the token manager's maxTTL */
+#define TOKEN_MAX_AGE (24ULL * 3600 * USEC_PER_SEC) /* the token manager's maxTTL */
 #define TOKEN_MIN_SECONDS 600              /* the API server's minimum expirationSeconds */
 
 struct object {
@@ -757,7 +756,7 @@ static void on_answer(long status, json_t *body, const char *error, void *userda
                                 ok ? strdup("no token in the answer") : why(status, body, error);
                         fail(f, nl_strdupf("failed to fetch token: %s", strempty(w)));
                 } else if (pod_data_set_token(f->d, it->name, it->expiration_seconds, token, exp,
-                                              (usec_t) (ttl_s > 0 ? ttl_s : 0) * SEC) < 0)
+                                              (usec_t) (ttl_s > 0 ? ttl_s : 0) * USEC_PER_SEC) < 0)
                         fail(f, NULL);
                 break;
         }

@@ -13,9 +13,8 @@
 #include "manager.h"
 #include "pod-data.h"
 
-#define SEC 1000000ULL
-#define BACKOFF_INITIAL (10 * SEC) /* the kubelet's container restart back-off */
-#define BACKOFF_MAX (300 * SEC)
+#define BACKOFF_INITIAL (10 * USEC_PER_SEC) /* the kubelet's container restart back-off */
+#define BACKOFF_MAX (300 * USEC_PER_SEC)
 
 #include "pod-worker.h"
 
@@ -311,7 +310,7 @@ static void post_start_done(struct ctr *c, bool ok, const char *message) {
                 free(c->hook_kill_reason);
                 c->hook_kill_reason = strdup("FailedPostStartHook");
                 kill_container(c, 0);
-                c->kill_deadline = now_monotonic() + (usec_t) 2 * SEC;
+                c->kill_deadline = now_monotonic() + (usec_t) 2 * USEC_PER_SEC;
                 arm_timer(w, c->kill_deadline);
         }
         schedule(w);
@@ -325,7 +324,7 @@ static void start_post_start(struct ctr *c) {
         }
         c->post_start_pending = true;
         c->hook_busy = true;
-        if (hook_run(c, h, 120 * SEC, post_start_done) < 0)
+        if (hook_run(c, h, 120 * USEC_PER_SEC, post_start_done) < 0)
                 post_start_done(c, false, "cannot run the hook");
 }
 
@@ -627,7 +626,7 @@ static void start_container(struct ctr *c) {
                 if (c->id) {
                         _cleanup_free_ char *pf = pod_format(w);
                         set_waiting(c, "CrashLoopBackOff", "back-off %llus restarting failed container=%s pod=%s",
-                                    (unsigned long long) (c->backoff / SEC), c->spec->name, strempty(pf));
+                                    (unsigned long long) (c->backoff / USEC_PER_SEC), c->spec->name, strempty(pf));
                         pod_event(w, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s",
                                   c->spec->name, strempty(pf));
                 }
@@ -749,7 +748,7 @@ static void pre_stop_done(struct ctr *c, bool ok, const char *message) {
         if (!ok)
                 pod_event(w, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", strempty(message));
         /* the kubelet grants at least 2 s after preStop before SIGKILL */
-        usec_t min = now_monotonic() + 2 * SEC;
+        usec_t min = now_monotonic() + 2 * USEC_PER_SEC;
         if (w->kill_deadline < min)
                 w->kill_deadline = min;
         schedule(w);
@@ -786,7 +785,7 @@ static void terminate_step(struct pod_worker *w) {
                 any_busy |= c->busy;
         }
         if (any_running) {
-                arm_timer(w, now >= w->kill_deadline ? now + SEC : w->kill_deadline);
+                arm_timer(w, now >= w->kill_deadline ? now + USEC_PER_SEC : w->kill_deadline);
                 return;
         }
         if (!any_busy && !w->sb_busy && w->n_async == 0)
@@ -1137,7 +1136,7 @@ void arm_timer(struct pod_worker *w, usec_t when) {
 static void stop_everything(struct pod_worker *w, bool remove) {
         if (w->state == W_RUNNING) {
                 w->state = W_TERMINATING;
-                w->kill_deadline = now_monotonic() + (usec_t) grace_seconds(w) * SEC;
+                w->kill_deadline = now_monotonic() + (usec_t) grace_seconds(w) * USEC_PER_SEC;
         }
         w->remove_after |= remove;
 }
@@ -1191,7 +1190,7 @@ static void sync_running(struct pod_worker *w) {
                 }
         }
         if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
-                usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * SEC;
+                usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * USEC_PER_SEC;
                 if (now >= deadline) {
                         w->deadline_exceeded = true;
                         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: active deadline exceeded", pod_name(w));

@@ -104,7 +104,7 @@ static char *age(const char *start) {
         usec_t t = parse_rfc3339(start);
         if (!t)
                 return strdup("-");
-        uint64_t s = (now_realtime() - t) / 1000000ULL;
+        uint64_t s = (now_realtime() - t) / USEC_PER_SEC;
         if (s < 120)
                 return nl_strdupf("%" PRIu64 "s", s);
         if (s < 7200)

@@ -12,7 +12,6 @@
 #include "common/time-util.h"
 #include "pod-worker.h"
 
-#define SEC 1000000ULL
 
 static int64_t field(nl_opt_int v, int64_t def) {
         return v.set ? v.v : def;
@@ -95,7 +94,7 @@ static void check(struct probe_state *p) {
         struct ctr *c = p->c;
         struct pod_worker *w = c->w;
         const struct pod_probe *s = p->spec;
-        usec_t timeout = (usec_t) field(s->timeout_seconds, 1) * SEC;
+        usec_t timeout = (usec_t) field(s->timeout_seconds, 1) * USEC_PER_SEC;
         const char *pod_ip = w->sb && w->sb->n_ips ? w->sb->ips[0] : "127.0.0.1";
         int r = 0;
 
@@ -146,9 +145,9 @@ static void verdict_changed(struct probe_state *p) {
                         c->started = true;
                         /* the gated probes start now */
                         if (c->liveness.spec)
-                                arm(&c->liveness, (usec_t) field(c->liveness.spec->initial_delay_seconds, 0) * SEC);
+                                arm(&c->liveness, (usec_t) field(c->liveness.spec->initial_delay_seconds, 0) * USEC_PER_SEC);
                         if (c->readiness.spec)
-                                arm(&c->readiness, (usec_t) field(c->readiness.spec->initial_delay_seconds, 0) * SEC);
+                                arm(&c->readiness, (usec_t) field(c->readiness.spec->initial_delay_seconds, 0) * USEC_PER_SEC);
                 }
         }
         if (!p->result && (p == &c->liveness || p == &c->startup)) {
@@ -162,7 +161,7 @@ static void verdict_changed(struct probe_state *p) {
                 /* probe-level terminationGracePeriodSeconds, else the pod's */
                 int64_t grace = field(p->spec->termination_grace_period_seconds,
                                       field(w->pod->spec.termination_grace_period_seconds, 30));
-                c->kill_deadline = now_monotonic() + (usec_t) grace * SEC;
+                c->kill_deadline = now_monotonic() + (usec_t) grace * USEC_PER_SEC;
                 arm_timer(w, c->kill_deadline);
         }
         schedule(w);
@@ -194,7 +193,7 @@ static void finish(struct probe_state *p, enum probe_result r, const char *outpu
                 }
         }
         if (!p->on_hold && running(c))
-                arm(p, (usec_t) field(p->spec->period_seconds, 10) * SEC);
+                arm(p, (usec_t) field(p->spec->period_seconds, 10) * USEC_PER_SEC);
 }
 
 /* ---- scheduling ---------------------------------------------------------------------------- */
@@ -247,7 +246,7 @@ void probes_start(struct ctr *c) {
                         continue;
                 if (all[i] != &c->startup && c->startup.spec)
                         continue; /* armed when the startup probe succeeds */
-                arm(all[i], (usec_t) field(all[i]->spec->initial_delay_seconds, 0) * SEC);
+                arm(all[i], (usec_t) field(all[i]->spec->initial_delay_seconds, 0) * USEC_PER_SEC);
         }
 }
 

@@ -12,7 +12,7 @@
 #include "common/time-util.h"
 #include "manager.h"
 
-#define RUNTIME_CHECK_PERIOD (5ULL * 1000000ULL) /* the kubelet's runtime status period */
+#define RUNTIME_CHECK_PERIOD (5 * USEC_PER_SEC) /* the kubelet's runtime status period */
 
 /* "RuntimeReady=false reason:X message:Y", as the kubelet prints a runtime condition */
 static char *condition_error(const char *prefix, const char *type, const struct cri_condition *c) {

@@ -16,9 +16,8 @@
 #include "common/time-util.h"
 #include "manager.h"
 
-#define SEC 1000000ULL
 #define BACKOFF_MIN (800 * 1000ULL) /* client-go's reflector back-off */
-#define BACKOFF_MAX (30 * SEC)
+#define BACKOFF_MAX (30 * USEC_PER_SEC)
 #define SMP "application/strategic-merge-patch+json"
 #define MIRROR_ANNOTATION "kubernetes.io/config.mirror"
 #define SOURCE_ANNOTATION "kubernetes.io/config.source"
@@ -485,7 +484,7 @@ void api_source_pod_event(struct api_source *s, const struct pod *pod, json_t *e
                 return;
         /* token bucket: EVENT_BURST tokens, EVENT_QPS a second */
         usec_t now = now_monotonic();
-        s->tokens += (double) (now - s->tokens_at) / SEC * EVENT_QPS;
+        s->tokens += (double) (now - s->tokens_at) / USEC_PER_SEC * EVENT_QPS;
         if (s->tokens > EVENT_BURST)
                 s->tokens = EVENT_BURST;
         s->tokens_at = now;

@@ -126,7 +126,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
 #define CNI_MAX_PLUGINS 32u
 #define CNI_MAX_OUTPUT_BYTES (1u * 1024u * 1024u) /* a plugin's stdout */
 #define CNI_MAX_STDERR_BYTES (64u * 1024u)
-#define CNI_PLUGIN_TIMEOUT_USEC (60ull * 1000000ull) /* per plugin invocation */
+#define CNI_PLUGIN_TIMEOUT_USEC (60 * USEC_PER_SEC) /* per plugin invocation */
 #define CNI_MAX_PORT_MAPPINGS 1024u
 
 struct cni_port_mapping {

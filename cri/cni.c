@@ -267,12 +267,6 @@ struct invocation {
         size_t n_bin_dirs;
 };
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * 1000000u + (usec_t) ts.tv_nsec / 1000u;
-}
-
 static char **plugin_env(const struct invocation *inv) {
         size_t n = 0;
         for (char **e = environ; e && *e; e++)
@@ -392,7 +386,7 @@ static int exec_plugin(const char *bin, const struct invocation *inv, const char
         in[0] = out[1] = errp[1] = -1;
         (void) fcntl(in[1], F_SETFL, O_NONBLOCK);
 
-        usec_t deadline = now_usec() + CNI_PLUGIN_TIMEOUT_USEC;
+        usec_t deadline = now_monotonic() + CNI_PLUGIN_TIMEOUT_USEC;
         size_t written = 0, data_len = strlen(data);
         bool out_open = true, err_open = true;
         if (data_len == 0) {
@@ -415,7 +409,7 @@ static int exec_plugin(const char *bin, const struct invocation *inv, const char
                         idx_err = (int) np;
                         pf[np++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
                 }
-                usec_t now = now_usec();
+                usec_t now = now_monotonic();
                 if (now >= deadline) {
                         o->timed_out = true;
                         break;
@@ -462,7 +456,7 @@ static int exec_plugin(const char *bin, const struct invocation *inv, const char
         if (r < 0 || o->timed_out || o->too_big)
                 (void) kill(pid, SIGKILL);
         else if (pidfd >= 0) {
-                usec_t now = now_usec();
+                usec_t now = now_monotonic();
                 struct pollfd pf = {.fd = pidfd, .events = POLLIN};
                 if (now >= deadline || poll(&pf, 1, (int) ((deadline - now + 999) / 1000)) == 0) {
                         o->timed_out = true;
@@ -521,7 +515,7 @@ static int run_plugin(const struct invocation *inv, json_t *conf, json_t **ret, 
                 output_done(&o);
                 return nl_error_set(err, -ETIMEDOUT, "CNI %s of plugin %s: timed out after %llu s",
                                     inv->command, type,
-                                    (unsigned long long) (CNI_PLUGIN_TIMEOUT_USEC / 1000000u));
+                                    (unsigned long long) (CNI_PLUGIN_TIMEOUT_USEC / USEC_PER_SEC));
         }
         if (o.too_big) {
                 output_done(&o);

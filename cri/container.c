@@ -892,7 +892,7 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
                 unlink(pid_file);
                 run_result_done(&rr);
                 return nl_error_set(err, -ETIMEDOUT, "command timed out after %llus",
-                                    (unsigned long long) (timeout / 1000000ULL));
+                                    (unsigned long long) (timeout / USEC_PER_SEC));
         }
         unlink(pid_file);
         *ret_exit_code = WIFEXITED(rr.status) ? WEXITSTATUS(rr.status) : 128 + WTERMSIG(rr.status);

@@ -342,8 +342,7 @@ int cri_log_tail(const char *path, size_t max_lines, size_t max_bytes, char **re
 
 /* ==== the writer =========================================================================== */
 
-#define USEC_PER_SEC_ 1000000ULL
-#define LOG_RETRY_USEC (1 * USEC_PER_SEC_) /* after a failed rotation or reopen */
+#define LOG_RETRY_USEC (1 * USEC_PER_SEC) /* after a failed rotation or reopen */
 #define LOG_ROTATED_MAX 4096               /* rotated files we look at when pruning */
 
 struct log_stream_buf {
@@ -371,7 +370,7 @@ struct log_writer {
 static uint64_t now_mono_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC_ + (uint64_t) ts.tv_nsec / 1000;
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
 void log_format_time(const struct timespec *ts, char buf[LOG_TIME_MAX]) {

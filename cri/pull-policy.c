@@ -5,8 +5,8 @@
 
 #include "cri.h"
 
-#define BACKOFF_INITIAL (10ULL * 1000000ULL)
-#define BACKOFF_MAX (300ULL * 1000000ULL)
+#define BACKOFF_INITIAL (10 * USEC_PER_SEC)
+#define BACKOFF_MAX (300 * USEC_PER_SEC)
 #define BACKOFF_MAX_ENTRIES 4096 /* one per (pod, image); old ones are dropped first */
 
 struct backoff_entry {

@@ -23,8 +23,6 @@
 #define REGISTRY_MAX_TOKENS 256              /* cached bearer tokens */
 #define REGISTRY_TOKEN_DEFAULT_EXPIRY_SEC 60 /* as the distribution token spec */
 
-#define USEC_PER_SEC ((usec_t) 1000000ULL)
-#define USEC_PER_MSEC ((usec_t) 1000ULL)
 
 /* ==== HTTP on the event loop (registry-http.c) =========================================== */
 

@@ -13,7 +13,7 @@
 #include "cgroup.h"
 #include "runtime.h"
 
-#define RUNTIME_TIMEOUT (120ULL * 1000000ULL) /* the kubelet's runtimeRequestTimeout, 2 m */
+#define RUNTIME_TIMEOUT (120 * USEC_PER_SEC) /* the kubelet's runtimeRequestTimeout, 2 m */
 #define RUNTIME_MAX_OUTPUT (64 * 1024)
 
 /* ---- running commands ------------------------------------------------------------------- */
@@ -302,7 +302,7 @@ int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_
         if (!ops) {
                 char *const argv[] = { path, "--version", NULL };
                 struct run_result rr;
-                int r = run_command(argv, NULL, 10 * 1000000ULL, 4096, &rr);
+                int r = run_command(argv, NULL, 10 * USEC_PER_SEC, 4096, &rr);
                 if (r < 0 || !WIFEXITED(rr.status) || WEXITSTATUS(rr.status) != 0) {
                         if (r >= 0)
                                 run_result_done(&rr);

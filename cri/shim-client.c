@@ -11,12 +11,6 @@
 #include "cri.h"
 #include "shim/shim.h"
 
-static uint64_t mono_msec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static pid_t wait_pid(pid_t pid, int *ret_status) {
         pid_t r;
         do
@@ -27,11 +21,11 @@ static pid_t wait_pid(pid_t pid, int *ret_status) {
 
 /* Read up to the first newline, for at most timeout_msec. */
 static int read_line(int fd, unsigned timeout_msec, char *buf, size_t size) {
-        uint64_t deadline = mono_msec() + timeout_msec;
+        uint64_t deadline = now_monotonic() / USEC_PER_MSEC + timeout_msec;
         size_t len = 0;
         buf[0] = '\0';
         while (len + 1 < size) {
-                uint64_t now = mono_msec();
+                uint64_t now = now_monotonic() / USEC_PER_MSEC;
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 struct pollfd p = {.fd = fd, .events = POLLIN};

@@ -9,7 +9,7 @@
 #include "cni-internal.h"
 #include "runtime.h"
 
-#define VERSION_TIMEOUT (10ULL * 1000000ULL)
+#define VERSION_TIMEOUT (10 * USEC_PER_SEC)
 
 static void set_condition(struct cri_condition *c, const char *reason, const char *fmt, ...) _printf_(3, 4);
 static void set_condition(struct cri_condition *c, const char *reason, const char *fmt, ...) {

@@ -11,7 +11,7 @@
 #include "probes-internal.h"
 
 /* grpc-go's first reconnect backoff (baseDelay). */
-#define GRPC_RETRY_USEC (1 * PROBE_USEC_PER_SEC)
+#define GRPC_RETRY_USEC (1 * USEC_PER_SEC)
 /* Service names are short; a cap keeps the request one small frame. */
 #define GRPC_MAX_SERVICE 4096
 

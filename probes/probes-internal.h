@@ -7,8 +7,6 @@
 
 #include "probes.h"
 
-#define PROBE_USEC_PER_SEC ((usec_t) 1000000ULL)
-#define PROBE_USEC_PER_MSEC ((usec_t) 1000ULL)
 
 /* As the kubelet: at most 10 KiB of an HTTP body is read (pkg/probe/http maxRespBodyLength). */
 #define PROBE_HTTP_MAX_BODY (10 * 1024)

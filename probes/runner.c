@@ -256,18 +256,18 @@ char *probe_format_duration(usec_t u) {
                 return strdup("0s");
         if (u < 1000) {
                 nl_buf_printf(&b, "%" PRIu64 "\u00b5s", (uint64_t) u);
-        } else if (u < PROBE_USEC_PER_SEC) {
+        } else if (u < USEC_PER_SEC) {
                 nl_buf_printf(&b, "%" PRIu64, (uint64_t) (u / 1000));
                 append_fraction(&b, u % 1000, 3);
                 nl_buf_puts(&b, "ms");
         } else {
-                uint64_t secs = u / PROBE_USEC_PER_SEC;
+                uint64_t secs = u / USEC_PER_SEC;
                 if (secs >= 3600)
                         nl_buf_printf(&b, "%" PRIu64 "h", secs / 3600);
                 if (secs >= 60)
                         nl_buf_printf(&b, "%" PRIu64 "m", (secs / 60) % 60);
                 nl_buf_printf(&b, "%" PRIu64, secs % 60);
-                append_fraction(&b, u % PROBE_USEC_PER_SEC, 6);
+                append_fraction(&b, u % USEC_PER_SEC, 6);
                 nl_buf_puts(&b, "s");
         }
         return nl_buf_steal(&b);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "common/time-util.h"
 #include "cri/log-writer.h"
 #include "shim.h"
 
@@ -37,12 +38,6 @@ struct shim {
         char create_err[CREATE_ERR_MAX];
         size_t create_err_len;
 };
-
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void close_fd(int *fd) {
         if (*fd >= 0)
@@ -156,7 +151,7 @@ static void reap(struct shim *s) {
                         s->init_exited = true;
                         s->init_status = status;
                         clock_gettime(CLOCK_REALTIME, &s->finished_at);
-                        s->drain_deadline = mono_usec() + SHIM_DRAIN_USEC;
+                        s->drain_deadline = now_monotonic() + SHIM_DRAIN_USEC;
                 }
                 /* anything else is an orphan handed to us as subreaper: reaped, forgotten */
         }
@@ -344,7 +339,7 @@ static int start_create(struct shim *s) {
                 (void) fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
         (void) fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
         s->creating = true;
-        s->create_deadline = mono_usec() + SHIM_RUNTIME_CREATE_TIMEOUT_SEC * 1000000ULL;
+        s->create_deadline = now_monotonic() + SHIM_RUNTIME_CREATE_TIMEOUT_SEC * USEC_PER_SEC;
         return 0;
 }
 
@@ -385,7 +380,7 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
 
                 int timeout = -1;
                 if (s->creating && !s->runtime_exited) {
-                        uint64_t now = mono_usec();
+                        uint64_t now = now_monotonic();
                         if (now >= s->create_deadline && !s->create_timed_out) {
                                 (void) kill(s->runtime_pid, SIGKILL);
                                 s->create_timed_out = true;
@@ -393,7 +388,7 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
                         if (!s->create_timed_out)
                                 timeout = (int) ((s->create_deadline - now + 999) / 1000);
                 } else if (s->init_exited) {
-                        uint64_t now = mono_usec();
+                        uint64_t now = now_monotonic();
                         if ((s->out_fd < 0 && s->err_fd < 0) || now >= s->drain_deadline)
                                 break;
                         timeout = (int) ((s->drain_deadline - now + 999) / 1000);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "common/time-util.h"
 #include "common/util.h"
 
 #define SHIM_PID_FILE "shim.pid"                /* "<pid> <starttime>\n" */
@@ -18,7 +19,7 @@
 #define SHIM_CREATE_TIMEOUT_SEC 60 /* for the runtime's create, as seen by shim_create */
 /* the monitor gives up a little earlier, so the caller gets its error line, not a timeout */
 #define SHIM_RUNTIME_CREATE_TIMEOUT_SEC (SHIM_CREATE_TIMEOUT_SEC - 5)
-#define SHIM_DRAIN_USEC (2 * 1000000ULL) /* output read after the init exits */
+#define SHIM_DRAIN_USEC (2 * USEC_PER_SEC) /* output read after the init exits */
 
 struct shim_args {
         const char *id, *bundle, *state_dir, *runtime, *runtime_root, *log_path, *cgroup;
