@@ -107,5 +107,6 @@ struct file_source;
 int file_source_new(sd_event *event, const char *dir, const char *node_name, usec_t rescan,
                     file_source_update_fn fn, void *userdata, struct file_source **ret, nl_error *err);
 void file_source_free(struct file_source *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct file_source *, file_source_free)
 /* Scan now (also done once by file_source_new, from a deferred event). */
 int file_source_rescan(struct file_source *s);

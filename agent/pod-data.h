@@ -36,9 +36,7 @@ int pod_data_fetch(struct api_client *c, const struct pod *pod, const struct pod
 void pod_data_fetch_cancel(struct pod_data_fetch *f);
 
 void pod_data_free(struct pod_data *d);
-static inline void pod_data_freep(struct pod_data **d) {
-        pod_data_free(*d);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct pod_data *, pod_data_free)
 
 /* The same objects (and which are missing) and the same tokens: what volumes are made of.
  * Service links are not compared (they only matter to containers created later). */

@@ -591,10 +591,6 @@ void file_source_free(struct file_source *s) {
         free(s);
 }
 
-static void file_source_freep(struct file_source **s) {
-        file_source_free(*s);
-}
-
 int file_source_new(sd_event *event, const char *dir, const char *node_name, usec_t rescan,
                     file_source_update_fn fn, void *userdata, struct file_source **ret, nl_error *err) {
         _cleanup_(file_source_freep) struct file_source *s = NULL;

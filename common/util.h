@@ -3,11 +3,13 @@
  * and the user-facing error type. Header-only except for nl_error (error.c). */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +33,19 @@ static inline void closep(int *fd) {
         }
 }
 #define _cleanup_close_ _cleanup_(closep)
+
+/* funcp(&p) calls func(p) unless p is NULL: the cleanup of a pointer whose type has a
+ * destructor, declared once next to the destructor (systemd's DEFINE_TRIVIAL_CLEANUP_FUNC). */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
+        static inline void func##p(type *p) {                                                      \
+                if (*p)                                                                            \
+                        func(*p);                                                                  \
+        }
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
+DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
+/* for files that include jansson.h (json_decrefp is jansson's) */
+#define _cleanup_json_ _cleanup_(json_decrefp)
 
 /* Hand ownership on: returns the value and clears the variable so its cleanup is a no-op. */
 #define TAKE_PTR(p)                                                                                \

@@ -36,9 +36,7 @@ void cgroup_layout_free(struct cgroup_layout *l) {
         free(l);
 }
 
-static void cgroup_layout_freep(struct cgroup_layout **l) {
-        cgroup_layout_free(*l);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct cgroup_layout *, cgroup_layout_free)
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
 static char *unescape_octal(const char *s, size_t n) {

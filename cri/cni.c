@@ -25,7 +25,6 @@ extern char **environ;
 #define CNI_CACHE_NAME "cni.json"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-#define _cleanup_json_ _cleanup_(json_decrefp)
 
 /* ---- versions ---------------------------------------------------------------------------- */
 

@@ -48,6 +48,7 @@ digester *digester_new(void);
 int digester_update(digester *d, const void *buf, size_t len);
 int digester_final(digester *d, char ret[DIGEST_STRING_MAX]); /* d may be reused after */
 void digester_free(digester *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(digester *, digester_free)
 
 /* ==== manifests, indexes, image configs ================================================== */
 
@@ -99,6 +100,7 @@ struct oci_manifest {
 int oci_manifest_parse(const char *buf, size_t len, const char *content_type, struct oci_manifest **ret,
                        nl_error *err);
 void oci_manifest_free(struct oci_manifest *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct oci_manifest *, oci_manifest_free)
 
 /* This node's platform: GOOS/GOARCH names ("linux", "amd64"/"arm64"/...), variant for arm. */
 void oci_platform_host(struct oci_platform *ret); /* static strings, do not free */
@@ -121,6 +123,7 @@ struct image_config {
 
 int image_config_parse(const char *buf, size_t len, struct image_config **ret, nl_error *err);
 void image_config_free(struct image_config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_config *, image_config_free)
 
 /* chain ID of layer n = diff_id[0] if n == 0, else sha256(chain[n-1] + " " + diff_id[n]). */
 int image_chain_ids(char *const *diff_ids, size_t n, char ***ret);
@@ -195,6 +198,7 @@ int image_store_add_image(struct image_store *s, const char *name, const char *m
 int image_store_lookup(struct image_store *s, const char *name_or_id, struct image_info **ret, nl_error *err);
 int image_store_list(struct image_store *s, struct image_info ***ret, size_t *ret_n, nl_error *err);
 void image_info_free(struct image_info *i);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_info *, image_info_free)
 void image_info_list_free(struct image_info **l, size_t n);
 int image_store_touch(struct image_store *s, const char *id);
 /* Remove a name; the image goes when it has no names left. Unreferenced blobs and layers go. */
@@ -544,6 +548,7 @@ int cri_sandbox_remove(const struct cri_config *cfg, struct sandbox *sb, nl_erro
 int cri_sandbox_load(const struct cri_config *cfg, const char *id, struct sandbox **ret, nl_error *err);
 int cri_sandbox_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n);
 void sandbox_free(struct sandbox *sb);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct sandbox *, sandbox_free)
 
 /* ==== volumes ============================================================================= */
 

@@ -80,10 +80,6 @@ void dns_config_done(struct dns_config *c) {
         *c = (struct dns_config){};
 }
 
-static void dns_config_donep(struct dns_config *c) {
-        dns_config_done(c);
-}
-
 /* ---- hostname ------------------------------------------------------------------------------ */
 
 int pod_hostname_and_domain(const struct pod *pod, const char *cluster_domain, char **ret_hostname,
@@ -209,7 +205,7 @@ static bool is_space(char c) {
 }
 
 int resolv_conf_parse(const char *buf, size_t len, struct dns_config *ret) {
-        _cleanup_(dns_config_donep) struct dns_config c = {};
+        _cleanup_(dns_config_done) struct dns_config c = {};
         bool bad_nameserver = false;
         int r;
 
@@ -411,7 +407,7 @@ enum dns_type { DNS_CLUSTER, DNS_HOST, DNS_NONE };
 int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_resolv_len,
                    const char *cluster_dns, const char *cluster_domain, struct dns_config *ret,
                    char ***warnings, size_t *n_warnings, nl_error *err) {
-        _cleanup_(dns_config_donep) struct dns_config c = {};
+        _cleanup_(dns_config_done) struct dns_config c = {};
         const char *policy = isempty(pod->spec.dns_policy) ? "ClusterFirst" : pod->spec.dns_policy;
         bool host_network = pod->spec.host_network.set && pod->spec.host_network.v;
         enum dns_type type = DNS_CLUSTER;
@@ -527,7 +523,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                     nl_error *err) {
         _cleanup_free_ char *hosts_path = NULL, *resolv_path = NULL, *hostname_path = NULL;
         _cleanup_free_ char *hostname = NULL, *domain = NULL, *hosts = NULL, *node = NULL, *resolv = NULL;
-        _cleanup_(dns_config_donep) struct dns_config dns = {};
+        _cleanup_(dns_config_done) struct dns_config dns = {};
         size_t node_len = 0;
         int r;
 

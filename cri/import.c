@@ -46,22 +46,7 @@ static void src_done(struct import_src *src) {
                 close(src->dir_fd);
 }
 
-static void oci_manifest_freep(struct oci_manifest **m) {
-        oci_manifest_free(*m);
-}
-
-static void image_config_freep(struct image_config **c) {
-        image_config_free(*c);
-}
-
-static void digester_freep(digester **d) {
-        digester_free(*d);
-}
-
-static void archive_freep(struct archive **a) {
-        if (*a)
-                archive_read_free(*a);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free)
 
 /* Lexical normalization of a path inside the archive or layout: "./", "." and empty
  * components dropped, ".." pops a component; absolute paths and paths leaving the top refused
@@ -189,7 +174,7 @@ static int archive_copy_entry(struct import_src *src, struct archive *a, struct 
 }
 
 static int src_load_archive(struct import_src *src, int fd, nl_error *err) {
-        _cleanup_(archive_freep) struct archive *a = archive_read_new();
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
         struct archive_entry *e;
         uint64_t total = 0;
         int r;

@@ -263,13 +263,9 @@ static void descriptor_done(struct oci_descriptor *d) {
         *d = (struct oci_descriptor){};
 }
 
-static void descriptor_donep(struct oci_descriptor *d) {
-        descriptor_done(d);
-}
-
 static int parse_descriptor(const json_t *j, const char *doc, const char *where, bool with_platform,
                             struct oci_descriptor *ret, nl_error *err) {
-        _cleanup_(descriptor_donep) struct oci_descriptor d = {};
+        _cleanup_(descriptor_done) struct oci_descriptor d = {};
         json_t *v;
         int r;
 
@@ -341,10 +337,6 @@ void oci_manifest_free(struct oci_manifest *m) {
                 descriptor_done(&m->manifests[i]);
         free(m->manifests);
         free(m);
-}
-
-static void oci_manifest_freep(struct oci_manifest **m) {
-        oci_manifest_free(*m);
 }
 
 static int parse_manifest_body(const json_t *root, struct oci_manifest *m, nl_error *err) {
@@ -859,10 +851,6 @@ void image_config_free(struct image_config *c) {
         strv_free(c->diff_ids);
         json_decref(c->history);
         free(c);
-}
-
-static void image_config_freep(struct image_config **c) {
-        image_config_free(*c);
 }
 
 static int parse_container_config(const json_t *cfg, struct image_config *c, nl_error *err) {

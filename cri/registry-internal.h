@@ -85,9 +85,7 @@ int http_request_set_output(http_request *r, int fd, uint64_t offset, uint64_t m
 int http_request_start(http_request *r, http_done_fn done, http_data_fn on_data, void *userdata);
 /* Cancels a running request; accepts NULL. */
 void http_request_free(http_request *r);
-static inline void http_request_freep(http_request **r) {
-        http_request_free(*r);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(http_request *, http_request_free)
 /* The last value of a response header (name in any case); several WWW-Authenticate lines
  * come back joined with ", " as HTTP list semantics allow. Caller frees. */
 char *http_request_header(const http_request *r, const char *name);

@@ -40,8 +40,6 @@ static struct sandbox_priv *priv(struct sandbox *sb) {
         return (struct sandbox_priv *) ((char *) sb - offsetof(struct sandbox_priv, pub));
 }
 
-#define _cleanup_json_ _cleanup_(json_decrefp)
-
 /* ---- file helpers ---------------------------------------------------------------------------- */
 
 int sbx_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
@@ -189,10 +187,6 @@ void sandbox_free(struct sandbox *sb) {
         strv_free_n(p->warnings, p->n_warnings);
         free(p->state);
         free(p);
-}
-
-static void sandbox_freep(struct sandbox **sb) {
-        sandbox_free(*sb);
 }
 
 static struct sandbox *sandbox_new(void) {

@@ -15,29 +15,7 @@
 #define RM_MAX_DEPTH (UNPACK_MAX_DEPTH + 16)
 #define STORE_MAX_RECORDS 65536u
 
-#define _cleanup_json_ _cleanup_(json_decrefp)
-
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
-static void store_unlockp(struct image_store **s) {
-        if (*s)
-                store_unlock(*s);
-}
-
-static void digester_freep(digester **d) {
-        digester_free(*d);
-}
-
-static void oci_manifest_freep(struct oci_manifest **m) {
-        oci_manifest_free(*m);
-}
-
-static void image_config_freep(struct image_config **c) {
-        image_config_free(*c);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_store *, store_unlock)
 
 static void strv_free_n(char **v, size_t n) {
         if (!v)
@@ -848,10 +826,6 @@ void image_info_list_free(struct image_info **l, size_t n) {
         for (size_t i = 0; i < n; i++)
                 image_info_free(l[i]);
         free(l);
-}
-
-static void image_info_freep(struct image_info **i) {
-        image_info_free(*i);
 }
 
 static int record_to_info(struct image_store *s, json_t *rec, struct image_info **ret, nl_error *err) {
