@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "common/fs.h"
+#include "common/strv.h"
 #include "podspec/podspec.h"
 
 #define CONFIG_MAX_BYTES (1024u * 1024u) /* a config file; the kubelet's are a few KiB */
@@ -30,23 +31,11 @@ static int set_str(char **field, const char *v) {
         return 0;
 }
 
-static void strv_free_n(char **v, size_t n) {
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
-static int strv_push_n(char ***v, size_t *n, const char *s, size_t len) {
+/* At most CONFIG_MAX_LIST entries in any list. */
+static int list_push_n(char ***v, size_t *n, const char *s, size_t len) {
         if (*n >= CONFIG_MAX_LIST)
                 return -E2BIG;
-        char **nv = reallocarray(*v, *n + 2, sizeof(char *));
-        if (!nv)
-                return -ENOMEM;
-        *v = nv;
-        if (!(nv[*n] = strndup(s, len)))
-                return -ENOMEM;
-        nv[++*n] = NULL;
-        return 0;
+        return strv_push_n(v, n, s, len);
 }
 
 /* "a,b,,c" -> push a, b, c (the kubelet's string-slice flags take comma-separated lists). */
@@ -54,7 +43,7 @@ static int strv_push_split(char ***v, size_t *n, const char *s) {
         for (const char *p = s; *p;) {
                 size_t len = strcspn(p, ",");
                 if (len > 0) {
-                        int r = strv_push_n(v, n, p, len);
+                        int r = list_push_n(v, n, p, len);
                         if (r < 0)
                                 return r;
                 }
@@ -63,16 +52,6 @@ static int strv_push_split(char ***v, size_t *n, const char *s) {
                         p++;
         }
         return 0;
-}
-
-static char *strv_join(char *const *v, size_t n, const char *sep) {
-        nl_buf b = {};
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0)
-                        nl_buf_puts(&b, sep);
-                nl_buf_puts(&b, v[i]);
-        }
-        return nl_buf_steal(&b);
 }
 
 static bool is_ip_address(const char *s) {
@@ -389,8 +368,8 @@ void config_init_defaults(struct nodelet_config *c) {
                 .address = strdup("0.0.0.0"),
         };
         /* Debian's containernetworking-plugins, then the upstream tarball's location. */
-        if (strv_push_n(&c->cni_bin_dirs, &c->n_cni_bin_dirs, "/usr/lib/cni", strlen("/usr/lib/cni")) < 0 ||
-            strv_push_n(&c->cni_bin_dirs, &c->n_cni_bin_dirs, "/opt/cni/bin", strlen("/opt/cni/bin")) < 0) {
+        if (strv_push(&c->cni_bin_dirs, &c->n_cni_bin_dirs, "/usr/lib/cni") < 0 ||
+            strv_push(&c->cni_bin_dirs, &c->n_cni_bin_dirs, "/opt/cni/bin") < 0) {
                 strv_free_n(c->cni_bin_dirs, c->n_cni_bin_dirs);
                 c->cni_bin_dirs = NULL;
                 c->n_cni_bin_dirs = 0;
@@ -543,7 +522,7 @@ static int set_path_list(const struct file_ctx *f, char ***v, size_t *n, const j
                 _cleanup_free_ char *item_key = nl_strdupf("%s[%zu]", key, i);
                 _cleanup_free_ char *p = NULL;
                 if (!item_key || (r = set_path(f, &p, e, item_key, false, err)) < 0 ||
-                    (r = strv_push_n(&nv, &nn, p, strlen(p))) < 0) {
+                    (r = list_push_n(&nv, &nn, p, strlen(p))) < 0) {
                         strv_free_n(nv, nn);
                         return r < 0 ? r : -ENOMEM;
                 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/strv.h"
 #include "volume-internal.h"
 
 #define DATA_DIR "..data"
@@ -212,31 +213,6 @@ int volume_set_ownership(int dir_fd, gid_t gid, bool read_only) {
 
 /* ---- the old version ---------------------------------------------------------------------- */
 
-struct strv {
-        char **v;
-        size_t n;
-};
-
-static void strv_done(struct strv *s) {
-        for (size_t i = 0; i < s->n; i++)
-                free(s->v[i]);
-        free(s->v);
-        *s = (struct strv){};
-}
-
-static int strv_push(struct strv *s, char *item) {
-        if (!item)
-                return -ENOMEM;
-        char **n = realloc(s->v, (s->n + 1) * sizeof(char *));
-        if (!n) {
-                free(item);
-                return -ENOMEM;
-        }
-        s->v = n;
-        s->v[s->n++] = item;
-        return 0;
-}
-
 /* Every path below the old timestamped dir, relative ("a", "a/b"), as filepath.Walk sees. */
 static int list_tree(int fd, const char *prefix, struct strv *out, unsigned depth) {
         if (depth > 64 || out->n > MAX_OLD_ENTRIES)
@@ -255,7 +231,7 @@ static int list_tree(int fd, const char *prefix, struct strv *out, unsigned dept
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 char *rel = prefix ? nl_strdupf("%s/%s", prefix, de->d_name) : strdup(de->d_name);
-                r = strv_push(out, rel);
+                r = strv_add(out, rel);
                 if (r < 0)
                         break;
                 if (entry_is_dir(fd, de)) {
@@ -420,7 +396,7 @@ static void remove_stale(int dfd, const char *current) {
         while ((de = readdir(d)))
                 if ((is_ts_name(de->d_name) && !streq_ptr(de->d_name, current)) ||
                     streq(de->d_name, DATA_TMP))
-                        if (strv_push(&stale, strdup(de->d_name)) < 0)
+                        if (strv_add(&stale, strdup(de->d_name)) < 0)
                                 break;
         closedir(d);
         for (size_t i = 0; i < stale.n; i++)
@@ -466,7 +442,7 @@ int atomic_writer_write(const char *target_dir, const struct aw_payload *p, int6
                                 gone = true;
                                 /* only top-level names are user-visible links */
                                 if (!strchr(all.v[i], '/')) {
-                                        r = strv_push(&remove, TAKE_PTR(all.v[i]));
+                                        r = strv_add(&remove, TAKE_PTR(all.v[i]));
                                         if (r < 0)
                                                 return r;
                                 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cni-internal.h"
+#include "common/strv.h"
 
 #define HOSTNAME_MAX_LEN 63 /* truncatePodHostnameIfNeeded */
 #define FQDN_MAX_LEN 64     /* GetNodenameForKernel */
@@ -17,66 +18,22 @@ static const char MANAGED_HOSTS_HEADER_HOST_NETWORK[] = "# Kubernetes-managed ho
 
 /* ---- string vectors ------------------------------------------------------------------------ */
 
-static int strv_push(char ***v, size_t *n, const char *s, size_t len) {
-        char *copy = strndup(s, len);
-        if (!copy)
-                return -ENOMEM;
-        char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-        if (!nv) {
-                free(copy);
-                return -ENOMEM;
-        }
-        nv[(*n)++] = copy;
-        nv[*n] = NULL;
-        *v = nv;
-        return 0;
-}
-
-static int strv_push_str(char ***v, size_t *n, const char *s) {
-        return strv_push(v, n, s, strlen(s));
-}
-
-static void strv_free(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
-static bool strv_contains(char **v, size_t n, const char *s) {
-        for (size_t i = 0; i < n; i++)
-                if (streq(v[i], s))
-                        return true;
-        return false;
-}
-
 /* append src (omitDuplicates of the concatenation, first occurrence kept) */
 static int strv_append_unique(char ***v, size_t *n, char *const *src, size_t n_src) {
         for (size_t i = 0; i < n_src; i++) {
                 if (!src[i] || strv_contains(*v, *n, src[i]))
                         continue;
-                int r = strv_push_str(v, n, src[i]);
+                int r = strv_push(v, n, src[i]);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static char *strv_join(char **v, size_t n, const char *sep) {
-        nl_buf b = {};
-        for (size_t i = 0; i < n; i++) {
-                if (i)
-                        nl_buf_puts(&b, sep);
-                nl_buf_puts(&b, v[i]);
-        }
-        if (!b.data)
-                nl_buf_puts(&b, "");
-        return nl_buf_steal(&b);
-}
-
 void dns_config_done(struct dns_config *c) {
-        strv_free(c->servers, c->n_servers);
-        strv_free(c->searches, c->n_searches);
-        strv_free(c->options, c->n_options);
+        strv_free_n(c->servers, c->n_servers);
+        strv_free_n(c->searches, c->n_searches);
+        strv_free_n(c->options, c->n_options);
         *c = (struct dns_config){};
 }
 
@@ -226,8 +183,8 @@ int resolv_conf_parse(const char *buf, size_t len, struct dns_config *ret) {
                         size_t s = i;
                         while (i < llen && !is_space(line[i]))
                                 i++;
-                        if ((r = strv_push(&f, &nf, line + s, i - s)) < 0) {
-                                strv_free(f, nf);
+                        if ((r = strv_push_n(&f, &nf, line + s, i - s)) < 0) {
+                                strv_free_n(f, nf);
                                 return r;
                         }
                         while (i < llen && is_space(line[i]))
@@ -235,33 +192,33 @@ int resolv_conf_parse(const char *buf, size_t len, struct dns_config *ret) {
                 }
                 r = 0;
                 if (nf == 0) {
-                        strv_free(f, nf);
+                        strv_free_n(f, nf);
                         continue;
                 }
                 if (streq(f[0], "nameserver")) {
                         if (nf >= 2)
-                                r = strv_push_str(&c.servers, &c.n_servers, f[1]);
+                                r = strv_push(&c.servers, &c.n_servers, f[1]);
                         else
                                 bad_nameserver = true;
                 } else if (streq(f[0], "search")) {
                         /* the last one wins; "example.com." and "example.com" count once */
-                        strv_free(c.searches, c.n_searches);
+                        strv_free_n(c.searches, c.n_searches);
                         c.searches = NULL;
                         c.n_searches = 0;
                         for (size_t k = 1; k < nf && r >= 0; k++) {
                                 size_t sl = strlen(f[k]);
                                 if (sl > 0 && f[k][sl - 1] == '.')
                                         sl--;
-                                r = strv_push(&c.searches, &c.n_searches, f[k], sl);
+                                r = strv_push_n(&c.searches, &c.n_searches, f[k], sl);
                         }
                 } else if (streq(f[0], "options")) {
-                        strv_free(c.options, c.n_options);
+                        strv_free_n(c.options, c.n_options);
                         c.options = NULL;
                         c.n_options = 0;
                         for (size_t k = 1; k < nf && r >= 0; k++)
-                                r = strv_push_str(&c.options, &c.n_options, f[k]);
+                                r = strv_push(&c.options, &c.n_options, f[k]);
                 }
-                strv_free(f, nf);
+                strv_free_n(f, nf);
                 if (r < 0)
                         return r;
         }
@@ -278,7 +235,7 @@ static int warn(char ***warnings, size_t *n_warnings, const char *reason, const 
         _cleanup_free_ char *s = nl_strdupf("%s: %s", reason, msg);
         if (!s)
                 return -ENOMEM;
-        return strv_push_str(warnings, n_warnings, s);
+        return strv_push(warnings, n_warnings, s);
 }
 
 /* mergeDNSOptions: options from dnsConfig override existing ones by name. The kubelet builds a
@@ -314,8 +271,8 @@ static int merge_options(struct dns_config *c, const struct pod_dns_config_optio
                         }
                         free(values[k]);
                         values[k] = v;
-                } else if ((r = strv_push(&names, &nn, name, name_len)) >= 0)
-                        r = strv_push_str(&values, &nv, value);
+                } else if ((r = strv_push_n(&names, &nn, name, name_len)) >= 0)
+                        r = strv_push(&values, &nv, value);
         }
         if (r >= 0 && nn != nv)
                 r = -ENOMEM;
@@ -324,15 +281,15 @@ static int merge_options(struct dns_config *c, const struct pod_dns_config_optio
         for (size_t k = 0; k < nn && r >= 0; k++) {
                 _cleanup_free_ char *s =
                         isempty(values[k]) ? strdup(names[k]) : nl_strdupf("%s:%s", names[k], values[k]);
-                r = s ? strv_push_str(&out, &no, s) : -ENOMEM;
+                r = s ? strv_push(&out, &no, s) : -ENOMEM;
         }
-        strv_free(names, nn);
-        strv_free(values, nv);
+        strv_free_n(names, nn);
+        strv_free_n(values, nv);
         if (r < 0) {
-                strv_free(out, no);
+                strv_free_n(out, no);
                 return r;
         }
-        strv_free(c->options, c->n_options);
+        strv_free_n(c->options, c->n_options);
         c->options = out;
         c->n_options = no;
         return 0;
@@ -434,12 +391,12 @@ int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_r
                 dns_config_done(&c);
         else if (type == DNS_CLUSTER && !isempty(cluster_dns)) {
                 /* the cluster DNS server is the only nameserver: it forwards the rest */
-                strv_free(c.servers, c.n_servers);
+                strv_free_n(c.servers, c.n_servers);
                 c.servers = NULL;
                 c.n_servers = 0;
                 for (const char *p = cluster_dns; *p;) {
                         size_t n = strcspn(p, ", ");
-                        if (n && (r = strv_push(&c.servers, &c.n_servers, p, n)) < 0)
+                        if (n && (r = strv_push_n(&c.servers, &c.n_servers, p, n)) < 0)
                                 return nl_error_set(err, r, "out of memory");
                         p += n;
                         while (*p == ',' || *p == ' ')
@@ -454,17 +411,17 @@ int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_r
                         char *cl[] = {a, b, (char *) cluster_domain};
                         if (!a || !b || strv_append_unique(&s, &ns, cl, 3) < 0 ||
                             strv_append_unique(&s, &ns, c.searches, c.n_searches) < 0) {
-                                strv_free(s, ns);
+                                strv_free_n(s, ns);
                                 return nl_error_set(err, -ENOMEM, "out of memory");
                         }
-                        strv_free(c.searches, c.n_searches);
+                        strv_free_n(c.searches, c.n_searches);
                         c.searches = s;
                         c.n_searches = ns;
                 }
-                strv_free(c.options, c.n_options);
+                strv_free_n(c.options, c.n_options);
                 c.options = NULL;
                 c.n_options = 0;
-                if ((r = strv_push_str(&c.options, &c.n_options, "ndots:5")) < 0)
+                if ((r = strv_push(&c.options, &c.n_options, "ndots:5")) < 0)
                         return nl_error_set(err, r, "out of memory");
         } else {
                 if (type == DNS_CLUSTER &&
@@ -475,12 +432,12 @@ int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_r
                 if (!node_resolv) {
                         /* no resolv.conf configured: effectively no DNS, "the nameserver on the
                          * local machine" */
-                        strv_free(c.servers, c.n_servers);
-                        strv_free(c.searches, c.n_searches);
+                        strv_free_n(c.servers, c.n_servers);
+                        strv_free_n(c.searches, c.n_searches);
                         c.servers = c.searches = NULL;
                         c.n_servers = c.n_searches = 0;
-                        if (strv_push_str(&c.servers, &c.n_servers, "127.0.0.1") < 0 ||
-                            strv_push_str(&c.searches, &c.n_searches, ".") < 0)
+                        if (strv_push(&c.servers, &c.n_servers, "127.0.0.1") < 0 ||
+                            strv_push(&c.searches, &c.n_searches, ".") < 0)
                                 return nl_error_set(err, -ENOMEM, "out of memory");
                 }
         }

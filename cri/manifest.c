@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/utsname.h>
 
+#include "common/strv.h"
 #include "cri.h"
 
 #define MEDIA_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
@@ -165,18 +166,6 @@ static int get_string(const json_t *obj, const char *key, const char *doc, const
                 return nl_error_set(err, -ENOMEM, "out of memory");
         *ret = s;
         return 0;
-}
-
-static void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **p = l; *p; p++)
-                free(*p);
-        free(l);
-}
-
-static void strv_freep(char ***l) {
-        strv_free(*l);
 }
 
 /* An optional array of strings: absent or null gives NULL and 0, else a NULL-terminated copy. */

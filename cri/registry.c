@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "common/strv.h"
 #include "registry-internal.h"
 
 struct pull_caller {
@@ -231,22 +232,6 @@ static void pull_unlink(struct pull_job *p) {
         if (p->next)
                 p->next->prev = p->prev;
         p->prev = p->next = NULL;
-}
-
-static void strv_free_n(char **l, size_t n) {
-        if (!l)
-                return;
-        for (size_t i = 0; i < n; i++)
-                free(l[i]);
-        free(l);
-}
-
-static void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **s = l; *s; s++)
-                free(*s);
-        free(l);
 }
 
 static void pull_free(struct pull_job *p) {

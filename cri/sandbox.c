@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/strv.h"
 #include "cgroup.h"
 #include "cni-internal.h"
 
@@ -156,12 +157,6 @@ int sbx_mkdir_p(const char *path, mode_t mode) {
 }
 
 /* ---- the struct ------------------------------------------------------------------------------ */
-
-static void strv_free_n(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
 
 void sandbox_free(struct sandbox *sb) {
         if (!sb)

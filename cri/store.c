@@ -10,20 +10,13 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "common/strv.h"
 #include "store-internal.h"
 
 #define RM_MAX_DEPTH (UNPACK_MAX_DEPTH + 16)
 #define STORE_MAX_RECORDS 65536u
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_store *, store_unlock)
-
-static void strv_free_n(char **v, size_t n) {
-        if (!v)
-                return;
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
 
 /* ==== small filesystem helpers ============================================================ */
 
