@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "cni-internal.h"
+#include "common/fs.h"
 #include "../podspec/podspec.h"
 
 #define MOUNTINFO_MAX_BYTES (4u * 1024u * 1024u)
@@ -198,7 +199,7 @@ int cgroup_layout_detect(struct cgroup_layout **ret, nl_error *err) {
         _cleanup_(cgroup_layout_freep) struct cgroup_layout *l = NULL;
         int r;
 
-        r = sbx_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, &mi, NULL);
+        r = nl_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, false, &mi, NULL);
         if (r < 0)
                 return nl_error_set(err, r, "detect cgroups: read /proc/self/mountinfo: %s", strerror(-r));
         r = cgroup_layout_parse(mi, NULL, &l, err);
@@ -208,7 +209,7 @@ int cgroup_layout_detect(struct cgroup_layout **ret, nl_error *err) {
                 ctl_path = nl_strdupf("%s/cgroup.controllers", l->unified);
                 if (!ctl_path)
                         return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
-                if (sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &ctl, NULL) >= 0) {
+                if (nl_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, false, &ctl, NULL) >= 0) {
                         ctl[strcspn(ctl, "\n")] = '\0';
                         l->unified_controllers = TAKE_PTR(ctl);
                 }
@@ -414,9 +415,9 @@ static void v2_enable_controllers(const char *parent) {
         _cleanup_free_ char *ctl_path = nl_strdupf("%s/cgroup.controllers", parent);
         _cleanup_free_ char *sub_path = nl_strdupf("%s/cgroup.subtree_control", parent);
         _cleanup_free_ char *have = NULL, *on = NULL;
-        if (!ctl_path || !sub_path || sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &have, NULL) < 0)
+        if (!ctl_path || !sub_path || nl_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, false, &have, NULL) < 0)
                 return;
-        (void) sbx_read_file(sub_path, CGROUP_FILE_MAX_BYTES, &on, NULL);
+        (void) nl_read_file(sub_path, CGROUP_FILE_MAX_BYTES, false, &on, NULL);
         for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
                 if (!word_in(have, wanted[i]) || word_in(on, wanted[i]))
                         continue;
@@ -435,10 +436,10 @@ static int v1_cpuset_inherit(const char *dir, const char *parent) {
                 _cleanup_free_ char *v = NULL, *cur = NULL;
                 if (!src || !dst)
                         return -ENOMEM;
-                int r = sbx_read_file(src, CGROUP_FILE_MAX_BYTES, &v, NULL);
+                int r = nl_read_file(src, CGROUP_FILE_MAX_BYTES, false, &v, NULL);
                 if (r < 0)
                         return r;
-                if (sbx_read_file(dst, CGROUP_FILE_MAX_BYTES, &cur, NULL) >= 0 && cur[0] != '\n' && cur[0])
+                if (nl_read_file(dst, CGROUP_FILE_MAX_BYTES, false, &cur, NULL) >= 0 && cur[0] != '\n' && cur[0])
                         continue;
                 r = write_string(dst, v);
                 if (r < 0)
@@ -531,7 +532,7 @@ static int hierarchy_apply(const struct cgroup_hierarchy *h, const char *dir,
                 _cleanup_free_ char *ctl = NULL;
                 if (!ctl_path)
                         return nl_error_set(err, -ENOMEM, "out of memory");
-                (void) sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &ctl, NULL);
+                (void) nl_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, false, &ctl, NULL);
                 if (word_in(ctl, "cpu")) {
                         /* runc's ConvertCPUSharesToCgroupV2Value */
                         uint64_t w = res->cpu_shares ? 1 + ((res->cpu_shares - 2) * 9999) / 262142 : 100;

@@ -14,8 +14,6 @@
 
 /* ==== small file helpers (sandbox.c) ======================================================= */
 
-/* Read a whole file of at most max bytes (-EFBIG beyond), NUL-terminated. */
-int sbx_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* Write path crash-safely: <path>.tmp.XXXXXX in the same directory, fsync, rename, fsync of the
  * directory. */
 int sbx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cni-internal.h"
+#include "common/fs.h"
 
 extern char **environ;
 
@@ -139,7 +140,7 @@ static json_t *load_file(const char *path, const char *name, char *const *bin_di
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
         json_error_t je;
-        int r = sbx_read_file(path, CNI_MAX_CONF_BYTES, &buf, &len);
+        int r = nl_read_file(path, CNI_MAX_CONF_BYTES, false, &buf, &len);
         if (r < 0) {
                 *why = nl_strdupf("%s: %s", name, strerror(-r));
                 return NULL;
@@ -785,7 +786,7 @@ static int cache_load(const char *dir, json_t **ret, nl_error *err) {
         json_error_t je;
         if (!path)
                 return nl_error_set(err, -ENOMEM, "out of memory");
-        int r = sbx_read_file(path, 16u * CNI_MAX_CONF_BYTES, &buf, &len);
+        int r = nl_read_file(path, 16u * CNI_MAX_CONF_BYTES, false, &buf, &len);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

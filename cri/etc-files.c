@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cni-internal.h"
+#include "common/fs.h"
 #include "common/strv.h"
 
 #define HOSTNAME_MAX_LEN 63 /* truncatePodHostnameIfNeeded */
@@ -494,7 +495,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                 if (r < 0)
                         return nl_error_prefix(err, "write /etc/hosts");
                 if (host_network) {
-                        r = sbx_read_file(NODE_HOSTS_PATH, ETC_MAX_HOSTS_BYTES, &node, &node_len);
+                        r = nl_read_file(NODE_HOSTS_PATH, ETC_MAX_HOSTS_BYTES, false, &node, &node_len);
                         if (r < 0)
                                 return nl_error_set(err, r, "write /etc/hosts: read the node's %s: %s",
                                                     NODE_HOSTS_PATH, strerror(-r));
@@ -515,7 +516,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
 
         /* resolv.conf */
         if (!isempty(cfg->resolv_conf)) {
-                r = sbx_read_file(cfg->resolv_conf, ETC_MAX_RESOLV_CONF_BYTES, &node, &node_len);
+                r = nl_read_file(cfg->resolv_conf, ETC_MAX_RESOLV_CONF_BYTES, false, &node, &node_len);
                 if (r < 0)
                         return nl_error_set(err, r, "write resolv.conf: read %s: %s", cfg->resolv_conf,
                                             strerror(-r));

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "common/fs.h"
 #include "store-internal.h"
 
 #define IMPORT_MAX_LINK_HOPS 8
@@ -332,7 +333,7 @@ static int src_read(struct import_src *src, const char *path, size_t max, char *
 
         if (fd < 0)
                 return nl_error_set(err, fd, "\"%s\": %s", path, strerror(-fd));
-        r = store_read_fd_capped(fd, max, ret, ret_len);
+        r = nl_read_fd(fd, max, ret, ret_len);
         if (r < 0)
                 return nl_error_set(err, r, "\"%s\": %s", path,
                                     r == -EFBIG ? "file too large" : strerror(-r));

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "cni-internal.h"
+#include "common/fs.h"
 #include "userns.h"
 
 #ifndef NSFS_MAGIC
@@ -48,7 +49,7 @@ static bool mountinfo_field_eq(const char *f, size_t n, const char *path) {
 
 bool nsfile_is_mountpoint(const char *path) {
         _cleanup_free_ char *mi = NULL;
-        if (sbx_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, &mi, NULL) < 0)
+        if (nl_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, false, &mi, NULL) < 0)
                 return false;
         for (const char *line = mi; *line;) {
                 size_t len = strcspn(line, "\n");
@@ -327,7 +328,7 @@ int proc_starttime(pid_t pid, uint64_t *ret) {
         char path[64];
         _cleanup_free_ char *stat = NULL;
         snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        int r = sbx_read_file(path, 4096, &stat, NULL);
+        int r = nl_read_file(path, 4096, false, &stat, NULL);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
         /* comm may hold spaces and parentheses: fields restart after the last ')' */

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "common/fs.h"
 #include "registry-internal.h"
 
 /* ==== WWW-Authenticate ==================================================================== */
@@ -352,28 +353,17 @@ int auth_file_lookup(const char *path, const char *host, char **ret_user, char *
                 return nl_error_set(err, -EFBIG,
                                     "auth file \"%s\" is not a regular file of at most %u bytes", path,
                                     REGISTRY_MAX_AUTH_FILE);
-        buf = malloc(REGISTRY_MAX_AUTH_FILE + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, REGISTRY_MAX_AUTH_FILE + 1 - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return nl_error_set(err, -errno, "read auth file \"%s\": %s", path, strerror(errno));
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > REGISTRY_MAX_AUTH_FILE)
-                        return nl_error_set(err, -EFBIG, "auth file \"%s\" is larger than %u bytes", path,
-                                            REGISTRY_MAX_AUTH_FILE);
-        }
+        int r = nl_read_fd(fd, REGISTRY_MAX_AUTH_FILE, &buf, &len);
+        if (r == -EFBIG)
+                return nl_error_set(err, r, "auth file \"%s\" is larger than %u bytes", path,
+                                    REGISTRY_MAX_AUTH_FILE);
+        if (r < 0)
+                return nl_error_set(err, r, "read auth file \"%s\": %s", path, strerror(-r));
         json_error_t je;
         json_t *config = json_loadb(buf, len, 0, &je);
         if (!config)
                 return nl_error_set(err, -EINVAL, "auth file \"%s\": line %d: %s", path, je.line, je.text);
-        int r = auth_config_lookup(config, host, ret_user, ret_pass, err);
+        r = auth_config_lookup(config, host, ret_user, ret_pass, err);
         json_decref(config);
         if (r < 0)
                 return nl_error_prefix(err, "auth file \"%s\"", path);

@@ -20,6 +20,7 @@
 #include "common/strv.h"
 #include "cgroup.h"
 #include "cni-internal.h"
+#include "common/fs.h"
 
 #define SANDBOX_JSON "sandbox.json"
 #define SANDBOX_MAX_JSON_BYTES (1u * 1024u * 1024u)
@@ -42,52 +43,6 @@ static struct sandbox_priv *priv(struct sandbox *sb) {
 }
 
 /* ---- file helpers ---------------------------------------------------------------------------- */
-
-int sbx_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        size_t len = 0, cap = 4096;
-        char *buf = malloc(cap + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                if (len == cap) {
-                        if (cap > max) {
-                                free(buf);
-                                return -EFBIG;
-                        }
-                        size_t ncap = cap * 2;
-                        char *nb = realloc(buf, ncap + 1);
-                        if (!nb) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = nb;
-                        cap = ncap;
-                }
-                ssize_t k = read(fd, buf + len, cap - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        free(buf);
-                        return r;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > max) {
-                        free(buf);
-                        return -EFBIG;
-                }
-        }
-        buf[len] = '\0';
-        *ret = buf;
-        if (ret_len)
-                *ret_len = len;
-        return 0;
-}
 
 int sbx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
         _cleanup_free_ char *tmp = nl_strdupf("%s.tmp.XXXXXX", path);
@@ -317,7 +272,7 @@ int cri_sandbox_load(const struct cri_config *cfg, const char *id, struct sandbo
         sb = sandbox_new();
         if (!path || !sb)
                 return nl_error_set(err, -ENOMEM, "out of memory");
-        r = sbx_read_file(path, SANDBOX_MAX_JSON_BYTES, &buf, &len);
+        r = nl_read_file(path, SANDBOX_MAX_JSON_BYTES, false, &buf, &len);
         if (r < 0)
                 return nl_error_set(err, r, "load sandbox %s: read %s: %s", id, path, strerror(-r));
         j = json_loadb(buf, len, 0, &je);

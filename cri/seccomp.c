@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
+#include "common/fs.h"
 #include "cri.h"
 #include "seccomp-internal.h"
 
@@ -193,32 +194,6 @@ int seccomp_open_beneath(int dirfd, const char *path, enum seccomp_open_mode mod
         if (!S_ISREG(st.st_mode))
                 return -EBADF;
         return TAKE_FD(fd);
-}
-
-/* The whole file, NUL-terminated, refusing more than SECCOMP_PROFILE_MAX bytes. */
-static int read_capped(int fd, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = malloc(SECCOMP_PROFILE_MAX + 2);
-        size_t n = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        while (n <= SECCOMP_PROFILE_MAX) {
-                ssize_t k = read(fd, buf + n, SECCOMP_PROFILE_MAX + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n > SECCOMP_PROFILE_MAX)
-                return -EFBIG;
-        buf[n] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
 }
 
 /* ==== parsing a Localhost profile ======================================================== */
@@ -742,7 +717,7 @@ static int profile_load(const char *profile, const char *root, const struct secc
                 return nl_error_set(err, fd, "seccomp profile \"%s\": cannot open under \"%s\": %m", profile,
                                     root);
         }
-        r = read_capped(fd, &data, &size);
+        r = nl_read_fd(fd, SECCOMP_PROFILE_MAX, &data, &size);
         if (r == -EFBIG)
                 return nl_error_set(err, r, "seccomp profile \"%s\": larger than %u bytes", profile,
                                     SECCOMP_PROFILE_MAX);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "common/fs.h"
 #include "cri.h"
 #include "shim/shim.h"
 
@@ -160,31 +161,18 @@ int shim_read_exit(const char *state_dir, struct shim_exit *ret, nl_error *err) 
         _cleanup_free_ char *path = nl_strdupf("%s/%s", strempty(state_dir), SHIM_EXIT_FILE), *text = NULL;
         if (!path || !ret)
                 return -ENOMEM;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return -ENOENT; /* still running: no message */
-                return nl_error_set(err, -errno, "read exit status \"%s\": %m", path);
-        }
-        char buf[SHIM_EXIT_FILE_MAX + 1];
         size_t len = 0;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, sizeof(buf) - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                len += (size_t) k;
-                if (len == sizeof(buf))
-                        break;
-        }
-        close(fd);
-        if (len > SHIM_EXIT_FILE_MAX)
-                return nl_error_set(err, -EFBIG, "read exit status \"%s\": larger than %d bytes", path,
+        int r = nl_read_file(path, SHIM_EXIT_FILE_MAX, true, &text, &len);
+        if (r == -ENOENT)
+                return -ENOENT; /* still running: no message */
+        if (r == -EFBIG)
+                return nl_error_set(err, r, "read exit status \"%s\": larger than %d bytes", path,
                                     SHIM_EXIT_FILE_MAX);
+        if (r < 0)
+                return nl_error_set(err, r, "read exit status \"%s\": %s", path, strerror(-r));
 
         json_error_t je;
-        json_t *j = json_loadb(buf, len, 0, &je);
+        json_t *j = json_loadb(text, len, 0, &je);
         if (!j)
                 return nl_error_set(err, -EINVAL, "read exit status \"%s\": %s", path, je.text);
         json_t *code = json_object_get(j, "exitCode"), *sig = json_object_get(j, "signal"),

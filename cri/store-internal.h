@@ -67,9 +67,6 @@ int store_write_file_atomic(struct image_store *s, int dfd, const char *name, co
  * it) into blobs/. The file is consumed either way. */
 int store_commit_known(struct image_store *s, const char *tmp_path, const char *digest, nl_error *err);
 
-/* Read a whole file of at most max bytes (-EFBIG beyond), NUL-terminated. */
-int store_read_fd_capped(int fd, size_t max, char **ret, size_t *ret_len);
-
 /* A new directory in this handle's temp area: <tmp_dir>/<prefix>XXXXXX. */
 int store_mkdtemp(struct image_store *s, const char *prefix, char **ret_path);
 

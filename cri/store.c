@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "common/fs.h"
 #include "common/strv.h"
 #include "store-internal.h"
 
@@ -668,39 +669,6 @@ static void records_done(struct records *r) {
         *r = (struct records){};
 }
 
-int store_read_fd_capped(int fd, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-
-        for (;;) {
-                if (len == cap) {
-                        size_t ncap = cap ? cap * 2 : 4096;
-                        char *n;
-                        if (cap > max)
-                                return -EFBIG;
-                        n = realloc(buf, ncap + 1);
-                        if (!n)
-                                return -ENOMEM;
-                        buf = n;
-                        cap = ncap;
-                }
-                ssize_t k = read(fd, buf + len, cap - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > max)
-                        return -EFBIG;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 /* Every well-formed record; others (half-written by a foreign tool, damaged) are skipped: a
  * record is only ever written whole, by rename. */
 static int records_load(struct image_store *s, struct records *ret) {
@@ -733,7 +701,7 @@ static int records_load(struct image_store *s, struct records *ret) {
                         return -ENOMEM;
                 }
                 rfd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                if (rfd < 0 || store_read_fd_capped(rfd, STORE_MAX_RECORD_BYTES, &buf, &len) < 0)
+                if (rfd < 0 || nl_read_fd(rfd, STORE_MAX_RECORD_BYTES, &buf, &len) < 0)
                         continue;
                 j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
                 if (!j || !record_valid(j, hex)) {

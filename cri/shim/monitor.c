@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "common/fs.h"
 #include "common/time-util.h"
 #include "cri/log-writer.h"
 #include "shim.h"
@@ -163,7 +164,7 @@ static int read_container_pid(const struct shim *s, pid_t *ret) {
         int64_t v;
         if (!path)
                 return -ENOMEM;
-        int r = shim_read_small_file(path, 64, &text);
+        int r = nl_read_file(path, 64, true, &text, NULL);
         if (r < 0)
                 return r;
         text[strcspn(text, " \n")] = '\0';

@@ -7,6 +7,7 @@
  * memory controller is on v1, so a v1 memory hierarchy wins over the unified one. */
 #include <stdio.h>
 
+#include "common/fs.h"
 #include "shim.h"
 
 #define MOUNTINFO_MAX_LINES 4096
@@ -111,7 +112,7 @@ int cgroup_oom_kills(const char *cgroup, uint64_t *ret) {
         path = nl_strdupf("%s/%s", dir, v1 ? "memory.oom_control" : "memory.events");
         if (!path)
                 return -ENOMEM;
-        r = shim_read_small_file(path, 4096, &text);
+        r = nl_read_file(path, 4096, true, &text, NULL);
         if (r < 0)
                 return r;
         for (char *p = text; p && *p;) {

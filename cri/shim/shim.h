@@ -46,7 +46,6 @@ int cgroup_oom_kills(const char *cgroup, uint64_t *ret);
 
 /* files.c */
 int shim_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
-int shim_read_small_file(const char *path, size_t max, char **ret);
 
 /* The start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and state letter of
  * a process: with the pid, it names a process without confusion by pid reuse. */

@@ -23,6 +23,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "common/fs.h"
 #include "cri/cgroup.h"
 #include "cri/cni-internal.h"
 #include "podspec/podspec.h"
@@ -181,7 +182,7 @@ static void pods_free(void) {
 
 static char *read_all(const char *path) {
         char *s = NULL;
-        return sbx_read_file(path, 1 << 20, &s, NULL) < 0 ? NULL : s;
+        return nl_read_file(path, 1 << 20, false, &s, NULL) < 0 ? NULL : s;
 }
 
 /* ---- looking into namespaces ----------------------------------------------------------------- */
