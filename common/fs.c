@@ -4,7 +4,9 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "fs.h"
 
@@ -25,40 +27,97 @@ int nl_mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
-int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
-        _cleanup_free_ char *tmp = nl_strdupf("%s.tmp.%d", path, (int) getpid());
-        if (!tmp)
-                return -ENOMEM;
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-        if (fd < 0)
-                return -errno;
+int nl_write_all(int fd, const void *data, size_t len) {
         const char *p = data;
-        size_t done = 0;
-        while (done < len) {
-                ssize_t n = write(fd, p + done, len - done);
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0) {
-                        int r = -errno;
-                        unlink(tmp);
-                        return r;
-                }
-                done += (size_t) n;
-        }
-        if (fchmod(fd, mode) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
-                int r = -errno;
-                unlink(tmp);
-                return r;
-        }
-        _cleanup_free_ char *dir = strdup(path);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash) {
-                *slash = '\0';
-                _cleanup_close_ int dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dfd >= 0)
-                        (void) fsync(dfd);
+                if (n < 0)
+                        return -errno;
+                p += n;
+                len -= (size_t) n;
         }
         return 0;
+}
+
+ssize_t nl_read_all(int fd, void *buf, size_t n) {
+        char *p = buf;
+        size_t got = 0;
+        while (got < n) {
+                ssize_t k = read(fd, p + got, n - got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                got += (size_t) k;
+        }
+        return (ssize_t) got;
+}
+
+/* A new file for writing in dfd, named after name with a random suffix. */
+static int tmpfile_at(int dfd, const char *name, mode_t mode, char **ret_name) {
+        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+        for (int attempt = 0; attempt < 100; attempt++) {
+                uint32_t rnd;
+                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        rnd = (uint32_t) ts.tv_nsec ^ ((uint32_t) getpid() << 16) ^ (uint32_t) attempt;
+                }
+                _cleanup_free_ char *tmp = nl_strdupf(".%s.tmp.%08x", base, rnd);
+                if (!tmp)
+                        return -ENOMEM;
+                int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+                if (fd < 0 && errno == EEXIST)
+                        continue;
+                if (fd < 0)
+                        return -errno;
+                *ret_name = TAKE_PTR(tmp);
+                return fd;
+        }
+        return -EEXIST;
+}
+
+int nl_write_file_atomic_at(int dfd, const char *name, const char *tmp_dir, const void *data, size_t len,
+                            mode_t mode) {
+        _cleanup_close_ int tmp_dfd = -1;
+        if (tmp_dir) {
+                tmp_dfd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (tmp_dfd < 0)
+                        return -errno;
+        }
+        int in = tmp_dir ? tmp_dfd : dfd;
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = tmpfile_at(in, name, mode, &tmp);
+        if (fd < 0)
+                return fd;
+        int r = nl_write_all(fd, data, len);
+        if (r == 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r == 0 && renameat(in, tmp, dfd, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlinkat(in, tmp, 0);
+                return r;
+        }
+        return fsync(dfd) < 0 ? -errno : 0;
+}
+
+int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+        const char *slash = strrchr(path, '/');
+        _cleanup_free_ char *dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t) (slash - path)))
+                                         : strdup(".");
+        if (!dir)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return nl_write_file_atomic_at(dfd, slash ? slash + 1 : path, NULL, data, len, mode);
 }
 
 int nl_read_fd(int fd, size_t max, char **ret, size_t *ret_len) {

@@ -9,7 +9,17 @@
 
 /* mkdir -p; existing directories are fine. */
 int nl_mkdir_p(const char *path, mode_t mode);
-/* Write temp + fsync + rename (+ fsync of the directory). */
+/* write(2) until all of data is written (EINTR retried). */
+int nl_write_all(int fd, const void *data, size_t len);
+/* read(2) until n bytes or end of file; the bytes read, or -errno. */
+ssize_t nl_read_all(int fd, void *buf, size_t n);
+/* Write name in dfd crash-safely, so a reader (or a reboot) sees the old file or the new one,
+ * never a torn one: a new temp file (in tmp_dir when not NULL, e.g. a store's temp area that is
+ * cleaned after a crash, on the same file system; else beside name as ".<name>.tmp.XXXXXXXX"),
+ * mode, fsync, rename over name, fsync of the directory. */
+int nl_write_file_atomic_at(int dfd, const char *name, const char *tmp_dir, const void *data, size_t len,
+                            mode_t mode);
+/* The same for a path. */
 int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Everything left in fd up to max bytes (-EFBIG beyond), NUL-terminated. */
 int nl_read_fd(int fd, size_t max, char **ret, size_t *ret_len);

@@ -14,9 +14,6 @@
 
 /* ==== small file helpers (sandbox.c) ======================================================= */
 
-/* Write path crash-safely: <path>.tmp.XXXXXX in the same directory, fsync, rename, fsync of the
- * directory. */
-int sbx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* mkdir -p */
 int sbx_mkdir_p(const char *path, mode_t mode);
 

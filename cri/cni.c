@@ -761,7 +761,7 @@ int cni_add(const struct cri_config *cfg, const char *dir, const struct cni_atta
                 data = cache ? json_dumps(cache, JSON_INDENT(1)) : NULL;
                 if (!data)
                         r = nl_error_set(err, -ENOMEM, "out of memory");
-                else if ((r = sbx_write_file_atomic(path, data, strlen(data), 0600)) < 0)
+                else if ((r = nl_write_file_atomic(path, data, strlen(data), 0600)) < 0)
                         nl_error_set(err, r, "write %s: %s", path, strerror(-r));
         }
         if (r >= 0)

@@ -507,7 +507,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                 hosts_path = nl_strdupf("%s/etc-hosts", dir);
                 if (!hosts || !hosts_path)
                         return nl_error_set(err, -ENOMEM, "out of memory");
-                r = sbx_write_file_atomic(hosts_path, hosts, strlen(hosts), 0644);
+                r = nl_write_file_atomic(hosts_path, hosts, strlen(hosts), 0644);
                 if (r < 0)
                         return nl_error_set(err, r, "write %s: %s", hosts_path, strerror(-r));
                 free(node);
@@ -536,7 +536,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                 content = node;
                 content_len = node_len;
         }
-        r = sbx_write_file_atomic(resolv_path, content, content_len, 0644);
+        r = nl_write_file_atomic(resolv_path, content, content_len, 0644);
         if (r < 0)
                 return nl_error_set(err, r, "write %s: %s", resolv_path, strerror(-r));
 
@@ -545,7 +545,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
         _cleanup_free_ char *hn = nl_strdupf("%s\n", strempty(kernel_hostname));
         if (!hostname_path || !hn)
                 return nl_error_set(err, -ENOMEM, "out of memory");
-        r = sbx_write_file_atomic(hostname_path, hn, strlen(hn), 0644);
+        r = nl_write_file_atomic(hostname_path, hn, strlen(hn), 0644);
         if (r < 0)
                 return nl_error_set(err, r, "write %s: %s", hostname_path, strerror(-r));
 

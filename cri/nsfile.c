@@ -150,38 +150,6 @@ struct child_report {
         int error;
 };
 
-static int write_full(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
-static ssize_t read_full(int fd, void *buf, size_t n) {
-        char *p = buf;
-        size_t got = 0;
-        while (got < n) {
-                ssize_t k = read(fd, p + got, n - got);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                got += (size_t) k;
-        }
-        return (ssize_t) got;
-}
-
 _Noreturn static void ns_child(int flags, const char *hostname, bool userns, int report_fd, int go_fd) {
         struct child_report rep = {STEP_OK, 0};
         if (userns) {
@@ -189,20 +157,20 @@ _Noreturn static void ns_child(int flags, const char *hostname, bool userns, int
                  * made inside it (the creator has every capability in a new user namespace) */
                 if (unshare(CLONE_NEWUSER) < 0)
                         rep = (struct child_report){STEP_USERNS, errno};
-                (void) write_full(report_fd, &rep, sizeof(rep));
+                (void) nl_write_all(report_fd, &rep, sizeof(rep));
                 char c;
-                if (rep.step != STEP_OK || read_full(go_fd, &c, 1) != 1)
+                if (rep.step != STEP_OK || nl_read_all(go_fd, &c, 1) != 1)
                         _exit(1);
         }
         if (unshare(flags) < 0)
                 rep = (struct child_report){STEP_UNSHARE, errno};
         else if ((flags & CLONE_NEWUTS) && hostname && sethostname(hostname, strlen(hostname)) < 0)
                 rep = (struct child_report){STEP_HOSTNAME, errno};
-        (void) write_full(report_fd, &rep, sizeof(rep));
+        (void) nl_write_all(report_fd, &rep, sizeof(rep));
         if (rep.step != STEP_OK)
                 _exit(1);
         char c;
-        (void) read_full(go_fd, &c, 1); /* until the parent has pinned the namespaces */
+        (void) nl_read_all(go_fd, &c, 1); /* until the parent has pinned the namespaces */
         _exit(0);
 }
 
@@ -256,7 +224,7 @@ int nsfile_create_userns(int flags, const char *hostname, const struct cri_usern
         struct child_report rep;
         ssize_t k;
         if (user) {
-                k = read_full(report[0], &rep, sizeof(rep));
+                k = nl_read_all(report[0], &rep, sizeof(rep));
                 if (k != (ssize_t) sizeof(rep)) {
                         r = nl_error_set(err, -ECHILD, "create the user namespace: the child died");
                         goto reap;
@@ -270,12 +238,12 @@ int nsfile_create_userns(int flags, const char *hostname, const struct cri_usern
                         nl_error_prefix(err, "map the user namespace");
                         goto reap;
                 }
-                if (write_full(go[1], "m", 1) < 0) {
+                if (nl_write_all(go[1], "m", 1) < 0) {
                         r = nl_error_set(err, -errno, "create namespaces: %m");
                         goto reap;
                 }
         }
-        k = read_full(report[0], &rep, sizeof(rep));
+        k = nl_read_all(report[0], &rep, sizeof(rep));
         if (k != (ssize_t) sizeof(rep)) {
                 r = nl_error_set(err, -ECHILD, "create namespaces: the child died");
                 goto reap;
@@ -416,29 +384,29 @@ int pidns_holder_start_in(const char *userns_path, char *const *cgroup_procs, si
                  * mount /proc for it from inside) */
                 if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) {
                         rep[0] = errno;
-                        (void) write_full(p[1], rep, sizeof(rep));
+                        (void) nl_write_all(p[1], rep, sizeof(rep));
                         _exit(1);
                 }
                 if (unshare(CLONE_NEWPID) < 0) {
                         rep[0] = errno;
-                        (void) write_full(p[1], rep, sizeof(rep));
+                        (void) nl_write_all(p[1], rep, sizeof(rep));
                         _exit(1);
                 }
                 pid_t h = fork();
                 if (h < 0) {
                         rep[0] = errno;
-                        (void) write_full(p[1], rep, sizeof(rep));
+                        (void) nl_write_all(p[1], rep, sizeof(rep));
                         _exit(1);
                 }
                 if (h == 0)
                         holder_main();
                 rep[1] = h;
-                (void) write_full(p[1], rep, sizeof(rep));
+                (void) nl_write_all(p[1], rep, sizeof(rep));
                 _exit(0);
         }
         close(p[1]);
         int rep[2];
-        ssize_t k = read_full(p[0], rep, sizeof(rep));
+        ssize_t k = nl_read_all(p[0], rep, sizeof(rep));
         close(p[0]);
         while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
                 ;

@@ -44,53 +44,6 @@ static struct sandbox_priv *priv(struct sandbox *sb) {
 
 /* ---- file helpers ---------------------------------------------------------------------------- */
 
-int sbx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
-        _cleanup_free_ char *tmp = nl_strdupf("%s.tmp.XXXXXX", path);
-        _cleanup_free_ char *dir = strdup(path);
-        if (!tmp || !dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (slash == dir)
-                slash[1] = '\0';
-        else if (slash)
-                *slash = '\0';
-        else
-                strcpy(dir, ".");
-        int fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        int r = 0;
-        const char *p = data;
-        size_t left = len;
-        if (fchmod(fd, mode) < 0)
-                r = -errno;
-        while (r == 0 && left > 0) {
-                ssize_t w = write(fd, p, left);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        break;
-                }
-                p += w;
-                left -= (size_t) w;
-        }
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) < 0)
-                return -errno;
-        return 0;
-}
-
 int sbx_mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
         if (!p)
@@ -223,7 +176,7 @@ static int sandbox_save(struct sandbox *sb) {
         data = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
         if (!data)
                 return -ENOMEM;
-        return sbx_write_file_atomic(path, data, strlen(data), 0600);
+        return nl_write_file_atomic(path, data, strlen(data), 0600);
 }
 
 static int json_str(json_t *j, const char *key, bool required, char **ret) {

@@ -59,10 +59,6 @@ void store_unlock(struct image_store *s);
 /* Remove a tree below dfd without following symlinks or crossing into other filesystems. */
 int rm_rf_at(int dfd, const char *name);
 
-/* Write data to dfd/name crash-safely: temp file in this handle's temp area, fsync, rename,
- * fsync of the directory. */
-int store_write_file_atomic(struct image_store *s, int dfd, const char *name, const void *data, size_t len);
-
 /* Move a temp file of this handle whose sha256 is known (computed by the caller while writing
  * it) into blobs/. The file is consumed either way. */
 int store_commit_known(struct image_store *s, const char *tmp_path, const char *digest, nl_error *err);

@@ -109,22 +109,6 @@ int rm_rf_at(int dfd, const char *name) {
         return rm_rf_dir(dfd, name, st.st_dev, 0);
 }
 
-static int write_all(int fd, const void *data, size_t len) {
-        const char *p = data;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* ==== locking and the temp area =========================================================== */
 
 int store_lock(struct image_store *s, bool exclusive) {
@@ -219,32 +203,6 @@ int store_mkdtemp(struct image_store *s, const char *prefix, char **ret_path) {
                 return r;
         }
         *ret_path = p;
-        return 0;
-}
-
-int store_write_file_atomic(struct image_store *s, int dfd, const char *name, const void *data, size_t len) {
-        _cleanup_free_ char *tmp = nl_strdupf("%s/w-XXXXXX", s->tmp_dir);
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        if (!tmp)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        r = write_all(fd, data, len);
-        if (r >= 0 && fchmod(fd, 0644) < 0)
-                r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && renameat(AT_FDCWD, tmp, dfd, name) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-        if (fsync(dfd) < 0)
-                return -errno;
         return 0;
 }
 
@@ -508,7 +466,7 @@ int image_store_put_blob(struct image_store *s, const void *buf, size_t len, con
                 r = image_store_tmpfile(s, &tmp, &fd);
                 if (r < 0)
                         return nl_error_set(err, r, "store blob %s: temp file: %s", got, strerror(-r));
-                r = write_all(fd, buf, len);
+                r = nl_write_all(fd, buf, len);
                 if (r < 0) {
                         (void) unlink(tmp);
                         return nl_error_set(err, r, "store blob %s: write: %s", got, strerror(-r));
@@ -734,7 +692,7 @@ static int record_write(struct image_store *s, json_t *rec) {
         dfd = openat(s->root_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        return store_write_file_atomic(s, dfd, name, data, strlen(data));
+        return nl_write_file_atomic_at(dfd, name, s->tmp_dir, data, strlen(data), 0644);
 }
 
 static int record_delete(struct image_store *s, const char *id) {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 
+#include "common/fs.h"
 #include "store-internal.h"
 
 #define UNPACK_MSG_MAX 4096
@@ -802,7 +803,7 @@ static int install_layer(struct image_store *s, const char *dir, const char *cha
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        r = store_write_file_atomic(s, dfd, "diff_id", diff_id, strlen(diff_id));
+        r = nl_write_file_atomic_at(dfd, "diff_id", s->tmp_dir, diff_id, strlen(diff_id), 0644);
         if (r < 0)
                 return r;
         /* One syncfs for the whole tree rather than an fsync per file: the rename below must

@@ -175,6 +175,14 @@ static int read_container_pid(const struct shim *s, pid_t *ret) {
         return 0;
 }
 
+/* State files are written crash-safely: a reader (or a reboot) sees the old file or the new one. */
+static int write_state_file(const struct shim *s, const char *name, const char *text, size_t len) {
+        _cleanup_close_ int dfd = open(s->a->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return nl_write_file_atomic_at(dfd, name, NULL, text, len, 0644);
+}
+
 static int write_shim_pid(const struct shim *s) {
         uint64_t start = 0;
         int r = shim_proc_starttime(getpid(), &start, NULL);
@@ -182,7 +190,7 @@ static int write_shim_pid(const struct shim *s) {
                 return r;
         char text[64];
         int n = snprintf(text, sizeof(text), "%d %llu\n", (int) getpid(), (unsigned long long) start);
-        return shim_write_file_atomic(s->a->state_dir, SHIM_PID_FILE, text, (size_t) n);
+        return write_state_file(s, SHIM_PID_FILE, text, (size_t) n);
 }
 
 /* The runtime's create returned: report, or give up. Returns 0 to go on monitoring. */
@@ -269,7 +277,7 @@ static int write_exit(struct shim *s) {
                 "\"logDroppedBytes\":%llu}\n",
                 code, sig, oom ? "true" : "false", when, reason,
                 (unsigned long long) log_writer_dropped_bytes(s->log));
-        return shim_write_file_atomic(s->a->state_dir, SHIM_EXIT_FILE, text, (size_t) n);
+        return write_state_file(s, SHIM_EXIT_FILE, text, (size_t) n);
 }
 
 static int setup(struct shim *s, int pipe_out[2], int pipe_err[2]) {

@@ -44,8 +44,6 @@ int console_receive(int listen_fd, int *ret_master);
  * "oom_kill N"), the hierarchy found from /proc/self/mountinfo. */
 int cgroup_oom_kills(const char *cgroup, uint64_t *ret);
 
-/* files.c */
-int shim_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
 
 /* The start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and state letter of
  * a process: with the pid, it names a process without confusion by pid reuse. */
