@@ -10,7 +10,7 @@
 
 #include "fs.h"
 
-int nl_mkdir_p(const char *path, mode_t mode) {
+int nl_mkdir_parents_p(const char *path, mode_t parent_mode, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
@@ -18,13 +18,16 @@ int nl_mkdir_p(const char *path, mode_t mode) {
                 if (*s != '/')
                         continue;
                 *s = '\0';
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                if (mkdir(p, parent_mode) < 0 && errno != EEXIST)
                         return -errno;
                 *s = '/';
         }
         if (mkdir(p, mode) < 0 && errno != EEXIST)
                 return -errno;
-        return 0;
+        struct stat st;
+        if (stat(p, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int nl_write_all(int fd, const void *data, size_t len) {

@@ -7,8 +7,12 @@
 
 #include "util.h"
 
-/* mkdir -p; existing directories are fine. */
-int nl_mkdir_p(const char *path, mode_t mode);
+/* mkdir -p: missing parents made with parent_mode, path itself with mode; existing directories
+ * are fine, anything else in the way is -ENOTDIR. */
+int nl_mkdir_parents_p(const char *path, mode_t parent_mode, mode_t mode);
+static inline int nl_mkdir_p(const char *path, mode_t mode) {
+        return nl_mkdir_parents_p(path, mode, mode);
+}
 /* write(2) until all of data is written (EINTR retried). */
 int nl_write_all(int fd, const void *data, size_t len);
 /* read(2) until n bytes or end of file; the bytes read, or -errno. */

@@ -12,11 +12,6 @@
 #include "cri.h"
 #include "../podspec/podspec.h"
 
-/* ==== small file helpers (sandbox.c) ======================================================= */
-
-/* mkdir -p */
-int sbx_mkdir_p(const char *path, mode_t mode);
-
 /* ==== namespace files (nsfile.c) =========================================================== */
 
 /* Make dir (created if needed) a private bind mount of itself, once: mounts made below it

@@ -485,7 +485,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
         size_t node_len = 0;
         int r;
 
-        r = sbx_mkdir_p(dir, 0750);
+        r = nl_mkdir_parents_p(dir, 0755, 0750);
         if (r < 0)
                 return nl_error_set(err, r, "create %s: %s", dir, strerror(-r));
 

@@ -71,7 +71,7 @@ bool nsfile_is_mountpoint(const char *path) {
 }
 
 int nsfile_private_dir(const char *dir, nl_error *err) {
-        int r = sbx_mkdir_p(dir, 0700);
+        int r = nl_mkdir_parents_p(dir, 0755, 0700);
         if (r < 0)
                 return nl_error_set(err, r, "create %s: %s", dir, strerror(-r));
         _cleanup_free_ char *real = realpath(dir, NULL);

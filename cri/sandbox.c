@@ -42,28 +42,6 @@ static struct sandbox_priv *priv(struct sandbox *sb) {
         return (struct sandbox_priv *) ((char *) sb - offsetof(struct sandbox_priv, pub));
 }
 
-/* ---- file helpers ---------------------------------------------------------------------------- */
-
-int sbx_mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return -errno;
-        struct stat st;
-        if (stat(p, &st) < 0)
-                return -errno;
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 /* ---- the struct ------------------------------------------------------------------------------ */
 
 void sandbox_free(struct sandbox *sb) {

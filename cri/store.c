@@ -31,24 +31,6 @@ static int mkdirat_dir(int dfd, const char *name, mode_t mode) {
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *c = p + 1; *c; c++) {
-                if (*c != '/')
-                        continue;
-                *c = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *c = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static int rm_rf_dir(int dfd, const char *name, dev_t dev, unsigned depth) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
@@ -219,7 +201,7 @@ int image_store_open(const char *root, struct image_store **ret, nl_error *err) 
 
         if (isempty(root))
                 return nl_error_set(err, -EINVAL, "image store: no root directory given");
-        r = mkdir_p(root, 0700);
+        r = nl_mkdir_parents_p(root, 0755, 0700);
         if (r < 0)
                 return nl_error_set(err, r, "create image store \"%s\": %s", root, strerror(-r));
 

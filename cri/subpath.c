@@ -151,30 +151,6 @@ int fs_remove_tree(int dir_fd, const char *name) {
         return rm_at(dir_fd, name, -1, 0, &moved);
 }
 
-int fs_mkdir_p(const char *path, mode_t mode) {
-        if (isempty(path) || path[0] != '/')
-                return -EINVAL;
-        _cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        char *save = NULL;
-        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (streq(c, "."))
-                        continue;
-                if (mkdirat(fd, c, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                int nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (nfd < 0)
-                        return -errno;
-                close(fd);
-                fd = nfd;
-        }
-        return 0;
-}
-
 /* ---- subPath walk ------------------------------------------------------------------------ */
 
 struct walk {

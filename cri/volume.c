@@ -224,7 +224,7 @@ static int make_volume_dir(const char *path, bool *ret_created, nl_error *err) {
         if (!slash)
                 return -EINVAL;
         *slash = 0;
-        int r = fs_mkdir_p(parent, 0750);
+        int r = nl_mkdir_p(parent, 0750);
         if (r < 0)
                 return nl_error_set(err, r, "create \"%s\": %s", parent, strerror(-r));
         bool created = mkdir(path, 0777) == 0;
@@ -949,7 +949,7 @@ static int prepare_subpath(const struct cri_config *cfg, const struct pod *pod,
         _cleanup_free_ char *target = nl_strdupf("%s/%zu", strempty(parent), index);
         if (!parent || !target)
                 return -ENOMEM;
-        r = fs_mkdir_p(parent, 0750);
+        r = nl_mkdir_p(parent, 0750);
         if (r >= 0)
                 r = subpath_bind(fd, target);
         if (r < 0)

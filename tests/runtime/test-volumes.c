@@ -885,7 +885,7 @@ TEST(sub_path_swap_race) {
 
         _cleanup_free_ char *parent = nl_strdupf("%s/pods/" UID "/volume-subpaths/data/c", fx.root);
         _cleanup_free_ char *target = nl_strdupf("%s/7", parent);
-        CHECK(fs_mkdir_p(parent, 0750) == 0);
+        CHECK(nl_mkdir_p(parent, 0750) == 0);
         CHECK_INT_EQ(subpath_bind(fd, target), 0);
         close(fd);
         CHECK(same_file(target, moved));
