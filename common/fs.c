@@ -178,32 +178,55 @@ int nl_read_file_in_root(const char *root, const char *path, size_t max, char **
         return nl_read_fd(fd, max, ret, ret_len);
 }
 
-/* The root of a mount: another file system, or a bind mount of this one (same st_dev: only
- * the kernel's mount-root attribute tells it apart). */
-static bool is_mount_root(int dfd, const char *name, const struct stat *st, dev_t dev) {
-        if (st->st_dev != dev)
-                return true;
-        struct statx sx;
-        if (statx(dfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) < 0)
-                return false;
-        return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+int nl_is_mount_point_at(int dfd, const char *name) {
+        int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (isempty(name) ? AT_EMPTY_PATH : 0);
+        struct statx sx, parent;
+        if (statx(dfd, strempty(name), flags, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        /* the kernel's answer (5.8+): the only one that sees a bind mount of the same directory */
+        if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+                return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+        if (isempty(name))
+                return -EOPNOTSUPP;
+        if (statx(dfd, "", AT_EMPTY_PATH | AT_NO_AUTOMOUNT, STATX_MNT_ID, &parent) < 0)
+                return -errno;
+        if (sx.stx_mask & parent.stx_mask & STATX_MNT_ID)
+                return sx.stx_mnt_id != parent.stx_mnt_id;
+        return sx.stx_dev_major != parent.stx_dev_major || sx.stx_dev_minor != parent.stx_dev_minor;
 }
 
-static int rm_rf_at(int dfd, const char *name, dev_t dev, int depth) {
-        struct stat st;
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
+int nl_is_mount_point(const char *path) {
+        const char *slash = strrchr(path, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        _cleanup_free_ char *dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return nl_is_mount_point_at(dfd, slash + 1);
+}
+
+/* d_type is the directory entry's type (DT_UNKNOWN: look). */
+static int rm_rf_entry(int dfd, const char *name, unsigned char d_type, unsigned depth) {
+        if (d_type == DT_UNKNOWN) {
+                struct stat st;
+                if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return errno == ENOENT ? 0 : -errno;
+                d_type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+        }
+        if (d_type != DT_DIR)
                 return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
         /* a mount point, bind mounts included (a volume, a host path, an image layer left
          * mounted): never descend into it; what is behind it is not ours to delete */
-        if (depth > 0 && is_mount_root(dfd, name, &st, dev))
+        if (depth > 0 && nl_is_mount_point_at(dfd, name) > 0)
                 return -EBUSY;
-        if (depth > 256)
+        if (depth > NL_RM_MAX_DEPTH)
                 return -ELOOP;
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return -errno;
+                return errno == ENOENT ? 0 : -errno;
         DIR *d = fdopendir(fd);
         if (!d) {
                 close(fd);
@@ -211,22 +234,25 @@ static int rm_rf_at(int dfd, const char *name, dev_t dev, int depth) {
         }
         int r = 0;
         struct dirent *de;
-        while ((de = readdir(d))) {
+        while ((errno = 0, de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                int k = rm_rf_at(dirfd(d), de->d_name, dev, depth + 1);
+                int k = rm_rf_entry(dirfd(d), de->d_name, de->d_type, depth + 1);
                 if (k < 0 && r == 0)
                         r = k;
         }
+        if (errno != 0 && r == 0)
+                r = -errno;
         closedir(d);
         if (r < 0)
                 return r;
         return unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+int nl_rm_rf_at(int dfd, const char *name) {
+        return rm_rf_entry(dfd, name, DT_UNKNOWN, 0);
+}
+
 int nl_rm_rf(const char *path) {
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        return rm_rf_at(AT_FDCWD, path, st.st_dev, 0);
+        return nl_rm_rf_at(AT_FDCWD, path);
 }

@@ -32,5 +32,14 @@ int nl_read_file(const char *path, size_t max, bool nofollow, char **ret, size_t
 /* A file below root, resolving symlinks as if root were "/" (openat2 RESOLVE_IN_ROOT), as a
  * container would see it; -ENOENT when absent. */
 int nl_read_file_in_root(const char *root, const char *path, size_t max, char **ret, size_t *ret_len);
-/* rm -rf that does not follow symlinks and does not cross mount points (it stops, -EBUSY). */
+/* Whether name in dfd ("": dfd itself) is the root of a mount, of another file system or a bind
+ * mount of the same one: 1 or 0, or -errno. */
+int nl_is_mount_point_at(int dfd, const char *name);
+int nl_is_mount_point(const char *path);
+
+/* Deep enough for an image layer's deepest path (256 components) below the store's temp area. */
+#define NL_RM_MAX_DEPTH 272
+/* rm -rf of name in dfd (AT_FDCWD: a path) that does not follow symlinks and does not enter a
+ * mount point below it, bind mounts included (it stops there, -EBUSY). Gone already is fine. */
+int nl_rm_rf_at(int dfd, const char *name);
 int nl_rm_rf(const char *path);

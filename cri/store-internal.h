@@ -56,9 +56,6 @@ void image_store_set_unpack_limits(struct image_store *s, const struct unpack_li
 int store_lock(struct image_store *s, bool exclusive);
 void store_unlock(struct image_store *s);
 
-/* Remove a tree below dfd without following symlinks or crossing into other filesystems. */
-int rm_rf_at(int dfd, const char *name);
-
 /* Move a temp file of this handle whose sha256 is known (computed by the caller while writing
  * it) into blobs/. The file is consumed either way. */
 int store_commit_known(struct image_store *s, const char *tmp_path, const char *digest, nl_error *err);

@@ -14,7 +14,6 @@
 #include "common/strv.h"
 #include "store-internal.h"
 
-#define RM_MAX_DEPTH (UNPACK_MAX_DEPTH + 16)
 #define STORE_MAX_RECORDS 65536u
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct image_store *, store_unlock)
@@ -29,66 +28,6 @@ static int mkdirat_dir(int dfd, const char *name, mode_t mode) {
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
-static int rm_rf_dir(int dfd, const char *name, dev_t dev, unsigned depth) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        struct stat st;
-        int fd, r = 0;
-
-        if (depth > RM_MAX_DEPTH)
-                return -ELOOP;
-        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (fstat(fd, &st) < 0 || st.st_dev != dev) {
-                /* Never descend into another filesystem mounted below what we remove. */
-                close(fd);
-                return -EXDEV;
-        }
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        while ((errno = 0, de = readdir(d))) {
-                bool is_dir;
-                int q;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (de->d_type == DT_UNKNOWN) {
-                        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                                if (errno != ENOENT && r == 0)
-                                        r = -errno;
-                                continue;
-                        }
-                        is_dir = S_ISDIR(st.st_mode);
-                } else
-                        is_dir = de->d_type == DT_DIR;
-                if (is_dir)
-                        q = rm_rf_dir(dirfd(d), de->d_name, dev, depth + 1);
-                else
-                        q = unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT ? -errno : 0;
-                if (q < 0 && r == 0)
-                        r = q;
-        }
-        if (errno != 0 && r == 0)
-                r = -errno;
-        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-                r = -errno;
-        return r;
-}
-
-int rm_rf_at(int dfd, const char *name) {
-        struct stat st;
-
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-        return rm_rf_dir(dfd, name, st.st_dev, 0);
 }
 
 /* ==== locking and the temp area =========================================================== */
@@ -145,7 +84,7 @@ static int tmp_clean_stale(struct image_store *s) {
                 lfd = openat(dirfd(d), lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
                 if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
                         continue; /* a live session (EWOULDBLOCK) */
-                q = rm_rf_at(dirfd(d), de->d_name);
+                q = nl_rm_rf_at(dirfd(d), de->d_name);
                 if (q < 0 && r == 0)
                         r = q;
         }
@@ -257,7 +196,7 @@ void image_store_close(struct image_store *s) {
         if (!s)
                 return;
         if (s->tmp_dir)
-                (void) rm_rf_at(AT_FDCWD, s->tmp_dir);
+                (void) nl_rm_rf_at(AT_FDCWD, s->tmp_dir);
         if (s->session_fd >= 0)
                 close(s->session_fd);
         if (s->lock_fd >= 0)
@@ -977,7 +916,7 @@ static int layer_delete(struct image_store *s, const char *chain_id) {
                 (void) rmdir(grave);
                 return r;
         }
-        return rm_rf_at(AT_FDCWD, grave);
+        return nl_rm_rf_at(AT_FDCWD, grave);
 }
 
 /* Delete the blobs and layers of `gone` that no record in recs (other than gone) uses. Held

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* subPath resolution and bind mounts as the kubelet's pkg/volume/util/subpath (the fixes for
- * CVE-2017-1002101 and CVE-2021-25741), and the file-system helpers volumes need: mount point
- * detection and a tree removal that neither follows symlinks nor crosses into other mounts. */
+ * CVE-2017-1002101 and CVE-2021-25741), and the volumes' tree removal, which neither follows
+ * symlinks nor descends into mounts: it detaches them (common/fs.c's nl_rm_rf stops at them). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "common/fs.h"
 #include "volume-internal.h"
 
 #define SUBPATH_MAX_DEPTH 256   /* directory fds held at once while walking */
@@ -19,43 +20,11 @@
 
 /* ---- mount points ------------------------------------------------------------------------ */
 
-static int mnt_id_of(int dir_fd, const char *name, int flags, uint64_t *ret_id, bool *ret_root) {
-        struct statx sx;
-        if (statx(dir_fd, name, flags | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MNT_ID,
-                  &sx) < 0)
-                return -errno;
-        if (!(sx.stx_mask & STATX_MNT_ID))
-                return -EOPNOTSUPP;
-        *ret_id = sx.stx_mnt_id;
-        *ret_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-                    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-        return 0;
-}
-
-int fs_is_mount_point(int dir_fd, const char *name) {
-        uint64_t parent, child;
-        bool root;
-        int r;
-
-        if (isempty(name)) {
-                /* the fd itself: is it the root of its mount? */
-                r = mnt_id_of(dir_fd, "", AT_EMPTY_PATH, &child, &root);
-                return r < 0 ? r : root;
-        }
-        r = mnt_id_of(dir_fd, "", AT_EMPTY_PATH, &parent, &root);
-        if (r < 0)
-                return r;
-        r = mnt_id_of(dir_fd, name, 0, &child, &root);
-        if (r < 0)
-                return r;
-        return root || child != parent;
-}
-
 /* Detach whatever is mounted on name (all stacked mounts), addressing it through an O_PATH fd
  * so that no symlink planted in the path can redirect the unmount. */
 static int detach_mounts(int dir_fd, const char *name) {
         for (unsigned i = 0; i < UMOUNT_MAX_STACKED; i++) {
-                int r = fs_is_mount_point(dir_fd, name);
+                int r = nl_is_mount_point_at(dir_fd, name);
                 if (r <= 0)
                         return r;
                 _cleanup_close_ int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -104,7 +73,7 @@ static int rm_at(int dir_fd, const char *name, int top_fd, unsigned depth, unsig
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
         /* Swapped for a mount point since the check? Then do not descend. */
-        if (fs_is_mount_point(fd, "") > 0)
+        if (nl_is_mount_point_at(fd, "") > 0)
                 return -EBUSY;
         r = rm_children(fd, top_fd >= 0 ? top_fd : fd, top_fd >= 0 ? depth + 1 : 1, moved);
         if (r < 0)
@@ -388,7 +357,7 @@ int subpath_bind(int fd, const char *target) {
         if (parent < 0)
                 return -errno;
 
-        r = fs_is_mount_point(parent, name);
+        r = nl_is_mount_point_at(parent, name);
         if (r > 0) {
                 /* Already bound (a container restart): keep it when it is the same inode, as
                  * upstream's checkSubPathFileEqual; otherwise take it down first. */

@@ -239,7 +239,7 @@ static int clear_leaf(struct unpack_ctx *c, const char *entry, int pfd, const ch
                 return errno == ENOENT ? 0 : entry_error(c, -errno, entry, "stat: %m");
         if (want_dir && S_ISDIR(st.st_mode))
                 return 1;
-        r = rm_rf_at(pfd, leaf);
+        r = nl_rm_rf_at(pfd, leaf);
         if (r < 0)
                 return entry_error(c, r, entry, "replace existing entry: %s", strerror(-r));
         return 0;
@@ -887,11 +887,11 @@ int image_store_unpack_layer(struct image_store *s, const char *blob_digest, con
         if (r < 0)
                 goto fail_msg;
         if (code < 0) {
-                (void) rm_rf_at(AT_FDCWD, dir);
+                (void) nl_rm_rf_at(AT_FDCWD, dir);
                 return nl_error_set(err, code, "layer %s: %s", blob_digest, msg);
         }
         if (!streq(msg, diff_id)) {
-                (void) rm_rf_at(AT_FDCWD, dir);
+                (void) nl_rm_rf_at(AT_FDCWD, dir);
                 return nl_error_set(err, -EBADMSG,
                                     "layer %s: uncompressed content has digest %s, expected diff_id %s",
                                     blob_digest, msg, diff_id);
@@ -900,11 +900,11 @@ int image_store_unpack_layer(struct image_store *s, const char *blob_digest, con
         if (r < 0)
                 goto fail_msg;
         if (r == 0)
-                (void) rm_rf_at(AT_FDCWD, dir);
+                (void) nl_rm_rf_at(AT_FDCWD, dir);
         return 0;
 
 fail_msg:
         if (dir)
-                (void) rm_rf_at(AT_FDCWD, dir);
+                (void) nl_rm_rf_at(AT_FDCWD, dir);
         return nl_error_set(err, r, "layer %s: unpack: %s", blob_digest, strerror(-r));
 }

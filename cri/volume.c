@@ -177,25 +177,11 @@ static int64_t tmpfs_size(const struct pod *pod, const struct plan_context *plan
         return size == INT64_MAX ? 0 : size;
 }
 
-static int path_is_mount_point(const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        char *slash = strrchr(copy, '/');
-        if (!slash || !slash[1])
-                return -EINVAL;
-        *slash = 0;
-        _cleanup_close_ int parent = open(*copy ? copy : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (parent < 0)
-                return -errno;
-        return fs_is_mount_point(parent, slash + 1);
-}
-
 /* setupTmpfs: a no-op when the directory already is a mount point (SetUp is idempotent).
  * Options: size= as computed, noswap where the kernel has it (6.4+, as the kubelet probes),
  * and nosuid,nodev, which the kubelet does not pass but nothing in a volume needs. */
 static int mount_tmpfs(const char *dir, int64_t size, nl_error *err) {
-        int r = path_is_mount_point(dir);
+        int r = nl_is_mount_point(dir);
         if (r < 0)
                 return nl_error_set(err, r, "check mount point \"%s\": %s", dir, strerror(-r));
         if (r > 0)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cri/cri.h"
+#include "common/fs.h"
 #include "cri/store-internal.h"
 #include "test.h"
 
@@ -138,7 +139,7 @@ static char *tmp_root(void) {
 
 static void cleanup_root(char *dir) {
         if (dir)
-                rm_rf_at(AT_FDCWD, dir);
+                nl_rm_rf_at(AT_FDCWD, dir);
         free(dir);
 }
 
@@ -455,7 +456,7 @@ TEST(add_refuses_incomplete) {
                 goto out;
         /* without its unpacked layer the image is not whole */
         p = nl_strdupf("%s/store/layers/%s", dir, digest_hex(a.chains[0]));
-        CHECK_INT_EQ(rm_rf_at(AT_FDCWD, p), 0);
+        CHECK_INT_EQ(nl_rm_rf_at(AT_FDCWD, p), 0);
         free(p);
         CHECK_INT_EQ(image_store_add_image(s, "docker.io/library/x:1", a.manifest, NULL, &err), -ENOENT);
         CHECK(err.msg && strstr(err.msg, a.layers[0]));

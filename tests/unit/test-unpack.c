@@ -15,6 +15,7 @@
 #include <dirent.h>
 
 #include "cri/cri.h"
+#include "common/fs.h"
 #include "cri/store-internal.h"
 #include "test.h"
 
@@ -144,7 +145,7 @@ static void fx_open(struct fx *f) {
 static void fx_close(struct fx *f) {
         image_store_close(f->s);
         if (f->dir)
-                rm_rf_at(AT_FDCWD, f->dir);
+                nl_rm_rf_at(AT_FDCWD, f->dir);
         free(f->dir);
         nl_error_clear(&f->err);
 }
