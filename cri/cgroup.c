@@ -10,9 +10,9 @@
 #include "cgroup.h"
 #include "cni-internal.h"
 #include "common/fs.h"
+#include "common/mountinfo.h"
 #include "../podspec/podspec.h"
 
-#define MOUNTINFO_MAX_BYTES (4u * 1024u * 1024u)
 #define CGROUP_FILE_MAX_BYTES (64u * 1024u)
 #define CGROUP_MAX_DEPTH 32
 #define RMDIR_RETRIES 50
@@ -38,23 +38,6 @@ void cgroup_layout_free(struct cgroup_layout *l) {
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct cgroup_layout *, cgroup_layout_free)
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo */
-static char *unescape_octal(const char *s, size_t n) {
-        char *r = malloc(n + 1), *p = r;
-        if (!r)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-                    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-                        *p++ = (char) (((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-                        i += 3;
-                } else
-                        *p++ = s[i];
-        }
-        *p = '\0';
-        return r;
-}
 
 /* Super options of a v1 cgroup mount that are not controllers. */
 static bool v1_option_is_controller(const char *o, size_t n) {
@@ -85,15 +68,6 @@ static char *v1_controllers(const char *opts) {
         if (!b.len)
                 nl_buf_puts(&b, "");
         return nl_buf_steal(&b);
-}
-
-/* Split a line into whitespace-separated fields (in place); returns the count. */
-static size_t split_fields(char *line, char **f, size_t max) {
-        size_t n = 0;
-        char *save = NULL;
-        for (char *t = strtok_r(line, " ", &save); t && n < max; t = strtok_r(NULL, " ", &save))
-                f[n++] = t;
-        return n;
 }
 
 static int layout_add(struct cgroup_layout *l, const char *mount_point, const char *controllers, bool v2) {
@@ -128,24 +102,16 @@ int cgroup_layout_parse(const char *mountinfo, const char *unified_controllers, 
 
         char *save = NULL;
         for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *f[64];
-                size_t n = split_fields(line, f, ELEMENTSOF(f));
-                size_t sep = 0;
-                for (size_t i = 6; i < n; i++)
-                        if (streq(f[i], "-")) {
-                                sep = i;
-                                break;
-                        }
-                if (sep == 0 || sep + 3 >= n)
+                struct mountinfo_entry e;
+                if (mountinfo_parse_line(line, &e) < 0 || !e.super_options)
                         continue;
-                const char *root = f[3], *fstype = f[sep + 1], *super = f[sep + 3];
-                bool v2 = streq(fstype, "cgroup2");
-                if (!v2 && !streq(fstype, "cgroup"))
+                bool v2 = streq(e.fstype, "cgroup2");
+                if (!v2 && !streq(e.fstype, "cgroup"))
                         continue;
-                if (!streq(root, "/")) /* a bind mount of a sub-tree: not a hierarchy root */
+                if (!streq(e.root, "/")) /* a bind mount of a sub-tree: not a hierarchy root */
                         continue;
-                _cleanup_free_ char *mp = unescape_octal(f[4], strlen(f[4]));
-                _cleanup_free_ char *ctl = v2 ? strdup("") : v1_controllers(super);
+                _cleanup_free_ char *mp = strdup(e.mount_point);
+                _cleanup_free_ char *ctl = v2 ? strdup("") : v1_controllers(e.super_options);
                 if (!mp || !ctl)
                         return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
                 if (v2) {
@@ -199,7 +165,7 @@ int cgroup_layout_detect(struct cgroup_layout **ret, nl_error *err) {
         _cleanup_(cgroup_layout_freep) struct cgroup_layout *l = NULL;
         int r;
 
-        r = nl_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, false, &mi, NULL);
+        r = mountinfo_read(&mi);
         if (r < 0)
                 return nl_error_set(err, r, "detect cgroups: read /proc/self/mountinfo: %s", strerror(-r));
         r = cgroup_layout_parse(mi, NULL, &l, err);

@@ -25,8 +25,6 @@ int nsfile_unpin(const char *path);
 /* Whether path is an nsfs file (a live, pinned namespace); with type ("net", "ipc", "uts",
  * "pid"), also of that type. */
 bool nsfile_is_ns(const char *path, const char *type);
-/* Whether path is a mount point (per /proc/self/mountinfo). */
-bool nsfile_is_mountpoint(const char *path);
 
 /* Fork a child that unshares flags (CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS, any subset, not 0),
  * sets hostname when it has a new UTS namespace, and pins each new namespace at the matching

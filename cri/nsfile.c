@@ -20,55 +20,16 @@
 
 #include "cni-internal.h"
 #include "common/fs.h"
+#include "common/mountinfo.h"
 #include "userns.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
 
-#define MOUNTINFO_MAX_BYTES (4u * 1024u * 1024u)
 #define HOLDER_STOP_TIMEOUT_MSEC 5000
 
 /* ---- mount points ----------------------------------------------------------------------- */
-
-static bool mountinfo_field_eq(const char *f, size_t n, const char *path) {
-        /* mountinfo escapes space, tab, newline and backslash as \ooo */
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++, j++) {
-                char c = f[i];
-                if (c == '\\' && i + 3 < n && f[i + 1] >= '0' && f[i + 1] <= '3' && f[i + 2] >= '0' &&
-                    f[i + 2] <= '7' && f[i + 3] >= '0' && f[i + 3] <= '7') {
-                        c = (char) (((f[i + 1] - '0') << 6) | ((f[i + 2] - '0') << 3) | (f[i + 3] - '0'));
-                        i += 3;
-                }
-                if (path[j] != c)
-                        return false;
-        }
-        return path[j] == '\0';
-}
-
-bool nsfile_is_mountpoint(const char *path) {
-        _cleanup_free_ char *mi = NULL;
-        if (nl_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, false, &mi, NULL) < 0)
-                return false;
-        for (const char *line = mi; *line;) {
-                size_t len = strcspn(line, "\n");
-                /* field 5 (index 4) is the mount point */
-                const char *p = line;
-                for (int i = 0; i < 4 && p < line + len; i++) {
-                        p += strcspn(p, " ");
-                        if (*p == ' ')
-                                p++;
-                }
-                size_t flen = strcspn(p, " \n");
-                if (p < line + len && mountinfo_field_eq(p, flen, path))
-                        return true;
-                line += len;
-                if (*line == '\n')
-                        line++;
-        }
-        return false;
-}
 
 int nsfile_private_dir(const char *dir, nl_error *err) {
         int r = nl_mkdir_parents_p(dir, 0755, 0700);
@@ -77,7 +38,7 @@ int nsfile_private_dir(const char *dir, nl_error *err) {
         _cleanup_free_ char *real = realpath(dir, NULL);
         if (!real)
                 return nl_error_set(err, -errno, "resolve %s: %m", dir);
-        if (!nsfile_is_mountpoint(real) && mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (!mountinfo_is_mount_point(real) && mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return nl_error_set(err, -errno, "bind-mount %s onto itself: %m", real);
         /* every time: cheap, and undoes anyone making it shared again */
         if (mount(NULL, real, NULL, MS_PRIVATE, NULL) < 0)

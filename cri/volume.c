@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "common/fs.h"
+#include "common/mountinfo.h"
 #include "podspec/podspec.h"
 #include "volume-internal.h"
 
@@ -19,7 +20,6 @@
 #define PLUGIN_DOWNWARD_API "kubernetes.io~downward-api"
 #define PLUGIN_PROJECTED "kubernetes.io~projected"
 #define SUBPATH_DIR "volume-subpaths"
-#define MOUNTINFO_MAX (16u * 1024u * 1024u)
 
 enum vol_kind {
         VOL_EMPTY_DIR,
@@ -792,19 +792,6 @@ static bool has_backstep(const char *p) {
 
 /* ---- propagation ---------------------------------------------------------------------------- */
 
-static void unescape_mountinfo(char *s) {
-        char *w = s;
-        for (char *r = s; *r;) {
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-                    r[3] >= '0' && r[3] <= '7') {
-                        *w++ = (char) (((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
-                        r += 4;
-                } else
-                        *w++ = *r++;
-        }
-        *w = 0;
-}
-
 /* The mount a path is on (by the mount ID statx reports) and its propagation. */
 static int mount_propagation(const char *path, char **ret_mount_point, bool *ret_shared, bool *ret_slave) {
         struct statx sx;
@@ -813,39 +800,20 @@ static int mount_propagation(const char *path, char **ret_mount_point, bool *ret
         if (!(sx.stx_mask & STATX_MNT_ID))
                 return -EOPNOTSUPP;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        int r = nl_read_file("/proc/self/mountinfo", MOUNTINFO_MAX, true, &buf, &len);
+        int r = mountinfo_read(&buf);
         if (r < 0)
                 return r;
         char *save = NULL;
         for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *fsave = NULL;
-                char *f[6];
-                size_t n = 0;
-                for (char *tok = strtok_r(line, " ", &fsave); tok;) {
-                        f[n++] = tok;
-                        if (n == 6)
-                                break;
-                        tok = strtok_r(NULL, " ", &fsave);
-                }
-                int64_t id;
-                if (n < 6 || nl_parse_int64(f[0], 0, INT64_MAX, &id) < 0 || (uint64_t) id != sx.stx_mnt_id)
+                struct mountinfo_entry e;
+                if (mountinfo_parse_line(line, &e) < 0 || e.id != sx.stx_mnt_id)
                         continue;
-                bool shared = false, slave = false;
-                for (char *o = strtok_r(NULL, " ", &fsave); o && !streq(o, "-");
-                     o = strtok_r(NULL, " ", &fsave)) {
-                        if (strncmp(o, "shared:", 7) == 0)
-                                shared = true;
-                        else if (strncmp(o, "master:", 7) == 0)
-                                slave = true;
-                }
-                unescape_mountinfo(f[4]);
-                char *mp = strdup(f[4]);
+                char *mp = strdup(e.mount_point);
                 if (!mp)
                         return -ENOMEM;
                 *ret_mount_point = mp;
-                *ret_shared = shared;
-                *ret_slave = slave;
+                *ret_shared = e.shared;
+                *ret_slave = e.slave;
                 return 0;
         }
         return -ENOENT;

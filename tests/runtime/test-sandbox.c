@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "common/fs.h"
+#include "common/mountinfo.h"
 #include "cri/cgroup.h"
 #include "cri/cni-internal.h"
 #include "podspec/podspec.h"
@@ -552,11 +553,11 @@ TEST(sandbox_network_hostname_hosts) {
         CHECK(nsfile_is_ns(a->utsns_path, "uts"));
         CHECK(!nsfile_is_ns(a->netns_path, "ipc"));
         CHECK(a->pidns_path == NULL && a->pid_holder == 0);
-        CHECK(a->shm_path && nsfile_is_mountpoint(a->shm_path));
+        CHECK(a->shm_path && mountinfo_is_mount_point(a->shm_path));
         /* only the sandboxes dir itself is a mount the host's other namespaces could see */
         char sbdir[400];
         snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", fx.run);
-        CHECK(nsfile_is_mountpoint(sbdir));
+        CHECK(mountinfo_is_mount_point(sbdir));
 
         /* IPs: from the test subnet, the same as eth0 inside, and lo is up */
         char prefix[32], inside[INET_ADDRSTRLEN];
