@@ -73,6 +73,21 @@ int nl_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
         return 0;
 }
 
+char *nl_quote(const char *s, size_t max, bool ascii_only) {
+        nl_buf b = {};
+        size_t n = strlen(strempty(s));
+        for (size_t i = 0; i < n && i < max; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || (ascii_only && c > 0x7f))
+                        nl_buf_printf(&b, "\\x%02x", c);
+                else
+                        nl_buf_append(&b, (const char *) &c, 1);
+        }
+        if (n > max)
+                nl_buf_puts(&b, "...");
+        return nl_buf_steal(&b);
+}
+
 static bool buf_reserve(nl_buf *b, size_t extra) {
         if (b->oom)
                 return false;

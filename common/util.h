@@ -94,6 +94,11 @@ void nl_error_clear(nl_error *err);
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *nl_strdupf(const char *fmt, ...) _printf_(1, 2);
 
+/* s for an error message about input that may be hostile: at most max bytes ("..." after it),
+ * control bytes, DEL, '"' and '\' written \xHH, and with ascii_only every byte above 0x7f too,
+ * so that it cannot garble a log, an Event or a terminal. NULL only when out of memory. */
+char *nl_quote(const char *s, size_t max, bool ascii_only);
+
 /* Parse a whole base-10 integer; -EINVAL unless the string is entirely a number, -ERANGE
  * when out of [min, max]. */
 int nl_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);

@@ -178,26 +178,8 @@ static size_t digest_shape(const char *s, size_t n) {
         return i;
 }
 
-/* The reference as an error message quotes it: at most REF_QUOTE_MAX bytes, control characters,
- * quotes and non-ASCII bytes escaped, so a hostile reference cannot garble logs or events. */
-static char *quote_ref(const char *s) {
-        nl_buf b = {};
-        size_t n = strlen(s);
-
-        for (size_t i = 0; i < n && i < REF_QUOTE_MAX; i++) {
-                unsigned char c = (unsigned char) s[i];
-                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-                        nl_buf_printf(&b, "\\x%02x", c);
-                else
-                        nl_buf_append(&b, (const char *) &c, 1);
-        }
-        if (n > REF_QUOTE_MAX)
-                nl_buf_puts(&b, "...");
-        return nl_buf_steal(&b);
-}
-
 _printf_(3, 4) static int ref_error(nl_error *err, const char *s, const char *fmt, ...) {
-        _cleanup_free_ char *q = quote_ref(s);
+        _cleanup_free_ char *q = nl_quote(s, REF_QUOTE_MAX, true);
         _cleanup_free_ char *why = NULL;
         va_list ap;
 

@@ -91,23 +91,6 @@ static const char *canonical_media_type(const char *mt) {
         return NULL;
 }
 
-/* A value for an error message: at most QUOTE_MAX bytes, with anything unprintable escaped. */
-static char *quote(const char *s) {
-        nl_buf b = {};
-        size_t n = strlen(strempty(s));
-
-        for (size_t i = 0; i < n && i < QUOTE_MAX; i++) {
-                unsigned char c = (unsigned char) s[i];
-                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-                        nl_buf_printf(&b, "\\x%02x", c);
-                else
-                        nl_buf_append(&b, (const char *) &c, 1);
-        }
-        if (n > QUOTE_MAX)
-                nl_buf_puts(&b, "...");
-        return nl_buf_steal(&b);
-}
-
 /* Go's encoding/json, which containerd decodes with, matches object keys to struct fields
  * case-insensitively when there is no exact match ("cmd" fills Cmd). Do the same. */
 static json_t *obj_get(const json_t *obj, const char *key) {
@@ -213,7 +196,7 @@ static int get_string_map(const json_t *obj, const char *key, const char *doc, c
                 return doc_error(err, doc, where, "%s must be an object", key);
         json_object_foreach(v, k, e) {
                 if (!json_is_string(e)) {
-                        _cleanup_free_ char *q = quote(k);
+                        _cleanup_free_ char *q = nl_quote(k, QUOTE_MAX, true);
                         return doc_error(err, doc, where, "%s[\"%s\"] must be a string", key, strempty(q));
                 }
         }
@@ -227,7 +210,7 @@ static int check_digest(const char *d, const char *doc, const char *where, nl_er
 
         if (digest_is_valid(d))
                 return 0;
-        q = quote(d);
+        q = nl_quote(d, QUOTE_MAX, true);
         colon = strchr(d, ':');
         if (colon && colon != d && strncmp(d, "sha256:", 7) != 0 &&
             strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789+._-") == (size_t) (colon - d))
@@ -356,7 +339,7 @@ static int parse_manifest_body(const json_t *root, struct oci_manifest *m, nl_er
                         return r;
                 m->n_layers = i + 1;
                 if (!is_layer_media_type(m->layers[i].media_type)) {
-                        _cleanup_free_ char *q = quote(m->layers[i].media_type);
+                        _cleanup_free_ char *q = nl_quote(m->layers[i].media_type, QUOTE_MAX, true);
                         return doc_error(err, doc, where, "unsupported layer media type \"%s\"",
                                          strempty(q));
                 }
@@ -442,7 +425,7 @@ int oci_manifest_parse(const char *buf, size_t len, const char *content_type, st
                 return doc_error(err, "image manifest", NULL, "schemaVersion must be 2");
 
         if (doc_mt && doc_kind == DOC_UNKNOWN) {
-                _cleanup_free_ char *q = quote(doc_mt);
+                _cleanup_free_ char *q = nl_quote(doc_mt, QUOTE_MAX, true);
                 return doc_error(err, "image manifest", NULL, "unsupported media type \"%s\"", strempty(q));
         }
 
@@ -459,7 +442,7 @@ int oci_manifest_parse(const char *buf, size_t len, const char *content_type, st
                 content_kind = DOC_MANIFEST;
 
         if (doc_kind != DOC_UNKNOWN && hint_kind != DOC_UNKNOWN && doc_kind != hint_kind) {
-                _cleanup_free_ char *q = quote(content_type);
+                _cleanup_free_ char *q = nl_quote(content_type, QUOTE_MAX, true);
                 return doc_error(err, "image manifest", NULL, "served as \"%s\" but its mediaType is \"%s\"",
                                  strempty(q), doc_mt);
         }
@@ -738,7 +721,8 @@ static int platform_rank(const struct norm_platform *want, const struct ladder *
 }
 
 static void format_platform(nl_buf *b, const char *os, const char *arch, const char *variant) {
-        _cleanup_free_ char *qo = quote(os), *qa = quote(arch), *qv = quote(variant);
+        _cleanup_free_ char *qo = nl_quote(os, QUOTE_MAX, true), *qa = nl_quote(arch, QUOTE_MAX, true),
+                            *qv = nl_quote(variant, QUOTE_MAX, true);
 
         nl_buf_printf(b, "%s/%s", isempty(qo) ? "unknown" : qo, isempty(qa) ? "unknown" : qa);
         if (!isempty(qv))
@@ -888,7 +872,7 @@ static int parse_container_config(const json_t *cfg, struct image_config *c, nl_
                         return nl_error_set(err, -ENOMEM, "out of memory");
                 json_object_foreach(ports, k, v) {
                         if (!json_is_object(v) && !json_is_null(v)) {
-                                _cleanup_free_ char *q = quote(k);
+                                _cleanup_free_ char *q = nl_quote(k, QUOTE_MAX, true);
                                 return doc_error(err, doc, where, "ExposedPorts[\"%s\"] must be an object",
                                                  strempty(q));
                         }

@@ -68,29 +68,11 @@ struct unpack_ctx {
         char buf[UNPACK_BUF];
 };
 
-/* Entry names are hostile: quoted with control bytes escaped and cut at 256 bytes. */
-static char *quote(const char *s) {
-        nl_buf b = {};
-        size_t n = 0;
-
-        for (const unsigned char *p = (const unsigned char *) strempty(s); *p; p++, n++) {
-                if (n >= 256) {
-                        nl_buf_puts(&b, "...");
-                        break;
-                }
-                if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
-                        nl_buf_printf(&b, "\\x%02x", *p);
-                else
-                        nl_buf_append(&b, (const char *) p, 1);
-        }
-        nl_buf_puts(&b, "");
-        return nl_buf_steal(&b);
-}
-
 _printf_(4, 5) static int entry_error(struct unpack_ctx *c, int code, const char *entry, const char *fmt,
                                       ...) {
-        int saved_errno = errno; /* for %m in fmt; quote() may clobber it */
-        _cleanup_free_ char *q = quote(entry), *m = NULL;
+        int saved_errno = errno; /* for %m in fmt; nl_quote() may clobber it */
+        /* entry names are hostile: control bytes escaped, cut at 256 bytes */
+        _cleanup_free_ char *q = nl_quote(entry, 256, false), *m = NULL;
         va_list ap;
 
         errno = saved_errno;
