@@ -113,8 +113,9 @@ int nl_write_file_atomic_at(int dfd, const char *name, const char *tmp_dir, cons
 
 int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
         const char *slash = strrchr(path, '/');
-        _cleanup_free_ char *dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t) (slash - path)))
-                                         : strdup(".");
+        _cleanup_free_ char *dir = !slash         ? strdup(".")
+                                   : slash == path ? strdup("/")
+                                                   : strndup(path, (size_t) (slash - path));
         if (!dir)
                 return -ENOMEM;
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

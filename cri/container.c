@@ -872,8 +872,8 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
         if (!args)
                 return -ENOMEM;
 
-        struct run_result rr;
-        r = run_command(args, NULL, timeout, max_output, &rr);
+        struct nl_run_result rr;
+        r = run_command(args, timeout, max_output, &rr);
         for (char **a = args; *a; a++)
                 free(*a);
         free(args);
@@ -890,7 +890,7 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
                     nl_parse_int64(strtok(pid_s, "\n"), 1, INT32_MAX, &pid) == 0)
                         kill((pid_t) pid, SIGKILL);
                 unlink(pid_file);
-                run_result_done(&rr);
+                nl_run_result_done(&rr);
                 return nl_error_set(err, -ETIMEDOUT, "command timed out after %llus",
                                     (unsigned long long) (timeout / USEC_PER_SEC));
         }
@@ -898,6 +898,6 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
         *ret_exit_code = WIFEXITED(rr.status) ? WEXITSTATUS(rr.status) : 128 + WTERMSIG(rr.status);
         *ret_stdout = TAKE_PTR(rr.out);
         *ret_stderr = TAKE_PTR(rr.err);
-        run_result_done(&rr);
+        nl_run_result_done(&rr);
         return 0;
 }

@@ -51,8 +51,8 @@ static void check_runtime(const struct cri_config *cfg, bool run_binary, struct 
         st->binary_id = binary_identity(path);
         if (run_binary) {
                 char *const argv[] = { path, "--version", NULL };
-                struct run_result rr;
-                int r = run_command(argv, NULL, VERSION_TIMEOUT, 4096, &rr);
+                struct nl_run_result rr;
+                int r = run_command(argv, VERSION_TIMEOUT, 4096, &rr);
                 if (r < 0) {
                         set_condition(&st->runtime, "RuntimeFailed", "run %s --version: %s", path, strerror(-r));
                         return;
@@ -63,13 +63,13 @@ static void check_runtime(const struct cri_config *cfg, bool run_binary, struct 
                                                    : WIFEXITED(rr.status)
                                                            ? nl_strdupf("exited with status %d", WEXITSTATUS(rr.status))
                                                            : nl_strdupf("was killed by signal %d", WTERMSIG(rr.status));
-                        const char *text = run_result_text(&rr);
+                        const char *text = nl_run_result_text(&rr);
                         set_condition(&st->runtime, "RuntimeFailed", "\"%s --version\" %s%s%s", path, strempty(how),
                                       isempty(text) ? "" : ": ", strempty(text));
-                        run_result_done(&rr);
+                        nl_run_result_done(&rr);
                         return;
                 }
-                run_result_done(&rr);
+                nl_run_result_done(&rr);
         }
         /* which runtime it is: by name, or (only when it may be run) by asking it */
         const struct oci_runtime_ops *ops = oci_runtime_ops_by_name(path);
