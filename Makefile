@@ -82,7 +82,7 @@ $(NODELET): $(BUILD)/agent/main.o $(LIBS)
 
 # The per-container monitor: its own files, the log writer and common/ only (no curl, no
 # libsystemd...), so each running container costs little memory.
-$(SHIM): $(call obj,$(SHIM_SRC) cri/log.c) $(LIB_COMMON)
+$(SHIM): $(call obj,$(SHIM_SRC) cri/log-writer.c) $(LIB_COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
