@@ -10,6 +10,7 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "podspec/podspec.h"
+#include "cri/layout.h"
 
 #define CONFIG_MAX_BYTES (1024u * 1024u) /* a config file; the kubelet's are a few KiB */
 #define CONFIG_MAX_LIST 64               /* entries in any list or map of the file or of a flag */
@@ -307,7 +308,7 @@ static int check_values(const struct nodelet_config *c, nl_error *err) {
 /* What follows from other settings, and what an allocation failure left unset. */
 static int config_finish(struct nodelet_config *c, nl_error *err) {
         free(c->seccomp_root);
-        c->seccomp_root = c->root_dir ? nl_strdupf("%s/seccomp", c->root_dir) : NULL;
+        c->seccomp_root = c->root_dir ? layout_seccomp_dir(c->root_dir) : NULL;
         if (!c->node_name || !c->root_dir || !c->run_dir || !c->log_dir || !c->containers_log_dir ||
             !c->runtime_path || !c->shim_path || !c->cni_conf_dir || !c->cni_bin_dirs || !c->seccomp_root ||
             !c->cluster_domain || !c->resolv_conf)

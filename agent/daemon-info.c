@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "manager.h"
+#include "cri/layout.h"
 
 #define DAEMON_INFO_MAX (64 * 1024)
 
@@ -17,7 +18,7 @@ static json_t *condition(const struct cri_condition *c) {
 
 int daemon_info_write(const struct manager *m) {
         const struct nodelet_config *c = m->cfg;
-        _cleanup_free_ char *path = nl_strdupf("%s/" DAEMON_INFO_FILE, c->run_dir), *text = NULL;
+        _cleanup_free_ char *path = layout_daemon_info(c->run_dir), *text = NULL;
         json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:o, s:o}", "pid", (int) getpid(), "nodeName",
                               strempty(c->node_name), "rootDir", strempty(c->root_dir), "runDir", strempty(c->run_dir),
                               "podLogDir", strempty(c->log_dir), "containersLogDir", c->containers_log_dir, "runtime",
@@ -31,7 +32,7 @@ int daemon_info_write(const struct manager *m) {
 }
 
 json_t *daemon_info_read(const char *run_dir) {
-        _cleanup_free_ char *path = nl_strdupf("%s/" DAEMON_INFO_FILE, run_dir), *buf = NULL;
+        _cleanup_free_ char *path = layout_daemon_info(run_dir), *buf = NULL;
         size_t len = 0;
         if (!path || nl_read_file(path, DAEMON_INFO_MAX, true, &buf, &len) < 0)
                 return NULL;

@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "cri/cri.h"
+#include "cri/layout.h"
 
 struct images_opts {
         const char *root_dir;
@@ -99,11 +100,8 @@ int registry_config_add(struct registry_config *c, const char *kind, const char 
 }
 
 static int open_store(const struct images_opts *o, struct image_store **ret) {
-        _cleanup_free_ char *root = nl_strdupf("%s/images", o->root_dir);
         nl_error err = NL_ERROR_INIT;
-        if (!root)
-                return -ENOMEM;
-        int r = image_store_open(root, ret, &err);
+        int r = layout_image_store_open(o->root_dir, ret, &err);
         if (r < 0)
                 fprintf(stderr, "nodelet images: %s\n", err.msg ? err.msg : strerror(-r));
         nl_error_clear(&err);

@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "manager.h"
+#include "cri/layout.h"
 #include "node-server.h"
 #include "probes/probes.h"
 
@@ -236,7 +237,7 @@ bool manager_has_pod(struct manager *m, const char *uid) {
 }
 
 bool manager_pod_on_disk(struct manager *m, const char *uid) {
-        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/pod.json", m->cri.root_dir, uid);
+        _cleanup_free_ char *path = layout_pod_file(m->cri.root_dir, uid, LAYOUT_POD_JSON);
         return path && access(path, F_OK) == 0;
 }
 
@@ -251,7 +252,7 @@ bool manager_pod_delete(struct manager *m, const char *uid, const char *deletion
 void manager_worker_gone(struct manager *m, struct pod_worker *w) {
         struct pod *next = pod_worker_take_next(w);
         api_source_pod_gone(m->api_source, pod_worker_pod(w));
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, pod_worker_uid(w));
+        _cleanup_free_ char *dir = layout_pod_dir(m->cri.root_dir, pod_worker_uid(w));
         for (size_t i = 0; i < m->n_workers; i++)
                 if (m->workers[i] == w) {
                         memmove(m->workers + i, m->workers + i + 1, (m->n_workers - i - 1) * sizeof(*m->workers));
@@ -372,7 +373,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata) {
  * each from its last pod.json and terminate it, as the kubelet's HandlePodCleanups kills
  * running pods that are not desired. */
 void manager_cleanup_orphans(struct manager *m) {
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods", m->cri.root_dir);
+        _cleanup_free_ char *dir = layout_pods_dir(m->cri.root_dir);
         DIR *d = dir ? opendir(dir) : NULL;
         if (!d)
                 return;
@@ -380,7 +381,8 @@ void manager_cleanup_orphans(struct manager *m) {
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || find_worker(m, de->d_name))
                         continue;
-                _cleanup_free_ char *path = nl_strdupf("%s/%s/pod.json", dir, de->d_name), *buf = NULL;
+                _cleanup_free_ char *path = layout_pod_file(m->cri.root_dir, de->d_name, LAYOUT_POD_JSON);
+                _cleanup_free_ char *buf = NULL;
                 size_t len = 0;
                 json_t *j = NULL;
                 if (path && nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) == 0)
@@ -418,8 +420,7 @@ static json_t *work_image_gc(struct manager *m, const void *arg) {
         size_t n = 0, k = 0;
         nl_error err = NL_ERROR_INIT;
         struct image_store *store = NULL;
-        _cleanup_free_ char *images = nl_strdupf("%s/images", m->cri.root_dir);
-        if (!images || image_store_open(images, &store, &err) < 0) {
+        if (layout_image_store_open(m->cri.root_dir, &store, &err) < 0) {
                 json_t *j = json_pack("{s:s}", "error", strempty(err.msg));
                 nl_error_clear(&err);
                 return j;
@@ -503,13 +504,13 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                         manager_free(m);
                         return nl_error_set(err, r, "create %s: %s", dirs[i], strerror(-r));
                 }
-        _cleanup_free_ char *images = nl_strdupf("%s/images", cfg->root_dir), *pods = nl_strdupf("%s/pods", cfg->root_dir);
-        if (!images || !pods) {
+        _cleanup_free_ char *pods = layout_pods_dir(cfg->root_dir);
+        if (!pods) {
                 manager_free(m);
                 return -ENOMEM;
         }
         (void) nl_mkdir_p(pods, 0700);
-        r = image_store_open(images, &m->store, err);
+        r = layout_image_store_open(cfg->root_dir, &m->store, err);
         if (r < 0) {
                 manager_free(m);
                 return r;

@@ -9,6 +9,7 @@
 
 #include "common/fs.h"
 #include "manager.h"
+#include "cri/layout.h"
 #include "node-server.h"
 #include "node-server-internal.h"
 
@@ -50,7 +51,7 @@ static json_t *pod_json_load(const char *path) {
 
 json_t *node_pods_load(const char *root_dir) {
         json_t *all = json_array();
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods", root_dir);
+        _cleanup_free_ char *dir = layout_pods_dir(root_dir);
         DIR *d = dir && all ? opendir(dir) : NULL;
         if (!d)
                 return all;
@@ -58,7 +59,7 @@ json_t *node_pods_load(const char *root_dir) {
         while ((de = readdir(d)) && json_array_size(all) < NODE_PODS_MAX) {
                 if (de->d_name[0] == '.')
                         continue;
-                _cleanup_free_ char *path = nl_strdupf("%s/%s/pod.json", dir, de->d_name);
+                _cleanup_free_ char *path = layout_pod_file(root_dir, de->d_name, LAYOUT_POD_JSON);
                 json_t *j = path ? pod_json_load(path) : NULL;
                 if (j)
                         json_array_append_new(all, j);
@@ -184,7 +185,7 @@ int node_logs_find(const char *root_dir, const char *log_dir, const char *namesp
         }
         const char *uid = jpath_str(p, "metadata", "uid", NULL);
         if (!path_component_ok(namespace) || !path_component_ok(pod) || !path_component_ok(uid) ||
-            !path_component_ok(container) || restart < 0) {
+            !path_component_ok(container) || restart < 0 || restart > UINT32_MAX) {
                 r = nl_error_set(err, -EINVAL, "container \"%s\" in pod \"%s\" is not available", container,
                                  pod);
                 goto out;
@@ -197,8 +198,7 @@ int node_logs_find(const char *root_dir, const char *log_dir, const char *namesp
                 .container = strdup(container),
                 .restart = (long) restart,
                 .previous = previous,
-                .path = nl_strdupf("%s/%s_%s_%s/%s/%ld.log", log_dir, namespace, pod, uid, container,
-                                   (long) restart),
+                .path = layout_container_log(log_dir, namespace, pod, uid, container, (unsigned) restart),
         };
         if (!t.root_dir || !t.namespace || !t.pod || !t.uid || !t.container || !t.path) {
                 node_log_target_done(&t);
@@ -248,7 +248,7 @@ out:
 static bool log_target_running(const struct node_log_target *t) {
         if (t->previous)
                 return false;
-        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/pod.json", t->root_dir, t->uid);
+        _cleanup_free_ char *path = layout_pod_file(t->root_dir, t->uid, LAYOUT_POD_JSON);
         json_t *p = path ? pod_json_load(path) : NULL;
         if (!p)
                 return false;

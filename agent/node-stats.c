@@ -8,6 +8,7 @@
 #include "common/fs.h"
 #include "cri/cgroup.h"
 #include "manager.h"
+#include "cri/layout.h"
 #include "node-server.h"
 #include "node-server-internal.h"
 
@@ -490,7 +491,7 @@ static json_t *summary_json(const struct stats *st, const char *node_name, const
         set_if(n, "cpu", cpu_json(&node->u));
         set_if(n, "memory", memory_json(&node->u));
         set_if(n, "fs", fs_json(root_dir, node->u.when));
-        _cleanup_free_ char *images = nl_strdupf("%s/images", root_dir);
+        _cleanup_free_ char *images = layout_images_dir(root_dir);
         json_t *image_fs = fs_json(images && access(images, F_OK) == 0 ? images : root_dir, node->u.when);
         if (image_fs)
                 json_object_set_new(n, "runtime", json_pack("{s:o}", "imageFs", image_fs));

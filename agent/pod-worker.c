@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "manager.h"
+#include "cri/layout.h"
 #include "pod-data.h"
 
 #define BACKOFF_INITIAL (10 * USEC_PER_SEC) /* the kubelet's container restart back-off */
@@ -111,16 +112,10 @@ static int on_shim_exit(sd_event_source *s, int fd, uint32_t revents, void *user
 static void watch_exit(struct ctr *c) {
         if (c->exit_watch || !c->id)
                 return;
-        _cleanup_free_ char *path = nl_strdupf("%s/containers/%s/state/shim.pid", c->w->m->cri.root_dir, c->id);
-        _cleanup_free_ char *buf = NULL;
-        if (!path || nl_read_file(path, 128, true, &buf, NULL) < 0)
+        pid_t pid;
+        if (cri_container_shim_pid(&c->w->m->cri, c->id, &pid) < 0)
                 return;
-        int64_t pid;
-        char *end = buf + strcspn(buf, " \n");
-        *end = '\0';
-        if (nl_parse_int64(buf, 1, INT32_MAX, &pid) < 0)
-                return;
-        int fd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (fd < 0)
                 return; /* already gone: the next sync reads exit.json */
         if (sd_event_add_io(c->w->m->event, &c->exit_watch, fd, EPOLLIN, on_shim_exit, c) < 0) {
@@ -233,7 +228,8 @@ static void done_sandbox(json_t *result, void *userdata) {
                 } else {
                         free(w->sb_error);
                         w->sb_error = NULL;
-                        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/sandbox.id", w->m->cri.root_dir, w->uid);
+                        _cleanup_free_ char *path =
+                                layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_SANDBOX_ID);
                         if (path)
                                 (void) nl_write_file_atomic(path, id, strlen(id), 0600);
                         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: sandbox %.12s ready", pod_name(w), id);
@@ -264,8 +260,7 @@ static json_t *work_create(struct manager *m, const void *argp) {
         /* A store handle of our own: the daemon's shares its open file descriptions (and so
          * its flock state) with this child, and may be mid-pull on the loop. */
         struct image_store *store = NULL;
-        _cleanup_free_ char *images = nl_strdupf("%s/images", m->cri.root_dir);
-        if (!images || image_store_open(images, &store, &err) < 0)
+        if (layout_image_store_open(m->cri.root_dir, &store, &err) < 0)
                 return op_error("CreateContainerError", &err, "cannot open the image store");
         struct container_create cc = {
                 .cfg = &m->cri,
@@ -1065,7 +1060,7 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
 }
 
 static void write_status(struct pod_worker *w) {
-        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/pod.json", w->m->cri.root_dir, w->uid);
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_POD_JSON);
         if (!path)
                 return;
         /* the previous status carries the conditions' transition times: from memory, or
@@ -1092,7 +1087,7 @@ static void write_status(struct pod_worker *w) {
                 free(s);
                 return;
         }
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", w->m->cri.root_dir, w->uid);
+        _cleanup_free_ char *dir = layout_pod_dir(w->m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
         if (nl_write_file_atomic(path, s, strlen(s), 0644) < 0)
@@ -1104,7 +1099,7 @@ static void write_status(struct pod_worker *w) {
 static void write_events(struct pod_worker *w) {
         if (!w->events_dirty)
                 return;
-        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/events.json", w->m->cri.root_dir, w->uid);
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_EVENTS_JSON);
         _cleanup_free_ char *s = json_dumps(w->events, JSON_INDENT(2));
         if (path && s && nl_write_file_atomic(path, s, strlen(s), 0644) == 0)
                 w->events_dirty = false;
@@ -1295,7 +1290,8 @@ void schedule(struct pod_worker *w) {
 
 static void adopt(struct pod_worker *w) {
         struct manager *m = w->m;
-        _cleanup_free_ char *sb_path = nl_strdupf("%s/pods/%s/sandbox.id", m->cri.root_dir, w->uid), *sb_id = NULL;
+        _cleanup_free_ char *sb_path = layout_pod_file(m->cri.root_dir, w->uid, LAYOUT_SANDBOX_ID);
+        _cleanup_free_ char *sb_id = NULL;
         if (sb_path && nl_read_file(sb_path, 128, true, &sb_id, NULL) == 0) {
                 sb_id[strcspn(sb_id, "\n")] = '\0';
                 if (cri_sandbox_load(&m->cri, sb_id, &w->sb, NULL) < 0)
@@ -1416,7 +1412,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         w->pod = pod;
         w->uid = strdup(strempty(pod->metadata.uid));
         w->qos = strdup(pod_qos_class(pod));
-        _cleanup_free_ char *events_path = nl_strdupf("%s/pods/%s/events.json", m->cri.root_dir, w->uid);
+        _cleanup_free_ char *events_path = layout_pod_file(m->cri.root_dir, w->uid, LAYOUT_EVENTS_JSON);
         _cleanup_free_ char *events_buf = NULL;
         size_t events_len = 0;
         if (events_path && nl_read_file(events_path, 4 * 1024 * 1024, true, &events_buf, &events_len) == 0)
@@ -1430,7 +1426,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
                 pod_worker_free(w);
                 return NULL;
         }
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
+        _cleanup_free_ char *dir = layout_pod_dir(m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
         char *forbidden = admit_sysctls(pod);
@@ -1538,7 +1534,7 @@ struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, c
                 pod_worker_free(w);
                 return NULL;
         }
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
+        _cleanup_free_ char *dir = layout_pod_dir(m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
         log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s: %s", pod_name(w), reason, message);

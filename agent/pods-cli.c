@@ -12,6 +12,7 @@
 #include "common/time-util.h"
 #include "cri/cri.h"
 #include "manager.h"
+#include "cri/layout.h"
 #include "node-server.h"
 
 struct cli_opts {
@@ -243,7 +244,7 @@ static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
                 return 1;
         }
         _cleanup_free_ char *runtime = strndup(cid, (size_t) (sep - cid)), *id = strdup(sep + 3);
-        _cleanup_free_ char *root = nl_strdupf("%s/runtime/%s", o->run_dir, runtime);
+        _cleanup_free_ char *root = layout_runtime_root(o->run_dir, runtime);
         json_decref(all);
         size_t n = 0;
         while (argv[n])
@@ -356,7 +357,8 @@ static int pod_describe(const struct cli_opts *o, const char *name) {
                 printf("  %-28s %s\n", strempty(json_string_value(json_object_get(c, "type"))),
                        strempty(json_string_value(json_object_get(c, "status"))));
         printf("Events:\n");
-        _cleanup_free_ char *epath = nl_strdupf("%s/pods/%s/events.json", o->root_dir, strempty(jstr(p, "metadata.uid")));
+        _cleanup_free_ char *epath =
+                layout_pod_file(o->root_dir, strempty(jstr(p, "metadata.uid")), LAYOUT_EVENTS_JSON);
         _cleanup_free_ char *ebuf = NULL;
         size_t elen = 0;
         json_t *events = epath && nl_read_file(epath, 4 * 1024 * 1024, true, &ebuf, &elen) == 0 ? json_loadb(ebuf, elen, 0, NULL) : NULL;

@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "podspec/podspec.h"
+#include "cri/layout.h"
 #include "runtime.h"
 #include "shim/shim.h"
 #include "userns.h"
@@ -24,10 +25,6 @@
 #define TERMINATION_MESSAGE_MAX 4096 /* the kubelet's per-container limit */
 #define ETC_FILE_MAX (1024 * 1024)
 #define OVERLAY_OPTIONS_MAX 4000 /* mount(2) data is one page */
-
-static char *container_dir(const struct cri_config *cfg, const char *id) {
-        return nl_strdupf("%s/containers/%s", cfg->root_dir, id);
-}
 
 static char *new_id(void) {
         unsigned char raw[32];
@@ -306,8 +303,8 @@ static void link_container_log(const struct cri_config *cfg, const struct pod *p
                                const char *log_path) {
         if (isempty(cfg->containers_log_dir))
                 return;
-        _cleanup_free_ char *link = nl_strdupf("%s/%s_%s_%s-%s.log", cfg->containers_log_dir,
-                                               strempty(pod->metadata.name), strempty(pod->metadata.namespace), name, id);
+        const char *pod_name = strempty(pod->metadata.name), *ns = strempty(pod->metadata.namespace);
+        _cleanup_free_ char *link = layout_container_log_link(cfg->containers_log_dir, pod_name, ns, name, id);
         if (!link || nl_mkdir_p(cfg->containers_log_dir, 0755) < 0)
                 return;
         (void) unlink(link);
@@ -324,7 +321,7 @@ static void unlink_container_log(const struct cri_config *cfg, const char *dir, 
                    *ns = json_string_value(json_object_get(meta, "podNamespace")),
                    *name = json_string_value(json_object_get(meta, "name"));
         _cleanup_free_ char *link = pod && ns && name && !strchr(pod, '/') && !strchr(ns, '/') && !strchr(name, '/')
-                ? nl_strdupf("%s/%s_%s_%s-%s.log", cfg->containers_log_dir, pod, ns, name, id)
+                ? layout_container_log_link(cfg->containers_log_dir, pod, ns, name, id)
                 : NULL;
         struct stat st;
         if (link && lstat(link, &st) == 0 && S_ISLNK(st.st_mode))
@@ -398,7 +395,7 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 goto fail;
 
         id = new_id();
-        dir = id ? container_dir(cfg, id) : NULL;
+        dir = id ? layout_container_dir(cfg->root_dir, id) : NULL;
         if (!dir) {
                 r = -ENOMEM;
                 goto fail;
@@ -583,7 +580,7 @@ int cri_container_start(const struct cri_config *cfg, const char *id, nl_error *
         oci_runtime_free(rt);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *dir = container_dir(cfg, id);
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
         _cleanup_free_ char *path = dir ? nl_strdupf("%s/started.json", dir) : NULL;
         json_t *j = json_pack("{s:I}", "startedAt", (json_int_t) now_realtime());
         r = (path && j) ? write_json(path, j) : -ENOMEM;
@@ -640,7 +637,7 @@ int cri_container_remove(const struct cri_config *cfg, const char *id, nl_error 
         (void) rt->ops->delete(rt, id, &ignored);
         nl_error_clear(&ignored);
         oci_runtime_free(rt);
-        _cleanup_free_ char *dir = container_dir(cfg, id);
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
         if (!dir)
                 return -ENOMEM;
         unlink_container_log(cfg, dir, id);
@@ -698,7 +695,8 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
                          nl_error *err) {
         if (!valid_id(id))
                 return nl_error_set(err, -EINVAL, "invalid container id \"%s\"", strempty(id));
-        _cleanup_free_ char *dir = container_dir(cfg, id), *meta_path = NULL, *started_path = NULL, *state = NULL;
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
+        _cleanup_free_ char *meta_path = NULL, *started_path = NULL, *state = NULL;
         if (!dir)
                 return -ENOMEM;
         meta_path = nl_strdupf("%s/container.json", dir);
@@ -780,7 +778,7 @@ int cri_container_status_settle(const struct cri_config *cfg, const char *id, st
         }
         /* Only a container whose shim started and recorded itself is lost: before that it is
          * being created (and a failed create removes its directory). */
-        _cleanup_free_ char *state_dir = nl_strdupf("%s/containers/%s/state", cfg->root_dir, id);
+        _cleanup_free_ char *state_dir = layout_container_state_dir(cfg->root_dir, id);
         _cleanup_free_ char *shim_pid = state_dir ? nl_strdupf("%s/%s", state_dir, SHIM_PID_FILE) : NULL;
         if (!shim_pid || access(shim_pid, F_OK) < 0) {
                 *ret = st;
@@ -824,8 +822,17 @@ void container_status_free(struct container_status *s) {
         free(s);
 }
 
+int cri_container_shim_pid(const struct cri_config *cfg, const char *id, pid_t *ret) {
+        if (!valid_id(id))
+                return -EINVAL;
+        _cleanup_free_ char *state_dir = layout_container_state_dir(cfg->root_dir, id);
+        if (!state_dir)
+                return -ENOMEM;
+        return shim_read_pid(state_dir, ret, NULL);
+}
+
 int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n) {
-        _cleanup_free_ char *path = nl_strdupf("%s/containers", cfg->root_dir);
+        _cleanup_free_ char *path = layout_containers_dir(cfg->root_dir);
         if (!path)
                 return -ENOMEM;
         DIR *d = opendir(path);
@@ -857,7 +864,7 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
         int r = open_runtime_for(cfg, id, &rt, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *dir = container_dir(cfg, id);
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
         char suffix[17];
         unsigned char raw[8];
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw)) {

@@ -649,6 +649,8 @@ void shim_exit_done(struct shim_exit *e);
 /* Whether the shim of state_dir is alive (pid file + /proc check, no pid reuse confusion:
  * the process's start time is recorded with the pid). */
 bool shim_alive(const char *state_dir);
+/* The shim's pid and start time as it recorded them in <state_dir>/shim.pid. */
+int shim_read_pid(const char *state_dir, pid_t *ret_pid, uint64_t *ret_start);
 
 /* ==== containers ========================================================================== */
 
@@ -703,6 +705,9 @@ int cri_container_status_settle(const struct cri_config *cfg, const char *id, st
                                 nl_error *err);
 void container_status_free(struct container_status *s);
 int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n);
+/* The pid of the container's shim (it exits right after writing the container's exit record,
+ * so a pidfd on it tells when the container ended); -ENOENT before it started. */
+int cri_container_shim_pid(const struct cri_config *cfg, const char *id, pid_t *ret);
 
 /* Run argv in the container and collect its output (each stream capped at max_output bytes)
  * and exit code; -ETIMEDOUT when it ran past timeout (it is killed). */

@@ -13,6 +13,7 @@
 #include "cri.h"
 #include "common/fs.h"
 #include "log-writer.h"
+#include "cri/layout.h"
 #include "podspec/podspec.h"
 
 /* ==== paths ================================================================================ */
@@ -30,8 +31,7 @@ char *cri_log_path(const struct cri_config *cfg, const struct pod *pod, const ch
         if (!log_path_component_ok(m->namespace) || !log_path_component_ok(m->name) ||
             !log_path_component_ok(m->uid) || !log_path_component_ok(container))
                 return NULL;
-        return nl_strdupf("%s/%s_%s_%s/%s/%u.log", cfg->log_dir, m->namespace, m->name, m->uid, container,
-                          restart);
+        return layout_container_log(cfg->log_dir, m->namespace, m->name, m->uid, container, restart);
 }
 
 /* The pod's log directory goes with the pod, as the kubelet's container GC removes the log
@@ -43,7 +43,7 @@ int cri_pod_logs_remove(const struct cri_config *cfg, const struct pod *pod) {
         if (!log_path_component_ok(m->namespace) || !log_path_component_ok(m->name) ||
             !log_path_component_ok(m->uid))
                 return -EINVAL;
-        _cleanup_free_ char *dir = nl_strdupf("%s/%s_%s_%s", cfg->log_dir, m->namespace, m->name, m->uid);
+        _cleanup_free_ char *dir = layout_pod_log_dir(cfg->log_dir, m->namespace, m->name, m->uid);
         if (!dir)
                 return -ENOMEM;
         int r = nl_rm_rf(dir);

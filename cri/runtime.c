@@ -12,6 +12,7 @@
 
 #include "cgroup.h"
 #include "runtime.h"
+#include "cri/layout.h"
 
 #define RUNTIME_TIMEOUT (120 * USEC_PER_SEC) /* the kubelet's runtimeRequestTimeout, 2 m */
 #define RUNTIME_MAX_OUTPUT (64 * 1024)
@@ -185,7 +186,7 @@ int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_
                 return -ENOMEM;
         rt->ops = ops;
         rt->path = TAKE_PTR(path);
-        rt->root = nl_strdupf("%s/runtime/%s", cfg->run_dir, ops->name);
+        rt->root = layout_runtime_root(cfg->run_dir, ops->name);
         if (!rt->root) {
                 oci_runtime_free(rt);
                 return -ENOMEM;

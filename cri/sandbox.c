@@ -20,6 +20,7 @@
 #include "common/strv.h"
 #include "cgroup.h"
 #include "cni-internal.h"
+#include "cri/layout.h"
 #include "common/fs.h"
 
 #define SANDBOX_JSON "sandbox.json"
@@ -73,10 +74,6 @@ void sandbox_free(struct sandbox *sb) {
 static struct sandbox *sandbox_new(void) {
         struct sandbox_priv *p = calloc(1, sizeof(*p));
         return p ? &p->pub : NULL;
-}
-
-static char *sandboxes_dir(const struct cri_config *cfg) {
-        return nl_strdupf("%s/sandboxes", cfg->run_dir);
 }
 
 static bool id_valid(const char *id) {
@@ -190,7 +187,8 @@ static int json_strv(json_t *j, const char *key, char ***ret, size_t *ret_n) {
 
 int cri_sandbox_load(const struct cri_config *cfg, const char *id, struct sandbox **ret, nl_error *err) {
         _cleanup_(sandbox_freep) struct sandbox *sb = NULL;
-        _cleanup_free_ char *dir = NULL, *path = NULL, *buf = NULL, *sbdir = sandboxes_dir(cfg);
+        _cleanup_free_ char *dir = NULL, *path = NULL, *buf = NULL;
+        _cleanup_free_ char *sbdir = layout_sandboxes_dir(cfg->run_dir);
         _cleanup_json_ json_t *j = NULL;
         json_error_t je;
         size_t len;
@@ -280,7 +278,7 @@ static int id_cmp(const void *a, const void *b) {
 }
 
 int cri_sandbox_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n) {
-        _cleanup_free_ char *sbdir = sandboxes_dir(cfg);
+        _cleanup_free_ char *sbdir = layout_sandboxes_dir(cfg->run_dir);
         char **ids = NULL;
         size_t n = 0;
         if (!sbdir)
@@ -468,14 +466,14 @@ int cri_sandbox_run_userns(const struct cri_config *cfg, const struct pod *pod, 
         r = random_id(id);
         if (r < 0)
                 return nl_error_set(err, r, "run sandbox: random id: %s", strerror(-r));
-        sbdir = sandboxes_dir(cfg);
+        sbdir = layout_sandboxes_dir(cfg->run_dir);
         sb->id = strdup(id);
         sb->pod_uid = strdup(pod->metadata.uid);
         sb->pod_name = strdup(pod->metadata.name);
         sb->pod_namespace = strdup(pod->metadata.namespace);
         sb->dir = sbdir ? nl_strdupf("%s/%s", sbdir, id) : NULL;
         p->state = strdup("ready");
-        pod_dir = nl_strdupf("%s/pods/%s", cfg->root_dir, pod->metadata.uid);
+        pod_dir = layout_pod_dir(cfg->root_dir, pod->metadata.uid);
         if (!sb->id || !sb->pod_uid || !sb->pod_name || !sb->pod_namespace || !sb->dir || !p->state ||
             !pod_dir)
                 return nl_error_set(err, -ENOMEM, "out of memory");

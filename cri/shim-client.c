@@ -211,28 +211,30 @@ void shim_exit_done(struct shim_exit *e) {
         e->finished_at = e->reason = e->message = NULL;
 }
 
-bool shim_alive(const char *state_dir) {
-        _cleanup_free_ char *path = nl_strdupf("%s/%s", strempty(state_dir), SHIM_PID_FILE);
-        char buf[64];
+int shim_read_pid(const char *state_dir, pid_t *ret_pid, uint64_t *ret_start) {
+        _cleanup_free_ char *path = nl_strdupf("%s/%s", strempty(state_dir), SHIM_PID_FILE), *buf = NULL;
         if (!path)
-                return false;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return false;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return false;
-        buf[n] = '\0';
+                return -ENOMEM;
+        int r = nl_read_file(path, 64, true, &buf, NULL);
+        if (r < 0)
+                return r;
         int pid;
-        unsigned long long start, now_start;
-        char state, tail;
+        unsigned long long start;
+        char tail;
         if (sscanf(buf, "%d %llu%c", &pid, &start, &tail) != 3 || tail != '\n' || pid <= 0)
+                return -EINVAL;
+        *ret_pid = pid;
+        if (ret_start)
+                *ret_start = start;
+        return 0;
+}
+
+bool shim_alive(const char *state_dir) {
+        pid_t pid;
+        uint64_t start, now_start;
+        char state;
+        if (shim_read_pid(state_dir, &pid, &start) < 0 || shim_proc_starttime(pid, &now_start, &state) < 0)
                 return false;
-        uint64_t s;
-        if (shim_proc_starttime(pid, &s, &state) < 0)
-                return false;
-        now_start = s;
         /* a zombie is dead: it only waits for init to reap it */
         return now_start == start && state != 'Z' && state != 'X';
 }

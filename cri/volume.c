@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/mountinfo.h"
 #include "podspec/podspec.h"
+#include "cri/layout.h"
 #include "volume-internal.h"
 
 #define PLUGIN_EMPTY_DIR "kubernetes.io~empty-dir"
@@ -19,7 +20,6 @@
 #define PLUGIN_CONFIG_MAP "kubernetes.io~configmap"
 #define PLUGIN_DOWNWARD_API "kubernetes.io~downward-api"
 #define PLUGIN_PROJECTED "kubernetes.io~projected"
-#define SUBPATH_DIR "volume-subpaths"
 
 enum vol_kind {
         VOL_EMPTY_DIR,
@@ -78,10 +78,6 @@ static bool safe_name(const char *s) {
         return !isempty(s) && !streq(s, ".") && !streq(s, "..") && !strchr(s, '/') && strlen(s) <= 253;
 }
 
-static char *pod_dir(const struct cri_config *cfg, const char *uid) {
-        return nl_strdupf("%s/pods/%s", cfg->root_dir, uid);
-}
-
 /* Where the volume lives on the host: the plugin directory, or the host path itself. */
 static char *volume_path(const struct cri_config *cfg, const char *uid, const struct pod_volume *v) {
         enum vol_kind k = volume_kind(v);
@@ -89,7 +85,7 @@ static char *volume_path(const struct cri_config *cfg, const char *uid, const st
                 return strdup(strempty(v->host_path->path));
         if (k == VOL_UNSUPPORTED)
                 return NULL;
-        return nl_strdupf("%s/pods/%s/volumes/%s/%s", cfg->root_dir, uid, kind_plugin(k), v->name);
+        return layout_volume_dir(cfg->root_dir, uid, kind_plugin(k), v->name);
 }
 
 static int64_t fs_group_of(const struct pod *pod) {
@@ -687,7 +683,7 @@ int cri_volumes_teardown(const struct cri_config *cfg, const char *pod_uid, nl_e
         if (!safe_name(pod_uid))
                 return nl_error_set(err, -EINVAL, "pod UID \"%s\" is not usable as a directory name",
                                     strempty(pod_uid));
-        _cleanup_free_ char *dir = pod_dir(cfg, pod_uid);
+        _cleanup_free_ char *dir = layout_pod_dir(cfg->root_dir, pod_uid);
         if (!dir)
                 return -ENOMEM;
         _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -699,7 +695,7 @@ int cri_volumes_teardown(const struct cri_config *cfg, const char *pod_uid, nl_e
         /* Subpath bind mounts first (they may pin volume content), then the volumes: every mount
          * point on the way (subpath binds, tmpfs, anything a container propagated back) is
          * detached, never descended into; symlinks are unlinked, never followed. */
-        const char *const parts[] = {SUBPATH_DIR, "volumes"};
+        const char *const parts[] = {LAYOUT_VOLUME_SUBPATHS, LAYOUT_VOLUMES};
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
                 int r = fs_remove_tree(fd, parts[i]);
                 if (r < 0)
@@ -898,8 +894,8 @@ static int prepare_subpath(const struct cri_config *cfg, const struct pod *pod,
                                     "failed to prepare subPath for volumeMount \"%s\" of container \"%s\"",
                                     vname, cname);
 
-        _cleanup_free_ char *parent = nl_strdupf("%s/pods/%s/" SUBPATH_DIR "/%s/%s", cfg->root_dir,
-                                                 pod->metadata.uid, vname, cname);
+        _cleanup_free_ char *parent =
+                layout_volume_subpaths_dir(cfg->root_dir, pod->metadata.uid, vname, cname);
         _cleanup_free_ char *target = nl_strdupf("%s/%zu", strempty(parent), index);
         if (!parent || !target)
                 return -ENOMEM;
