@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "common/strv.h"
 #include "cri/cri.h"
 #include "cri/layout.h"
 
@@ -254,21 +255,17 @@ static int images_rm(const struct images_opts *o, int argc, char **argv) {
                 return 1;
         /* as the kubelet's image GC: an image a container uses stays */
         struct cri_config cfg = { .root_dir = o->root_dir };
-        char **ids = NULL;
-        size_t n_ids = 0;
-        (void) cri_container_list(&cfg, &ids, &n_ids);
+        _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
+        size_t n_in_use = 0;
+        (void) cri_images_in_use(&cfg, &in_use, &users, &n_in_use);
         int ret = 0;
         for (int i = 0; i < argc; i++) {
                 nl_error err = NL_ERROR_INIT;
                 struct image_info *info = NULL;
-                const char *user = NULL;
+                ssize_t k = -1;
                 if (image_store_lookup(s, argv[i], &info, NULL) == 0)
-                        for (size_t k = 0; k < n_ids && !user; k++) {
-                                struct container_status *st = NULL;
-                                if (cri_container_status(&cfg, ids[k], &st, NULL) == 0 && streq_ptr(st->image_id, info->id))
-                                        user = ids[k];
-                                container_status_free(st);
-                        }
+                        k = strv_find(in_use, n_in_use, info->id);
+                const char *user = k >= 0 ? users[k] : NULL;
                 image_info_free(info);
                 if (user) {
                         fprintf(stderr, "nodelet images rm: %s is used by container %.12s\n", argv[i], user);
@@ -283,9 +280,6 @@ static int images_rm(const struct images_opts *o, int argc, char **argv) {
                         printf("Untagged: %s\n", argv[i]);
                 nl_error_clear(&err);
         }
-        for (size_t k = 0; k < n_ids; k++)
-                free(ids[k]);
-        free(ids);
         image_store_close(s);
         return ret;
 }
@@ -296,23 +290,11 @@ static int images_prune(const struct images_opts *o) {
                 return 1;
         /* every image no container on the node uses */
         struct cri_config cfg = { .root_dir = o->root_dir };
-        char **ids = NULL, **in_use = NULL;
-        size_t n_ids = 0, k = 0;
-        (void) cri_container_list(&cfg, &ids, &n_ids);
-        in_use = calloc(n_ids ? n_ids : 1, sizeof(char *));
-        for (size_t i = 0; in_use && i < n_ids; i++) {
-                struct container_status *st = NULL;
-                if (cri_container_status(&cfg, ids[i], &st, NULL) == 0 && st->image_id)
-                        in_use[k++] = strdup(st->image_id);
-                container_status_free(st);
-                free(ids[i]);
-        }
-        free(ids);
+        _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
+        size_t n_in_use = 0;
+        (void) cri_images_in_use(&cfg, &in_use, &users, &n_in_use);
         nl_error err = NL_ERROR_INIT;
-        int r = image_store_gc(s, in_use, k, 0, 0, &err);
-        for (size_t i = 0; i < k; i++)
-                free(in_use[i]);
-        free(in_use);
+        int r = image_store_gc(s, in_use, n_in_use, 0, 0, &err);
         if (r < 0)
                 fprintf(stderr, "nodelet images prune: %s\n", err.msg ? err.msg : strerror(-r));
         else

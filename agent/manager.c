@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "common/fs.h"
+#include "common/strv.h"
 #include "common/time-util.h"
 #include "manager.h"
 #include "cri/layout.h"
@@ -416,8 +417,8 @@ void manager_cleanup_orphans(struct manager *m) {
 #define IMAGE_GC_PERIOD (5 * 60 * USEC_PER_SEC)
 
 static json_t *work_image_gc(struct manager *m, const void *arg) {
-        char **ids = NULL, **in_use = NULL;
-        size_t n = 0, k = 0;
+        _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
+        size_t n = 0;
         nl_error err = NL_ERROR_INIT;
         struct image_store *store = NULL;
         if (layout_image_store_open(m->cri.root_dir, &store, &err) < 0) {
@@ -425,22 +426,10 @@ static json_t *work_image_gc(struct manager *m, const void *arg) {
                 nl_error_clear(&err);
                 return j;
         }
-        if (cri_container_list(&m->cri, &ids, &n) == 0 && n > 0 && (in_use = calloc(n, sizeof(char *)))) {
-                for (size_t i = 0; i < n; i++) {
-                        struct container_status *st = NULL;
-                        if (cri_container_status(&m->cri, ids[i], &st, NULL) == 0 && st->image_id)
-                                in_use[k++] = strdup(st->image_id);
-                        container_status_free(st);
-                }
-        }
-        int r = image_store_gc(store, in_use, k, m->cfg->image_gc_high_threshold, m->cfg->image_gc_low_threshold, &err);
+        (void) cri_images_in_use(&m->cri, &in_use, &users, &n);
+        int r = image_store_gc(store, in_use, n, m->cfg->image_gc_high_threshold, m->cfg->image_gc_low_threshold,
+                               &err);
         json_t *j = r < 0 ? json_pack("{s:s}", "error", strempty(err.msg)) : json_pack("{s:i}", "removed", r);
-        for (size_t i = 0; i < n; i++)
-                free(ids[i]);
-        free(ids);
-        for (size_t i = 0; i < k; i++)
-                free(in_use[i]);
-        free(in_use);
         nl_error_clear(&err);
         image_store_close(store);
         return j;

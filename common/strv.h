@@ -11,6 +11,7 @@
 void strv_free(char **v);
 void strv_free_n(char **v, size_t n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 /* Append a copy of the first len bytes of s. */
 int strv_push_n(char ***v, size_t *n, const char *s, size_t len);

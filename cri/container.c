@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "common/fs.h"
+#include "common/strv.h"
 #include "podspec/podspec.h"
 #include "cri/layout.h"
 #include "runtime.h"
@@ -822,6 +823,29 @@ void container_status_free(struct container_status *s) {
         free(s);
 }
 
+int cri_images_in_use(const struct cri_config *cfg, char ***ret_image_ids, char ***ret_container_ids,
+                      size_t *ret_n) {
+        _cleanup_strv_free_ char **ids = NULL, **images = NULL, **users = NULL;
+        size_t n_ids = 0, n = 0, n_users = 0;
+        int r = cri_container_list(cfg, &ids, &n_ids);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_ids; i++) {
+                struct container_status *st = NULL;
+                if (cri_container_status(cfg, ids[i], &st, NULL) == 0 && st->image_id &&
+                    ((r = strv_push(&images, &n, st->image_id)) < 0 ||
+                     (r = strv_push(&users, &n_users, ids[i])) < 0)) {
+                        container_status_free(st);
+                        return r;
+                }
+                container_status_free(st);
+        }
+        *ret_image_ids = TAKE_PTR(images);
+        *ret_container_ids = TAKE_PTR(users);
+        *ret_n = n;
+        return 0;
+}
+
 int cri_container_shim_pid(const struct cri_config *cfg, const char *id, pid_t *ret) {
         if (!valid_id(id))
                 return -EINVAL;
@@ -841,17 +865,9 @@ int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *re
         if (!d)
                 return errno == ENOENT ? 0 : -errno;
         struct dirent *de;
-        while ((de = readdir(d))) {
-                if (!valid_id(de->d_name))
-                        continue;
-                char **n = realloc(*ret_ids, (*ret_n + 1) * sizeof(char *));
-                if (!n)
+        while ((de = readdir(d)))
+                if (valid_id(de->d_name) && strv_push(ret_ids, ret_n, de->d_name) < 0)
                         break;
-                *ret_ids = n;
-                n[*ret_n] = strdup(de->d_name);
-                if (n[*ret_n])
-                        (*ret_n)++;
-        }
         closedir(d);
         return 0;
 }

@@ -704,7 +704,13 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
 int cri_container_status_settle(const struct cri_config *cfg, const char *id, struct container_status **ret,
                                 nl_error *err);
 void container_status_free(struct container_status *s);
+/* The containers on the node (NULL-terminated; what could be read when out of memory). */
 int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n);
+/* The images the node's containers use, running or kept for their logs (what the kubelet's image
+ * GC keeps): image_ids[i] is used by container_ids[i], one entry per container that has an
+ * image. Both NULL-terminated. */
+int cri_images_in_use(const struct cri_config *cfg, char ***ret_image_ids, char ***ret_container_ids,
+                      size_t *ret_n);
 /* The pid of the container's shim (it exits right after writing the container's exit record,
  * so a pidfd on it tells when the container ended); -ENOENT before it started. */
 int cri_container_shim_pid(const struct cri_config *cfg, const char *id, pid_t *ret);
