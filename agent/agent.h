@@ -15,12 +15,6 @@ int cmd_describe(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 
-/* Registry settings shared by `images` and `run`: kind is "insecure" (HOST), "ca" (HOST=FILE)
- * or "mirror" (HOST=URL). */
-struct registry_config;
-int registry_config_add(struct registry_config *c, const char *kind, const char *arg, nl_error *err);
-void registry_config_done(struct registry_config *c);
-
 /* Read a whole file (or stdin for "-") up to max bytes; -EFBIG when larger. */
 int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len);
 

@@ -40,66 +40,6 @@ static void images_usage(FILE *f) {
                    "  -h, --help                  show this help\n");
 }
 
-static struct registry_host_config *host_config(struct registry_config *c, const char *host) {
-        for (size_t i = 0; i < c->n_hosts; i++)
-                if (streq(c->hosts[i].host, host))
-                        return &c->hosts[i];
-        struct registry_host_config *n = realloc(c->hosts, (c->n_hosts + 1) * sizeof(*n));
-        if (!n)
-                return NULL;
-        c->hosts = n;
-        c->hosts[c->n_hosts] = (struct registry_host_config){ .host = strdup(host) };
-        if (!c->hosts[c->n_hosts].host)
-                return NULL;
-        return &c->hosts[c->n_hosts++];
-}
-
-void registry_config_done(struct registry_config *c) {
-        for (size_t i = 0; i < c->n_hosts; i++) {
-                free(c->hosts[i].host);
-                free(c->hosts[i].ca_file);
-                for (size_t k = 0; k < c->hosts[i].n_mirrors; k++)
-                        free(c->hosts[i].mirrors[k]);
-                free(c->hosts[i].mirrors);
-        }
-        free(c->hosts);
-        free(c->auth_file);
-        *c = (struct registry_config){};
-}
-
-/* Parse one registry flag: kind is "insecure", "ca" or "mirror". */
-int registry_config_add(struct registry_config *c, const char *kind, const char *arg, nl_error *err) {
-        if (streq(kind, "insecure")) {
-                struct registry_host_config *h = host_config(c, arg);
-                if (!h)
-                        return -ENOMEM;
-                h->insecure = true;
-                return 0;
-        }
-        const char *eq = strchr(arg, '=');
-        if (!eq || eq == arg || !eq[1])
-                return nl_error_set(err, -EINVAL, "--registry-%s takes HOST=%s, not \"%s\"", kind,
-                                    streq(kind, "ca") ? "FILE" : "URL", arg);
-        _cleanup_free_ char *host = strndup(arg, (size_t) (eq - arg));
-        struct registry_host_config *h = host ? host_config(c, host) : NULL;
-        if (!h)
-                return -ENOMEM;
-        if (streq(kind, "ca")) {
-                free(h->ca_file);
-                h->ca_file = strdup(eq + 1);
-                return h->ca_file ? 0 : -ENOMEM;
-        }
-        char **n = realloc(h->mirrors, (h->n_mirrors + 1) * sizeof(char *));
-        if (!n)
-                return -ENOMEM;
-        h->mirrors = n;
-        h->mirrors[h->n_mirrors] = strdup(eq + 1);
-        if (!h->mirrors[h->n_mirrors])
-                return -ENOMEM;
-        h->n_mirrors++;
-        return 0;
-}
-
 static int open_store(const struct images_opts *o, struct image_store **ret) {
         nl_error err = NL_ERROR_INIT;
         int r = layout_image_store_open(o->root_dir, ret, &err);

@@ -236,6 +236,11 @@ struct registry_config {
         unsigned retries;            /* per blob, default 3, with resume via Range */
 };
 
+/* Add one registry setting, as the flags give them: kind is "insecure" (HOST), "ca" (HOST=FILE)
+ * or "mirror" (HOST=URL); settings for the same host go together. */
+int registry_config_add(struct registry_config *c, const char *kind, const char *arg, nl_error *err);
+void registry_config_done(struct registry_config *c);
+
 struct registry_client;
 
 /* The client runs on the caller's sd-event loop (curl multi driven by io and timer sources).
