@@ -35,6 +35,7 @@ PREFIX ?= /usr/local
 COMMON_SRC := $(wildcard common/*.c)
 PODSPEC_SRC := $(wildcard podspec/*.c)
 CRI_SRC := $(wildcard cri/*.c)
+IMAGE_SRC := $(wildcard cri/image/*.c)
 PROBES_SRC := $(wildcard probes/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
 SHIM_SRC := $(wildcard cri/shim/*.c)
@@ -44,11 +45,13 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_COMMON := $(BUILD)/libnlcommon.a
 LIB_PODSPEC := $(BUILD)/libpodspec.a
 LIB_CRI := $(if $(CRI_SRC),$(BUILD)/libcri.a)
+# The image service (cri/image/): needs only common/, so it links on its own, after libcri.
+LIB_IMAGE := $(BUILD)/libimage.a
 LIB_PROBES := $(if $(PROBES_SRC),$(BUILD)/libprobes.a)
 # The daemon's and CLI's code but main(), so tests can link it.
 LIB_AGENT := $(BUILD)/libagent.a
-# Link order: dependents first (agent -> probes -> cri -> podspec -> common).
-LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_COMMON)
+# Link order: dependents first (agent -> probes -> cri -> cri/image, podspec -> common).
+LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_IMAGE) $(LIB_PODSPEC) $(LIB_COMMON)
 
 NODELET := $(BUILD)/nodelet
 SHIM := $(BUILD)/nodelet-shim
@@ -71,6 +74,7 @@ $(BUILD)/%.o: %.c
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_PODSPEC): $(call obj,$(PODSPEC_SRC))
 $(BUILD)/libcri.a: $(call obj,$(CRI_SRC))
+$(LIB_IMAGE): $(call obj,$(IMAGE_SRC))
 $(LIB_AGENT): $(call obj,$(filter-out agent/main.c,$(AGENT_SRC)))
 $(BUILD)/libprobes.a: $(call obj,$(PROBES_SRC))
 $(BUILD)/%.a:

@@ -330,7 +330,7 @@ static char *outside_path(const char *leaf) {
         return p;
 }
 
-/* ==== the layer cases (cri/unpack.c) ====================================================== */
+/* ==== the layer cases (cri/image/unpack.c) ================================================ */
 
 static void l_dotdot(struct tb *t) {
         tb_file(t, "ok", "fine", 4, 0644);

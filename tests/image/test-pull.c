@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "cri/registry-internal.h"
+#include "cri/image/registry-internal.h"
 #include "../unit/test.h"
 
 #define PULL_TIMEOUT_USEC (60 * USEC_PER_SEC)

@@ -16,7 +16,7 @@
 
 #include "cri/cri.h"
 #include "common/fs.h"
-#include "cri/store-internal.h"
+#include "cri/image/store-internal.h"
 #include "test.h"
 
 /* ==== building tars ======================================================================= */

@@ -3,7 +3,7 @@
  * flowcontrol.Backoff): 10 s initial, doubling to 300 s; an entry unused for 2 x max is reset. */
 #include <stdio.h>
 
-#include "cri.h"
+#include "image.h"
 
 #define BACKOFF_INITIAL (10 * USEC_PER_SEC)
 #define BACKOFF_MAX (300 * USEC_PER_SEC)

@@ -2,7 +2,7 @@
 /* sha256 digests in the OCI form "sha256:<64 lowercase hex>", computed with libcrypto's EVP. */
 #include <openssl/evp.h>
 
-#include "cri.h"
+#include "image.h"
 
 /* SHA-256 fetched once: with OpenSSL 3, EVP_sha256() makes every init fetch the algorithm
  * again, which bench/'s profile found to be most of a digest's cost on small inputs. Never

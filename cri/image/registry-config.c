@@ -2,7 +2,7 @@
 /* The registry client's settings (struct registry_config), built from `nodelet run`'s and
  * `nodelet images`' flags and the config file alike. */
 #include "common/strv.h"
-#include "cri.h"
+#include "image.h"
 
 static struct registry_host_config *host_config(struct registry_config *c, const char *host) {
         for (size_t i = 0; i < c->n_hosts; i++)

@@ -8,7 +8,7 @@
 #include <sys/utsname.h>
 
 #include "common/strv.h"
-#include "cri.h"
+#include "image.h"
 
 #define MEDIA_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
 #define MEDIA_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"

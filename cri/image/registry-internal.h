@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "cri.h"
+#include "image.h"
 
 /* Caps on what a registry or an auth server can make us hold. */
 #define REGISTRY_MAX_TOKEN_BYTES (1024u * 1024u) /* token endpoint responses */

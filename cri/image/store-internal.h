@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cri.h"
+#include "image.h"
 
 /* Caps on what one layer may make us write. The ratio guard refuses a layer whose
  * uncompressed stream grows past both ratio * compressed size and ratio_floor bytes: a gzip

@@ -15,7 +15,7 @@
  * gains "library/". */
 #include <stdio.h>
 
-#include "cri.h"
+#include "image.h"
 
 #define DEFAULT_DOMAIN "docker.io"
 #define LEGACY_DEFAULT_DOMAIN "index.docker.io"
