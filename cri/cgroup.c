@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "cgroup.h"
-#include "cni-internal.h"
 #include "common/fs.h"
 #include "common/mountinfo.h"
 #include "../podspec/podspec.h"

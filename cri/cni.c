@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "cni-internal.h"
+#include "cni.h"
 #include "common/fs.h"
 #include "common/run.h"
 

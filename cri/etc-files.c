@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "cni-internal.h"
+#include "sandbox-internal.h"
 #include "common/fs.h"
 #include "common/strv.h"
 

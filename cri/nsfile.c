@@ -18,7 +18,7 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
-#include "cni-internal.h"
+#include "sandbox-internal.h"
 #include "common/fs.h"
 #include "common/mountinfo.h"
 #include "userns.h"

@@ -19,7 +19,8 @@
 
 #include "common/strv.h"
 #include "cgroup.h"
-#include "cni-internal.h"
+#include "cni.h"
+#include "sandbox-internal.h"
 #include "cri/layout.h"
 #include "common/fs.h"
 

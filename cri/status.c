@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "cni-internal.h"
+#include "cni.h"
 #include "runtime.h"
 
 #define VERSION_TIMEOUT (10 * USEC_PER_SEC)

@@ -26,7 +26,8 @@
 #include "common/fs.h"
 #include "common/mountinfo.h"
 #include "cri/cgroup.h"
-#include "cri/cni-internal.h"
+#include "cri/cni.h"
+#include "cri/sandbox-internal.h"
 #include "podspec/podspec.h"
 #include "../unit/test.h"
 
