@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent.h"
+#include "log.h"
 #include "api.h"
 #include "cri/cri.h"
 #include "podspec/podspec.h"
@@ -183,14 +184,3 @@ struct pod *pod_worker_take_next(struct pod_worker *w);
 void pod_worker_metadata(struct pod_worker *w, struct pod *pod);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);
-
-
-/* Logging: plain lines on stderr, with a level. */
-void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
-/* With the pod's name and UID (and container) as journal fields when logging to journald. */
-void log_pod(int level, const char *pod, const char *uid, const char *container, const char *fmt, ...) _printf_(5, 6);
-#define log_error(...) log_msg(0, __VA_ARGS__)
-#define log_warning(...) log_msg(1, __VA_ARGS__)
-#define log_info(...) log_msg(2, __VA_ARGS__)
-#define log_debug(...) log_msg(4, __VA_ARGS__)
-extern int arg_log_level;
