@@ -6,7 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 
-#include "agent.h"
+#include "config.h"
 #include "common/fs.h"
 #include "common/strv.h"
 #include "podspec/podspec.h"

@@ -18,6 +18,7 @@
 #include "common/strv.h"
 #include "common/time-util.h"
 #include "log.h"
+#include "source-file.h"
 #include "manager.h"
 #include "cri/layout.h"
 #include "node-server.h"

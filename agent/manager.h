@@ -5,7 +5,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "agent.h"
+#include "config.h"
 #include "log.h"
 #include "api.h"
 #include "cri/cri.h"

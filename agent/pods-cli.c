@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "agent.h"
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "cri/cri.h"

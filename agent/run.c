@@ -2,6 +2,7 @@
 /* nodelet run: the daemon. */
 #include <stdio.h>
 
+#include "agent.h"
 #include "manager.h"
 
 int cmd_run(int argc, char **argv) {

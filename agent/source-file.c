@@ -19,7 +19,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
-#include "agent.h"
+#include "source-file.h"
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "podspec/podspec.h"
