@@ -37,7 +37,7 @@ PODSPEC_SRC := $(wildcard podspec/*.c)
 CRI_SRC := $(wildcard cri/*.c)
 IMAGE_SRC := $(wildcard cri/image/*.c)
 PROBES_SRC := $(wildcard probes/*.c)
-AGENT_SRC := $(wildcard agent/*.c)
+AGENT_SRC := $(wildcard agent/*.c agent/*/*.c)
 SHIM_SRC := $(wildcard cri/shim/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

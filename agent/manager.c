@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "common/time-util.h"
+#include "agent/state/state.h"
 #include "log.h"
 #include "source-file.h"
 #include "manager.h"
@@ -329,12 +330,7 @@ void manager_cleanup_orphans(struct manager *m) {
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || find_worker(m, de->d_name))
                         continue;
-                _cleanup_free_ char *path = layout_pod_file(m->cri.root_dir, de->d_name, LAYOUT_POD_JSON);
-                _cleanup_free_ char *buf = NULL;
-                size_t len = 0;
-                json_t *j = NULL;
-                if (path && nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) == 0)
-                        j = json_loadb(buf, len, 0, NULL);
+                json_t *j = node_pod_load(m->cri.root_dir, de->d_name);
                 struct pod *pod = j ? pod_from_json(j, NULL, NULL) : NULL;
                 json_decref(j);
                 if (!pod || !streq_ptr(pod->metadata.uid, de->d_name)) {

@@ -122,10 +122,6 @@ int userns_pod_mapping(struct manager *m, const struct pod *pod, struct cri_user
 /* The pod is gone: its range is free again. */
 void userns_pod_release(struct manager *m, const char *uid);
 
-/* agent/daemon-info.c: <run_dir>/nodelet.json, the running daemon's dirs and readiness. */
-int daemon_info_write(const struct manager *m);
-/* The file's object, or NULL when there is none (no daemon ever ran with this run dir). */
-json_t *daemon_info_read(const char *run_dir);
 
 /* ---- cluster mode ---- */
 

@@ -18,6 +18,7 @@
 #include "manager.h"
 #include "node-server.h"
 #include "node-server-internal.h"
+#include "agent/state/state.h"
 
 
 #define HEADER_MAX (16u * 1024u) /* request line and headers */

@@ -3,9 +3,7 @@
  * healthz port 10248 (plain HTTP on loopback, no auth). The daemon's loop only accepts; each
  * connection is served by a forked child (TLS handshake, one request, Connection: close), so a
  * slow client or a long `kubectl logs -f` never blocks the loop.
- *
- * Also here, because the server and `nodelet logs` share them: the pods the daemon publishes
- * (<root_dir>/pods/<uid>/pod.json) and reading a container's CRI log the kubelet's way. */
+ * What it serves comes from the node's local state on disk (agent/state/state.h). */
 #pragma once
 
 #include <jansson.h>
@@ -77,49 +75,3 @@ unsigned node_server_connections(const struct node_server *s);
 /* The default /metrics text: nodelet_running_pods, nodelet_running_containers (from the pod.json
  * files) and the process_* metrics of pid (the daemon's, not the child's). */
 int node_metrics_write_default(const char *root_dir, pid_t pid, FILE *out);
-
-/* ==== pods on disk and container logs (shared with `nodelet logs`) ========================== */
-
-/* Every <root_dir>/pods/<uid>/pod.json that parses, as an array (never NULL unless out of
- * memory). */
-json_t *node_pods_load(const char *root_dir);
-/* The pod named name in namespace (borrowed from pods), or NULL. */
-json_t *node_pods_find(json_t *pods, const char *namespace, const char *name);
-/* The element of list whose "name" is name (containers, container statuses), or NULL. */
-json_t *node_json_named(json_t *list, const char *name);
-
-/* Which log file a request means. */
-struct node_log_target {
-        char *root_dir, *namespace, *pod, *uid, *container;
-        long restart; /* the file's instance: <restart>.log */
-        bool previous;
-        char *path; /* <log_dir>/<namespace>_<pod>_<uid>/<container>/<restart>.log */
-};
-
-/* Resolve namespace/pod/container (container NULL: the pod's only container) as the kubelet's
- * validateContainerLogStatus does: -ENOENT for an unknown pod or container (HTTP 404), -EINVAL for
- * a container without the logs asked for (previous one not there, still waiting to start: 400),
- * with the kubelet's messages. */
-int node_logs_find(const char *root_dir, const char *log_dir, const char *namespace, const char *pod,
-                   const char *container, bool previous, struct node_log_target *ret, nl_error *err);
-void node_log_target_done(struct node_log_target *t);
-
-struct node_log_options {
-        bool follow, timestamps;
-        int64_t tail_lines;  /* < 0: all */
-        int64_t limit_bytes; /* <= 0: no limit */
-        usec_t since;        /* CLOCK_REALTIME; 0: from the start */
-};
-
-/* Output sink: write len bytes (buf NULL and len 0: flush, the copy is about to wait); < 0 stops
- * the copy with that error (the reader went away). */
-typedef int (*node_log_write_fn)(void *userdata, const char *buf, size_t len);
-
-/* Copy the container's log: CRI lines parsed, "P" entries joined to their line, the message
- * with its newline, "<RFC3339Nano> " before each line with timestamps; tail_lines counts lines
- * (partial entries joined), since drops older entries, limit_bytes cuts the output. follow keeps
- * reading (inotify on the directory, across a rotation to a new file or a truncation) until the
- * container stops running (its pod.json), or watch_fd (>= 0: the client's socket) becomes readable
- * or hangs up: then -EPIPE. Only the live file is read, as the kubelet does. */
-int node_logs_copy(const struct node_log_target *t, const struct node_log_options *o,
-                   node_log_write_fn write, void *userdata, int watch_fd);

@@ -11,6 +11,7 @@
 #include "cri/layout.h"
 #include "node-server.h"
 #include "node-server-internal.h"
+#include "agent/state/state.h"
 
 
 

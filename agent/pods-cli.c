@@ -9,12 +9,10 @@
 #include <time.h>
 
 #include "agent.h"
-#include "common/fs.h"
+#include "agent/state/state.h"
 #include "common/time-util.h"
-#include "cri/cri.h"
-#include "manager.h"
 #include "cri/layout.h"
-#include "node-server.h"
+#include "podspec/podspec.h"
 
 struct cli_opts {
         const char *root_dir, *run_dir, *log_dir, *namespace, *output, *container, *runtime;
@@ -45,22 +43,6 @@ static json_t *load_pods(const struct cli_opts *o) {
         return all ? all : json_array();
 }
 
-static const char *jstr(const json_t *o, const char *path) {
-        /* "a.b.c" */
-        const json_t *cur = o;
-        char key[128];
-        for (const char *p = path; cur && *p;) {
-                size_t n = strcspn(p, ".");
-                if (n >= sizeof(key))
-                        return NULL;
-                memcpy(key, p, n);
-                key[n] = '\0';
-                cur = json_object_get(cur, key);
-                p += n + (p[n] == '.');
-        }
-        return json_string_value(cur);
-}
-
 static json_t *find_pod(const struct cli_opts *o, json_t *all, const char *name) {
         return node_pods_find(all, o->namespace ? o->namespace : "default", name);
 }
@@ -87,7 +69,7 @@ static char *pod_status_text(json_t *p) {
                         continue; /* a started sidecar */
                 return nl_strdupf("Init:%zu/%zu", i, n_init);
         }
-        const char *out = jstr(p, "status.phase");
+        const char *out = jpath_str(p, "status", "phase", NULL);
         json_array_foreach(json_object_get(st, "containerStatuses"), i, c) {
                 json_t *state = json_object_get(c, "state");
                 const char *w = json_string_value(json_object_get(json_object_get(state, "waiting"), "reason"));
@@ -151,13 +133,15 @@ static int pods_list(const struct cli_opts *o) {
                         ready += json_is_true(json_object_get(c, "ready"));
                         restarts += (long) json_integer_value(json_object_get(c, "restartCount"));
                 }
-                _cleanup_free_ char *status = pod_status_text(p), *a = age(jstr(p, "status.startTime")),
+                const char *ip = jpath_str(p, "status", "podIP", NULL);
+                _cleanup_free_ char *status = pod_status_text(p), *a = age(jpath_str(p, "status", "startTime", NULL)),
                                     *rd = nl_strdupf("%zu/%zu", ready, total);
-                printf("%-16s %-40s %-6s %-26s %-9ld %-6s %-16s", strempty(jstr(p, "metadata.namespace")),
-                       strempty(jstr(p, "metadata.name")), strempty(rd), strempty(status), restarts, strempty(a),
-                       jstr(p, "status.podIP") ? jstr(p, "status.podIP") : "<none>");
+                printf("%-16s %-40s %-6s %-26s %-9ld %-6s %-16s", strempty(jpath_str(p, "metadata", "namespace", NULL)),
+                       strempty(jpath_str(p, "metadata", "name", NULL)), strempty(rd), strempty(status), restarts,
+                       strempty(a), ip ? ip : "<none>");
                 if (wide)
-                        printf(" %-16s %s", strempty(jstr(p, "spec.nodeName")), strempty(jstr(p, "status.qosClass")));
+                        printf(" %-16s %s", strempty(jpath_str(p, "spec", "nodeName", NULL)),
+                               strempty(jpath_str(p, "status", "qosClass", NULL)));
                 fputc('\n', stdout);
         }
         json_decref(all);
@@ -328,17 +312,19 @@ static int pod_describe(const struct cli_opts *o, const char *name) {
                 return 1;
         }
         json_t *meta = json_object_get(p, "metadata"), *spec = json_object_get(p, "spec"), *st = json_object_get(p, "status");
-        printf("%-18s%s\n", "Name:", strempty(jstr(p, "metadata.name")));
-        printf("%-18s%s\n", "Namespace:", strempty(jstr(p, "metadata.namespace")));
-        printf("%-18s%s\n", "Node:", strempty(jstr(p, "spec.nodeName")));
-        printf("%-18s%s\n", "Start Time:", jstr(p, "status.startTime") ? jstr(p, "status.startTime") : "<unset>");
+        printf("%-18s%s\n", "Name:", strempty(jpath_str(p, "metadata", "name", NULL)));
+        printf("%-18s%s\n", "Namespace:", strempty(jpath_str(p, "metadata", "namespace", NULL)));
+        printf("%-18s%s\n", "Node:", strempty(jpath_str(p, "spec", "nodeName", NULL)));
+        const char *start = jpath_str(p, "status", "startTime", NULL), *ip = jpath_str(p, "status", "podIP", NULL);
+        printf("%-18s%s\n", "Start Time:", start ? start : "<unset>");
         print_kv_map("Labels:", json_object_get(meta, "labels"));
         print_kv_map("Annotations:", json_object_get(meta, "annotations"));
-        printf("%-18s%s\n", "Status:", strempty(jstr(p, "status.phase")));
-        if (jstr(p, "status.reason"))
-                printf("%-18s%s\n%-18s%s\n", "Reason:", jstr(p, "status.reason"), "Message:", strempty(jstr(p, "status.message")));
-        printf("%-18s%s\n", "IP:", jstr(p, "status.podIP") ? jstr(p, "status.podIP") : "");
-        printf("%-18s%s\n", "QoS Class:", strempty(jstr(p, "status.qosClass")));
+        printf("%-18s%s\n", "Status:", strempty(jpath_str(p, "status", "phase", NULL)));
+        if (jpath_str(p, "status", "reason", NULL))
+                printf("%-18s%s\n%-18s%s\n", "Reason:", jpath_str(p, "status", "reason", NULL), "Message:",
+                       strempty(jpath_str(p, "status", "message", NULL)));
+        printf("%-18s%s\n", "IP:", ip ? ip : "");
+        printf("%-18s%s\n", "QoS Class:", strempty(jpath_str(p, "status", "qosClass", NULL)));
         const char *lists[][2] = { { "initContainers", "initContainerStatuses" }, { "containers", "containerStatuses" } };
         for (size_t l = 0; l < 2; l++) {
                 json_t *cs = json_object_get(spec, lists[l][0]);
@@ -358,11 +344,7 @@ static int pod_describe(const struct cli_opts *o, const char *name) {
                 printf("  %-28s %s\n", strempty(json_string_value(json_object_get(c, "type"))),
                        strempty(json_string_value(json_object_get(c, "status"))));
         printf("Events:\n");
-        _cleanup_free_ char *epath =
-                layout_pod_file(o->root_dir, strempty(jstr(p, "metadata.uid")), LAYOUT_EVENTS_JSON);
-        _cleanup_free_ char *ebuf = NULL;
-        size_t elen = 0;
-        json_t *events = epath && nl_read_file(epath, 4 * 1024 * 1024, true, &ebuf, &elen) == 0 ? json_loadb(ebuf, elen, 0, NULL) : NULL;
+        json_t *events = node_pod_events(o->root_dir, strempty(jpath_str(p, "metadata", "uid", NULL)));
         if (!json_array_size(events))
                 printf("  <none>\n");
         else

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "agent/node-server.h"
+#include "agent/state/state.h"
 #include "common/fs.h"
 #include "cri/cri.h"
 #include "test.h"

@@ -7,8 +7,9 @@
 #include <stdio.h>
 
 #include "common/fs.h"
-#include "manager.h"
+#include "cri/cri.h"
 #include "cri/layout.h"
+#include "state.h"
 
 #define DAEMON_INFO_MAX (64 * 1024)
 
@@ -16,13 +17,12 @@ static json_t *condition(const struct cri_condition *c) {
         return json_pack("{s:b, s:s?, s:s?}", "ready", c->ready, "reason", c->reason, "message", c->message);
 }
 
-int daemon_info_write(const struct manager *m) {
-        const struct nodelet_config *c = m->cfg;
-        _cleanup_free_ char *path = layout_daemon_info(c->run_dir), *text = NULL;
+int daemon_info_write(const struct daemon_info *d) {
+        _cleanup_free_ char *path = layout_daemon_info(d->run_dir), *text = NULL;
         json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:o, s:o}", "pid", (int) getpid(), "nodeName",
-                              strempty(c->node_name), "rootDir", strempty(c->root_dir), "runDir", strempty(c->run_dir),
-                              "podLogDir", strempty(c->log_dir), "containersLogDir", c->containers_log_dir, "runtime",
-                              condition(&m->runtime.st.runtime), "network", condition(&m->runtime.st.network));
+                              strempty(d->node_name), "rootDir", strempty(d->root_dir), "runDir", strempty(d->run_dir),
+                              "podLogDir", strempty(d->log_dir), "containersLogDir", d->containers_log_dir, "runtime",
+                              condition(d->runtime), "network", condition(d->network));
         if (j)
                 text = json_dumps(j, JSON_INDENT(2));
         json_decref(j);

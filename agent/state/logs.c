@@ -1,115 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the node server and `nodelet logs` share: the pods the daemon publishes
- * (<root_dir>/pods/<uid>/pod.json) and reading a container's CRI log the kubelet's way (tail,
- * since, limitBytes, timestamps, previous, follow across rotations). */
-#include <dirent.h>
+/* Reading a container's CRI log the kubelet's way (tail, since, limitBytes, timestamps,
+ * previous, follow across rotations), for `nodelet logs` and the node server's /containerLogs. */
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include "common/fs.h"
-#include "manager.h"
+#include "cri/cri.h"
 #include "cri/layout.h"
-#include "node-server.h"
-#include "node-server-internal.h"
-
-#define POD_JSON_MAX (16u * 1024u * 1024u)
-#define NODE_PODS_MAX 4096
-
+#include "state.h"
 
 #define LOG_READ_CHUNK 65536
 #define LOG_ENTRY_MAX (1024u * 1024u) /* a longer "line" is not ours: skipped */
 #define LOG_POLL_MSEC 1000            /* follow: wake at least this often */
 #define LOG_POLL_NO_INOTIFY_MSEC 250
-#define LOG_STATE_CHECK_USEC (1000ULL * 1000ULL) /* follow: re-read pod.json at most this often */
+#define LOG_STATE_CHECK_USEC USEC_PER_SEC /* follow: re-read pod.json at most this often */
 
-
-/* ==== pods on disk ========================================================================== */
-
-/* o["a"]["b"]... as a string, NULL when absent. */
-const char *jpath_str(const json_t *o, const char *a, const char *b, const char *c) {
-        const json_t *j = json_object_get(o, a);
-        if (b)
-                j = json_object_get(j, b);
-        if (c)
-                j = json_object_get(j, c);
-        return json_string_value(j);
-}
-
-static json_t *pod_json_load(const char *path) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        if (nl_read_file(path, POD_JSON_MAX, true, &buf, &len) < 0)
-                return NULL;
-        json_t *j = json_loadb(buf, len, 0, NULL);
-        if (j && !json_is_object(j)) {
-                json_decref(j);
-                return NULL;
-        }
-        return j;
-}
-
-json_t *node_pods_load(const char *root_dir) {
-        json_t *all = json_array();
-        _cleanup_free_ char *dir = layout_pods_dir(root_dir);
-        DIR *d = dir && all ? opendir(dir) : NULL;
-        if (!d)
-                return all;
-        struct dirent *de;
-        while ((de = readdir(d)) && json_array_size(all) < NODE_PODS_MAX) {
-                if (de->d_name[0] == '.')
-                        continue;
-                _cleanup_free_ char *path = layout_pod_file(root_dir, de->d_name, LAYOUT_POD_JSON);
-                json_t *j = path ? pod_json_load(path) : NULL;
-                if (j)
-                        json_array_append_new(all, j);
-        }
-        closedir(d);
-        return all;
-}
-
-json_t *node_pods_find(json_t *pods, const char *namespace, const char *name) {
-        size_t i;
-        json_t *p;
-        json_array_foreach(pods, i, p) {
-                if (streq_ptr(jpath_str(p, "metadata", "name", NULL), name) &&
-                    streq_ptr(jpath_str(p, "metadata", "namespace", NULL), namespace))
-                        return p;
-        }
-        return NULL;
-}
-
-const char *const status_lists[3] = {"containerStatuses", "initContainerStatuses",
-                                           "ephemeralContainerStatuses"};
 static const char *const spec_lists[] = {"containers", "initContainers", "ephemeralContainers"};
-
-json_t *node_json_named(json_t *list, const char *name) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(list, i, c) {
-                if (streq_ptr(json_string_value(json_object_get(c, "name")), name))
-                        return c;
-        }
-        return NULL;
-}
-
-static json_t *container_status(json_t *pod, const char *name) {
-        json_t *st = json_object_get(pod, "status");
-        for (size_t l = 0; l < ELEMENTSOF(status_lists); l++) {
-                json_t *c = node_json_named(json_object_get(st, status_lists[l]), name);
-                if (c)
-                        return c;
-        }
-        return NULL;
-}
-
-/* A name from pod.json that becomes a path component: the daemon wrote it, but a component
- * that could leave the log directory is refused all the same. */
-bool path_component_ok(const char *s) {
-        return !isempty(s) && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
-}
-
-/* ==== container logs ======================================================================== */
 
 void node_log_target_done(struct node_log_target *t) {
         if (!t)
@@ -166,7 +74,7 @@ int node_logs_find(const char *root_dir, const char *log_dir, const char *namesp
                                  strempty(container), pod);
                 goto out;
         }
-        json_t *c = container_status(p, container);
+        json_t *c = node_pod_container_status(p, container);
         if (!c) {
                 r = nl_error_set(err, -EINVAL, "container \"%s\" in pod \"%s\" is not available", container,
                                  pod);
@@ -248,11 +156,10 @@ out:
 static bool log_target_running(const struct node_log_target *t) {
         if (t->previous)
                 return false;
-        _cleanup_free_ char *path = layout_pod_file(t->root_dir, t->uid, LAYOUT_POD_JSON);
-        json_t *p = path ? pod_json_load(path) : NULL;
+        json_t *p = node_pod_load(t->root_dir, t->uid);
         if (!p)
                 return false;
-        json_t *c = container_status(p, t->container);
+        json_t *c = node_pod_container_status(p, t->container);
         bool running = streq_ptr(jpath_str(p, "metadata", "uid", NULL), t->uid) && c &&
                        json_object_get(json_object_get(c, "state"), "running") &&
                        json_integer_value(json_object_get(c, "restartCount")) == t->restart;
@@ -539,4 +446,3 @@ out:
         free(lc.buf);
         return r;
 }
-
