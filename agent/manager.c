@@ -22,7 +22,7 @@
 #include "source-file.h"
 #include "manager.h"
 #include "cri/layout.h"
-#include "node-server.h"
+#include "agent/server/node-server.h"
 #include "probes/probes.h"
 
 /* ---- node facts ------------------------------------------------------------------------- */

@@ -7,7 +7,6 @@
 
 #include "common/fs.h"
 #include "cri/cgroup.h"
-#include "manager.h"
 #include "cri/layout.h"
 #include "node-server.h"
 #include "node-server-internal.h"

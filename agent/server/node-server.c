@@ -15,7 +15,8 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
-#include "manager.h"
+#include "agent/log.h"
+#include "cri/cri.h"
 #include "node-server.h"
 #include "node-server-internal.h"
 #include "agent/state/state.h"

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "manager.h"
+#include "agent/manager.h"
 #include "node-server.h"
 
 static int strv_from_json(json_t *a, char ***ret, size_t *ret_n) {
