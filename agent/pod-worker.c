@@ -12,7 +12,7 @@
 #include "common/time-util.h"
 #include "manager.h"
 #include "cri/layout.h"
-#include "pod-data.h"
+#include "agent/cluster/pod-data.h"
 
 #define BACKOFF_INITIAL (10 * USEC_PER_SEC) /* the kubelet's container restart back-off */
 #define BACKOFF_MAX (300 * USEC_PER_SEC)

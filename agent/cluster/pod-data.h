@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "agent/cluster/api.h"
 #include "common/time-util.h"
 #include "cri/cri.h"
 #include "podspec/podspec.h"

@@ -14,7 +14,8 @@
 #include <string.h>
 
 #include "common/time-util.h"
-#include "manager.h"
+#include "agent/manager.h"
+#include "cluster.h"
 
 #define BACKOFF_MIN (800 * 1000ULL) /* client-go's reflector back-off */
 #define BACKOFF_MAX (30 * USEC_PER_SEC)

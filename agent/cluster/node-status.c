@@ -15,7 +15,8 @@
 
 #include "common/fs.h"
 #include "common/time-util.h"
-#include "manager.h"
+#include "agent/manager.h"
+#include "cluster.h"
 
 #define LEASE_RENEW (10 * USEC_PER_SEC) /* the kubelet renews at a quarter of the 40 s duration */
 #define MAX_IMAGES 50          /* nodeStatusMaxImages */
