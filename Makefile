@@ -75,13 +75,13 @@ $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_PODSPEC): $(call obj,$(PODSPEC_SRC))
 $(BUILD)/libcri.a: $(call obj,$(CRI_SRC))
 $(LIB_IMAGE): $(call obj,$(IMAGE_SRC))
-$(LIB_AGENT): $(call obj,$(filter-out agent/main.c,$(AGENT_SRC)))
+$(LIB_AGENT): $(call obj,$(filter-out agent/cli/main.c,$(AGENT_SRC)))
 $(BUILD)/libprobes.a: $(call obj,$(PROBES_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(NODELET): $(BUILD)/agent/main.o $(LIBS)
+$(NODELET): $(BUILD)/agent/cli/main.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The per-container monitor: its own files, the log writer and common/ only (no curl, no

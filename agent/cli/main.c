@@ -2,7 +2,7 @@
 /* nodelet: one binary, subcommands. Each subcommand is a small function over library code. */
 #include <stdio.h>
 
-#include "agent.h"
+#include "cli.h"
 
 static int help(void) {
         printf("Usage: nodelet COMMAND [OPTIONS]\n"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "agent.h"
+#include "cli.h"
 #include "common/strv.h"
 #include "cri/cri.h"
 #include "cri/layout.h"

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nodelet validate: check manifests as kube-apiserver would on create. Exit 0 when every
  * document is valid, 1 when any is not, 2 on usage or I/O errors. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
-#include "agent.h"
+#include "cli.h"
+#include "common/fs.h"
 #include "podspec/podspec.h"
 
 enum output { OUTPUT_NONE, OUTPUT_JSON, OUTPUT_YAML };
@@ -92,11 +95,31 @@ static bool check_document(struct report *r, struct podspec_document *d, bool st
         return ok;
 }
 
+/* A manifest file, or stdin for "-", up to max bytes (-EFBIG beyond); a directory is -EISDIR. */
+static int read_manifest(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int own = -1;
+        int fd;
+        if (streq(path, "-"))
+                fd = STDIN_FILENO;
+        else {
+                own = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (own < 0)
+                        return -errno;
+                struct stat st;
+                if (fstat(own, &st) < 0)
+                        return -errno;
+                if (S_ISDIR(st.st_mode))
+                        return -EISDIR;
+                fd = own;
+        }
+        return nl_read_fd(fd, max, ret, ret_len);
+}
+
 static int validate_file(const char *path, bool strict, enum output output, json_t *items, size_t *n_pods,
                          size_t *n_invalid) {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        int r = read_file_capped(path, PODSPEC_MAX_INPUT_BYTES, &buf, &len);
+        int r = read_manifest(path, PODSPEC_MAX_INPUT_BYTES, &buf, &len);
         if (r == -EFBIG) {
                 printf("%s: file is larger than the %u bytes a manifest may have\n", path, PODSPEC_MAX_INPUT_BYTES);
                 (*n_pods)++; /* the file counts as one document: "1 of 1 documents invalid" */

@@ -2,8 +2,8 @@
 /* nodelet run: the daemon. */
 #include <stdio.h>
 
-#include "agent.h"
-#include "manager.h"
+#include "cli.h"
+#include "agent/manager.h"
 
 int cmd_run(int argc, char **argv) {
         struct nodelet_config cfg;

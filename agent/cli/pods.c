@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "agent.h"
+#include "cli.h"
 #include "agent/state/state.h"
 #include "common/time-util.h"
 #include "cri/layout.h"
