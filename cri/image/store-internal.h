@@ -60,6 +60,9 @@ void store_unlock(struct image_store *s);
  * it) into blobs/. The file is consumed either way. */
 int store_commit_known(struct image_store *s, const char *tmp_path, const char *digest, nl_error *err);
 
+/* "blobs/sha256/<hex>" for a valid digest; -EINVAL otherwise. */
+int store_blob_name(const char *digest, char ret[DIGEST_STRING_MAX + 16]);
+
 /* A new directory in this handle's temp area: <tmp_dir>/<prefix>XXXXXX. */
 int store_mkdtemp(struct image_store *s, const char *prefix, char **ret_path);
 
