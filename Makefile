@@ -56,6 +56,9 @@ LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_IMAGE) $(LIB_PODSPEC) $(LIB_
 NODELET := $(BUILD)/nodelet
 SHIM := $(BUILD)/nodelet-shim
 
+# What test files share (tests/lib/): linked into the test binaries, never into the product.
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+LIB_TEST := $(BUILD)/libnltest.a
 UNIT_SRC := $(filter-out tests/unit/test-main.c,$(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Integration tests: real registries, real containers; need root and tests/fixtures/deps.sh.
@@ -76,6 +79,7 @@ $(LIB_PODSPEC): $(call obj,$(PODSPEC_SRC))
 $(BUILD)/libcri.a: $(call obj,$(CRI_SRC))
 $(LIB_IMAGE): $(call obj,$(IMAGE_SRC))
 $(LIB_AGENT): $(call obj,$(filter-out agent/cli/main.c,$(AGENT_SRC)))
+$(LIB_TEST): $(call obj,$(TESTLIB_SRC))
 $(BUILD)/libprobes.a: $(call obj,$(PROBES_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
@@ -89,16 +93,16 @@ $(NODELET): $(BUILD)/agent/cli/main.o $(LIBS)
 $(SHIM): $(call obj,$(SHIM_SRC) cri/log-writer.c) $(LIB_COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
+$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-main.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/test-%: $(BUILD)/tests/image/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
+$(BUILD)/tests/test-%: $(BUILD)/tests/image/test-%.o $(BUILD)/tests/unit/test-main.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Runtime tests run real containers through the shim next to them ($(BUILD)/nodelet-shim).
-$(BUILD)/tests/test-%: $(BUILD)/tests/runtime/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS) | $(SHIM)
+$(BUILD)/tests/test-%: $(BUILD)/tests/runtime/test-%.o $(BUILD)/tests/unit/test-main.o $(LIB_TEST) $(LIBS) | $(SHIM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -142,7 +146,7 @@ conformance: $(NODELET) $(SHIM)
 # not part of `make test` (it takes minutes). HARD_PODS sets the pods of the SIGKILL test (100).
 HARD_SRC := $(wildcard tests/hardening/test-*.c)
 HARD_BIN := $(patsubst tests/hardening/%.c,$(BUILD)/tests/hard-%,$(HARD_SRC))
-$(BUILD)/tests/hard-%: $(BUILD)/tests/hardening/%.o $(LIBS)
+$(BUILD)/tests/hard-%: $(BUILD)/tests/hardening/%.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 .PHONY: test-hardening

@@ -12,64 +12,8 @@
 #include "cri/cri.h"
 #include "common/fs.h"
 #include "cri/image/store-internal.h"
+#include "tests/lib/tar.h"
 #include "test.h"
-
-struct membuf {
-        char *data;
-        size_t len, cap;
-};
-
-static la_ssize_t mem_write(struct archive *a, void *userdata, const void *buf, size_t n) {
-        struct membuf *m = userdata;
-        if (m->len + n > m->cap) {
-                size_t cap = (m->len + n) * 2;
-                char *d = realloc(m->data, cap);
-                if (!d)
-                        return -1;
-                m->data = d;
-                m->cap = cap;
-        }
-        memcpy(m->data + m->len, buf, n);
-        m->len += n;
-        return (la_ssize_t) n;
-}
-
-/* A layer tar (uncompressed) holding one file `name` with content `name`. */
-static void layer_tar(const char *name, struct membuf *out) {
-        struct archive *a = archive_write_new();
-        struct archive_entry *e = archive_entry_new();
-
-        *out = (struct membuf){};
-        archive_write_set_format_pax_restricted(a);
-        archive_write_open(a, out, NULL, mem_write, NULL);
-        archive_entry_set_pathname(e, name);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, (la_int64_t) strlen(name));
-        archive_write_header(a, e);
-        archive_write_data(a, name, strlen(name));
-        archive_entry_free(e);
-        archive_write_close(a);
-        archive_write_free(a);
-}
-
-static void gzip_buf(const struct membuf *in, struct membuf *out) {
-        struct archive *a = archive_write_new();
-        struct archive_entry *e = archive_entry_new();
-
-        *out = (struct membuf){};
-        archive_write_set_format_raw(a);
-        archive_write_add_filter_gzip(a);
-        archive_write_set_bytes_in_last_block(a, 1);
-        archive_write_open(a, out, NULL, mem_write, NULL);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_size(e, (la_int64_t) in->len);
-        archive_write_header(a, e);
-        archive_write_data(a, in->data, in->len);
-        archive_entry_free(e);
-        archive_write_close(a);
-        archive_write_free(a);
-}
 
 /* Files of a layout or archive being built: path -> bytes, kept in order. */
 struct file {
@@ -195,8 +139,8 @@ static json_t *layout_image(struct files *f, const char *const *names, size_t n,
 
         for (size_t i = 0; i < n; i++) {
                 struct membuf tar, z;
-                layer_tar(names[i], &tar);
-                gzip_buf(&tar, &z);
+                tar_of_names(&names[i], 1, &tar);
+                membuf_compress(tar.data, tar.len, "gzip", &z);
                 digest_buffer(tar.data, tar.len, d);
                 json_array_append_new(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"),
                                       json_string(d));
@@ -420,8 +364,8 @@ TEST(import_docker_archive) {
         size_t mlen;
 
         fx_open(&f);
-        layer_tar("base.txt", &l1);
-        layer_tar("app.txt", &l2);
+        tar_of_names((const char *const[]){"base.txt"}, 1, &l1);
+        tar_of_names((const char *const[]){"app.txt"}, 1, &l2);
         digest_buffer(l1.data, l1.len, d1);
         digest_buffer(l2.data, l2.len, d2);
         cfg = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s, s:[s, s]}}", "architecture", "amd64", "os", "linux",

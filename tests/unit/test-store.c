@@ -13,49 +13,10 @@
 #include "cri/cri.h"
 #include "common/fs.h"
 #include "cri/image/store-internal.h"
+#include "tests/lib/tar.h"
 #include "test.h"
 
 /* ==== helpers ============================================================================= */
-
-struct membuf {
-        char *data;
-        size_t len, cap;
-};
-
-static la_ssize_t mem_write(struct archive *a, void *userdata, const void *buf, size_t n) {
-        struct membuf *m = userdata;
-        if (m->len + n > m->cap) {
-                size_t cap = (m->len + n) * 2;
-                char *d = realloc(m->data, cap);
-                if (!d)
-                        return -1;
-                m->data = d;
-                m->cap = cap;
-        }
-        memcpy(m->data + m->len, buf, n);
-        m->len += n;
-        return (la_ssize_t) n;
-}
-
-/* A tar with one regular file per name, its content the name. */
-static void tar_of_files(const char *const *names, size_t n, struct membuf *out) {
-        struct archive *a = archive_write_new();
-        *out = (struct membuf){};
-        archive_write_set_format_pax_restricted(a);
-        archive_write_open(a, out, NULL, mem_write, NULL);
-        for (size_t i = 0; i < n; i++) {
-                struct archive_entry *e = archive_entry_new();
-                archive_entry_set_pathname(e, names[i]);
-                archive_entry_set_filetype(e, AE_IFREG);
-                archive_entry_set_perm(e, 0644);
-                archive_entry_set_size(e, (la_int64_t) strlen(names[i]));
-                archive_write_header(a, e);
-                archive_write_data(a, names[i], strlen(names[i]));
-                archive_entry_free(e);
-        }
-        archive_write_close(a);
-        archive_write_free(a);
-}
 
 struct img {
         char manifest[DIGEST_STRING_MAX];
@@ -81,7 +42,7 @@ static int make_image(struct image_store *s, const char *const *files, size_t n,
                         "config", "Cmd", cmd, "rootfs", "type", "layers", "diff_ids");
         for (size_t i = 0; i < n; i++) {
                 struct membuf t;
-                tar_of_files(&files[i], 1, &t);
+                tar_of_names(&files[i], 1, &t);
                 r = image_store_put_blob(s, t.data, t.len, NULL, ret->layers[i], &err);
                 free(t.data);
                 if (r < 0)
