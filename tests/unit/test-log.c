@@ -9,6 +9,7 @@
 #include "cri/cri.h"
 #include "cri/log-writer.h"
 #include "podspec/podspec.h"
+#include "tests/lib/util.h"
 #include "test.h"
 
 #define TS "2024-02-29T23:59:59.123456789Z"
@@ -42,19 +43,6 @@ static int write_text(const char *path, const char *text) {
         return fclose(f) == 0 ? 0 : -errno;
 }
 
-static char *read_text(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        nl_buf b = {};
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                nl_buf_append(&b, chunk, n);
-        fclose(f);
-        return nl_buf_steal(&b);
-}
-
 /* The entries of a log file: parsed lines, each checked to be well formed. */
 struct entries {
         struct log_line l[256];
@@ -65,7 +53,7 @@ struct entries {
 
 static void entries_load(struct entries *e, const char *path) {
         memset(e, 0, sizeof(*e));
-        char *text = read_text(path);
+        char *text = test_read_file(path, NULL);
         if (!text) {
                 e->bad = true;
                 return;
