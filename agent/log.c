@@ -28,7 +28,7 @@ static void log_v(int level, const char *pod, const char *uid, const char *conta
         if (journal < 0)
                 journal = stderr_is_journal();
         _cleanup_free_ char *msg = NULL;
-        if (vasprintf(&msg, fmt, ap) < 0)
+        if (!(msg = nl_vstrdupf(fmt, ap)))
                 return;
         static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_INFO, LOG_DEBUG };
         int prio = priorities[level < 0 ? 0 : level > 4 ? 4 : level];

@@ -29,8 +29,7 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
         _cleanup_free_ char *msg = NULL;
         va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = nl_vstrdupf(fmt, ap);
         va_end(ap);
         if (!msg || !w->events)
                 return;
@@ -73,8 +72,7 @@ static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...)
         if (fmt) {
                 va_list ap;
                 va_start(ap, fmt);
-                if (vasprintf(&c->waiting_message, fmt, ap) < 0)
-                        c->waiting_message = NULL;
+                c->waiting_message = nl_vstrdupf(fmt, ap);
                 va_end(ap);
         }
 }

@@ -4,7 +4,7 @@
 
 #include "util.h"
 
-static char *vstrdupf(const char *fmt, va_list ap) {
+char *nl_vstrdupf(const char *fmt, va_list ap) {
         char *s = NULL;
         if (vasprintf(&s, fmt, ap) < 0)
                 return NULL;
@@ -14,21 +14,26 @@ static char *vstrdupf(const char *fmt, va_list ap) {
 char *nl_strdupf(const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        char *s = vstrdupf(fmt, ap);
+        char *s = nl_vstrdupf(fmt, ap);
         va_end(ap);
         return s;
 }
 
-int nl_error_set(nl_error *err, int code, const char *fmt, ...) {
+int nl_error_setv(nl_error *err, int code, const char *fmt, va_list ap) {
         if (!err)
                 return code;
-        va_list ap;
-        va_start(ap, fmt);
-        char *m = vstrdupf(fmt, ap);
-        va_end(ap);
+        char *m = nl_vstrdupf(fmt, ap);
         free(err->msg);
         err->msg = m;
         err->code = code;
+        return code;
+}
+
+int nl_error_set(nl_error *err, int code, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        nl_error_setv(err, code, fmt, ap);
+        va_end(ap);
         return code;
 }
 
@@ -37,7 +42,7 @@ int nl_error_prefix(nl_error *err, const char *fmt, ...) {
                 return -EINVAL;
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *p = vstrdupf(fmt, ap);
+        _cleanup_free_ char *p = nl_vstrdupf(fmt, ap);
         va_end(ap);
         if (p) {
                 char *m = nl_strdupf("%s: %s", p, strempty(err->msg));

@@ -89,12 +89,14 @@ typedef struct nl_error {
 /* Set the error (replacing any previous one) and return code, so callers can
  * `return nl_error_set(err, -EINVAL, "...")`. err may be NULL. */
 int nl_error_set(nl_error *err, int code, const char *fmt, ...) _printf_(3, 4);
+int nl_error_setv(nl_error *err, int code, const char *fmt, va_list ap) _printf_(3, 0);
 /* Prepend "<context>: " to the message; returns the error's code. */
 int nl_error_prefix(nl_error *err, const char *fmt, ...) _printf_(2, 3);
 void nl_error_clear(nl_error *err);
 
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *nl_strdupf(const char *fmt, ...) _printf_(1, 2);
+char *nl_vstrdupf(const char *fmt, va_list ap) _printf_(1, 0);
 
 /* s for an error message about input that may be hostile: at most max bytes ("..." after it),
  * control bytes, DEL, '"' and '\' written \xHH, and with ascii_only every byte above 0x7f too,

@@ -234,8 +234,7 @@ _printf_(3, 4) static int fail(struct parse_ctx *c, int code, const char *fmt, .
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
+        m = nl_vstrdupf(fmt, ap);
         va_end(ap);
         return nl_error_set(c->err, code, "seccomp profile \"%s\": %s", c->name, m ? m : "out of memory");
 }

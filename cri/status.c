@@ -17,8 +17,7 @@ static void set_condition(struct cri_condition *c, const char *reason, const cha
         va_start(ap, fmt);
         c->ready = false;
         c->reason = strdup(reason);
-        if (vasprintf(&c->message, fmt, ap) < 0)
-                c->message = NULL;
+        c->message = nl_vstrdupf(fmt, ap);
         va_end(ap);
 }
 

@@ -63,8 +63,7 @@ void pod_error_add(pod_error_list *l, pod_error_type type, const char *field, co
         if (detail_fmt) {
                 va_list ap;
                 va_start(ap, detail_fmt);
-                if (vasprintf(&detail, detail_fmt, ap) < 0)
-                        detail = NULL;
+                detail = nl_vstrdupf(detail_fmt, ap);
                 va_end(ap);
         }
 

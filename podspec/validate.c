@@ -13,8 +13,7 @@ size_t vpush(V *v, const char *fmt, ...) {
         char *s = NULL;
         va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = nl_vstrdupf(fmt, ap);
         va_end(ap);
         if (s) {
                 if (v->path.len > 0 && s[0] != '[')
@@ -53,8 +52,7 @@ void verr(V *v, pod_error_type t, const char *child, const char *detail_fmt, ...
         if (detail_fmt) {
                 va_list ap;
                 va_start(ap, detail_fmt);
-                if (vasprintf(&d, detail_fmt, ap) < 0)
-                        d = NULL;
+                d = nl_vstrdupf(detail_fmt, ap);
                 va_end(ap);
         }
         verr_v(v, t, child, NULL, d);
@@ -65,8 +63,7 @@ void verr_str(V *v, pod_error_type t, const char *child, const char *value, cons
         if (detail_fmt) {
                 va_list ap;
                 va_start(ap, detail_fmt);
-                if (vasprintf(&d, detail_fmt, ap) < 0)
-                        d = NULL;
+                d = nl_vstrdupf(detail_fmt, ap);
                 va_end(ap);
         }
         verr_v(v, t, child, q, d);
@@ -77,8 +74,7 @@ void verr_int(V *v, pod_error_type t, const char *child, int64_t value, const ch
         if (detail_fmt) {
                 va_list ap;
                 va_start(ap, detail_fmt);
-                if (vasprintf(&d, detail_fmt, ap) < 0)
-                        d = NULL;
+                d = nl_vstrdupf(detail_fmt, ap);
                 va_end(ap);
         }
         verr_v(v, t, child, q, d);

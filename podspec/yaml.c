@@ -102,8 +102,7 @@ static int fail_at(struct ctx *c, size_t line, size_t column, const char *fmt, .
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = nl_vstrdupf(fmt, ap);
         va_end(ap);
         if (!msg)
                 return -ENOMEM;

@@ -246,8 +246,7 @@ static void env_put(struct env_list *e, const char *value, const char *name_fmt,
         _cleanup_free_ char *name = NULL;
         va_list ap;
         va_start(ap, name_fmt);
-        if (vasprintf(&name, name_fmt, ap) < 0)
-                name = NULL;
+        name = nl_vstrdupf(name_fmt, ap);
         va_end(ap);
         char *s = name && value ? nl_strdupf("%s=%s", name, value) : NULL;
         if (!s) {

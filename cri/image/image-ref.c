@@ -184,8 +184,7 @@ _printf_(3, 4) static int ref_error(nl_error *err, const char *s, const char *fm
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&why, fmt, ap) < 0)
-                why = NULL;
+        why = nl_vstrdupf(fmt, ap);
         va_end(ap);
         return nl_error_set(err, -EINVAL, "invalid image reference \"%s\": %s", strempty(q),
                             why ? why : "invalid reference format");

@@ -122,8 +122,7 @@ _printf_(4, 5) static int doc_error(nl_error *err, const char *doc, const char *
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&why, fmt, ap) < 0)
-                why = NULL;
+        why = nl_vstrdupf(fmt, ap);
         va_end(ap);
         if (!why)
                 return nl_error_set(err, -ENOMEM, "out of memory");

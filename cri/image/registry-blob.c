@@ -99,14 +99,12 @@ static void job_fail(struct blob_job *j, int r, enum pull_error_kind kind, const
 static void job_fail(struct blob_job *j, int r, enum pull_error_kind kind, const char *fmt, ...) {
         nl_error err = NL_ERROR_INIT;
         va_list ap;
-        char *m = NULL;
 
         va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
+        nl_error_setv(&err, r, fmt, ap);
         va_end(ap);
-        nl_error_set(&err, r, "%s", m ? m : "blob download failed");
-        free(m);
+        if (!err.msg)
+                nl_error_set(&err, r, "blob download failed");
         job_finish(j, r, kind, &err);
         nl_error_clear(&err);
 }

@@ -286,13 +286,13 @@ int http_request_new(http_engine *g, const char *url, bool skip_verify, const ch
 
 int http_request_add_header(http_request *r, const char *fmt, ...) {
         va_list ap;
-        char *line = NULL;
+        char *line;
         struct curl_slist *l;
 
         va_start(ap, fmt);
-        int k = vasprintf(&line, fmt, ap);
+        line = nl_vstrdupf(fmt, ap);
         va_end(ap);
-        if (k < 0)
+        if (!line)
                 return -ENOMEM;
         l = curl_slist_append(r->headers, line);
         free(line);

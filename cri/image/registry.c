@@ -295,14 +295,12 @@ static void pull_fail(struct pull_job *p, int r, enum pull_error_kind kind, cons
 static void pull_fail(struct pull_job *p, int r, enum pull_error_kind kind, const char *fmt, ...) {
         nl_error err = NL_ERROR_INIT;
         va_list ap;
-        char *m = NULL;
 
         va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
+        nl_error_setv(&err, r, fmt, ap);
         va_end(ap);
-        nl_error_set(&err, r, "%s", m ? m : strerror(-r));
-        free(m);
+        if (!err.msg)
+                nl_error_set(&err, r, "%s", strerror(-r));
         pull_finish(p, r, kind, &err);
         nl_error_clear(&err);
 }

@@ -77,8 +77,7 @@ _printf_(4, 5) static int entry_error(struct unpack_ctx *c, int code, const char
 
         errno = saved_errno;
         va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
+        m = nl_vstrdupf(fmt, ap);
         va_end(ap);
         return nl_error_set(c->err, code, "entry \"%s\": %s", strempty(q), m ? m : "out of memory");
 }
