@@ -209,6 +209,28 @@ int nl_is_mount_point(const char *path) {
         return nl_is_mount_point_at(dfd, slash + 1);
 }
 
+int nl_opendir_at(int dfd, const char *name, DIR **ret) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (streq(name, ".") ? 0 : O_NOFOLLOW));
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+struct dirent *nl_readdir(DIR *d) {
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        break;
+        return de;
+}
+
 /* d_type is the directory entry's type (DT_UNKNOWN: look). */
 static int rm_rf_entry(int dfd, const char *name, unsigned char d_type, unsigned depth) {
         if (d_type == DT_UNKNOWN) {
@@ -225,19 +247,12 @@ static int rm_rf_entry(int dfd, const char *name, unsigned char d_type, unsigned
                 return -EBUSY;
         if (depth > NL_RM_MAX_DEPTH)
                 return -ELOOP;
-        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        int r = 0;
+        DIR *d;
+        int r = nl_opendir_at(dfd, name, &d);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
         struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+        while ((de = nl_readdir(d))) {
                 int k = rm_rf_entry(dirfd(d), de->d_name, de->d_type, depth + 1);
                 if (k < 0 && r == 0)
                         r = k;

@@ -32,6 +32,11 @@ int nl_read_file(const char *path, size_t max, bool nofollow, char **ret, size_t
 /* A file below root, resolving symlinks as if root were "/" (openat2 RESOLVE_IN_ROOT), as a
  * container would see it; -ENOENT when absent. */
 int nl_read_file_in_root(const char *root, const char *path, size_t max, char **ret, size_t *ret_len);
+/* A directory stream on name in dfd (not through a symlink; "." is a new stream on dfd itself). */
+int nl_opendir_at(int dfd, const char *name, DIR **ret);
+/* The next entry but "." and ".."; NULL at the end (errno 0) or on an error (errno set). */
+struct dirent *nl_readdir(DIR *d);
+
 /* Whether name in dfd ("": dfd itself) is the root of a mount, of another file system or a bind
  * mount of the same one: 1 or 0, or -errno. */
 int nl_is_mount_point_at(int dfd, const char *name);

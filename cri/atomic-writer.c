@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/fs.h"
 #include "common/strv.h"
 #include "volume-internal.h"
 
@@ -169,19 +170,12 @@ static int chown_one(int dir_fd, const char *name, gid_t gid, bool read_only) {
 static int ownership_children(int fd, gid_t gid, bool read_only, unsigned depth) {
         if (depth > 64)
                 return -ELOOP;
-        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return -ENOMEM;
-        }
-        int r = 0;
+        DIR *d;
+        int r = nl_opendir_at(fd, ".", &d);
+        if (r < 0)
+                return r;
         struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+        while ((de = nl_readdir(d))) {
                 r = chown_one(fd, de->d_name, gid, read_only);
                 if (r < 0)
                         break;
@@ -217,19 +211,12 @@ int volume_set_ownership(int dir_fd, gid_t gid, bool read_only) {
 static int list_tree(int fd, const char *prefix, struct strv *out, unsigned depth) {
         if (depth > 64 || out->n > MAX_OLD_ENTRIES)
                 return -E2BIG;
-        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return -ENOMEM;
-        }
-        int r = 0;
+        DIR *d;
+        int r = nl_opendir_at(fd, ".", &d);
+        if (r < 0)
+                return r;
         struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+        while ((de = nl_readdir(d))) {
                 char *rel = prefix ? nl_strdupf("%s/%s", prefix, de->d_name) : strdup(de->d_name);
                 r = strv_add(out, rel);
                 if (r < 0)
@@ -383,14 +370,9 @@ static int user_visible_links(int dfd, const struct aw_payload *p) {
 
 /* Timestamped dirs nothing points at and a "..data_tmp" left by an interrupted write. */
 static void remove_stale(int dfd, const char *current) {
-        int d2 = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (d2 < 0)
+        DIR *d;
+        if (nl_opendir_at(dfd, ".", &d) < 0)
                 return;
-        DIR *d = fdopendir(d2);
-        if (!d) {
-                close(d2);
-                return;
-        }
         struct strv stale = {};
         struct dirent *de;
         while ((de = readdir(d)))

@@ -126,14 +126,9 @@ static int name_cmp(const void *a, const void *b) {
 static void log_remove_excess(struct log_writer *w) {
         if (w->max_files <= 0)
                 return;
-        int fd = openat(w->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        DIR *d;
+        if (nl_opendir_at(w->dir_fd, ".", &d) < 0)
                 return;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return;
-        }
         size_t prefix_len = strlen(w->name), n = 0;
         char **names = NULL;
         struct dirent *de;

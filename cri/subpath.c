@@ -85,20 +85,13 @@ static int rm_at(int dir_fd, const char *name, int top_fd, unsigned depth, unsig
 
 static int rm_children(int fd, int top_fd, unsigned depth, unsigned *moved) {
         for (unsigned pass = 0; pass < 1000000; pass++) {
-                int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dfd < 0)
-                        return -errno;
-                DIR *d = fdopendir(dfd);
-                if (!d) {
-                        close(dfd);
-                        return -ENOMEM;
-                }
+                DIR *d;
+                int r = nl_opendir_at(fd, ".", &d);
+                if (r < 0)
+                        return r;
                 unsigned before = *moved;
-                int r = 0;
                 struct dirent *de;
-                while ((errno = 0, de = readdir(d))) {
-                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                                continue;
+                while ((de = nl_readdir(d))) {
                         r = rm_at(fd, de->d_name, top_fd, depth, moved);
                         if (r < 0)
                                 break;

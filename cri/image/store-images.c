@@ -105,16 +105,10 @@ static int records_load(struct image_store *s, struct records *ret) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct records recs = {};
         struct dirent *de;
-        int fd;
+        int r = nl_opendir_at(s->root_fd, "images", &d);
 
-        fd = openat(s->root_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 _cleanup_free_ char *buf = NULL, *hex = NULL;
                 _cleanup_close_ int rfd = -1;

@@ -58,23 +58,15 @@ void store_unlock(struct image_store *s) {
 static int tmp_clean_stale(struct image_store *s) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int fd, r = 0;
+        int r = nl_opendir_at(s->root_fd, "tmp", &d);
 
-        fd = openat(s->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        while ((de = readdir(d))) {
+        if (r < 0)
+                return r;
+        while ((de = nl_readdir(d))) {
                 _cleanup_free_ char *lock = NULL;
                 _cleanup_close_ int lfd = -1;
                 int q;
 
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
                 lock = nl_strdupf("%s/.lock", de->d_name);
                 if (!lock)
                         return -ENOMEM;
