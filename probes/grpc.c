@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdio.h>
 
+#include "common/curl-event.h"
 #include "common/time-util.h"
 #include "probes-internal.h"
 
@@ -96,16 +97,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
         g->header_bytes += n;
         if (g->header_bytes > PROBE_MAX_HEADER_BYTES)
                 return 0;
-        const char *colon = memchr(data, ':', n);
-        if (!colon || colon == data)
+        size_t name_len, vlen;
+        const char *v;
+        if (!curl_header_split(data, n, &name_len, &v, &vlen))
                 return n;
-        size_t name_len = (size_t) (colon - data);
-        const char *v = colon + 1, *end = data + n;
-        while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-        size_t vlen = (size_t) (end - v);
 
         if (name_len == 11 && strncasecmp(data, "grpc-status", 11) == 0) {
                 int64_t code;
@@ -481,16 +476,10 @@ int probe_grpc_start(struct probe_runner *r, const char *host, int port, const c
         struct grpc_probe *g;
         int k;
 
-        if (!r || !done || !ret)
-                return -EINVAL;
-        k = probe_op_new(r, &grpc_ops, timeout, done, userdata, &op);
+        k = probe_op_new(r, &grpc_ops, timeout, done, userdata, sizeof(*g), &op);
         if (k < 0)
                 return k;
-        g = op->data = calloc(1, sizeof(*g));
-        if (!g) {
-                k = -ENOMEM;
-                goto fail;
-        }
+        g = op->data;
         g->grpc_status = -1;
         g->addr = probe_join_host_port(strempty(host), port);
         g->url = nl_strdupf("http://%s/grpc.health.v1.Health/Check", g->addr ? g->addr : "");

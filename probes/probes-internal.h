@@ -55,8 +55,9 @@ struct probe_op {
         void *data; /* the kind's own state, freed by ops->free */
 };
 
+/* A new op with data_size bytes of zeroed state of its kind in op->data. */
 int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t timeout, probe_done_fn done,
-                 void *userdata, struct probe_op **ret);
+                 void *userdata, size_t data_size, struct probe_op **ret);
 /* Report the result now (from a loop callback only): the op is freed before done runs. */
 void probe_op_finish(struct probe_op *op, enum probe_result result, const char *output);
 /* Report a result found while starting: delivered from the loop, never from the caller. */

@@ -59,11 +59,13 @@ static int on_expire(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t timeout, probe_done_fn done,
-                 void *userdata, struct probe_op **ret) {
+                 void *userdata, size_t data_size, struct probe_op **ret) {
         struct probe_op *op;
         uint64_t now;
         int k;
 
+        if (!r || !done || !ret)
+                return -EINVAL;
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
@@ -90,6 +92,11 @@ int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t 
                 char desc[32];
                 snprintf(desc, sizeof(desc), "probe-%s-deadline", ops->kind);
                 (void) sd_event_source_set_description(op->expire, desc);
+        }
+        /* last: the kind's free() must not see state it did not initialize */
+        if (data_size > 0 && !(op->data = calloc(1, data_size))) {
+                probe_op_free(op);
+                return -ENOMEM;
         }
         *ret = op;
         return 0;

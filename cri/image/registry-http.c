@@ -117,15 +117,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
                 return n;
         }
 
-        const char *colon = memchr(data, ':', n);
-        if (!colon || colon == data)
+        size_t name_len, vlen;
+        const char *v;
+        if (!curl_header_split(data, n, &name_len, &v, &vlen))
                 return n; /* the blank line ending the headers, or junk we ignore */
-        size_t name_len = (size_t) (colon - data);
-        const char *v = colon + 1, *end = data + n;
-        while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-                end--;
 
         struct http_header *h = reallocarray(r->resp_headers, r->n_resp_headers + 1, sizeof(*h));
         if (!h)
@@ -133,7 +128,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
         r->resp_headers = h;
         h = &r->resp_headers[r->n_resp_headers];
         h->name = strndup(data, name_len);
-        h->value = strndup(v, (size_t) (end - v));
+        h->value = strndup(v, vlen);
         if (!h->name || !h->value) {
                 free(h->name);
                 free(h->value);
