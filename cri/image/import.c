@@ -536,13 +536,11 @@ static int unpack_layers(struct image_store *s, struct image_config *c, char *co
 
 /* ==== OCI layout ========================================================================== */
 
-static int import_manifest(struct import_src *src, const struct oci_descriptor *d, const char *name,
-                           const char *index_digest, nl_error *err) {
-        _cleanup_(oci_manifest_freep) struct oci_manifest *m = NULL;
-        _cleanup_(image_config_freep) struct image_config *c = NULL;
+/* The layout's manifest or index d (what names it: "manifest" or "index"), into the store and
+ * parsed. */
+static int read_oci_document(struct import_src *src, const struct oci_descriptor *d, const char *what,
+                             struct oci_manifest **ret, nl_error *err) {
         _cleanup_free_ char *buf = NULL;
-        _cleanup_free_ char **blobs = NULL;
-        _cleanup_free_ const char **types = NULL;
         size_t len;
         int r;
 
@@ -552,9 +550,23 @@ static int import_manifest(struct import_src *src, const struct oci_descriptor *
         r = image_store_read_blob(src->s, d->digest, IMAGE_MAX_MANIFEST_BYTES, &buf, &len, err);
         if (r < 0)
                 return r;
-        r = oci_manifest_parse(buf, len, d->media_type, &m, err);
+        r = oci_manifest_parse(buf, len, d->media_type, ret, err);
         if (r < 0)
-                return nl_error_prefix(err, "manifest %s", d->digest);
+                return nl_error_prefix(err, "%s %s", what, d->digest);
+        return 0;
+}
+
+static int import_manifest(struct import_src *src, const struct oci_descriptor *d, const char *name,
+                           const char *index_digest, nl_error *err) {
+        _cleanup_(oci_manifest_freep) struct oci_manifest *m = NULL;
+        _cleanup_(image_config_freep) struct image_config *c = NULL;
+        _cleanup_free_ char **blobs = NULL;
+        _cleanup_free_ const char **types = NULL;
+        int r;
+
+        r = read_oci_document(src, d, "manifest", &m, err);
+        if (r < 0)
+                return r;
         if (m->kind != OCI_KIND_MANIFEST)
                 return nl_error_set(err, -EINVAL, "manifest %s is an index inside an index", d->digest);
         r = src_oci_blob(src, &m->config, err);
@@ -587,24 +599,16 @@ static bool is_index_type(const char *t) {
 static int import_descriptor(struct import_src *src, const struct oci_descriptor *d, const char *name,
                              nl_error *err) {
         _cleanup_(oci_manifest_freep) struct oci_manifest *idx = NULL;
-        _cleanup_free_ char *buf = NULL;
         const struct oci_descriptor *pick;
         struct oci_platform host;
-        size_t len;
         int r;
 
         if (!is_index_type(d->media_type))
                 return import_manifest(src, d, name, NULL, err);
         /* A nested index (buildx, docker 25+): this platform's manifest from it. */
-        r = src_oci_blob(src, d, err);
+        r = read_oci_document(src, d, "index", &idx, err);
         if (r < 0)
                 return r;
-        r = image_store_read_blob(src->s, d->digest, IMAGE_MAX_MANIFEST_BYTES, &buf, &len, err);
-        if (r < 0)
-                return r;
-        r = oci_manifest_parse(buf, len, d->media_type, &idx, err);
-        if (r < 0)
-                return nl_error_prefix(err, "index %s", d->digest);
         if (idx->kind != OCI_KIND_INDEX)
                 return nl_error_set(err, -EINVAL, "index %s is not an index", d->digest);
         oci_platform_host(&host);
