@@ -61,20 +61,22 @@ static int get_int(const json_t *v, const char *key, int min, int max, int *ret,
         return 0;
 }
 
-static int get_list(const json_t *v, const char *key, nl_error *err) {
-        if (!json_is_array(v))
-                return nl_error_set(err, -EINVAL, "%s: must be a list, not %s", key, json_kind(v));
-        if (json_array_size(v) > CONFIG_MAX_LIST)
+/* A list (JSON_ARRAY) or a map (JSON_OBJECT) of at most CONFIG_MAX_LIST entries. */
+static int get_collection(const json_t *v, json_type type, const char *key, nl_error *err) {
+        const char *want = type == JSON_ARRAY ? "a list" : "a map";
+        if (json_typeof(v) != type)
+                return nl_error_set(err, -EINVAL, "%s: must be %s, not %s", key, want, json_kind(v));
+        if ((type == JSON_ARRAY ? json_array_size(v) : json_object_size(v)) > CONFIG_MAX_LIST)
                 return nl_error_set(err, -E2BIG, "%s: more than %d entries", key, CONFIG_MAX_LIST);
         return 0;
 }
 
+static int get_list(const json_t *v, const char *key, nl_error *err) {
+        return get_collection(v, JSON_ARRAY, key, err);
+}
+
 static int get_map(const json_t *v, const char *key, nl_error *err) {
-        if (!json_is_object(v))
-                return nl_error_set(err, -EINVAL, "%s: must be a map, not %s", key, json_kind(v));
-        if (json_object_size(v) > CONFIG_MAX_LIST)
-                return nl_error_set(err, -E2BIG, "%s: more than %d entries", key, CONFIG_MAX_LIST);
-        return 0;
+        return get_collection(v, JSON_OBJECT, key, err);
 }
 
 /* A path from the file: relative ones are taken from the file's directory. Empty only when
