@@ -296,6 +296,16 @@ static int merge_options(struct dns_config *c, const struct pod_dns_config_optio
         return 0;
 }
 
+/* The kubelet's DNSConfigForming event for a line cut to fit: "<what> limits were exceeded,
+ * some <items> have been omitted, the applied <line> is: <the line>". */
+static int warn_line_cut(char ***warnings, size_t *n_warnings, const char *what, char *const *v, size_t n) {
+        _cleanup_free_ char *line = strv_join(v, n, " ");
+        _cleanup_free_ char *msg = line ? nl_strdupf("%s%s", what, line) : NULL;
+        if (!msg || warn(warnings, n_warnings, "DNSConfigForming", msg) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* formDNSNameserversFitsLimits, formDNSSearchFitsLimits */
 static int fit_limits(struct dns_config *c, char ***warnings, size_t *n_warnings) {
         int r;
@@ -304,13 +314,12 @@ static int fit_limits(struct dns_config *c, char ***warnings, size_t *n_warnings
                         free(c->servers[i]);
                 c->n_servers = DNS_MAX_NAMESERVERS;
                 c->servers[c->n_servers] = NULL;
-                _cleanup_free_ char *line = strv_join(c->servers, c->n_servers, " ");
-                _cleanup_free_ char *msg =
-                        nl_strdupf("Nameserver limits were exceeded, some nameservers have "
-                                   "been omitted, the applied nameserver line is: %s",
-                                   strempty(line));
-                if (!line || !msg || (r = warn(warnings, n_warnings, "DNSConfigForming", msg)) < 0)
-                        return -ENOMEM;
+                r = warn_line_cut(warnings, n_warnings,
+                                  "Nameserver limits were exceeded, some nameservers have been omitted, "
+                                  "the applied nameserver line is: ",
+                                  c->servers, c->n_servers);
+                if (r < 0)
+                        return r;
         }
 
         bool exceeded = false;
@@ -348,15 +357,11 @@ static int fit_limits(struct dns_config *c, char ***warnings, size_t *n_warnings
         }
         if (c->searches)
                 c->searches[c->n_searches] = NULL;
-        if (exceeded) {
-                _cleanup_free_ char *line = strv_join(c->searches, c->n_searches, " ");
-                _cleanup_free_ char *msg =
-                        nl_strdupf("Search Line limits were exceeded, some search paths have "
-                                   "been omitted, the applied search line is: %s",
-                                   strempty(line));
-                if (!line || !msg || (r = warn(warnings, n_warnings, "DNSConfigForming", msg)) < 0)
-                        return -ENOMEM;
-        }
+        if (exceeded)
+                return warn_line_cut(warnings, n_warnings,
+                                     "Search Line limits were exceeded, some search paths have been omitted, "
+                                     "the applied search line is: ",
+                                     c->searches, c->n_searches);
         return 0;
 }
 
