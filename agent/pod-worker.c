@@ -10,6 +10,7 @@
 
 #include "common/fs.h"
 #include "common/time-util.h"
+#include "agent/state/state.h"
 #include "manager.h"
 #include "cri/layout.h"
 #include "agent/cluster/pod-data.h"
@@ -1402,7 +1403,9 @@ static char *admit_sysctls(const struct pod *pod) {
         return NULL;
 }
 
-struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
+/* A worker for pod with its containers and its pod dir; NULL when out of memory (pod is then
+ * not taken). */
+static struct pod_worker *worker_alloc(struct manager *m, struct pod *pod) {
         struct pod_worker *w = calloc(1, sizeof(*w));
         if (!w)
                 return NULL;
@@ -1410,23 +1413,29 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         w->pod = pod;
         w->uid = strdup(strempty(pod->metadata.uid));
         w->qos = strdup(pod_qos_class(pod));
-        _cleanup_free_ char *events_path = layout_pod_file(m->cri.root_dir, w->uid, LAYOUT_EVENTS_JSON);
-        _cleanup_free_ char *events_buf = NULL;
-        size_t events_len = 0;
-        if (events_path && nl_read_file(events_path, 4 * 1024 * 1024, true, &events_buf, &events_len) == 0)
-                w->events = json_loadb(events_buf, events_len, 0, NULL);
-        if (!json_is_array(w->events)) {
-                json_decref(w->events);
-                w->events = json_array();
-        }
         ctrs_init(w);
         if (!w->uid || !w->qos || !w->init || !w->app) {
+                w->pod = NULL;
                 pod_worker_free(w);
                 return NULL;
         }
         _cleanup_free_ char *dir = layout_pod_dir(m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
+        return w;
+}
+
+struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
+        struct pod_worker *w = worker_alloc(m, pod);
+        if (!w)
+                return NULL;
+        /* the events of the pod before a restart of the daemon */
+        w->events = node_pod_events(m->cri.root_dir, w->uid);
+        if (!w->events && !(w->events = json_array())) {
+                w->pod = NULL;
+                pod_worker_free(w);
+                return NULL;
+        }
         char *forbidden = admit_sysctls(pod);
         if (forbidden) {
                 log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s", pod_name(w), forbidden);
@@ -1515,26 +1524,18 @@ bool pod_worker_active(const struct pod_worker *w) {
 
 /* Admission rejected the pod before a worker existed: the worker only reports it. */
 struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message) {
-        struct pod_worker *w = calloc(1, sizeof(*w));
+        struct pod_worker *w = worker_alloc(m, pod);
         if (!w)
                 return NULL;
-        w->m = m;
-        w->pod = pod;
-        w->uid = strdup(strempty(pod->metadata.uid));
-        w->qos = strdup(pod_qos_class(pod));
         w->events = json_array();
         w->rejected_reason = strdup(reason);
         w->rejected_message = strdup(message);
         w->state = W_STOPPED;
-        ctrs_init(w);
-        if (!w->uid || !w->qos || !w->events || !w->rejected_reason || !w->rejected_message || !w->init || !w->app) {
+        if (!w->events || !w->rejected_reason || !w->rejected_message) {
                 w->pod = NULL;
                 pod_worker_free(w);
                 return NULL;
         }
-        _cleanup_free_ char *dir = layout_pod_dir(m->cri.root_dir, w->uid);
-        if (dir)
-                (void) nl_mkdir_p(dir, 0700);
         log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s: %s", pod_name(w), reason, message);
         pod_event(w, "Warning", reason, "%s", message);
         schedule(w);
