@@ -27,11 +27,7 @@
  * last identical one bumps its count and lastTimestamp, as the event recorder's correlator
  * does. Kept per pod in events.json beside pod.json. */
 void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        msg = nl_vstrdupf(fmt, ap);
-        va_end(ap);
+        _cleanup_free_ char *msg = NL_FORMAT_VA(fmt);
         if (!msg || !w->events)
                 return;
         char *now = format_rfc3339(now_realtime());
@@ -70,12 +66,7 @@ static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...)
         free(c->waiting_message);
         c->waiting_reason = reason ? strdup(reason) : NULL;
         c->waiting_message = NULL;
-        if (fmt) {
-                va_list ap;
-                va_start(ap, fmt);
-                c->waiting_message = nl_vstrdupf(fmt, ap);
-                va_end(ap);
-        }
+        c->waiting_message = NL_FORMAT_VA(fmt);
 }
 
 const char *pod_name(const struct pod_worker *w) {

@@ -97,6 +97,19 @@ void nl_error_clear(nl_error *err);
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *nl_strdupf(const char *fmt, ...) _printf_(1, 2);
 char *nl_vstrdupf(const char *fmt, va_list ap) _printf_(1, 0);
+/* In a function whose last named parameter is fmt: what fmt and the variable arguments make,
+ * malloc'd; NULL when fmt is NULL or out of memory. */
+#define NL_FORMAT_VA(fmt)                                                                          \
+        ({                                                                                         \
+                char *_s_ = NULL;                                                                  \
+                if (fmt) {                                                                         \
+                        va_list _ap_;                                                              \
+                        va_start(_ap_, fmt);                                                       \
+                        _s_ = nl_vstrdupf(fmt, _ap_);                                              \
+                        va_end(_ap_);                                                              \
+                }                                                                                  \
+                _s_;                                                                               \
+        })
 
 /* s for an error message about input that may be hostile: at most max bytes ("..." after it),
  * control bytes, DEL, '"' and '\' written \xHH, and with ascii_only every byte above 0x7f too,

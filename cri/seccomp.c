@@ -230,12 +230,7 @@ struct parse_ctx {
 };
 
 _printf_(3, 4) static int fail(struct parse_ctx *c, int code, const char *fmt, ...) {
-        _cleanup_free_ char *m = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        m = nl_vstrdupf(fmt, ap);
-        va_end(ap);
+        _cleanup_free_ char *m = NL_FORMAT_VA(fmt);
         return nl_error_set(c->err, code, "seccomp profile \"%s\": %s", c->name, m ? m : "out of memory");
 }
 

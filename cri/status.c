@@ -13,12 +13,9 @@
 
 static void set_condition(struct cri_condition *c, const char *reason, const char *fmt, ...) _printf_(3, 4);
 static void set_condition(struct cri_condition *c, const char *reason, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
         c->ready = false;
         c->reason = strdup(reason);
-        c->message = nl_vstrdupf(fmt, ap);
-        va_end(ap);
+        c->message = NL_FORMAT_VA(fmt);
 }
 
 static uint64_t binary_identity(const char *path) {

@@ -60,12 +60,7 @@ void pod_error_add(pod_error_list *l, pod_error_type type, const char *field, co
 
         nl_buf b = {};
         _cleanup_free_ char *detail = NULL;
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                detail = nl_vstrdupf(detail_fmt, ap);
-                va_end(ap);
-        }
+        detail = NL_FORMAT_VA(detail_fmt);
 
         switch (type) {
         case POD_ERROR_UNKNOWN_FIELD:

@@ -8,13 +8,10 @@
 #include <stdio.h>
 
 #include "validate-internal.h"
+
 size_t vpush(V *v, const char *fmt, ...) {
         size_t old = v->path.len;
-        char *s = NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        s = nl_vstrdupf(fmt, ap);
-        va_end(ap);
+        char *s = NL_FORMAT_VA(fmt);
         if (s) {
                 if (v->path.len > 0 && s[0] != '[')
                         nl_buf_puts(&v->path, ".");
@@ -49,34 +46,19 @@ void verr_v(V *v, pod_error_type t, const char *child, const char *value, const 
 
 void verr(V *v, pod_error_type t, const char *child, const char *detail_fmt, ...) {
         _cleanup_free_ char *d = NULL;
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                d = nl_vstrdupf(detail_fmt, ap);
-                va_end(ap);
-        }
+        d = NL_FORMAT_VA(detail_fmt);
         verr_v(v, t, child, NULL, d);
 }
 
 void verr_str(V *v, pod_error_type t, const char *child, const char *value, const char *detail_fmt, ...) {
         _cleanup_free_ char *d = NULL, *q = pod_error_quote(value);
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                d = nl_vstrdupf(detail_fmt, ap);
-                va_end(ap);
-        }
+        d = NL_FORMAT_VA(detail_fmt);
         verr_v(v, t, child, q, d);
 }
 
 void verr_int(V *v, pod_error_type t, const char *child, int64_t value, const char *detail_fmt, ...) {
         _cleanup_free_ char *d = NULL, *q = nl_strdupf("%" PRId64, value);
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                d = nl_vstrdupf(detail_fmt, ap);
-                va_end(ap);
-        }
+        d = NL_FORMAT_VA(detail_fmt);
         verr_v(v, t, child, q, d);
 }
 

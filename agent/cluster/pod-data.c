@@ -243,11 +243,7 @@ struct env_list {
 /* a map, as the kubelet's: a name made twice keeps the last value; the name is formatted */
 static void env_put(struct env_list *e, const char *value, const char *name_fmt, ...) _printf_(3, 4);
 static void env_put(struct env_list *e, const char *value, const char *name_fmt, ...) {
-        _cleanup_free_ char *name = NULL;
-        va_list ap;
-        va_start(ap, name_fmt);
-        name = nl_vstrdupf(name_fmt, ap);
-        va_end(ap);
+        _cleanup_free_ char *name = NL_FORMAT_VA(name_fmt);
         char *s = name && value ? nl_strdupf("%s=%s", name, value) : NULL;
         if (!s) {
                 e->oom = true;

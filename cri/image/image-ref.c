@@ -180,12 +180,7 @@ static size_t digest_shape(const char *s, size_t n) {
 
 _printf_(3, 4) static int ref_error(nl_error *err, const char *s, const char *fmt, ...) {
         _cleanup_free_ char *q = nl_quote(s, REF_QUOTE_MAX, true);
-        _cleanup_free_ char *why = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        why = nl_vstrdupf(fmt, ap);
-        va_end(ap);
+        _cleanup_free_ char *why = NL_FORMAT_VA(fmt);
         return nl_error_set(err, -EINVAL, "invalid image reference \"%s\": %s", strempty(q),
                             why ? why : "invalid reference format");
 }

@@ -118,12 +118,7 @@ static json_t *obj_get_set(const json_t *obj, const char *key) {
 /* Errors name the document ("image manifest", "image index", "image config") and the field. */
 _printf_(4, 5) static int doc_error(nl_error *err, const char *doc, const char *where, const char *fmt,
                                     ...) {
-        _cleanup_free_ char *why = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        why = nl_vstrdupf(fmt, ap);
-        va_end(ap);
+        _cleanup_free_ char *why = NL_FORMAT_VA(fmt);
         if (!why)
                 return nl_error_set(err, -ENOMEM, "out of memory");
         if (where)

@@ -280,13 +280,9 @@ int http_request_new(http_engine *g, const char *url, bool skip_verify, const ch
 }
 
 int http_request_add_header(http_request *r, const char *fmt, ...) {
-        va_list ap;
-        char *line;
+        char *line = NL_FORMAT_VA(fmt);
         struct curl_slist *l;
 
-        va_start(ap, fmt);
-        line = nl_vstrdupf(fmt, ap);
-        va_end(ap);
         if (!line)
                 return -ENOMEM;
         l = curl_slist_append(r->headers, line);

@@ -72,13 +72,9 @@ _printf_(4, 5) static int entry_error(struct unpack_ctx *c, int code, const char
                                       ...) {
         int saved_errno = errno; /* for %m in fmt; nl_quote() may clobber it */
         /* entry names are hostile: control bytes escaped, cut at 256 bytes */
-        _cleanup_free_ char *q = nl_quote(entry, 256, false), *m = NULL;
-        va_list ap;
-
+        _cleanup_free_ char *q = nl_quote(entry, 256, false);
         errno = saved_errno;
-        va_start(ap, fmt);
-        m = nl_vstrdupf(fmt, ap);
-        va_end(ap);
+        _cleanup_free_ char *m = NL_FORMAT_VA(fmt);
         return nl_error_set(c->err, code, "entry \"%s\": %s", strempty(q), m ? m : "out of memory");
 }
 
