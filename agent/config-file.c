@@ -93,27 +93,50 @@ static int set_path(const struct file_ctx *f, char **field, const json_t *v, con
         return config_set_str(field, abs ? abs : s);
 }
 
-static int set_path_list(const struct file_ctx *f, char ***v, size_t *n, const json_t *j, const char *key,
-                         nl_error *err) {
-        char **nv = NULL;
-        size_t nn = 0;
+/* Each element e of the list v, named "<key>[<index>]" in messages; an error stops. */
+typedef int (*item_fn)(void *userdata, const char *item_key, const json_t *e, nl_error *err);
+
+static int foreach_item(const json_t *v, const char *key, item_fn fn, void *userdata, nl_error *err) {
         size_t i;
         json_t *e;
-        int r = get_list(j, key, err);
+        int r = get_list(v, key, err);
         if (r < 0)
                 return r;
-        json_array_foreach(j, i, e) {
+        json_array_foreach(v, i, e) {
                 _cleanup_free_ char *item_key = nl_strdupf("%s[%zu]", key, i);
-                _cleanup_free_ char *p = NULL;
-                if (!item_key || (r = set_path(f, &p, e, item_key, false, err)) < 0 ||
-                    (r = config_list_push_n(&nv, &nn, p, strlen(p))) < 0) {
-                        strv_free_n(nv, nn);
-                        return r < 0 ? r : -ENOMEM;
-                }
+                if (!item_key)
+                        return -ENOMEM;
+                if ((r = fn(userdata, item_key, e, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+struct path_list {
+        const struct file_ctx *f;
+        struct strv l;
+};
+
+static int add_path(void *userdata, const char *item_key, const json_t *e, nl_error *err) {
+        struct path_list *pl = userdata;
+        _cleanup_free_ char *p = NULL;
+        int r = set_path(pl->f, &p, e, item_key, false, err);
+        if (r < 0)
+                return r;
+        return config_list_push_n(&pl->l.v, &pl->l.n, p, strlen(p));
+}
+
+static int set_path_list(const struct file_ctx *f, char ***v, size_t *n, const json_t *j, const char *key,
+                         nl_error *err) {
+        struct path_list pl = { .f = f };
+        int r = foreach_item(j, key, add_path, &pl, err);
+        if (r < 0) {
+                strv_done(&pl.l);
+                return r;
         }
         strv_free_n(*v, *n);
-        *v = nv;
-        *n = nn;
+        *v = pl.l.v;
+        *n = pl.l.n;
         return 0;
 }
 
@@ -185,21 +208,19 @@ static const char *const unsupported_keys[] = {
         "enableSystemLogQuery", "enforceNodeAllocatable", "eventBurst", "eventRecordQPS", "evictionHard",
         "evictionMaxPodGracePeriod", "evictionMinimumReclaim", "evictionPressureTransitionPeriod",
         "evictionSoft", "evictionSoftGracePeriod", "failSwapOn", "featureGates", "hairpinMode",
-        "imageMaximumGCAge", "imageMinimumGCAge",
-        "imageServiceEndpoint", "iptablesDropBit", "iptablesMasqueradeBit", "kernelMemcgNotification",
-        "kubeAPIBurst", "kubeAPIQPS", "kubeReserved", "kubeReservedCgroup", "kubeletCgroups",
-        "localStorageCapacityIsolation", "logging", "makeIPTablesUtilChains", "maxOpenFiles",
-        "maxParallelImagePulls", "memoryManagerPolicy", "memorySwap", "memoryThrottlingFactor",
-        "nodeStatusMaxImages", 
-        "oomScoreAdj", "podCIDR", "podPidsLimit", "podsPerCore", 
-        "protectKernelDefaults", "providerID", "qosReserved", "readOnlyPort", 
-        "registerWithTaints", "registryBurst", "registryPullQPS", "reservedMemory", "reservedSystemCPUs",
-        "rotateCertificates", "runtimeRequestTimeout", "seccompDefault", "serializeImagePulls",
-        "serverTLSBootstrap", "shutdownGracePeriod", "shutdownGracePeriodByPodPriority",
-        "shutdownGracePeriodCriticalPods", "singleProcessOOMKill", "staticPodURL", "staticPodURLHeader",
-        "streamingConnectionIdleTimeout", "systemCgroups", "systemReserved", "systemReservedCgroup",
-        "tlsCipherSuites", "tlsMinVersion", "topologyManagerPolicy",
-        "topologyManagerPolicyOptions", "topologyManagerScope", "tracing",
+        "imageMaximumGCAge", "imageMinimumGCAge", "imageServiceEndpoint", "iptablesDropBit",
+        "iptablesMasqueradeBit", "kernelMemcgNotification", "kubeAPIBurst", "kubeAPIQPS", "kubeReserved",
+        "kubeReservedCgroup", "kubeletCgroups", "localStorageCapacityIsolation", "logging",
+        "makeIPTablesUtilChains", "maxOpenFiles", "maxParallelImagePulls", "memoryManagerPolicy",
+        "memorySwap", "memoryThrottlingFactor", "nodeStatusMaxImages", "oomScoreAdj", "podCIDR",
+        "podPidsLimit", "podsPerCore", "protectKernelDefaults", "providerID", "qosReserved",
+        "readOnlyPort", "registerWithTaints", "registryBurst", "registryPullQPS", "reservedMemory",
+        "reservedSystemCPUs", "rotateCertificates", "runtimeRequestTimeout", "seccompDefault",
+        "serializeImagePulls", "serverTLSBootstrap", "shutdownGracePeriod",
+        "shutdownGracePeriodByPodPriority", "shutdownGracePeriodCriticalPods", "singleProcessOOMKill",
+        "staticPodURL", "staticPodURLHeader", "streamingConnectionIdleTimeout", "systemCgroups",
+        "systemReserved", "systemReservedCgroup", "tlsCipherSuites", "tlsMinVersion",
+        "topologyManagerPolicy", "topologyManagerPolicyOptions", "topologyManagerScope", "tracing",
         "volumePluginDir", "volumeStatsAggPeriod",
         /* clang-format on */
 };
@@ -213,55 +234,40 @@ static bool is_unsupported_key(const char *key) {
 
 /* ---- values from the file ------------------------------------------------------------------ */
 
+static int add_ip(void *userdata, const char *item_key, const json_t *e, nl_error *err) {
+        struct strv *ips = userdata;
+        const char *str;
+        int r = get_string(e, item_key, false, &str, err);
+        if (r < 0)
+                return r;
+        if (!config_is_ip_address(str))
+                return nl_error_set(err, -EINVAL, "%s: \"%s\" is not a valid IP address", item_key, str);
+        return strv_push(&ips->v, &ips->n, str);
+}
+
 static int load_cluster_dns(struct nodelet_config *c, const struct setting *s, const char *key, const json_t *v,
                             nl_error *err) {
-        _cleanup_(freep) char **ips = NULL; /* the strings belong to the JSON tree */
-        size_t n = 0, i;
-        const char *str;
-        json_t *e;
-        int r;
-        if ((r = get_list(v, key, err)) < 0)
+        _cleanup_(strv_done) struct strv ips = {};
+        int r = foreach_item(v, key, add_ip, &ips, err);
+        if (r < 0)
                 return r;
-        json_array_foreach(v, i, e) {
-                _cleanup_free_ char *item = nl_strdupf("%s[%zu]", key, i);
-                if (!item)
-                        return -ENOMEM;
-                if ((r = get_string(e, item, false, &str, err)) < 0)
-                        return r;
-                if (!config_is_ip_address(str))
-                        return nl_error_set(err, -EINVAL, "%s: \"%s\" is not a valid IP address", item, str);
-                char **nv = reallocarray(ips, n + 1, sizeof(char *));
-                if (!nv)
-                        return -ENOMEM;
-                ips = nv;
-                ips[n++] = (char *) str;
-        }
         /* All of them, as the kubelet writes every clusterDNS entry as a nameserver; the cri
          * layer takes the comma-separated list. */
-        _cleanup_free_ char *joined = n ? strv_join(ips, n, ",") : NULL;
-        if (n && !joined)
+        _cleanup_free_ char *joined = ips.n ? strv_join(ips.v, ips.n, ",") : NULL;
+        if (ips.n && !joined)
                 return -ENOMEM;
         free(*FIELD_PTR(c, s, char *));
         *FIELD_PTR(c, s, char *) = TAKE_PTR(joined);
         return 0;
 }
 
-static int load_insecure_registries(struct nodelet_config *c, const char *key, const json_t *v, nl_error *err) {
+static int add_insecure_registry(void *userdata, const char *item_key, const json_t *e, nl_error *err) {
+        struct nodelet_config *c = userdata;
         const char *str;
-        size_t i;
-        json_t *e;
-        int r;
-        if ((r = get_list(v, key, err)) < 0)
+        int r = get_string(e, item_key, false, &str, err);
+        if (r < 0)
                 return r;
-        json_array_foreach(v, i, e) {
-                _cleanup_free_ char *item = nl_strdupf("%s[%zu]", key, i);
-                if (!item)
-                        return -ENOMEM;
-                if ((r = get_string(e, item, false, &str, err)) < 0 ||
-                    (r = registry_config_add(&c->registry, "insecure", str, err)) < 0)
-                        return r;
-        }
-        return 0;
+        return registry_config_add(&c->registry, "insecure", str, err);
 }
 
 /* userNamespaces: {idsPerPod: N}: IDs per pod with hostUsers: false, a multiple of 65536 (the
@@ -356,7 +362,7 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                                             key, str);
                 return 0;
         case S_REGISTRY_INSECURE:
-                return load_insecure_registries(c, key, v, err);
+                return foreach_item(v, key, add_insecure_registry, c, err);
         case S_REGISTRY_CA:
                 return load_registry_cas(c, f, key, v, err);
         case S_REGISTRY_MIRROR:
