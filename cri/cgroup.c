@@ -622,13 +622,13 @@ static int rmdir_retry(const char *dir) {
 static int rmdir_tree(const char *dir, unsigned depth) {
         if (depth > CGROUP_MAX_DEPTH)
                 return -ELOOP;
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        int r = 0;
+        DIR *d;
+        int r = nl_opendir_at(AT_FDCWD, dir, &d);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
         struct dirent *e;
-        while ((e = readdir(d))) {
-                if (e->d_type != DT_DIR || streq(e->d_name, ".") || streq(e->d_name, ".."))
+        while ((e = nl_readdir(d))) {
+                if (e->d_type != DT_DIR)
                         continue;
                 _cleanup_free_ char *sub = nl_strdupf("%s/%s", dir, e->d_name);
                 if (!sub) {

@@ -709,14 +709,12 @@ int cri_sandbox_stop(const struct cri_config *cfg, struct sandbox *sb, nl_error 
 }
 
 static int remove_dir(const char *dir) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        int r = 0;
+        DIR *d;
+        int r = nl_opendir_at(AT_FDCWD, dir, &d);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
         struct dirent *e;
-        while ((e = readdir(d))) {
-                if (streq(e->d_name, ".") || streq(e->d_name, ".."))
-                        continue;
+        while ((e = nl_readdir(d))) {
                 _cleanup_free_ char *p = nl_strdupf("%s/%s", dir, e->d_name);
                 if (!p) {
                         r = -ENOMEM;
