@@ -123,7 +123,7 @@ int userns_pod_mapping(struct manager *m, const struct pod *pod, struct cri_user
 void userns_pod_release(struct manager *m, const char *uid);
 
 
-/* ---- the node server (agent/server/node-auth.c) ---- */
+/* ---- the node server (agent/node-auth.c) ---- */
 
 /* The node server (10250, 10248) with the API server's TokenReview and SubjectAccessReview; a
  * failure to bind is logged and the daemon goes on. */
