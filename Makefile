@@ -118,8 +118,11 @@ $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/r
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The include graph against docs/design.md's rules runs with the unit tests.
+INCLUDE_CHECK := tests/include-graph.sh
+
 unit-test: $(UNIT_BIN)
-	@tests/run-tests.sh unit $(UNIT_BIN)
+	@tests/run-tests.sh unit $(UNIT_BIN) $(INCLUDE_CHECK)
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@tests/run-tests.sh fuzz $(FUZZ_REPLAY)
@@ -128,7 +131,7 @@ cli-test: $(NODELET)
 	@for t in tests/cli/*.sh; do NODELET=$(abspath $(NODELET)) $$t || exit 1; done
 
 test: $(NODELET) $(SHIM) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY)
-	@tests/run-tests.sh all $(UNIT_BIN) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
+	@tests/run-tests.sh all $(UNIT_BIN) $(INCLUDE_CHECK) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
 
 check:
 	$(MAKE) test
