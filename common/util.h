@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Small helpers shared by every nodelet library: cleanup attributes, ownership hand-over,
- * and the user-facing error type. Header-only except for nl_error (error.c). */
+/* Small helpers shared by every nodelet library: cleanup attributes, ownership hand-over, the
+ * user-facing error type (nl_error), string helpers, the growable buffer (nl_buf), quoting for
+ * messages, base64. The functions are in util.c. */
 #pragma once
 
 #include <dirent.h>
