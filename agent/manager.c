@@ -77,6 +77,15 @@ static int add_worker(struct manager *m, struct pod *pod) {
         return 0;
 }
 
+/* Sums of what pods ask for saturate: requests near INT64_MAX must not wrap around to a
+ * negative total and pass admission. */
+static int64_t sat_add(int64_t a, int64_t b) {
+        int64_t r;
+        if (__builtin_add_overflow(a, b, &r))
+                return b > 0 ? INT64_MAX : INT64_MIN;
+        return r;
+}
+
 /* What a pod asks for (the kubelet's PodRequests): app containers and sidecars add up, a
  * regular init container needs its own request plus the sidecars before it, the pod needs
  * the larger of the two, plus its overhead. */
@@ -91,21 +100,52 @@ static int64_t pod_request(const struct pod *p, const char *resource) {
                         if (streq(r->requests[k].name, resource))
                                 v = cpu ? pod_quantity_milli_value(&r->requests[k].q) : pod_quantity_value(&r->requests[k].q);
                 if (streq_ptr(s->init_containers[i].restart_policy, "Always"))
-                        sidecars += v;
-                else if (v + sidecars > init_max)
-                        init_max = v + sidecars;
+                        sidecars = sat_add(sidecars, v);
+                else if (sat_add(v, sidecars) > init_max)
+                        init_max = sat_add(v, sidecars);
         }
         for (size_t i = 0; i < s->n_containers; i++) {
                 const struct pod_resource_requirements *r = s->containers[i].resources;
                 for (size_t k = 0; r && k < r->n_requests; k++)
                         if (streq(r->requests[k].name, resource))
-                                apps += cpu ? pod_quantity_milli_value(&r->requests[k].q) : pod_quantity_value(&r->requests[k].q);
+                                apps = sat_add(apps, cpu ? pod_quantity_milli_value(&r->requests[k].q)
+                                                         : pod_quantity_value(&r->requests[k].q));
         }
-        int64_t total = apps + sidecars > init_max ? apps + sidecars : init_max;
+        int64_t total = sat_add(apps, sidecars) > init_max ? sat_add(apps, sidecars) : init_max;
         for (size_t k = 0; k < s->n_overhead; k++)
                 if (streq(s->overhead[k].name, resource))
-                        total += cpu ? pod_quantity_milli_value(&s->overhead[k].q) : pod_quantity_value(&s->overhead[k].q);
+                        total = sat_add(total, cpu ? pod_quantity_milli_value(&s->overhead[k].q)
+                                                   : pod_quantity_value(&s->overhead[k].q));
         return total;
+}
+
+/* Does the pod ask for an AppArmor profile (the kubelet's apparmor isRequired): a profile other
+ * than Unconfined in the pod's or a container's securityContext, or a beta annotation
+ * container.apparmor.security.beta.kubernetes.io/<name> other than "unconfined". */
+static bool apparmor_required(const struct pod *pod) {
+        const struct pod_spec *s = &pod->spec;
+        const struct pod_app_armor_profile *p = s->security_context ? s->security_context->app_armor_profile : NULL;
+        if (p && !streq_ptr(p->type, "Unconfined"))
+                return true;
+        const struct pod_container *lists[] = { s->init_containers, s->containers };
+        size_t ns[] = { s->n_init_containers, s->n_containers };
+        for (size_t l = 0; l < 2; l++)
+                for (size_t i = 0; i < ns[l]; i++) {
+                        const struct pod_security_context *sc = lists[l][i].security_context;
+                        if (sc && sc->app_armor_profile && !streq_ptr(sc->app_armor_profile->type, "Unconfined"))
+                                return true;
+                }
+        for (size_t i = 0; i < pod->metadata.n_annotations; i++)
+                if (strncmp(strempty(pod->metadata.annotations[i].key), "container.apparmor.security.beta.kubernetes.io/",
+                            47) == 0 &&
+                    !streq_ptr(pod->metadata.annotations[i].value, "unconfined"))
+                        return true;
+        return false;
+}
+
+static bool apparmor_enabled(void) {
+        _cleanup_free_ char *v = NULL;
+        return nl_read_file("/sys/module/apparmor/parameters/enabled", 16, false, &v, NULL) == 0 && v[0] == 'Y';
 }
 
 /* The kubelet's admission for what a node without an API server can check: pod count,
@@ -116,8 +156,8 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
         for (size_t i = 0; i < m->n_workers; i++)
                 if (pod_worker_active(m->workers[i])) {
                         active++;
-                        used_cpu += pod_request(pod_worker_pod(m->workers[i]), "cpu");
-                        used_mem += pod_request(pod_worker_pod(m->workers[i]), "memory");
+                        used_cpu = sat_add(used_cpu, pod_request(pod_worker_pod(m->workers[i]), "cpu"));
+                        used_mem = sat_add(used_mem, pod_request(pod_worker_pod(m->workers[i]), "memory"));
                 }
         if ((int) active + 1 > m->cfg->max_pods) {
                 *reason = strdup("OutOfpods");
@@ -126,24 +166,55 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
                 return -1;
         }
         int64_t cpu = pod_request(pod, "cpu"), mem = pod_request(pod, "memory");
-        if (cpu > 0 && used_cpu + cpu > m->allocatable_milli_cpu) {
+        if (cpu > 0 && sat_add(used_cpu, cpu) > m->allocatable_milli_cpu) {
                 *reason = strdup("OutOfcpu");
                 *message = nl_strdupf("Node didn't have enough resource: cpu, requested: %" PRId64 ", used: %" PRId64
                                       ", capacity: %" PRId64,
                                       cpu, used_cpu, m->allocatable_milli_cpu);
                 return -1;
         }
-        if (mem > 0 && used_mem + mem > m->allocatable_memory) {
+        if (mem > 0 && sat_add(used_mem, mem) > m->allocatable_memory) {
                 *reason = strdup("OutOfmemory");
                 *message = nl_strdupf("Node didn't have enough resource: memory, requested: %" PRId64 ", used: %" PRId64
                                       ", capacity: %" PRId64,
                                       mem, used_mem, m->allocatable_memory);
                 return -1;
         }
+        /* then the OS, as the kubelet's predicate admit handler: the node selector's
+         * kubernetes.io/os, then spec.os.name, against this node's "linux" */
+        for (size_t i = 0; i < pod->spec.n_node_selector; i++)
+                if (streq_ptr(pod->spec.node_selector[i].key, "kubernetes.io/os") &&
+                    !streq_ptr(pod->spec.node_selector[i].value, "linux")) {
+                        *reason = strdup("PodOSSelectorNodeLabelDoesNotMatch");
+                        *message = strdup("Failed to admit pod as the `kubernetes.io/os` label doesn't match node label");
+                        return -1;
+                }
+        if (pod->spec.os && !isempty(pod->spec.os->name) && !streq(pod->spec.os->name, "linux")) {
+                *reason = strdup("PodOSNotSupported");
+                *message = strdup("Failed to admit pod as the OS field doesn't match node OS");
+                return -1;
+        }
+        /* the kubelet's AppArmor admit handler: a profile that cannot be enforced is refused,
+         * never silently dropped. Where AppArmor is enabled nodelet does not apply profiles
+         * yet either: refused too, saying so (docs/reliability.md). */
+        if (apparmor_required(pod)) {
+                *reason = strdup("AppArmor");
+                *message = strdup(apparmor_enabled()
+                                          ? "Cannot enforce AppArmor: nodelet does not apply AppArmor profiles yet"
+                                          : "Cannot enforce AppArmor: AppArmor is not enabled on the host");
+                return -1;
+        }
         return 0;
 }
 
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
+        if (!pod_uid_is_path_safe(uid)) {
+                /* it names the pod's directories: never let one lead out of them */
+                log_error("pod %s: UID \"%.128s\" cannot name a directory; ignoring the pod",
+                          spec ? strempty(spec->metadata.name) : "?", strempty(uid));
+                pod_free(spec);
+                return;
+        }
         struct pod_worker *w = find_worker(m, uid);
         if (!spec) {
                 if (w)
@@ -475,6 +546,8 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                         return nl_error_set(err, r, "API client: %s", strerror(-r));
                 }
         }
+        /* an operation a crashed daemon left running must end before the node's state is read */
+        ops_wait_previous(m);
         r = userns_manager_init(m, err);
         if (r < 0) {
                 manager_free(m);

@@ -23,6 +23,8 @@ typedef json_t *(*op_work_fn)(struct manager *m, const void *arg);
 typedef void (*op_done_fn)(json_t *result, void *userdata);
 
 int op_start(struct manager *m, const char *what, op_work_fn work, const void *arg, op_done_fn done, void *userdata);
+/* At start: wait (bounded) until no op child of a previous daemon runs. */
+void ops_wait_previous(struct manager *m);
 
 /* ---- the runtime's readiness (agent/runtime-state.c) ---- */
 

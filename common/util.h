@@ -64,6 +64,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
                 _fd_;                                                                              \
         })
 
+/* A call whose failure changes nothing for the caller (best effort), under FORTIFY_SOURCE's
+ * warn_unused_result: nl_ignore(chdir("/")). */
+static inline void nl_ignore(long r) {
+        (void) r;
+}
+
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }

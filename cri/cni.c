@@ -231,7 +231,8 @@ int cni_load_network(const char *conf_dir, char *const *bin_dirs, size_t n_bin_d
         }
         closedir(d);
         if (r == 0) {
-                qsort(names, n, sizeof(char *), name_cmp);
+                if (n > 0) /* qsort(NULL, 0) is undefined */
+                        qsort(names, n, sizeof(char *), name_cmp);
                 r = -ENOENT;
                 for (size_t i = 0; i < n && r < 0; i++) {
                         _cleanup_free_ char *path = nl_strdupf("%s/%s", conf_dir, names[i]);

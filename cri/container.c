@@ -50,57 +50,59 @@ static bool valid_id(const char *id) {
 
 /* ---- rootfs ------------------------------------------------------------------------------ */
 
-/* In a pod with its own user namespace (userns_fd >= 0), each layer is an idmapped mount under
- * <dir>/layers/<n> (also keeping the overlay's options short) and the upper dir belongs to the
- * container's root, so the image's files keep their owners as the container sees them. */
+/* Each layer is <dir>/layers/<n>: a symlink to the store's layer, or, in a pod with its own user
+ * namespace (userns_fd >= 0), an idmapped mount of it (the upper dir then belongs to the
+ * container's root), so the image's files keep their owners as the container sees them. The
+ * overlay is mounted from <dir> with relative paths: "layers/0:layers/1:..." fits hundreds of
+ * layers in the one page mount(2) takes, where the stores' full paths ran out at about 37. */
 static int mount_rootfs(const char *dir, struct image_store *store, const struct image_info *img, int userns_fd,
                         const struct cri_userns *userns, nl_error *err) {
         _cleanup_free_ char *rootfs = nl_strdupf("%s/rootfs", dir), *upper = nl_strdupf("%s/upper", dir),
                             *work = nl_strdupf("%s/work", dir), *layers = nl_strdupf("%s/layers", dir);
         if (!rootfs || !upper || !work || !layers)
                 return -ENOMEM;
-        if (mkdir(rootfs, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+        if (mkdir(rootfs, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 ||
+            mkdir(layers, userns_fd >= 0 ? 0711 : 0700) < 0)
                 return nl_error_set(err, -errno, "create rootfs directories in %s: %s", dir, strerror(errno));
         if (img->n_chain_ids == 0)
                 return nl_error_set(err, -EINVAL, "image %s has no layers", img->id);
-        if (userns_fd >= 0) {
-                if (mkdir(layers, 0711) < 0)
-                        return nl_error_set(err, -errno, "create %s: %m", layers);
-                if (chown(upper, userns->host_id, userns->host_id) < 0)
-                        return nl_error_set(err, -errno, "give %s to the container's root: %m", upper);
-        }
+        if (userns_fd >= 0 && chown(upper, userns->host_id, userns->host_id) < 0)
+                return nl_error_set(err, -errno, "give %s to the container's root: %m", upper);
 
         /* overlayfs wants the topmost lower dir first */
         nl_buf opts = {};
         nl_buf_puts(&opts, "lowerdir=");
         for (size_t i = img->n_chain_ids; i > 0; i--) {
-                _cleanup_free_ char *p = image_store_layer_path(store, img->chain_ids[i - 1]);
-                if (p && userns_fd >= 0) {
-                        _cleanup_free_ char *at = nl_strdupf("%s/%zu", layers, i - 1);
-                        int r = !at ? -ENOMEM : mkdir(at, 0700) < 0 ? nl_error_set(err, -errno, "create %s: %m", at)
-                                                                     : userns_idmap_mount(p, at, userns_fd, false, err);
-                        if (r < 0) {
-                                nl_buf_free(&opts);
-                                return r == -ENOMEM ? r : nl_error_prefix(err, "image layer");
-                        }
-                        free(p);
-                        p = TAKE_PTR(at);
-                }
-                if (!p) {
+                _cleanup_free_ char *p = image_store_layer_path(store, img->chain_ids[i - 1]),
+                                    *at = nl_strdupf("%s/%zu", layers, i - 1);
+                int r = !p || !at ? -ENOMEM : 0;
+                if (r >= 0 && userns_fd >= 0)
+                        r = mkdir(at, 0700) < 0 ? nl_error_set(err, -errno, "create %s: %m", at)
+                                                : userns_idmap_mount(p, at, userns_fd, false, err);
+                else if (r >= 0 && symlink(p, at) < 0)
+                        r = nl_error_set(err, -errno, "link %s to %s: %m", at, p);
+                if (r < 0) {
                         nl_buf_free(&opts);
-                        return -ENOMEM;
+                        return r == -ENOMEM ? r : nl_error_prefix(err, "image layer");
                 }
-                nl_buf_printf(&opts, "%s%s", i < img->n_chain_ids ? ":" : "", p);
+                nl_buf_printf(&opts, "%slayers/%zu", i < img->n_chain_ids ? ":" : "", i - 1);
         }
-        nl_buf_printf(&opts, ",upperdir=%s,workdir=%s", upper, work);
+        nl_buf_puts(&opts, ",upperdir=upper,workdir=work");
         _cleanup_free_ char *data = nl_buf_steal(&opts);
         if (!data)
                 return -ENOMEM;
         if (strlen(data) > OVERLAY_OPTIONS_MAX)
                 return nl_error_set(err, -E2BIG, "image %s has too many layers (%zu) for one overlay mount",
                                     img->id, img->n_chain_ids);
-        if (mount("overlay", rootfs, "overlay", 0, data) < 0)
-                return nl_error_set(err, -errno, "mount overlay rootfs at %s: %s", rootfs, strerror(errno));
+        /* the relative paths are resolved against the working directory at mount time */
+        _cleanup_close_ int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0 || chdir(dir) < 0)
+                return nl_error_set(err, -errno, "enter %s: %m", dir);
+        int r = mount("overlay", rootfs, "overlay", 0, data) < 0 ? -errno : 0;
+        if (fchdir(cwd) < 0 && r == 0)
+                r = -errno;
+        if (r < 0)
+                return nl_error_set(err, r, "mount overlay rootfs at %s: %s", rootfs, strerror(-r));
         return 0;
 }
 
@@ -309,7 +311,8 @@ static void link_container_log(const struct cri_config *cfg, const struct pod *p
         if (!link || nl_mkdir_p(cfg->containers_log_dir, 0755) < 0)
                 return;
         (void) unlink(link);
-        (void) symlink(log_path, link);
+        if (symlink(log_path, link) < 0)
+                return; /* a convenience for log collectors: the container runs without it */
 }
 
 /* The link goes with the container (the kubelet's removeContainerLog); only a link is removed. */

@@ -4,8 +4,10 @@
  * libc and common/. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -48,12 +50,25 @@ void log_format_time(const struct timespec *ts, char buf[LOG_TIME_MAX]) {
 }
 
 static int log_open_live(struct log_writer *w) {
-        /* 0640 as containerd creates them; O_NOFOLLOW: never write through a planted link. */
+        /* 0640 as containerd creates them; O_NOFOLLOW: never write through a planted link. A
+         * link (or anything but a regular file) where the log goes was not made by us (a pod
+         * with the log dir as a hostPath): it is removed and a fresh file made, so the
+         * container still runs and nothing is written through it. */
         int fd = openat(w->dir_fd, w->name,
-                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640);
         struct stat st;
+        if (fd < 0 && (errno == ELOOP || errno == ENXIO || errno == EISDIR)) {
+                if (fstatat(w->dir_fd, w->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode) &&
+                    unlinkat(w->dir_fd, w->name, 0) == 0)
+                        fd = openat(w->dir_fd, w->name,
+                                    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+                else
+                        errno = ELOOP;
+        }
         if (fd < 0)
                 return -errno;
+        /* blocking writes from here on (O_NONBLOCK only kept a planted FIFO from hanging the open) */
+        (void) fcntl(fd, F_SETFL, O_APPEND);
         if (fstat(fd, &st) < 0) {
                 int r = -errno;
                 close(fd);
@@ -66,6 +81,36 @@ static int log_open_live(struct log_writer *w) {
         w->fd = fd;
         w->size = (uint64_t) st.st_size;
         return 0;
+}
+
+/* <log dir>/<ns>_<pod>_<uid>/<container>: the log dir is the admin's (it may be a link), its two
+ * levels below are what a pod with the log dir as a hostPath could replace with a link to
+ * anywhere on the host: those are opened without following any link. */
+static int open_log_dir(const char *dir) {
+        _cleanup_free_ char *root = strdup(dir);
+        if (!root)
+                return -ENOMEM;
+        const char *rel = NULL;
+        for (int i = 0; i < 2; i++) {
+                char *s = strrchr(root, '/');
+                if (!s || s == root) {
+                        rel = NULL;
+                        break;
+                }
+                *s = '\0';
+                rel = dir + (s - root) + 1;
+        }
+        if (!rel) {
+                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        _cleanup_close_ int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rfd < 0)
+                return -errno;
+        struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+        long fd = syscall(SYS_openat2, rfd, rel, &how, sizeof(how));
+        return fd < 0 ? -errno : (int) fd;
 }
 
 int log_writer_open(const char *path, int64_t max_size, int max_files, struct log_writer **ret) {
@@ -91,9 +136,9 @@ int log_writer_open(const char *path, int64_t max_size, int max_files, struct lo
         r = -EINVAL;
         if (isempty(w->name))
                 goto fail;
-        w->dir_fd = open(slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        w->dir_fd = open_log_dir(slash ? (*dir ? dir : "/") : ".");
         if (w->dir_fd < 0) {
-                r = -errno;
+                r = w->dir_fd;
                 goto fail;
         }
         r = log_open_live(w);
@@ -257,8 +302,8 @@ static void log_emit(struct log_writer *w, enum log_stream s, bool partial, cons
                 if (k <= 0) {
                         /* ENOSPC, EIO, EDQUOT...: drop the entry; cut a torn one off so the
                          * file stays one entry per line. */
-                        if (done > 0)
-                                (void) ftruncate(w->fd, (off_t) w->size);
+                        if (done > 0 && ftruncate(w->fd, (off_t) w->size) < 0)
+                                w->dropped += 0; /* nothing more to do: the entry is dropped either way */
                         w->dropped += len;
                         return;
                 }

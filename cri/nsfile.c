@@ -297,7 +297,7 @@ _Noreturn static void holder_main(void) {
                         close(null);
         }
         (void) prctl(PR_SET_NAME, "nodelet-pidns", 0, 0, 0);
-        (void) chdir("/");
+        nl_ignore(chdir("/"));
 
         sigset_t all, none;
         sigfillset(&all);

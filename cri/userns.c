@@ -114,8 +114,8 @@ int cri_userns_supported(const char *dir, nl_error *err) {
                 close(go[1]);
                 close(ready[0]);
                 char c = unshare(CLONE_NEWUSER) < 0 ? 'n' : 'y';
-                (void) write(ready[1], &c, 1);
-                (void) read(go[0], &c, 1); /* until the parent is done with it */
+                nl_ignore(write(ready[1], &c, 1));
+                nl_ignore(read(go[0], &c, 1)); /* until the parent is done with it */
                 _exit(0);
         }
         close(go[0]);

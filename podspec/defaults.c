@@ -189,6 +189,10 @@ int pod_set_defaults(struct pod *p) {
             set_str(&s->scheduler_name, "default-scheduler") < 0)
                 return -ENOMEM;
         set_int(&s->termination_grace_period_seconds, 30);
+        /* as the API server's pod strategy (mutatePodTerminationGracePeriod): a negative grace
+         * period is taken as 1 ("negative values are invalid and will be treated as 1") */
+        if (s->termination_grace_period_seconds.v < 0)
+                s->termination_grace_period_seconds.v = 1;
         set_bool(&s->enable_service_links, true);
         if (!s->security_context) {
                 s->security_context = calloc(1, sizeof(*s->security_context));

@@ -655,6 +655,11 @@ bool podspec_is_dns1123_subdomain(const char *s);
 
 /* ---- static pods ---------------------------------------------------------------------- */
 
+/* A pod UID nodelet may use as a directory name (<root>/pods/<uid>, log dirs): 1 to 128 of
+ * [A-Za-z0-9._-], not "." or "..". The API server's UIDs (UUIDs) and the static pods' (hex) are;
+ * a manifest's own metadata.uid must be (the kubelet would take any string). */
+bool pod_uid_is_path_safe(const char *uid);
+
 /* The kubelet's static-pod rules (pkg/kubelet/config/common.go): name "<name>-<node>",
  * namespace "default" when empty, UID = md5(node name, file path, content) unless set,
  * annotation kubernetes.io/config.hash = UID, kubernetes.io/config.source = "file",

@@ -107,6 +107,17 @@ static void toleration_add_or_update(struct pod_spec *s, char **op, char **effec
         };
 }
 
+bool pod_uid_is_path_safe(const char *uid) {
+        size_t n = uid ? strlen(uid) : 0;
+        if (n == 0 || n > 128 || streq(uid, ".") || streq(uid, ".."))
+                return false;
+        for (const char *c = uid; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                      *c == '_' || *c == '.'))
+                        return false;
+        return true;
+}
+
 int pod_apply_static_rules(struct pod *p, const char *node_name, const char *source_path,
                            const char *content, size_t content_len, nl_error *err) {
         _cleanup_free_ char *uid = NULL, *name = NULL, *ns = NULL, *spec_node = NULL, *node_lower = NULL;
@@ -144,6 +155,13 @@ int pod_apply_static_rules(struct pod *p, const char *node_name, const char *sou
                         "(a static pod's name is its metadata.name \"-\" the node name)",
                         STATIC_POD_MAX_NAME, p->metadata.name, node_lower, STATIC_POD_MAX_NAME);
 
+        /* the UID names the pod's directories: "..", "/" or an empty name would lead them
+         * elsewhere (removing such a pod removed the whole root dir) */
+        if (!isempty(p->metadata.uid) && !pod_uid_is_path_safe(p->metadata.uid))
+                return nl_error_set(err, -EINVAL,
+                                    "metadata.uid: Invalid value: \"%.*s\": must be 1 to 128 letters, digits, '-', '_' "
+                                    "or '.', and not \".\" or \"..\" (it names the pod's directories)",
+                                    128, p->metadata.uid);
         if (isempty(p->metadata.uid)) {
                 r = static_pod_uid(node_name, source_path, content, content_len, &uid);
                 if (r < 0)

@@ -5,6 +5,7 @@
 #   run-tests.sh all UNIT... -- FUZZ... -- NODELET   everything `make test` runs
 #   run-tests.sh hardening BIN... -- NODELET        `make test-hardening`: C tests, then
 #                                                    tests/hardening/*.sh (HARD_ONLY=a,b: those)
+#   run-tests.sh stream SERVER                       client-go against stream/ (tests/stream/)
 set -u
 cd "$(dirname "$0")/.."
 mode=$1; shift
@@ -42,7 +43,7 @@ all)
                 fi
                 case $section in
                 unit|fuzz) run_one "$a" ;;
-                cli) for script in tests/cli/*.sh tests/agent/*.sh tests/deploy/*.sh; do run_one env NODELET="$a" BUILD="$(dirname "$a")" "$script"; done ;;
+                cli) for script in tests/cli/*.sh tests/agent/*.sh tests/deploy/*.sh tests/stream/*.sh; do run_one env NODELET="$a" BUILD="$(dirname "$a")" "$script"; done ;;
                 esac
         done ;;
 hardening)
@@ -60,7 +61,9 @@ hardening)
                      done ;;
                 esac
         done ;;
-*) echo "usage: $0 unit|fuzz|all|hardening ..." >&2; exit 2 ;;
+stream)
+        for script in tests/stream/*.sh; do run_one env STREAM_SERVER="$1" "$script"; done ;;
+*) echo "usage: $0 unit|fuzz|all|hardening|stream ..." >&2; exit 2 ;;
 esac
 
 echo "== total"

@@ -691,7 +691,7 @@ _Noreturn static void child_run(struct image_store *s, int blob_fd, int root_fd,
         /* Defence in depth: with the layer as "/", even a path bug cannot name the host's
          * files. Without CAP_SYS_CHROOT the checks below still hold on their own. */
         if (fchdir(root_fd) == 0)
-                (void) chroot(".");
+                nl_ignore(chroot("."));
         c->lim = &s->limits;
         c->err = &err;
         c->root_fd = root_fd;

@@ -184,7 +184,7 @@ static void become_daemon(void) {
                 if (null > 2)
                         close(null);
         }
-        (void) chdir("/");
+        nl_ignore(chdir("/"));
         (void) signal(SIGPIPE, SIG_IGN); /* a vanished reader is an error return, not death */
 }
 

@@ -63,6 +63,22 @@ manifest term "  restartPolicy: Never
     command: [sh, -c, 'printf DONE; exit 1']"
 manifest toobig "  containers:
   - {name: c, image: $IMG, command: [sleep, '3600'], resources: {requests: {cpu: '1000'}}}"
+# two requests near the int64 limit: their sum must not wrap around to a small one (issue 19)
+manifest wraps "  containers:
+  - {name: a, image: $IMG, command: [sleep, '3600'], resources: {requests: {memory: '9223372036854775807'}}}
+  - {name: b, image: $IMG, command: [sleep, '3600'], resources: {requests: {memory: '9223372036854775807'}}}"
+# an AppArmor profile that cannot be enforced is refused, not dropped (issue 19 item 7)
+manifest apparmor "  securityContext: {appArmorProfile: {type: RuntimeDefault}}
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: apparmor-beta\n  annotations: {container.apparmor.security.beta.kubernetes.io/c: runtime/default}\nspec:\n  containers:\n  - {name: c, image: %s, command: [sleep, "3600"]}\n' "$IMG" >"$M/apparmor-beta.yaml"
+# the pod's OS against the node's (issue 18's e2e run: a windows pod ran)
+manifest windows "  os: {name: windows}
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
+manifest os-selector "  nodeSelector: {kubernetes.io/os: windows}
+  containers:
+  - {name: c, image: $IMG, command: [sleep, '3600']}"
 manifest unsafe-sysctl "  securityContext: {sysctls: [{name: kernel.msgmax, value: '65536'}]}
   containers:
   - {name: c, image: $IMG, command: [sleep, '3600']}"
@@ -109,7 +125,15 @@ check "termination message from the log" term 30 '.status.containerStatuses[0].s
 check "unsafe sysctl rejected" unsafe-sysctl 20 '.status.phase == "Failed" and .status.reason == "SysctlForbidden" and .status.message == "forbidden sysctl: \"kernel.msgmax\" not allowlisted" and (.status.containerStatuses == null)'
 
 # admission against the node's allocatable
+check "requests that add up past int64: OutOfmemory, not a wrapped-around admit" wraps 20 '.status.phase == "Failed" and .status.reason == "OutOfmemory"'
 check "OutOfcpu" toobig 20 '.status.phase == "Failed" and .status.reason == "OutOfcpu" and (.status.message | startswith("Node didn'"'"'t have enough resource: cpu, requested: 1000000, used: "))'
+
+aa_msg="Cannot enforce AppArmor: AppArmor is not enabled on the host"
+[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && aa_msg="Cannot enforce AppArmor: nodelet does not apply AppArmor profiles yet"
+check "an AppArmor profile that cannot be enforced: AppArmor" apparmor 20 '.status.phase == "Failed" and .status.reason == "AppArmor" and .status.message == "'"$aa_msg"'" and .status.containerStatuses == null'
+check "the beta AppArmor annotation is refused the same way" apparmor-beta 20 '.status.phase == "Failed" and .status.reason == "AppArmor"'
+check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
+check "a windows node selector: PodOSSelectorNodeLabelDoesNotMatch" os-selector 20 '.status.phase == "Failed" and .status.reason == "PodOSSelectorNodeLabelDoesNotMatch" and .status.containerStatuses == null'
 
 # events, as kubectl describe shows them
 desc=$("$NODELET" describe "onfailure-$NODE" "${ARGS[@]}")

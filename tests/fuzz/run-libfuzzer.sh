@@ -2,7 +2,7 @@
 # Bounded coverage-guided fuzzing with clang's libFuzzer (`make fuzz` calls this).
 #   tests/fuzz/run-libfuzzer.sh SECONDS [NAME...]
 # Builds every tests/fuzz/fuzz-<name>.c (or only the NAMEs given) with
-# -fsanitize=fuzzer,address,undefined against the libraries (podspec/*.c, common/*.c, cri/*.c,
+# -fsanitize=fuzzer,address,undefined against the libraries (podspec/*.c, common/*.c, cri/*.c, stream/*.c,
 # archived so a target links only the objects it uses) into build-fuzz/, then runs each for SECONDS
 # on build-fuzz/corpus-<name> (kept between runs, the committed seeds from tests/fuzz/corpus/<name>/
 # merged in first). One line per target; exits non-zero when a target crashed (or leaked, timed
@@ -23,7 +23,7 @@ mkdir -p "$out/obj"
 
 # The Makefile's libraries, those that are installed (the podspec side needs few of them).
 pkgs=""
-for p in libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive; do
+for p in libcurl yaml-0.1 jansson libsystemd libseccomp libssl libcrypto libarchive zlib; do
         pkg-config --exists "$p" 2>/dev/null && pkgs="$pkgs $p"
 done
 pkg_cflags=$(pkg-config --cflags $pkgs)
@@ -34,11 +34,11 @@ cflags="$cflags $pkg_cflags"
 # The library sources once, instrumented for coverage but without libFuzzer's main.
 objs=()
 # agent/: only the parsers with fuzz targets (the daemon's other files need the whole agent)
-for src in podspec/*.c common/*.c cri/*.c agent/kubeconfig.c agent/api-client.c; do
+for src in podspec/*.c common/*.c cri/*.c stream/*.c agent/kubeconfig.c agent/api-client.c; do
         [ -e "$src" ] || continue
         obj="$out/obj/${src//\//_}.o"
         if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ "$0" -nt "$obj" ] || \
-           [ -n "$(find podspec common cri -name '*.h' -newer "$obj" 2>/dev/null | head -n 1)" ]; then
+           [ -n "$(find podspec common cri stream -name '*.h' -newer "$obj" 2>/dev/null | head -n 1)" ]; then
                 if ! $CC $cflags -fsanitize=fuzzer-no-link,address,undefined -c "$src" -o "$obj" \
                         2>"$out/build.log"; then
                         rm -f "$obj"

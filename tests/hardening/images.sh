@@ -86,4 +86,20 @@ echo "$out" | sed 's/^/    /'
 echo "$out" | grep -q "READ\|WROTE" && bad "a device node of the image was usable" || ok
 [ "$(echo "$out" | grep -c '^denied .*Operation not permitted')" -eq 4 ] && ok || bad "device reads not refused with EPERM"
 check "the store still runs pods" plain 60 '.status.phase == "Succeeded"'
+
+# ---- an image with as many layers as real ones have (issue 19 item 8): the overlay's options
+# ran out of a page at about 37 layers. 80 layers, the host's users and a user namespace.
+DEEP_LAYERS=80 tests/fixtures/make-images.sh "$T/deep" >/dev/null 2>&1 && \
+        "$NODELET" images --root-dir "$T/root" import "$T/deep/layout" >/dev/null 2>&1 && ok || bad "the 81-layer image imports"
+for u in host userns; do
+        extra=""
+        [ $u = userns ] && extra="  hostUsers: false"
+        manifest "deep-$u" "  restartPolicy: Never
+$extra
+  containers:
+  - {name: c, image: docker.io/library/deep:latest, imagePullPolicy: Never, command: [sh, -c, 'cat /layers/1 /layers/80; ls /layers | wc -l']}"
+        check "an 81-layer image runs ($u)" "deep-$u" 90 '.status.phase == "Succeeded"'
+        out=$("$NODELET" logs "deep-$u-$NODE" "${ARGS[@]}" 2>&1 | tr '\n' ' ')
+        [ "$out" = "layer 1 layer 80 80 " ] && ok || bad "the 81-layer image's files ($u): $out"
+done
 finish

@@ -106,4 +106,20 @@ manifest good3 "  restartPolicy: Never
   - {name: c, image: $IMG, command: [sh, -c, 'echo fine']}"
 check "a pod added after the rescan runs" good3 60 '.status.phase == "Succeeded"'
 kill -0 "$DAEMON_PID" && ok || bad "the daemon died on the rescan"
+
+# ---- a manifest's own metadata.uid names directories (issue 19): ".." once made removing the
+# pod remove the whole root dir. Refused, naming the field; the node's state survives its removal.
+declare -A UIDS=([uiddots]='..' [uidclimb]='../../tmp' [uiddot]='.')
+for name in "${!UIDS[@]}"; do
+        printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s, uid: "%s"}\nspec:\n  containers:\n  - {name: c, image: %s, command: [sleep, "100000"]}\n' \
+                "$name" "${UIDS[$name]}" "$IMG" >"$M/$name.yaml"
+done
+sleep 3
+for name in "${!UIDS[@]}"; do
+        grep -F "$name.yaml" "$T/daemon.log" | grep -qF 'metadata.uid: Invalid value' && ok || bad "daemon log: $name.yaml not refused for its metadata.uid"
+done
+rm -f "$M"/uid*.yaml
+sleep 3
+[ -d "$T/root/images" ] && [ -d "$T/root/pods" ] && ok || bad "the root dir survived the removal of a pod with uid \"..\""
+check "good1 still runs after them" good1 10 '.status.phase == "Running"'
 finish

@@ -112,6 +112,14 @@ cve_check() { # PREFIX RUNTIME
         [ $leaked -eq 0 ] && ok || bad "CVE-2024-21626 with $2: $leaked containers read the host's file"
         echo "    $2: $refused refused, $ran ran inside their rootfs, $leaked leaked"
 }
+# positive control: from a host directory, which is what a leaked fd would give the container
+# (the cgroup fd of CVE-2024-21626 is a /sys/fs/cgroup directory), the same command does read
+# the marker; so a container that got one would be seen by cve_check
+for d in /sys/fs/cgroup/memory /sys/fs/cgroup "$T/root"; do
+        [ -d "$d" ] || continue
+        out=$(cd "$d" && sh -c "$ESCAPE" 2>&1)
+        printf '%s' "$out" | grep -q "$MARK" && ok || bad "positive control: the escape from host dir $d does not read the marker ($out): the CVE check would prove nothing"
+done
 cve_pods crun
 cve_check crun crun
 if command -v runc >/dev/null; then

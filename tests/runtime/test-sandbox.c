@@ -265,7 +265,7 @@ static int serve_hello(void *arg) {
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t) a->port)};
         if (s < 0 || bind(s, (struct sockaddr *) &sin, sizeof(sin)) < 0 || listen(s, 4) < 0)
                 return 1;
-        (void) write(a->ready_w, "r", 1);
+        nl_ignore(write(a->ready_w, "r", 1));
         for (int i = 0; i < 2; i++) { /* the direct connection and the hostPort one */
                 struct pollfd pf = {.fd = s, .events = POLLIN};
                 if (poll(&pf, 1, 10000) <= 0)
@@ -273,7 +273,7 @@ static int serve_hello(void *arg) {
                 int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
                 if (c < 0)
                         return 3;
-                (void) write(c, "hello", 5);
+                nl_ignore(write(c, "hello", 5));
                 close(c);
         }
         return 0;

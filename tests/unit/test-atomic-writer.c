@@ -325,7 +325,7 @@ TEST(swap_is_atomic_for_readers) {
                 close(go[0]);
                 unsigned reads = 0, bad = 0, missing = 0;
                 char buf[8192], c;
-                (void) write(go[1], "x", 1); /* reader running: start writing */
+                nl_ignore(write(go[1], "x", 1)); /* reader running: start writing */
                 while (read(done[0], &c, 1) != 0) {
                         int fd = open(path, O_RDONLY | O_CLOEXEC);
                         if (fd < 0) {

@@ -302,3 +302,18 @@ TEST(yaml_output_reads_back) {
         json_decref(j);
         podspec_file_free(f);
 }
+
+/* The API server takes a negative terminationGracePeriodSeconds as 1 (with a warning); the
+ * agent used to keep it, and its kill deadline wrapped around. */
+TEST(negative_grace_period_defaults_to_one) {
+        struct podspec_file *f = parse("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+                                       "  terminationGracePeriodSeconds: -5\n  containers: [{name: c, image: i}]\n");
+        CHECK(f && f->n_documents == 1 && f->documents[0].pod);
+        if (!f || !f->documents[0].pod)
+                return;
+        struct pod *p = f->documents[0].pod;
+        CHECK_INT_EQ(pod_set_defaults(p), 0);
+        CHECK(p->spec.termination_grace_period_seconds.set);
+        CHECK_INT_EQ(p->spec.termination_grace_period_seconds.v, 1);
+        podspec_file_free(f);
+}

@@ -544,7 +544,7 @@ TEST(https_self_signed) {
                 fprintf(stderr, "  output: %s\n", strempty(res.output));
         stop_child(&pid);
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        (void) system(cmd);
+        nl_ignore(system(cmd));
         result_reset(&res);
 }
 

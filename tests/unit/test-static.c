@@ -170,6 +170,27 @@ TEST(static_given_uid_and_namespace_kept) {
         pod_done(p);
 }
 
+/* A manifest's own UID names the pod's directories: one that leads elsewhere is refused, naming
+ * the field (removing a pod with uid ".." used to remove the whole root dir). */
+TEST(static_given_uid_must_be_path_safe) {
+        static const char *const bad[] = { "..", ".", "a/b", "../../etc", "x y", "\n", NULL };
+        for (size_t i = 0; bad[i]; i++) {
+                struct pod *p = pod_new("web");
+                nl_error err = NL_ERROR_INIT;
+                p->metadata.uid = strdup(bad[i]);
+                CHECK_INT_EQ(pod_apply_static_rules(p, "node-a", PATH, CONTENT, strlen(CONTENT), &err), -EINVAL);
+                CHECK(err.msg && strncmp(err.msg, "metadata.uid: Invalid value: ", 29) == 0);
+                CHECK_STR_EQ(p->metadata.name, "web"); /* untouched */
+                nl_error_clear(&err);
+                pod_done(p);
+        }
+        CHECK(pod_uid_is_path_safe("11111111-2222-3333-4444-555555555555"));
+        CHECK(pod_uid_is_path_safe("c1621d186d642ca0fab112ea4677d279"));
+        CHECK(pod_uid_is_path_safe("a.b_c-D"));
+        CHECK(!pod_uid_is_path_safe(""));
+        CHECK(!pod_uid_is_path_safe(NULL));
+}
+
 TEST(static_empty_uid_string_is_replaced) {
         struct pod *p = pod_new("web");
         nl_error err = NL_ERROR_INIT;

@@ -344,6 +344,98 @@ static const struct hostile hostile[] = {
         {"symlink-whiteout", h_symlink_whiteout, "a/.wh.keep"},
 };
 
+/* Every path below root, as one "\n"-joined, sorted string; paths inside an unpack's own
+ * rootfs (".../rootfs/...") are left out: that is the layer, where an entry may land. */
+static int tree_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void tree_collect(const char *root, const char *rel, char ***v, size_t *n) {
+        char *path = nl_strdupf("%s%s%s", root, *rel ? "/" : "", rel);
+        DIR *d = path ? opendir(path) : NULL;
+        free(path);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                char *r = nl_strdupf("%s%s%s", rel, *rel ? "/" : "", de->d_name);
+                if (!r)
+                        continue;
+                bool in_layer = streq(de->d_name, "rootfs") && strstr(r, "unpack-");
+                *v = realloc(*v, (*n + 1) * sizeof(char *));
+                (*v)[(*n)++] = r;
+                if (de->d_type == DT_DIR && !in_layer)
+                        tree_collect(root, r, v, n);
+        }
+        closedir(d);
+}
+
+static char *tree_list(const char *root) {
+        char **v = NULL;
+        size_t n = 0;
+        tree_collect(root, "", &v, &n);
+        if (n > 0)
+                qsort(v, n, sizeof(char *), tree_cmp);
+        nl_buf b = {};
+        for (size_t i = 0; i < n; i++) {
+                nl_buf_printf(&b, "%s\n", v[i]);
+                free(v[i]);
+        }
+        free(v);
+        char *s = nl_buf_steal(&b);
+        return s ? s : strdup("");
+}
+
+/* A path that appeared (in after, not in before) other than the layer's blob and an unpack's
+ * own temp dir ".../unpack-<id>" and its ".../unpack-<id>/rootfs" (a refused unpack may leave
+ * them), or NULL. */
+static bool allowed_new(const char *line) {
+        /* the layer's blob itself, which the fixture puts in the store before the unpack */
+        if (strncmp(line, "store/blobs/", 12) == 0)
+                return true;
+        const char *base = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+        if (strncmp(base, "unpack-", 7) == 0)
+                return true;
+        if (!streq(base, "rootfs") || base == line)
+                return false;
+        size_t plen = (size_t) (base - 1 - line);
+        const char *pbase = line;
+        for (size_t i = 0; i < plen; i++)
+                if (line[i] == '/')
+                        pbase = line + i + 1;
+        return strncmp(pbase, "unpack-", 7) == 0;
+}
+
+static char *tree_new_path(const char *before, const char *after) {
+        for (const char *l = after; *l;) {
+                size_t n = strcspn(l, "\n");
+                char *line = strndup(l, n);
+                char *needle = line ? nl_strdupf("\n%s\n", line) : NULL;
+                char *hay = nl_strdupf("\n%s", before);
+                bool found = needle && hay && strstr(hay, needle);
+                free(needle);
+                free(hay);
+                if (line && !found && !allowed_new(line))
+                        return line;
+                free(line);
+                l += n + (l[n] == '\n');
+        }
+        return NULL;
+}
+
+/* The check itself must be able to fail: an escape beside the layer's rootfs is seen. */
+TEST(unpack_escape_detector_sees_an_escape) {
+        CHECK(tree_new_path("a\n", "a\nstore/tmp/unpack-1\nstore/tmp/unpack-1/rootfs\n") == NULL);
+        char *p = tree_new_path("a\n", "a\nstore/tmp/unpack-1\nstore/tmp/unpack-1/escape\n");
+        CHECK_STR_EQ(p, "store/tmp/unpack-1/escape");
+        free(p);
+        p = tree_new_path("a\n", "a\noutside/x\n");
+        CHECK_STR_EQ(p, "outside/x");
+        free(p);
+}
+
 static void run_hostile(bool no_openat2) {
         for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
                 struct fx f;
@@ -366,7 +458,17 @@ static void run_hostile(bool no_openat2) {
                 tb_init(&t);
                 hostile[i].build(&t, outside);
                 CHECK(tb_finish(&t, &tar) == 0);
+                char *before = tree_list(f.dir);
                 r = fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER);
+                char *after = tree_list(f.dir), *appeared = tree_new_path(before, after);
+                /* nothing anywhere in the fixture's tree but the layer's own dirs: wherever
+                 * an escape would land (beside the rootfs, in the store, outside) */
+                if (appeared)
+                        TEST_FAIL("%s (openat2 %s): wrote outside the layer: %s", hostile[i].name,
+                                  no_openat2 ? "off" : "on", appeared);
+                free(appeared);
+                free(before);
+                free(after);
                 if (r >= 0)
                         TEST_FAIL("%s (openat2 %s): accepted", hostile[i].name, no_openat2 ? "off" : "on");
                 CHECK_REFUSED(&f, &tar, r, hostile[i].needle);
