@@ -191,7 +191,7 @@ static json_t *work_sandbox(struct manager *m, const void *arg) {
         }
         /* the pod's record of its sandbox, written here too: should the daemon die before it
          * reads this result, the next one (which waits for this child) still finds it */
-        _cleanup_free_ char *id_path = nl_strdupf("%s/pods/%s/sandbox.id", m->cri.root_dir, w->uid);
+        _cleanup_free_ char *id_path = layout_pod_file(m->cri.root_dir, w->uid, LAYOUT_SANDBOX_ID);
         if (id_path)
                 (void) nl_write_file_atomic(id_path, sb->id, strlen(sb->id), 0600);
         json_t *j = sandbox_json(sb);

@@ -61,6 +61,10 @@ char *layout_daemon_info(const char *run_dir) {
         return nl_strdupf("%s/" LAYOUT_DAEMON_INFO, run_dir);
 }
 
+char *layout_ops_lock(const char *run_dir) {
+        return nl_strdupf("%s/" LAYOUT_OPS_LOCK, run_dir);
+}
+
 char *layout_pod_log_dir(const char *log_dir, const char *namespace, const char *name, const char *uid) {
         return nl_strdupf("%s/%s_%s_%s", log_dir, namespace, name, uid);
 }

@@ -12,6 +12,7 @@
  *   <run_dir>/sandboxes/<id>/            pinned namespaces, the CNI cache, sandbox.json
  *   <run_dir>/runtime/<runtime>/         the OCI runtime's --root
  *   <run_dir>/nodelet.json               the daemon that runs with this run dir
+ *   <run_dir>/ops.lock                   held by every operation child of the daemon
  *   <log_dir>/<ns>_<name>_<uid>/<container>/<restart>.log    CRI logs
  *   <containers_log_dir>/<pod>_<ns>_<container>-<id>.log   links to them
  *
@@ -25,6 +26,7 @@
 #define LAYOUT_SANDBOX_ID "sandbox.id"
 #define LAYOUT_USERNS "userns"
 #define LAYOUT_DAEMON_INFO "nodelet.json"
+#define LAYOUT_OPS_LOCK "ops.lock"
 #define LAYOUT_VOLUMES "volumes"
 #define LAYOUT_VOLUME_SUBPATHS "volume-subpaths"
 
@@ -51,6 +53,7 @@ char *layout_seccomp_dir(const char *root_dir);
 char *layout_sandboxes_dir(const char *run_dir);
 char *layout_runtime_root(const char *run_dir, const char *runtime);
 char *layout_daemon_info(const char *run_dir);
+char *layout_ops_lock(const char *run_dir);
 
 /* <log_dir>/<namespace>_<name>_<uid> */
 char *layout_pod_log_dir(const char *log_dir, const char *namespace, const char *name, const char *uid);
