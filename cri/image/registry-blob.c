@@ -97,14 +97,9 @@ static void job_finish(struct blob_job *j, int r, enum pull_error_kind kind, con
 static void job_fail(struct blob_job *j, int r, enum pull_error_kind kind, const char *fmt, ...)
         _printf_(4, 5);
 static void job_fail(struct blob_job *j, int r, enum pull_error_kind kind, const char *fmt, ...) {
+        _cleanup_free_ char *m = NL_FORMAT_VA(fmt);
         nl_error err = NL_ERROR_INIT;
-        va_list ap;
-
-        va_start(ap, fmt);
-        nl_error_setv(&err, r, fmt, ap);
-        va_end(ap);
-        if (!err.msg)
-                nl_error_set(&err, r, "blob download failed");
+        nl_error_set(&err, r, "%s", m ?: "blob download failed");
         job_finish(j, r, kind, &err);
         nl_error_clear(&err);
 }

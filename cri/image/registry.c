@@ -293,14 +293,9 @@ static void pull_finish(struct pull_job *p, int r, enum pull_error_kind kind, nl
 static void pull_fail(struct pull_job *p, int r, enum pull_error_kind kind, const char *fmt, ...)
         _printf_(4, 5);
 static void pull_fail(struct pull_job *p, int r, enum pull_error_kind kind, const char *fmt, ...) {
+        _cleanup_free_ char *m = NL_FORMAT_VA(fmt);
         nl_error err = NL_ERROR_INIT;
-        va_list ap;
-
-        va_start(ap, fmt);
-        nl_error_setv(&err, r, fmt, ap);
-        va_end(ap);
-        if (!err.msg)
-                nl_error_set(&err, r, "%s", strerror(-r));
+        nl_error_set(&err, r, "%s", m ?: strerror(-r));
         pull_finish(p, r, kind, &err);
         nl_error_clear(&err);
 }
