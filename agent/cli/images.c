@@ -49,6 +49,17 @@ static int open_store(const struct images_opts *o, struct image_store **ret) {
         return r;
 }
 
+/* The store for a subcommand that takes arguments (what, for its message; NULL: none needed):
+ * 0, or the exit code to return (2: usage, 1: no store). */
+static int begin(const struct images_opts *o, const char *sub, int argc, const char *what,
+                 struct image_store **ret) {
+        if (what && argc < 1) {
+                fprintf(stderr, "nodelet images %s: %s required\n", sub, what);
+                return 2;
+        }
+        return open_store(o, ret) < 0 ? 1 : 0;
+}
+
 static char *format_size(int64_t n) {
         const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
         double v = (double) n;
@@ -122,8 +133,9 @@ static void print_json(json_t *j) {
 
 static int images_ls(const struct images_opts *o) {
         struct image_store *s = NULL;
-        if (open_store(o, &s) < 0)
-                return 1;
+        int rc = begin(o, "ls", 0, NULL, &s);
+        if (rc != 0)
+                return rc;
         struct image_info **list = NULL;
         size_t n = 0;
         nl_error err = NL_ERROR_INIT;
@@ -157,13 +169,10 @@ static int images_ls(const struct images_opts *o) {
 }
 
 static int images_inspect(const struct images_opts *o, int argc, char **argv) {
-        if (argc < 1) {
-                fprintf(stderr, "nodelet images inspect: REF or ID required\n");
-                return 2;
-        }
         struct image_store *s = NULL;
-        if (open_store(o, &s) < 0)
-                return 1;
+        int rc = begin(o, "inspect", argc, "REF or ID", &s);
+        if (rc != 0)
+                return rc;
         int ret = 0;
         json_t *all = json_array();
         for (int i = 0; i < argc; i++) {
@@ -186,13 +195,10 @@ static int images_inspect(const struct images_opts *o, int argc, char **argv) {
 }
 
 static int images_rm(const struct images_opts *o, int argc, char **argv) {
-        if (argc < 1) {
-                fprintf(stderr, "nodelet images rm: REF or ID required\n");
-                return 2;
-        }
         struct image_store *s = NULL;
-        if (open_store(o, &s) < 0)
-                return 1;
+        int rc = begin(o, "rm", argc, "REF or ID", &s);
+        if (rc != 0)
+                return rc;
         /* as the kubelet's image GC: an image a container uses stays */
         struct cri_config cfg = { .root_dir = o->root_dir };
         _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
@@ -202,10 +208,10 @@ static int images_rm(const struct images_opts *o, int argc, char **argv) {
         for (int i = 0; i < argc; i++) {
                 nl_error err = NL_ERROR_INIT;
                 struct image_info *info = NULL;
-                ssize_t k = -1;
+                ssize_t u = -1;
                 if (image_store_lookup(s, argv[i], &info, NULL) == 0)
-                        k = strv_find(in_use, n_in_use, info->id);
-                const char *user = k >= 0 ? users[k] : NULL;
+                        u = strv_find(in_use, n_in_use, info->id);
+                const char *user = u >= 0 ? users[u] : NULL;
                 image_info_free(info);
                 if (user) {
                         fprintf(stderr, "nodelet images rm: %s is used by container %.12s\n", argv[i], user);
@@ -226,8 +232,9 @@ static int images_rm(const struct images_opts *o, int argc, char **argv) {
 
 static int images_prune(const struct images_opts *o) {
         struct image_store *s = NULL;
-        if (open_store(o, &s) < 0)
-                return 1;
+        int rc = begin(o, "prune", 0, NULL, &s);
+        if (rc != 0)
+                return rc;
         /* every image no container on the node uses */
         struct cri_config cfg = { .root_dir = o->root_dir };
         _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
@@ -245,13 +252,10 @@ static int images_prune(const struct images_opts *o) {
 }
 
 static int images_import(const struct images_opts *o, const char *repo, int argc, char **argv) {
-        if (argc < 1) {
-                fprintf(stderr, "nodelet images import: PATH required\n");
-                return 2;
-        }
         struct image_store *s = NULL;
-        if (open_store(o, &s) < 0)
-                return 1;
+        int rc = begin(o, "import", argc, "PATH", &s);
+        if (rc != 0)
+                return rc;
         int ret = 0;
         for (int i = 0; i < argc; i++) {
                 nl_error err = NL_ERROR_INIT;
