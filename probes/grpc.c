@@ -40,8 +40,6 @@ struct grpc_probe {
 
 static void grpc_free(struct probe_op *op) {
         struct grpc_probe *g = op->data;
-        if (!g)
-                return;
         sd_event_source_disable_unref(g->retry);
         free(g->addr);
         free(g->url);
@@ -49,8 +47,6 @@ static void grpc_free(struct probe_op *op) {
         nl_buf_free(&g->body);
         free(g->grpc_message);
         free(g->content_type);
-        free(g);
-        op->data = NULL;
 }
 
 static const char *const code_names[] = {

@@ -41,8 +41,6 @@ struct http_probe {
 
 static void http_free(struct probe_op *op) {
         struct http_probe *h = op->data;
-        if (!h)
-                return;
         for (size_t i = 0; i < h->n_headers; i++) {
                 free(h->headers[i].name);
                 free(h->headers[i].value);
@@ -55,8 +53,6 @@ static void http_free(struct probe_op *op) {
         free(h->referer);
         free(h->location);
         nl_buf_free(&h->body);
-        free(h);
-        op->data = NULL;
 }
 
 /* ---- Go's header rules ---- */

@@ -18,7 +18,7 @@
 struct probe_op;
 
 /* What each kind of probe does when its curl transfer ends, when its deadline passes, and
- * what it frees. */
+ * what it frees of its state (op->data, never NULL then; freed itself by probe_op_free). */
 struct probe_op_ops {
         const char *kind; /* for event source descriptions: "http", "tcp", "grpc" */
         void (*curl_done)(struct probe_op *op, CURLcode code);

@@ -107,8 +107,10 @@ void probe_op_free(struct probe_op *op) {
                 return;
         struct probe_runner *r = op->runner;
 
-        if (op->ops && op->ops->free)
+        if (op->data && op->ops && op->ops->free)
                 op->ops->free(op);
+        free(op->data);
+        op->data = NULL;
         probe_op_easy_stop(op);
         if (op->easy)
                 curl_easy_cleanup(op->easy);

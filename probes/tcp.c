@@ -23,15 +23,11 @@ struct tcp_probe {
 
 static void tcp_free(struct probe_op *op) {
         struct tcp_probe *t = op->data;
-        if (!t)
-                return;
         sd_event_source_disable_unref(t->io);
         if (t->fd >= 0)
                 close(t->fd);
         free(t->addr);
         free(t->host);
-        free(t);
-        op->data = NULL;
 }
 
 static void finish_errno(struct probe_op *op, int err) {
