@@ -60,6 +60,14 @@ static int begin(const struct images_opts *o, const char *sub, int argc, const c
         return open_store(o, ret) < 0 ? 1 : 0;
 }
 
+/* The images the node's containers use (and which container uses each), for rm and prune. */
+static void images_in_use(const struct images_opts *o, char ***ret_ids, char ***ret_users, size_t *ret_n) {
+        struct cri_config cfg = { .root_dir = o->root_dir };
+        *ret_ids = *ret_users = NULL;
+        *ret_n = 0;
+        (void) cri_images_in_use(&cfg, ret_ids, ret_users, ret_n);
+}
+
 static char *format_size(int64_t n) {
         const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
         double v = (double) n;
@@ -200,10 +208,9 @@ static int images_rm(const struct images_opts *o, int argc, char **argv) {
         if (rc != 0)
                 return rc;
         /* as the kubelet's image GC: an image a container uses stays */
-        struct cri_config cfg = { .root_dir = o->root_dir };
         _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
-        size_t n_in_use = 0;
-        (void) cri_images_in_use(&cfg, &in_use, &users, &n_in_use);
+        size_t n_in_use;
+        images_in_use(o, &in_use, &users, &n_in_use);
         int ret = 0;
         for (int i = 0; i < argc; i++) {
                 nl_error err = NL_ERROR_INIT;
@@ -236,10 +243,9 @@ static int images_prune(const struct images_opts *o) {
         if (rc != 0)
                 return rc;
         /* every image no container on the node uses */
-        struct cri_config cfg = { .root_dir = o->root_dir };
         _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
-        size_t n_in_use = 0;
-        (void) cri_images_in_use(&cfg, &in_use, &users, &n_in_use);
+        size_t n_in_use;
+        images_in_use(o, &in_use, &users, &n_in_use);
         nl_error err = NL_ERROR_INIT;
         int r = image_store_gc(s, in_use, n_in_use, 0, 0, &err);
         if (r < 0)
