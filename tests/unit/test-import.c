@@ -12,6 +12,7 @@
 #include "cri/cri.h"
 #include "common/fs.h"
 #include "cri/image/store-internal.h"
+#include "tests/lib/store.h"
 #include "tests/lib/tar.h"
 #include "test.h"
 
@@ -170,37 +171,12 @@ static void layout_finish(struct files *f, json_t *manifests) {
         json_decref(index);
 }
 
-struct fx {
-        char *dir;
-        struct image_store *s;
-        nl_error err;
-};
-
-static void fx_open(struct fx *f) {
-        char tmpl[] = "/tmp/nl-test-import-XXXXXX";
-        char *root;
-
-        memset(f, 0, sizeof(*f));
-        if (!mkdtemp(tmpl)) {
-                TEST_FAIL("mkdtemp: %m");
-                return;
-        }
-        f->dir = strdup(tmpl);
-        root = nl_strdupf("%s/store", f->dir);
-        if (image_store_open(root, &f->s, &f->err) < 0)
-                TEST_FAIL("open store: %s", f->err.msg);
-        free(root);
+static void fx_open(struct store_fx *f) {
+        if (store_fx_open(f, "import") < 0)
+                TEST_FAIL("store fixture: %s", strempty(f->err.msg));
 }
 
-static void fx_close(struct fx *f) {
-        image_store_close(f->s);
-        if (f->dir)
-                nl_rm_rf_at(AT_FDCWD, f->dir);
-        free(f->dir);
-        nl_error_clear(&f->err);
-}
-
-static int fx_import(struct fx *f, const char *rel, const char *default_repo) {
+static int fx_import(struct store_fx *f, const char *rel, const char *default_repo) {
         char *p = nl_strdupf("%s/%s", f->dir, rel);
         int r;
 
@@ -213,7 +189,7 @@ static int fx_import(struct fx *f, const char *rel, const char *default_repo) {
 }
 
 /* The image named `name` has id `config` and its layers unpacked, the top one holding `top`. */
-static void check_image(struct fx *f, const char *name, const char *config, size_t n_layers,
+static void check_image(struct store_fx *f, const char *name, const char *config, size_t n_layers,
                         const char *top) {
         struct image_info *i = NULL;
         nl_error err = NL_ERROR_INIT;
@@ -239,7 +215,7 @@ static void check_image(struct fx *f, const char *name, const char *config, size
 static const char *const two_layers[] = {"base.txt", "app.txt"};
 
 TEST(import_oci_dir) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         char config[DIGEST_STRING_MAX];
         json_t *d;
@@ -262,12 +238,12 @@ TEST(import_oci_dir) {
         CHECK_INT_EQ(fx_import(&f, "layout", NULL), 1);
         check_image(&f, config, config, 2, "app.txt");
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_oci_multi_platform) {
         static const char *const one[] = {"host.txt"}, *const other[] = {"other.txt"};
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         struct oci_platform host;
         char config[DIGEST_STRING_MAX], other_cfg[DIGEST_STRING_MAX], nested[DIGEST_STRING_MAX];
@@ -321,11 +297,11 @@ TEST(import_oci_multi_platform) {
         }
         image_info_free(i);
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_oci_archive) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         char config[DIGEST_STRING_MAX];
         json_t *d;
@@ -350,11 +326,11 @@ TEST(import_oci_archive) {
         free(p);
         CHECK_INT_EQ(fx_import(&f, "image.tar.gz", NULL), 1);
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_docker_archive) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         struct membuf l1, l2;
         char d1[DIGEST_STRING_MAX], d2[DIGEST_STRING_MAX], config[DIGEST_STRING_MAX], cfgname[128];
@@ -413,11 +389,11 @@ TEST(import_docker_archive) {
         free(l1.data);
         free(l2.data);
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_refuses_damage) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         char config[DIGEST_STRING_MAX], *p;
         json_t *d;
@@ -465,7 +441,7 @@ TEST(import_refuses_damage) {
         CHECK(f.err.msg && strstr(f.err.msg, "garbage.tar"));
         /* an OCI layout dir whose blob is a symlink out of it is not followed (a fresh store:
          * a blob in the store already is not read from the layout again) */
-        fx_close(&f);
+        store_fx_close(&f);
         fx_open(&f);
         files_free(&fs);
         d = layout_image(&fs, two_layers, 2, "amd64", config);
@@ -483,5 +459,5 @@ TEST(import_refuses_damage) {
         CHECK(fx_import(&f, "linked", NULL) < 0);
         CHECK(f.err.msg && strstr(f.err.msg, digest_hex(config)));
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }

@@ -115,19 +115,6 @@ static struct image_store *open_store(const char *dir) {
         return s;
 }
 
-static int mkdir_p_for_test(const char *path) {
-        char *p = strdup(path);
-        for (char *c = p + 1; *c; c++)
-                if (*c == '/') {
-                        *c = '\0';
-                        (void) mkdir(p, 0755);
-                        *c = '/';
-                }
-        int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
-        free(p);
-        return r;
-}
-
 static bool path_exists(const char *p) {
         struct stat st;
         return lstat(p, &st) == 0;
@@ -250,7 +237,7 @@ TEST(crash_leftovers_cleaned_on_open) {
         close(fd);
         free(p);
         p = nl_strdupf("%s/store/tmp/s-dead00/unpack-1/rootfs/etc", dir);
-        CHECK_INT_EQ(mkdir_p_for_test(p), 0);
+        CHECK_INT_EQ(nl_mkdir_p(p, 0755), 0);
         free(p);
         p = nl_strdupf("%s/store/tmp/s-dead00/unpack-1/rootfs/etc/root", dir);
         CHECK_INT_EQ(symlink("/", p), 0);

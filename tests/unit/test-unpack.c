@@ -17,6 +17,7 @@
 #include "cri/cri.h"
 #include "common/fs.h"
 #include "cri/image/store-internal.h"
+#include "tests/lib/store.h"
 #include "tests/lib/tar.h"
 #include "test.h"
 
@@ -30,34 +31,18 @@ static void tb_text(struct tb *t, const char *path, const char *content, mode_t 
 /* ==== fixture ============================================================================= */
 
 struct fx {
-        char *dir;
-        struct image_store *s;
-        nl_error err;
+        struct store_fx st;
         char layer[DIGEST_STRING_MAX];
 };
 
 static void fx_open(struct fx *f) {
-        char tmpl[] = "/tmp/nl-test-unpack-XXXXXX";
-        char *root;
-
-        memset(f, 0, sizeof(*f));
-        if (!mkdtemp(tmpl)) {
-                TEST_FAIL("mkdtemp: %m");
-                return;
-        }
-        f->dir = strdup(tmpl);
-        root = nl_strdupf("%s/store", f->dir);
-        if (image_store_open(root, &f->s, &f->err) < 0)
-                TEST_FAIL("open store: %s", f->err.msg);
-        free(root);
+        memset(f->layer, 0, sizeof(f->layer));
+        if (store_fx_open(&f->st, "unpack") < 0)
+                TEST_FAIL("store fixture: %s", strempty(f->st.err.msg));
 }
 
 static void fx_close(struct fx *f) {
-        image_store_close(f->s);
-        if (f->dir)
-                nl_rm_rf_at(AT_FDCWD, f->dir);
-        free(f->dir);
-        nl_error_clear(&f->err);
+        store_fx_close(&f->st);
 }
 
 /* Store `blob` (the tar as compressed, or the tar itself) and unpack it as a one-layer chain
@@ -66,10 +51,10 @@ static int fx_unpack(struct fx *f, const struct membuf *tar, const struct membuf
         char diff_id[DIGEST_STRING_MAX];
 
         digest_buffer(tar->data, tar->len, diff_id);
-        nl_error_clear(&f->err);
-        if (image_store_put_blob(f->s, blob->data, blob->len, NULL, f->layer, &f->err) < 0)
+        nl_error_clear(&f->st.err);
+        if (image_store_put_blob(f->st.s, blob->data, blob->len, NULL, f->layer, &f->st.err) < 0)
                 return -EIO;
-        return image_store_unpack_layer(f->s, f->layer, media, diff_id, diff_id, &f->err);
+        return image_store_unpack_layer(f->st.s, f->layer, media, diff_id, diff_id, &f->st.err);
 }
 
 static char *fx_path(struct fx *f, const struct membuf *tar, const char *rel) {
@@ -77,7 +62,7 @@ static char *fx_path(struct fx *f, const struct membuf *tar, const char *rel) {
         char *root, *p;
 
         digest_buffer(tar->data, tar->len, diff_id);
-        root = image_store_layer_path(f->s, diff_id);
+        root = image_store_layer_path(f->st.s, diff_id);
         p = nl_strdupf("%s/%s", root, rel);
         free(root);
         return p;
@@ -86,14 +71,14 @@ static char *fx_path(struct fx *f, const struct membuf *tar, const char *rel) {
 static bool fx_has_layer(struct fx *f, const struct membuf *tar) {
         char diff_id[DIGEST_STRING_MAX];
         digest_buffer(tar->data, tar->len, diff_id);
-        return image_store_has_layer(f->s, diff_id);
+        return image_store_has_layer(f->st.s, diff_id);
 }
 
 /* Nothing of a refused layer stays: no layer, and the temp area holds only its lock. */
 static void check_nothing_left(struct fx *f, const struct membuf *tar) {
         int n = 0;
         struct dirent *de;
-        DIR *d = opendir(f->s->tmp_dir);
+        DIR *d = opendir(f->st.s->tmp_dir);
 
         CHECK(!fx_has_layer(f, tar));
         CHECK(d);
@@ -108,9 +93,10 @@ static void check_nothing_left(struct fx *f, const struct membuf *tar) {
 #define CHECK_REFUSED(f, tar, r, needle)                                                                    \
         do {                                                                                                \
                 CHECK((r) < 0);                                                                             \
-                if (!(f)->err.msg || !strstr((f)->err.msg, (needle)) || !strstr((f)->err.msg, (f)->layer))  \
+                if (!(f)->st.err.msg || !strstr((f)->st.err.msg, (needle)) ||                               \
+                    !strstr((f)->st.err.msg, (f)->layer))                                                   \
                         TEST_FAIL("message \"%s\" should name \"%s\" and the layer",                        \
-                                  strempty((f)->err.msg), (needle));                                        \
+                                  strempty((f)->st.err.msg), (needle));                                     \
                 check_nothing_left((f), (tar));                                                             \
         } while (0)
 
@@ -217,8 +203,8 @@ TEST(unpack_plain_tar) {
         fx_open(&f);
         build_rich(&tar);
         CHECK_INT_EQ(fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER), 0);
-        if (f.err.msg)
-                fprintf(stderr, "  %s\n", f.err.msg);
+        if (f.st.err.msg)
+                fprintf(stderr, "  %s\n", f.st.err.msg);
         check_rich(&f, &tar);
         /* the diff_id file sits next to rootfs; a second unpack reuses the layer */
         CHECK_INT_EQ(fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER), 0);
@@ -228,7 +214,7 @@ TEST(unpack_plain_tar) {
                 char diff_id[DIGEST_STRING_MAX];
                 digest_buffer(tar.data, tar.len, diff_id);
                 digest_buffer("x", 1, other);
-                CHECK_INT_EQ(image_store_unpack_layer(f.s, f.layer, MEDIA_OCI_LAYER, other, diff_id, &f.err),
+                CHECK_INT_EQ(image_store_unpack_layer(f.st.s, f.layer, MEDIA_OCI_LAYER, other, diff_id, &f.st.err),
                              -EEXIST);
         }
         free(tar.data);
@@ -247,8 +233,8 @@ TEST(unpack_gzip_and_zstd) {
                 membuf_compress(tar.data, tar.len, filters[i], &z);
                 CHECK(z.len > 0 && z.len < tar.len);
                 CHECK_INT_EQ(fx_unpack(&f, &tar, &z, media[i]), 0);
-                if (f.err.msg)
-                        fprintf(stderr, "  %s: %s\n", filters[i], f.err.msg);
+                if (f.st.err.msg)
+                        fprintf(stderr, "  %s: %s\n", filters[i], f.st.err.msg);
                 check_rich(&f, &tar);
                 free(tar.data);
                 free(z.data);
@@ -266,7 +252,7 @@ TEST(unpack_unknown_media_type) {
         tb_text(&t, "a", "a", 0644, 0, 0);
         CHECK(tb_finish(&t, &tar) == 0);
         CHECK_INT_EQ(fx_unpack(&f, &tar, &tar, "application/vnd.oci.image.layer.v1.tar+bzip2"), -EINVAL);
-        CHECK(f.err.msg && strstr(f.err.msg, "bzip2"));
+        CHECK(f.st.err.msg && strstr(f.st.err.msg, "bzip2"));
         free(tar.data);
         fx_close(&f);
 }
@@ -446,21 +432,21 @@ static void run_hostile(bool no_openat2) {
                 int r;
 
                 fx_open(&f);
-                if (!f.s) {
+                if (!f.st.s) {
                         fx_close(&f);
                         return;
                 }
-                f.s->limits.no_openat2 = no_openat2;
-                outside = nl_strdupf("%s/outside", f.dir);
+                f.st.s->limits.no_openat2 = no_openat2;
+                outside = nl_strdupf("%s/outside", f.st.dir);
                 mkdir(outside, 0755);
                 keep = nl_strdupf("%s/keep", outside);
                 close(open(keep, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
                 tb_init(&t);
                 hostile[i].build(&t, outside);
                 CHECK(tb_finish(&t, &tar) == 0);
-                char *before = tree_list(f.dir);
+                char *before = tree_list(f.st.dir);
                 r = fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER);
-                char *after = tree_list(f.dir), *appeared = tree_new_path(before, after);
+                char *after = tree_list(f.st.dir), *appeared = tree_new_path(before, after);
                 /* nothing anywhere in the fixture's tree but the layer's own dirs: wherever
                  * an escape would land (beside the rootfs, in the store, outside) */
                 if (appeared)
@@ -473,11 +459,11 @@ static void run_hostile(bool no_openat2) {
                         TEST_FAIL("%s (openat2 %s): accepted", hostile[i].name, no_openat2 ? "off" : "on");
                 CHECK_REFUSED(&f, &tar, r, hostile[i].needle);
                 if (getenv("TEST_VERBOSE"))
-                        fprintf(stderr, "  %s: %s\n", hostile[i].name, strempty(f.err.msg));
+                        fprintf(stderr, "  %s: %s\n", hostile[i].name, strempty(f.st.err.msg));
                 /* nothing written outside the layer */
                 {
                         char *x = nl_strdupf("%s/x", outside), *sub = nl_strdupf("%s/sub", outside);
-                        char *esc = nl_strdupf("%s/store/tmp/escape", f.dir);
+                        char *esc = nl_strdupf("%s/store/tmp/escape", f.st.dir);
                         CHECK(lstat(x, &st) < 0);
                         CHECK(lstat(sub, &st) < 0);
                         CHECK(lstat(esc, &st) < 0);
@@ -510,7 +496,7 @@ TEST(unpack_gzip_bomb) {
 
         fx_open(&f);
         /* 24 MiB of zeros gzip to ~24 KiB: past 100x and past a 1 MiB floor */
-        f.s->limits.ratio_floor = 1u << 20;
+        f.st.s->limits.ratio_floor = 1u << 20;
         tb_init(&t);
         tb_put(&t, tb_entry("bomb", AE_IFREG, 0644, 0, 0), zeros, big);
         CHECK(tb_finish(&t, &tar) == 0);
@@ -534,7 +520,7 @@ TEST(unpack_caps) {
         char name[32];
 
         fx_open(&f);
-        f.s->limits.max_entries = 5;
+        f.st.s->limits.max_entries = 5;
         tb_init(&t);
         for (int i = 0; i < 10; i++) {
                 snprintf(name, sizeof(name), "f%d", i);
@@ -546,7 +532,7 @@ TEST(unpack_caps) {
         fx_close(&f);
 
         fx_open(&f);
-        f.s->limits.max_bytes = 4096;
+        f.st.s->limits.max_bytes = 4096;
         tb_init(&t);
         char *big = calloc(1, 65536);
         memset(big, 'a', 65535);
@@ -570,11 +556,11 @@ TEST(unpack_diff_id_mismatch) {
         tb_text(&t, "a", "a", 0644, 0, 0);
         CHECK(tb_finish(&t, &tar) == 0);
         digest_buffer("not this", 8, wrong);
-        CHECK_INT_EQ(image_store_put_blob(f.s, tar.data, tar.len, NULL, f.layer, &f.err), 0);
-        r = image_store_unpack_layer(f.s, f.layer, MEDIA_OCI_LAYER, wrong, wrong, &f.err);
+        CHECK_INT_EQ(image_store_put_blob(f.st.s, tar.data, tar.len, NULL, f.layer, &f.st.err), 0);
+        r = image_store_unpack_layer(f.st.s, f.layer, MEDIA_OCI_LAYER, wrong, wrong, &f.st.err);
         CHECK_INT_EQ(r, -EBADMSG);
-        CHECK(f.err.msg && strstr(f.err.msg, wrong) && strstr(f.err.msg, f.layer));
-        CHECK(!image_store_has_layer(f.s, wrong));
+        CHECK(f.st.err.msg && strstr(f.st.err.msg, wrong) && strstr(f.st.err.msg, f.layer));
+        CHECK(!image_store_has_layer(f.st.s, wrong));
         check_nothing_left(&f, &tar);
         free(tar.data);
         fx_close(&f);
@@ -597,10 +583,10 @@ TEST(unpack_truncated) {
         cut = z;
         cut.len = z.len / 2;
         CHECK_REFUSED(&f, &tar, fx_unpack(&f, &tar, &cut, MEDIA_OCI_LAYER_GZIP), "");
-        CHECK(f.err.msg && (strstr(f.err.msg, "truncated") || strstr(f.err.msg, "read") ||
-                            strstr(f.err.msg, "decompress")));
+        CHECK(f.st.err.msg && (strstr(f.st.err.msg, "truncated") || strstr(f.st.err.msg, "read") ||
+                            strstr(f.st.err.msg, "decompress")));
         if (getenv("TEST_VERBOSE"))
-                fprintf(stderr, "  truncated gzip: %s\n", strempty(f.err.msg));
+                fprintf(stderr, "  truncated gzip: %s\n", strempty(f.st.err.msg));
         fx_close(&f);
 
         /* a truncated plain tar: the data of the entry is cut short */
