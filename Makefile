@@ -196,6 +196,19 @@ bench: $(NODELET) $(SHIM)
 test-cluster: $(NODELET) $(SHIM)
 	NODELET=$(abspath $(NODELET)) tests/cluster/cluster.sh
 
+# The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
+# (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with
+# kube-controller-manager and kube-scheduler, and the test images once (cached in /var/cache),
+# then runs the focus; reports in build/e2e/. E2E_FOCUS / E2E_SKIP change the focus. Root.
+# `make e2e-ci` runs the subset of tests/e2e/ci-focus.txt (about 10 minutes here).
+.PHONY: e2e e2e-ci
+e2e: $(NODELET) $(SHIM)
+	tests/e2e/deps.sh
+	NODELET=$(abspath $(NODELET)) tests/e2e/run.sh
+e2e-ci: $(NODELET) $(SHIM)
+	tests/e2e/deps.sh
+	NODELET=$(abspath $(NODELET)) E2E_SUBSET=ci tests/e2e/run.sh
+
 # Bounded coverage-guided fuzzing with clang's libFuzzer; findings land in build-fuzz/.
 FUZZ_SECONDS ?= 60
 fuzz:

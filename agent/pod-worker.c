@@ -155,11 +155,14 @@ json_t *op_error(const char *reason, const nl_error *err, const char *fallback) 
 }
 
 struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb) {
+        /* a hostNetwork pod's IPs are the node's as the agent chose them (one per family), as
+         * the kubelet reports them, not every address of the host */
+        bool host = sb && sb->host_network && m->host_ip;
         return (struct plan_context){
                 .node_name = m->cfg->node_name,
-                .pod_ip = sb && sb->n_ips ? sb->ips[0] : NULL,
-                .pod_ips = sb ? sb->ips : NULL,
-                .n_pod_ips = sb ? sb->n_ips : 0,
+                .pod_ip = host ? m->host_ip : sb && sb->n_ips ? sb->ips[0] : NULL,
+                .pod_ips = host ? &m->host_ip : sb ? sb->ips : NULL,
+                .n_pod_ips = host ? 1 : sb ? sb->n_ips : 0,
                 .host_ip = m->host_ip,
                 .host_ips = m->host_ip ? &m->host_ip : NULL,
                 .n_host_ips = m->host_ip ? 1 : 0,
@@ -637,8 +640,10 @@ static void start_container(struct ctr *c) {
                                   .restart_count = c->id ? c->restart_count + 1 : c->restart_count,
                                   .remove_id = c->id ? c->prev_id : NULL, .data = w->data };
         c->busy = true;
+        /* the kubelet's default waiting reasons while a container is made: PodInitializing for
+         * init containers, ContainerCreating for the others */
         if (!c->waiting_reason || !streq(c->waiting_reason, "CrashLoopBackOff"))
-                set_waiting(c, "ContainerCreating", NULL);
+                set_waiting(c, c->init ? "PodInitializing" : "ContainerCreating", NULL);
         /* the child gets a copy of everything it reads: the arg may go away after fork */
         int r = op_start(w->m, "create-container", work_create, a, done_create, c);
         free(a);
@@ -935,6 +940,10 @@ static bool not_ready(const struct ctr *c) {
         return !(is_up(c) && c->ready && c->started);
 }
 
+static bool sidecar_not_ready(const struct ctr *c) {
+        return c->sidecar && not_ready(c);
+}
+
 static bool all_inits_done(const struct pod_worker *w) {
         for (size_t i = 0; i < w->n_init; i++)
                 if (w->init[i].sidecar ? !w->init[i].id : !w->init[i].done)
@@ -1019,7 +1028,17 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
         _cleanup_free_ char *init_msg = init_ok ? NULL : nl_strdupf("containers with incomplete status: %s", incomplete);
         json_array_append_new(conds, condition("Initialized", init_ok, init_ok ? NULL : "ContainersNotInitialized",
                                                init_msg, transition_time(old_conditions, "Initialized", init_ok, now)));
-        _cleanup_free_ char *unready = names_list(w->app, w->n_app, not_ready);
+        /* as the kubelet's ContainersReady: sidecars (restartable init containers) count too,
+         * listed first, then the app containers */
+        _cleanup_free_ char *unready_sidecars = names_list(w->init, w->n_init, sidecar_not_ready),
+                            *unready_apps = names_list(w->app, w->n_app, not_ready), *unready = NULL;
+        if (unready_sidecars && unready_apps)
+                unready = streq(unready_sidecars, "[]") ? strdup(unready_apps)
+                          : streq(unready_apps, "[]")   ? strdup(unready_sidecars)
+                                                        : nl_strdupf("%.*s %s", (int) strlen(unready_sidecars) - 1,
+                                                                     unready_sidecars, unready_apps + 1);
+        if (!unready)
+                unready = strdup("[]");
         bool ready = !terminal && streq(unready, "[]") && initialized;
         const char *ready_reason = ready ? NULL : terminal ? "PodCompleted" : "ContainersNotReady";
         _cleanup_free_ char *ready_msg = ready || terminal ? NULL : nl_strdupf("containers with unready status: %s", unready);
@@ -1035,7 +1054,12 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                                json_pack("[{s:s}]", "ip", strempty(w->m->host_ip)), "qosClass", strempty(w->qos));
         if (start)
                 json_object_set_new(st, "startTime", json_string(start));
-        if (w->sb && w->sb->n_ips > 0) {
+        if (w->sb && w->sb->host_network && w->m->host_ip) {
+                /* the kubelet: a hostNetwork pod's IPs are the node's IPs (one per family); every
+                 * address of the host would be refused by the API server */
+                json_object_set_new(st, "podIP", json_string(w->m->host_ip));
+                json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", w->m->host_ip));
+        } else if (w->sb && w->sb->n_ips > 0) {
                 json_object_set_new(st, "podIP", json_string(w->sb->ips[0]));
                 json_t *ips = json_array();
                 for (size_t i = 0; i < w->sb->n_ips; i++)

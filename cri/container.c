@@ -479,9 +479,11 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 .n_sysctls = psc ? psc->n_sysctls : 0,
                 .seccomp = seccomp,
                 .annotations = annotations,
+                .host_devices = plan->privileged ? oci_host_devices() : NULL,
         };
         spec = oci_spec_build(&si);
         json_decref(annotations);
+        json_decref(si.host_devices);
         config_path = nl_strdupf("%s/config.json", dir);
         if (!spec || !config_path || (r = write_json(config_path, spec)) < 0) {
                 nl_error_set(err, r < 0 ? r : -ENOMEM, "write %s/config.json", dir);

@@ -157,7 +157,13 @@ struct oci_spec_input {
         size_t n_sysctls;
         json_t *seccomp;          /* from seccomp_profile_build, or NULL */
         json_t *annotations;      /* object or NULL */
+        json_t *host_devices;     /* privileged: the host's devices as OCI linux.devices entries, or NULL */
 };
+
+/* The host's device nodes under /dev as OCI linux.devices entries, as containerd gives a
+ * privileged container (oci.WithHostDevicesAndAllowAll): character and block devices, not
+ * /dev/console, /dev/pts, /dev/shm, /dev/mqueue or /dev/fd, links left out. */
+json_t *oci_host_devices(void);
 
 /* The OCI runtime-spec config.json for a container, as containerd's CRI plugin would write it:
  * default mounts (/proc, /dev, /dev/pts, /dev/mqueue, /sys, /sys/fs/cgroup), masked and

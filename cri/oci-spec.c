@@ -5,6 +5,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "cri.h"
 #include "podspec/podspec.h"
 
@@ -176,6 +179,8 @@ static json_t *build_linux(const struct oci_spec_input *in) {
                 json_object_set_new(l, "maskedPaths", strv(MASKED_PATHS));
                 json_object_set_new(l, "readonlyPaths", strv(READONLY_PATHS));
         }
+        if (p->privileged && json_array_size(in->host_devices) > 0)
+                json_object_set(l, "devices", in->host_devices);
         if (in->n_sysctls > 0) {
                 json_t *s = json_object();
                 for (size_t i = 0; i < in->n_sysctls; i++)
@@ -229,4 +234,49 @@ json_t *oci_spec_build(const struct oci_spec_input *in) {
         if (propagation)
                 json_object_set_new(json_object_get(spec, "linux"), "rootfsPropagation", json_string(propagation));
         return spec;
+}
+
+/* ---- the host's devices for privileged containers ---------------------------------------- */
+
+#define HOST_DEVICES_MAX 4096
+
+static void add_devices(json_t *list, const char *dir, int depth) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)) && json_array_size(list) < HOST_DEVICES_MAX) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *path = nl_strdupf("%s/%s", dir, de->d_name);
+                struct stat st;
+                if (!path || lstat(path, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        /* runc's and containerd's exclusions: their own mounts, not devices */
+                        static const char *const skip[] = { "pts", "shm", "fd", "mqueue", NULL };
+                        bool skipped = false;
+                        for (size_t i = 0; depth == 0 && skip[i]; i++)
+                                skipped = skipped || streq(de->d_name, skip[i]);
+                        if (!skipped && depth < 3)
+                                add_devices(list, path, depth + 1);
+                        continue;
+                }
+                if (!(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) || (depth == 0 && streq(de->d_name, "console")))
+                        continue;
+                json_t *dev = json_pack("{s:s, s:s, s:I, s:I, s:i, s:I, s:I}", "path", path, "type",
+                                        S_ISCHR(st.st_mode) ? "c" : "b", "major", (json_int_t) major(st.st_rdev), "minor",
+                                        (json_int_t) minor(st.st_rdev), "fileMode", (int) (st.st_mode & 07777), "uid",
+                                        (json_int_t) st.st_uid, "gid", (json_int_t) st.st_gid);
+                if (dev)
+                        json_array_append_new(list, dev);
+        }
+        closedir(d);
+}
+
+json_t *oci_host_devices(void) {
+        json_t *list = json_array();
+        if (list)
+                add_devices(list, "/dev", 0);
+        return list;
 }

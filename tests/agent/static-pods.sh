@@ -72,6 +72,38 @@ manifest apparmor "  securityContext: {appArmorProfile: {type: RuntimeDefault}}
   containers:
   - {name: c, image: $IMG, command: [sleep, '3600']}"
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: apparmor-beta\n  annotations: {container.apparmor.security.beta.kubernetes.io/c: runtime/default}\nspec:\n  containers:\n  - {name: c, image: %s, command: [sleep, "3600"]}\n' "$IMG" >"$M/apparmor-beta.yaml"
+# a privileged container gets the host's devices, as containerd gives them (issue 19 item 10)
+HOSTDEV=
+for d in $(find /dev -maxdepth 1 -type b | sort); do # one with data to read (not an empty zram or loop)
+        [ "$(cat "/sys/class/block/$(basename "$d")/size" 2>/dev/null)" -gt 0 ] 2>/dev/null && { HOSTDEV=$d; break; }
+done
+manifest privdev "  restartPolicy: Never
+  containers:
+  - {name: c, image: $IMG, securityContext: {privileged: true}, command: [sh, -c, 'stat -c \"%F %t:%T %n\" $HOSTDEV']}"
+manifest unprivdev "  restartPolicy: Never
+  containers:
+  - {name: c, image: $IMG, command: [sh, -c, 'ls $HOSTDEV 2>&1; true']}"
+# a sidecar's readiness counts in the pod's (the kubelet's ContainersReady; issue 18's e2e run)
+manifest sidecar-unready "  initContainers:
+  - name: side
+    image: $IMG
+    restartPolicy: Always
+    command: [sleep, '3600']
+    readinessProbe: {exec: {command: ['false']}, periodSeconds: 1}
+  containers:
+  - {name: app, image: $IMG, command: [sleep, '3600']}"
+# a RestartNever pod whose first init container fails: the second waits PodInitializing
+manifest init-never-waits "  restartPolicy: Never
+  initContainers:
+  - {name: init1, image: $IMG, command: [sh, -c, 'exit 1']}
+  - {name: init2, image: $IMG, command: ['true']}
+  containers:
+  - {name: app, image: $IMG, command: ['true']}"
+# a hostNetwork pod's IPs are the node's IP, one per family (issue 18's e2e run: every host
+# address was reported, which the API server refuses)
+manifest hostnet-ips "  hostNetwork: true
+  containers:
+  - {name: c, image: $IMG, command: [sh, -c, 'echo \$POD_IP; sleep 3600'], env: [{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]}"
 # the pod's OS against the node's (issue 18's e2e run: a windows pod ran)
 manifest windows "  os: {name: windows}
   containers:
@@ -132,6 +164,19 @@ aa_msg="Cannot enforce AppArmor: AppArmor is not enabled on the host"
 [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && aa_msg="Cannot enforce AppArmor: nodelet does not apply AppArmor profiles yet"
 check "an AppArmor profile that cannot be enforced: AppArmor" apparmor 20 '.status.phase == "Failed" and .status.reason == "AppArmor" and .status.message == "'"$aa_msg"'" and .status.containerStatuses == null'
 check "the beta AppArmor annotation is refused the same way" apparmor-beta 20 '.status.phase == "Failed" and .status.reason == "AppArmor"'
+if [ -n "$HOSTDEV" ]; then
+        check "privileged pod ran" privdev 30 '.status.phase == "Succeeded"'
+        out=$("$NODELET" logs "privdev-$NODE" "${ARGS[@]}" 2>&1)
+        want=$(stat -c '%F %t:%T %n' "$HOSTDEV")
+        [ "$out" = "$want" ] && ok || bad "a privileged container has the host's $HOSTDEV ($want): $out"
+        check "unprivileged pod ran" unprivdev 30 '.status.phase == "Succeeded"'
+        "$NODELET" logs "unprivdev-$NODE" "${ARGS[@]}" 2>&1 | grep -q 'No such file' && ok || bad "an unprivileged container does not see $HOSTDEV"
+fi
+check "an unready sidecar keeps the pod unready, named first" sidecar-unready 30 '.status.containerStatuses[0].ready == true and ([.status.conditions[] | select(.type == "Ready")][0] | .status == "False" and .message == "containers with unready status: [side]")'
+check "init2 of a failed RestartNever pod waits PodInitializing" init-never-waits 30 '.status.phase == "Failed" and .status.initContainerStatuses[1].state.waiting.reason == "PodInitializing"'
+check "a hostNetwork pod reports the node's IP, once" hostnet-ips 30 '.status.podIP == .status.hostIP and (.status.podIPs | length) == 1 and .status.podIPs[0].ip == .status.hostIP'
+hip=$(pod_json hostnet-ips | jq -r .status.hostIP)
+[ "$("$NODELET" logs "hostnet-ips-$NODE" "${ARGS[@]}" 2>/dev/null)" = "$hip" ] && ok || bad "a hostNetwork pod's POD_IP is the node's IP ($hip)"
 check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
 check "a windows node selector: PodOSSelectorNodeLabelDoesNotMatch" os-selector 20 '.status.phase == "Failed" and .status.reason == "PodOSSelectorNodeLabelDoesNotMatch" and .status.containerStatuses == null'
 

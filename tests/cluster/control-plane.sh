@@ -17,7 +17,11 @@
 #
 # Env: NODE_NAME (default nodelet-test); APISERVER_PORT, ETCD_PORT, ETCD_PEER_PORT (used as given;
 #      unset: first free port from 16443, 12379 and the port after etcd's); CP_START_TIMEOUT
-#      (seconds, default 120); K8S_VERSION, NODELET_CP_CACHE (see build-control-plane.sh).
+#      (seconds, default 120); K8S_VERSION, NODELET_CP_CACHE (see build-control-plane.sh);
+#      CP_CONTROLLERS=1 also starts kube-controller-manager and kube-scheduler (the upstream e2e
+#      suite needs namespaces deleted, service account tokens, workload controllers and
+#      scheduling: tests/e2e/run.sh). Off by default: cluster.sh's tests bind pods themselves
+#      and check what the node does alone.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -199,6 +203,14 @@ subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:kubernetes, DNS:kubernetes.def
 subjectAltName = IP:127.0.0.1, DNS:$NODE_NAME, DNS:localhost"
 		made+=" kubelet"
 	fi
+	if [ "$CP_CONTROLLERS" = 1 ] && need controller-manager system:kube-controller-manager; then
+		sign controller-manager "/CN=system:kube-controller-manager" "$client"
+		made+=" controller-manager"
+	fi
+	if [ "$CP_CONTROLLERS" = 1 ] && need scheduler system:kube-scheduler; then
+		sign scheduler "/CN=system:kube-scheduler" "$client"
+		made+=" scheduler"
+	fi
 	if need apiserver-kubelet-client kube-apiserver-kubelet-client; then
 		sign apiserver-kubelet-client "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client" "$client"
 		made+=" apiserver-kubelet-client"
@@ -264,6 +276,10 @@ contexts:
 current-context: node@nodelet-test
 EOF
 	embedded_kubeconfig "$DIR/node-embedded.kubeconfig" "system:node:$NODE_NAME" node
+	if [ "$CP_CONTROLLERS" = 1 ]; then
+		embedded_kubeconfig "$DIR/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
+		embedded_kubeconfig "$DIR/scheduler.kubeconfig" system:kube-scheduler scheduler
+	fi
 	chmod 600 "$DIR"/*.kubeconfig
 }
 
@@ -273,7 +289,7 @@ write_env() {
 		local v
 		for v in CP_DIR CP_BIN KUBECTL ADMIN_KUBECONFIG NODE_KUBECONFIG NODE_KUBECONFIG_EMBEDDED \
 			APISERVER_URL APISERVER_PORT CA_CERT KUBELET_CERT KUBELET_KEY NODE_CERT NODE_KEY \
-			ADMIN_CERT ADMIN_KEY NODE_NAME ETCD_URL ETCD_PORT ETCD_PEER_PORT; do
+			ADMIN_CERT ADMIN_KEY NODE_NAME ETCD_URL ETCD_PORT ETCD_PEER_PORT CP_CONTROLLERS; do
 			printf '%s=%q\n' "$v" "${!v}"
 		done
 	} >"$DIR/env.tmp"
@@ -357,6 +373,47 @@ start_apiserver() {
 	fail_with_log apiserver "kube-apiserver not ready after ${CP_START_TIMEOUT}s"
 }
 
+# start_controllers (CP_CONTROLLERS=1): kube-controller-manager and kube-scheduler with their own
+# client certificates. Both run with --secure-port=0: no port of theirs competes with other
+# suites on this machine; readiness is the service account controller's first account.
+start_controllers() {
+	# kube-controller-manager: the release's default controllers (no cloud ones live there any
+	# more); no node CIDRs (the node's CNI config has its own subnet); service account tokens
+	# signed with the API server's key; one instance, no election
+	spawn controller-manager "$CP_BIN/kube-controller-manager" \
+		--kubeconfig="$DIR/controller-manager.kubeconfig" \
+		--authentication-kubeconfig="$DIR/controller-manager.kubeconfig" \
+		--authorization-kubeconfig="$DIR/controller-manager.kubeconfig" \
+		--secure-port=0 \
+		--leader-elect=false \
+		--use-service-account-credentials=true \
+		--service-account-private-key-file="$PKI/sa.key" \
+		--root-ca-file="$PKI/ca.crt" \
+		--cluster-signing-cert-file="$PKI/ca.crt" \
+		--cluster-signing-key-file="$PKI/ca.key" \
+		--allocate-node-cidrs=false \
+		--profiling=false
+	spawn scheduler "$CP_BIN/kube-scheduler" \
+		--kubeconfig="$DIR/scheduler.kubeconfig" \
+		--authentication-kubeconfig="$DIR/scheduler.kubeconfig" \
+		--authorization-kubeconfig="$DIR/scheduler.kubeconfig" \
+		--secure-port=0 \
+		--leader-elect=false \
+		--profiling=false
+	local i
+	for i in $(seq $((CP_START_TIMEOUT * 5))); do
+		alive controller-manager || fail_with_log controller-manager "kube-controller-manager exited during start"
+		alive scheduler || fail_with_log scheduler "kube-scheduler exited during start"
+		# the service account controller has made namespace default's account
+		if "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout 5s get serviceaccount default \
+			-n kube-system >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	fail_with_log controller-manager "kube-controller-manager made no service account in ${CP_START_TIMEOUT}s"
+}
+
 # What kube-controller-manager would create: the default ServiceAccount (ServiceAccount
 # admission rejects pods without it) and the kube-root-ca.crt ConfigMap (projected into pods);
 # and what kubeadm would: the API server's kubelet client may use the node API (logs, exec,
@@ -391,12 +448,14 @@ EOF
 # --- commands ------------------------------------------------------------------------------
 
 CP_START_TIMEOUT=${CP_START_TIMEOUT:-120}
+CP_CONTROLLERS=${CP_CONTROLLERS:-0}
 
 do_start() {
 	local t0
 	t0=$(now)
 	NODE_NAME=${NODE_NAME:-nodelet-test}
-	if [ -f "$DIR/env" ] && alive etcd && alive apiserver; then
+	if [ -f "$DIR/env" ] && alive etcd && alive apiserver &&
+		{ [ "$CP_CONTROLLERS" != 1 ] || { alive controller-manager && alive scheduler; }; }; then
 		# Already up: keep it if it answers and is for the same node.
 		local want=$NODE_NAME
 		load_state
@@ -406,12 +465,16 @@ do_start() {
 		fi
 		NODE_NAME=$want
 	fi
+	stop_proc scheduler
+	stop_proc controller-manager
 	stop_proc apiserver
 	stop_proc etcd
 
-	CP_BIN=$("$here/build-control-plane.sh")
+	local bins=(kube-apiserver etcd kubectl)
+	[ "$CP_CONTROLLERS" = 1 ] && bins+=(kube-controller-manager kube-scheduler)
+	CP_BIN=$("$here/build-control-plane.sh" "${bins[@]}")
 	local b
-	for b in kube-apiserver etcd kubectl; do
+	for b in "${bins[@]}"; do
 		[ -x "$CP_BIN/$b" ] || die "$b missing in $CP_BIN"
 	done
 
@@ -456,17 +519,23 @@ do_start() {
 	write_env
 
 	# A failed start leaves nothing running.
-	trap 'on_exit apiserver etcd' EXIT
+	trap 'on_exit scheduler controller-manager apiserver etcd' EXIT
 	log "starting etcd on $ETCD_URL"
 	start_etcd
 	log "etcd healthy after $(since "$t0")s; starting kube-apiserver on $APISERVER_URL"
 	start_apiserver
 	log "kube-apiserver ready after $(since "$t0")s; bootstrapping"
 	bootstrap
+	if [ "$CP_CONTROLLERS" = 1 ]; then
+		start_controllers
+		log "kube-controller-manager and kube-scheduler up after $(since "$t0")s"
+	fi
 	log "started in $(since "$t0")s; env in $DIR/env"
 }
 
 do_stop() {
+	stop_proc scheduler
+	stop_proc controller-manager
 	stop_proc apiserver
 	stop_proc etcd
 }
