@@ -43,8 +43,9 @@ PREFIX ?= /usr/local
 COMMON_SRC := $(wildcard common/*.c)
 PODSPEC_SRC := $(wildcard podspec/*.c)
 CRI_SRC := $(wildcard cri/*.c)
+IMAGE_SRC := $(wildcard cri/image/*.c)
 PROBES_SRC := $(wildcard probes/*.c)
-AGENT_SRC := $(wildcard agent/*.c)
+AGENT_SRC := $(wildcard agent/*.c agent/*/*.c)
 SHIM_SRC := $(wildcard cri/shim/*.c)
 STREAM_SRC := $(wildcard stream/*.c)
 
@@ -53,17 +54,23 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_COMMON := $(BUILD)/libnlcommon.a
 LIB_PODSPEC := $(BUILD)/libpodspec.a
 LIB_CRI := $(if $(CRI_SRC),$(BUILD)/libcri.a)
+# The image service (cri/image/): needs only common/, so it links on its own, after libcri.
+LIB_IMAGE := $(BUILD)/libimage.a
 LIB_PROBES := $(if $(PROBES_SRC),$(BUILD)/libprobes.a)
 # kubectl exec/attach/port-forward wire protocols (SPDY, WebSocket): pure, on common/ only.
 LIB_STREAM := $(BUILD)/libstream.a
 # The daemon's and CLI's code but main(), so tests can link it.
 LIB_AGENT := $(BUILD)/libagent.a
-# Link order: dependents first (agent -> probes -> cri -> podspec -> common; stream -> common).
-LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_PODSPEC) $(LIB_STREAM) $(LIB_COMMON)
+# Link order: dependents first (agent -> probes -> cri -> cri/image, podspec -> common;
+# stream -> common).
+LIBS := $(LIB_AGENT) $(LIB_PROBES) $(LIB_CRI) $(LIB_IMAGE) $(LIB_PODSPEC) $(LIB_STREAM) $(LIB_COMMON)
 
 NODELET := $(BUILD)/nodelet
 SHIM := $(BUILD)/nodelet-shim
 
+# What test files share (tests/lib/): linked into the test binaries, never into the product.
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+LIB_TEST := $(BUILD)/libnltest.a
 UNIT_SRC := $(filter-out tests/unit/test-main.c,$(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Integration tests: real registries, real containers; need root and tests/fixtures/deps.sh.
@@ -82,31 +89,33 @@ $(BUILD)/%.o: %.c
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_PODSPEC): $(call obj,$(PODSPEC_SRC))
 $(BUILD)/libcri.a: $(call obj,$(CRI_SRC))
-$(LIB_AGENT): $(call obj,$(filter-out agent/main.c,$(AGENT_SRC)))
+$(LIB_IMAGE): $(call obj,$(IMAGE_SRC))
+$(LIB_AGENT): $(call obj,$(filter-out agent/cli/main.c,$(AGENT_SRC)))
+$(LIB_TEST): $(call obj,$(TESTLIB_SRC))
 $(BUILD)/libprobes.a: $(call obj,$(PROBES_SRC))
 $(LIB_STREAM): $(call obj,$(STREAM_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(NODELET): $(BUILD)/agent/main.o $(LIBS)
+$(NODELET): $(BUILD)/agent/cli/main.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The per-container monitor: its own files, the log writer and common/ only (no curl, no
 # libsystemd...), so each running container costs little memory.
-$(SHIM): $(call obj,$(SHIM_SRC) cri/log.c) $(LIB_COMMON)
+$(SHIM): $(call obj,$(SHIM_SRC) cri/log-writer.c) $(LIB_COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
+$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-main.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/test-%: $(BUILD)/tests/image/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS)
+$(BUILD)/tests/test-%: $(BUILD)/tests/image/test-%.o $(BUILD)/tests/unit/test-main.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Runtime tests run real containers through the shim next to them ($(BUILD)/nodelet-shim).
-$(BUILD)/tests/test-%: $(BUILD)/tests/runtime/test-%.o $(BUILD)/tests/unit/test-main.o $(LIBS) | $(SHIM)
+$(BUILD)/tests/test-%: $(BUILD)/tests/runtime/test-%.o $(BUILD)/tests/unit/test-main.o $(LIB_TEST) $(LIBS) | $(SHIM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -129,8 +138,11 @@ $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/r
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The include graph against docs/design.md's rules runs with the unit tests.
+INCLUDE_CHECK := tests/include-graph.sh
+
 unit-test: $(UNIT_BIN)
-	@tests/run-tests.sh unit $(UNIT_BIN)
+	@tests/run-tests.sh unit $(UNIT_BIN) $(INCLUDE_CHECK)
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@tests/run-tests.sh fuzz $(FUZZ_REPLAY)
@@ -139,7 +151,7 @@ cli-test: $(NODELET)
 	@for t in tests/cli/*.sh; do NODELET=$(abspath $(NODELET)) $$t || exit 1; done
 
 test: $(NODELET) $(SHIM) $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_REPLAY) $(STREAM_SERVER)
-	@tests/run-tests.sh all $(UNIT_BIN) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
+	@tests/run-tests.sh all $(UNIT_BIN) $(INCLUDE_CHECK) $(INTEG_BIN) -- $(FUZZ_REPLAY) -- $(abspath $(NODELET))
 
 # client-go against stream/ (tests/stream/interop.sh; `make test` runs it too, skipping without Go)
 .PHONY: stream-interop
@@ -162,7 +174,7 @@ conformance: $(NODELET) $(SHIM)
 # not part of `make test` (it takes minutes). HARD_PODS sets the pods of the SIGKILL test (100).
 HARD_SRC := $(wildcard tests/hardening/test-*.c)
 HARD_BIN := $(patsubst tests/hardening/%.c,$(BUILD)/tests/hard-%,$(HARD_SRC))
-$(BUILD)/tests/hard-%: $(BUILD)/tests/hardening/%.o $(LIBS)
+$(BUILD)/tests/hard-%: $(BUILD)/tests/hardening/%.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 .PHONY: test-hardening

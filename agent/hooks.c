@@ -7,7 +7,6 @@
 #include "common/time-util.h"
 #include "pod-worker.h"
 
-#define SEC 1000000ULL
 
 struct hook {
         struct ctr *c;
@@ -28,37 +27,24 @@ static void hook_finish(struct hook *h, bool ok, const char *message) {
                 done(c, ok, message);
 }
 
-struct exec_arg {
-        const char *id;
-        char **argv;
-        usec_t timeout;
-};
-
-static json_t *work_hook_exec(struct manager *m, const void *argp) {
-        const struct exec_arg *a = argp;
-        char *out = NULL, *errout = NULL;
-        int code = -1;
-        nl_error err = NL_ERROR_INIT;
-        int r = cri_exec_sync(&m->cri, a->id, a->argv, a->timeout, 10 * 1024, &out, &errout, &code, &err);
-        json_t *j;
-        if (r < 0)
-                j = json_pack("{s:b, s:s}", "ok", false, "message", strempty(err.msg));
-        else if (code != 0) {
-                /* the kubelet's message for a failed exec hook */
-                _cleanup_free_ char *msg = nl_strdupf("command '%s' exited with %d: %s%s", strempty(a->argv[0]), code,
-                                                      strempty(out), strempty(errout));
-                j = json_pack("{s:b, s:s}", "ok", false, "message", strempty(msg));
-        } else
-                j = json_pack("{s:b}", "ok", true);
-        free(out);
-        free(errout);
-        nl_error_clear(&err);
-        return j;
-}
-
 static void done_hook_exec(json_t *result, void *userdata) {
-        hook_finish(userdata, json_is_true(json_object_get(result, "ok")),
-                    json_string_value(json_object_get(result, "message")));
+        const char *error = json_string_value(json_object_get(result, "error"));
+        json_int_t code = json_integer_value(json_object_get(result, "code"));
+        if (error || !json_object_get(result, "code")) {
+                hook_finish(userdata, false, strempty(error));
+                return;
+        }
+        if (code == 0) {
+                hook_finish(userdata, true, NULL);
+                return;
+        }
+        /* the kubelet's message for a failed exec hook */
+        _cleanup_free_ char *msg = nl_strdupf("command '%s' exited with %lld: %s%s",
+                                              strempty(json_string_value(json_object_get(result, "command"))),
+                                              (long long) code,
+                                              strempty(json_string_value(json_object_get(result, "stdout"))),
+                                              strempty(json_string_value(json_object_get(result, "stderr"))));
+        hook_finish(userdata, false, strempty(msg));
 }
 
 static void done_hook_http(enum probe_result r, const char *output, void *userdata) {
@@ -81,21 +67,14 @@ int hook_run(struct ctr *c, const struct pod_lifecycle_handler *handler, usec_t 
         w->n_async++;
         int r = 0;
         if (handler->exec) {
-                char **argv = calloc(handler->exec->n_command + 1, sizeof(char *));
-                if (!argv) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                memcpy(argv, handler->exec->command, handler->exec->n_command * sizeof(char *));
-                struct exec_arg a = { c->id, argv, timeout };
-                r = op_start(w->m, "exec-hook", work_hook_exec, &a, done_hook_exec, h);
-                free(argv);
+                r = container_exec_start(w->m, "exec-hook", c->id, handler->exec->command, handler->exec->n_command,
+                                         timeout, done_hook_exec, h);
         } else if (handler->http_get) {
                 const char *pod_ip = w->sb && w->sb->n_ips ? w->sb->ips[0] : "127.0.0.1";
                 r = probe_http_start(w->m->probes, handler->http_get, pod_ip, resolve_port(c, &handler->http_get->port),
                                      timeout, done_hook_http, h, &h->op);
         } else if (handler->sleep) {
-                usec_t d = (usec_t) (handler->sleep->seconds.set ? handler->sleep->seconds.v : 0) * SEC;
+                usec_t d = (usec_t) (handler->sleep->seconds.set ? handler->sleep->seconds.v : 0) * USEC_PER_SEC;
                 /* no longer than the hook may run (a preStop: the grace period left) */
                 if (timeout > 0 && d > timeout)
                         d = timeout;

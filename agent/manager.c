@@ -11,69 +11,19 @@
 #include <stdio.h>
 #include <sys/sysinfo.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 
 #include "common/fs.h"
+#include "common/strv.h"
 #include "common/time-util.h"
+#include "agent/state/state.h"
+#include "log.h"
+#include "source-file.h"
 #include "manager.h"
-#include "node-server.h"
+#include "cri/layout.h"
+#include "agent/server/node-server.h"
 #include "probes/probes.h"
-
-int arg_log_level = 2;
-
-static bool stderr_is_journal(void) {
-        /* systemd connects stderr to the journal and says so in JOURNAL_STREAM=<dev>:<ino> */
-        const char *js = getenv("JOURNAL_STREAM");
-        struct stat st;
-        unsigned long long dev, ino;
-        if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
-                return false;
-        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
-}
-
-static void log_v(int level, const char *pod, const char *uid, const char *container, const char *fmt, va_list ap) {
-        if (level > arg_log_level)
-                return;
-        static int journal = -1;
-        if (journal < 0)
-                journal = stderr_is_journal();
-        _cleanup_free_ char *msg = NULL;
-        if (vasprintf(&msg, fmt, ap) < 0)
-                return;
-        static const int priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_INFO, LOG_DEBUG };
-        int prio = priorities[level < 0 ? 0 : level > 4 ? 4 : level];
-        if (journal) {
-                /* structured: journalctl POD_NAME=web-node1 finds a pod's lines */
-                (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=nodelet",
-                                       pod ? "POD_NAME=%s" : "POD_NAME=", strempty(pod), uid ? "POD_UID=%s" : "POD_UID=",
-                                       strempty(uid), container ? "CONTAINER=%s" : "CONTAINER=", strempty(container),
-                                       NULL);
-                return;
-        }
-        static const char *const names[] = { "error", "warning", "info", "info", "debug" };
-        char ts[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        strftime(ts, sizeof(ts), "%H:%M:%S", localtime_r(&now, &tm));
-        fprintf(stderr, "%s nodelet[%d] %s: %s\n", ts, (int) getpid(), names[level < 0 ? 0 : level > 4 ? 4 : level], msg);
-}
-
-void log_msg(int level, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_v(level, NULL, NULL, NULL, fmt, ap);
-        va_end(ap);
-}
-
-void log_pod(int level, const char *pod, const char *uid, const char *container, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        log_v(level, pod, uid, container, fmt, ap);
-        va_end(ap);
-}
 
 /* ---- node facts ------------------------------------------------------------------------- */
 
@@ -307,7 +257,7 @@ bool manager_has_pod(struct manager *m, const char *uid) {
 }
 
 bool manager_pod_on_disk(struct manager *m, const char *uid) {
-        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/pod.json", m->cri.root_dir, uid);
+        _cleanup_free_ char *path = layout_pod_file(m->cri.root_dir, uid, LAYOUT_POD_JSON);
         return path && access(path, F_OK) == 0;
 }
 
@@ -322,7 +272,7 @@ bool manager_pod_delete(struct manager *m, const char *uid, const char *deletion
 void manager_worker_gone(struct manager *m, struct pod_worker *w) {
         struct pod *next = pod_worker_take_next(w);
         api_source_pod_gone(m->api_source, pod_worker_pod(w));
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, pod_worker_uid(w));
+        _cleanup_free_ char *dir = layout_pod_dir(m->cri.root_dir, pod_worker_uid(w));
         for (size_t i = 0; i < m->n_workers; i++)
                 if (m->workers[i] == w) {
                         memmove(m->workers + i, m->workers + i + 1, (m->n_workers - i - 1) * sizeof(*m->workers));
@@ -443,7 +393,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata) {
  * each from its last pod.json and terminate it, as the kubelet's HandlePodCleanups kills
  * running pods that are not desired. */
 void manager_cleanup_orphans(struct manager *m) {
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods", m->cri.root_dir);
+        _cleanup_free_ char *dir = layout_pods_dir(m->cri.root_dir);
         DIR *d = dir ? opendir(dir) : NULL;
         if (!d)
                 return;
@@ -451,11 +401,7 @@ void manager_cleanup_orphans(struct manager *m) {
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || find_worker(m, de->d_name))
                         continue;
-                _cleanup_free_ char *path = nl_strdupf("%s/%s/pod.json", dir, de->d_name), *buf = NULL;
-                size_t len = 0;
-                json_t *j = NULL;
-                if (path && nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) == 0)
-                        j = json_loadb(buf, len, 0, NULL);
+                json_t *j = node_pod_load(m->cri.root_dir, de->d_name);
                 struct pod *pod = j ? pod_from_json(j, NULL, NULL) : NULL;
                 json_decref(j);
                 if (!pod || !streq_ptr(pod->metadata.uid, de->d_name)) {
@@ -482,35 +428,22 @@ void manager_cleanup_orphans(struct manager *m) {
  * any container on the node (running or kept for its logs) stay; others go, least recently
  * used first, when the image filesystem is above imageGCHighThresholdPercent, down to the low
  * threshold. Runs in an op child with its own store handle. */
-#define IMAGE_GC_PERIOD (5ULL * 60 * 1000000ULL)
+#define IMAGE_GC_PERIOD (5 * 60 * USEC_PER_SEC)
 
 static json_t *work_image_gc(struct manager *m, const void *arg) {
-        char **ids = NULL, **in_use = NULL;
-        size_t n = 0, k = 0;
+        _cleanup_strv_free_ char **in_use = NULL, **users = NULL;
+        size_t n = 0;
         nl_error err = NL_ERROR_INIT;
         struct image_store *store = NULL;
-        _cleanup_free_ char *images = nl_strdupf("%s/images", m->cri.root_dir);
-        if (!images || image_store_open(images, &store, &err) < 0) {
+        if (layout_image_store_open(m->cri.root_dir, &store, &err) < 0) {
                 json_t *j = json_pack("{s:s}", "error", strempty(err.msg));
                 nl_error_clear(&err);
                 return j;
         }
-        if (cri_container_list(&m->cri, &ids, &n) == 0 && n > 0 && (in_use = calloc(n, sizeof(char *)))) {
-                for (size_t i = 0; i < n; i++) {
-                        struct container_status *st = NULL;
-                        if (cri_container_status(&m->cri, ids[i], &st, NULL) == 0 && st->image_id)
-                                in_use[k++] = strdup(st->image_id);
-                        container_status_free(st);
-                }
-        }
-        int r = image_store_gc(store, in_use, k, m->cfg->image_gc_high_threshold, m->cfg->image_gc_low_threshold, &err);
+        (void) cri_images_in_use(&m->cri, &in_use, &users, &n);
+        int r = image_store_gc(store, in_use, n, m->cfg->image_gc_high_threshold, m->cfg->image_gc_low_threshold,
+                               &err);
         json_t *j = r < 0 ? json_pack("{s:s}", "error", strempty(err.msg)) : json_pack("{s:i}", "removed", r);
-        for (size_t i = 0; i < n; i++)
-                free(ids[i]);
-        free(ids);
-        for (size_t i = 0; i < k; i++)
-                free(in_use[i]);
-        free(in_use);
         nl_error_clear(&err);
         image_store_close(store);
         return j;
@@ -574,13 +507,13 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                         manager_free(m);
                         return nl_error_set(err, r, "create %s: %s", dirs[i], strerror(-r));
                 }
-        _cleanup_free_ char *images = nl_strdupf("%s/images", cfg->root_dir), *pods = nl_strdupf("%s/pods", cfg->root_dir);
-        if (!images || !pods) {
+        _cleanup_free_ char *pods = layout_pods_dir(cfg->root_dir);
+        if (!pods) {
                 manager_free(m);
                 return -ENOMEM;
         }
         (void) nl_mkdir_p(pods, 0700);
-        r = image_store_open(images, &m->store, err);
+        r = layout_image_store_open(cfg->root_dir, &m->store, err);
         if (r < 0) {
                 manager_free(m);
                 return r;
@@ -648,7 +581,7 @@ int manager_start(struct manager *m, nl_error *err) {
                                             100000, on_sync, m)) < 0)
                 return nl_error_set(err, r, "sync timer: %s", strerror(-r));
         (void) sd_event_source_set_description(m->sync_timer, "sync-frequency");
-        if ((r = sd_event_add_time_relative(m->event, &m->image_gc_timer, CLOCK_MONOTONIC, IMAGE_GC_PERIOD, 1000000,
+        if ((r = sd_event_add_time_relative(m->event, &m->image_gc_timer, CLOCK_MONOTONIC, IMAGE_GC_PERIOD, USEC_PER_SEC,
                                             on_image_gc, m)) < 0)
                 return nl_error_set(err, r, "image GC timer: %s", strerror(-r));
         (void) sd_event_source_set_description(m->image_gc_timer, "image-gc");

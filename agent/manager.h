@@ -5,8 +5,9 @@
 
 #include <systemd/sd-event.h>
 
-#include "agent.h"
-#include "api.h"
+#include "config.h"
+#include "log.h"
+#include "agent/cluster/cluster.h"
 #include "cri/cri.h"
 #include "podspec/podspec.h"
 
@@ -123,45 +124,12 @@ int userns_pod_mapping(struct manager *m, const struct pod *pod, struct cri_user
 /* The pod is gone: its range is free again. */
 void userns_pod_release(struct manager *m, const char *uid);
 
-/* agent/daemon-info.c: <run_dir>/nodelet.json, the running daemon's dirs and readiness. */
-#define DAEMON_INFO_FILE "nodelet.json"
-int daemon_info_write(const struct manager *m);
-/* The file's object, or NULL when there is none (no daemon ever ran with this run dir). */
-json_t *daemon_info_read(const char *run_dir);
 
-/* ---- cluster mode ---- */
+/* ---- the node server (agent/node-auth.c) ---- */
 
-struct api_source;
-struct node_status;
-
-/* agent/source-api.c: the node's pods from the API server (list + watch), their status
- * patches, graceful deletion, and the mirror pods of static pods. */
-int api_source_start(struct manager *m, nl_error *err);
-void api_source_free(struct api_source *s);
-/* The first list arrived: the API's pods are known (orphan cleanup may judge API pods). */
-bool api_source_synced(const struct api_source *s);
-/* A pod's status as the worker computed it (borrowed): patched to the API when it changed;
- * static pods' to their mirror pod. */
-void api_source_pod_status(struct api_source *s, const struct pod *pod, json_t *status);
-/* The worker is gone (containers and sandbox removed): a deleted API pod gets its final
- * DELETE (grace period 0, UID precondition), a static pod's mirror pod goes. */
-void api_source_pod_gone(struct api_source *s, const struct pod *pod);
-/* One of the kubelet's events for a pod (the JSON pod_event keeps): posted to the API,
- * rate-limited as the kubelet's event recorder. */
-void api_source_pod_event(struct api_source *s, const struct pod *pod, json_t *event);
-/* "api" for pods from the API server, "file" for static pods. */
-const char *pod_config_source(const struct pod *pod);
-
-/* agent/node-auth.c: the node server (10250, 10248) with the API server's TokenReview and
- * SubjectAccessReview; a failure to bind is logged and the daemon goes on. */
+/* The node server (10250, 10248) with the API server's TokenReview and SubjectAccessReview; a
+ * failure to bind is logged and the daemon goes on. */
 int manager_start_node_server(struct manager *m);
-
-/* agent/node-status.c: registration, status (every nodeStatusUpdateFrequency when changed,
- * every nodeStatusReportFrequency anyway), and the Lease in kube-node-lease. */
-int node_status_start(struct manager *m, nl_error *err);
-void node_status_free(struct node_status *ns);
-/* The Node object's UID once registered (mirror pods' owner reference), else NULL. */
-const char *node_status_uid(const struct node_status *ns);
 
 /* ---- pod workers (agent/pod-worker.c) ---- */
 
@@ -186,14 +154,3 @@ struct pod *pod_worker_take_next(struct pod_worker *w);
 void pod_worker_metadata(struct pod_worker *w, struct pod *pod);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);
-
-
-/* Logging: plain lines on stderr, with a level. */
-void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
-/* With the pod's name and UID (and container) as journal fields when logging to journald. */
-void log_pod(int level, const char *pod, const char *uid, const char *container, const char *fmt, ...) _printf_(5, 6);
-#define log_error(...) log_msg(0, __VA_ARGS__)
-#define log_warning(...) log_msg(1, __VA_ARGS__)
-#define log_info(...) log_msg(2, __VA_ARGS__)
-#define log_debug(...) log_msg(4, __VA_ARGS__)
-extern int arg_log_level;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The node server's webhook authentication and authorization, as the kubelet's defaults in a
+/* The daemon's side of the node server (agent/server/): its configuration from the manager's,
+ * and its webhook authentication and authorization, as the kubelet's defaults in a
  * cluster (authentication.webhook.enabled, authorization.mode Webhook): a bearer token is checked
  * with a TokenReview, every request with a SubjectAccessReview for nodes/<subresource>. Both run
  * in the connection's child, so blocking calls are fine there. The Node authorizer lets a node
@@ -7,8 +8,8 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "agent/server/node-server.h"
 #include "manager.h"
-#include "node-server.h"
 
 static int strv_from_json(json_t *a, char ***ret, size_t *ret_n) {
         size_t n = json_array_size(a), i;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "common/time-util.h"
+#include "cri/layout.h"
 #include "manager.h"
 
 #define OP_RESULT_MAX (256 * 1024)
@@ -91,7 +92,7 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
  * can wait for the operations of the one before to end before it reads the node's state: an
  * operation that finished after that read made a second sandbox or container. */
 static int ops_lock_open(const struct manager *m) {
-        _cleanup_free_ char *path = nl_strdupf("%s/ops.lock", m->cfg->run_dir);
+        _cleanup_free_ char *path = layout_ops_lock(m->cfg->run_dir);
         return path ? open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600) : -ENOMEM;
 }
 
@@ -100,7 +101,7 @@ void ops_wait_previous(struct manager *m) {
         if (fd < 0)
                 return;
         /* as long as the runtime's own timeout (2 min) and a little more */
-        usec_t deadline = now_monotonic() + 130 * 1000000ULL;
+        usec_t deadline = now_monotonic() + 130 * USEC_PER_SEC;
         bool said = false;
         while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 if (errno != EWOULDBLOCK && errno != EINTR)

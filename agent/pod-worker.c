@@ -10,12 +10,13 @@
 
 #include "common/fs.h"
 #include "common/time-util.h"
+#include "agent/state/state.h"
 #include "manager.h"
-#include "pod-data.h"
+#include "cri/layout.h"
+#include "agent/cluster/pod-data.h"
 
-#define SEC 1000000ULL
-#define BACKOFF_INITIAL (10 * SEC) /* the kubelet's container restart back-off */
-#define BACKOFF_MAX (300 * SEC)
+#define BACKOFF_INITIAL (10 * USEC_PER_SEC) /* the kubelet's container restart back-off */
+#define BACKOFF_MAX (300 * USEC_PER_SEC)
 
 #include "pod-worker.h"
 
@@ -26,12 +27,7 @@
  * last identical one bumps its count and lastTimestamp, as the event recorder's correlator
  * does. Kept per pod in events.json beside pod.json. */
 void pod_event(struct pod_worker *w, const char *type, const char *reason, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
-        va_end(ap);
+        _cleanup_free_ char *msg = NL_FORMAT_VA(fmt);
         if (!msg || !w->events)
                 return;
         char *now = format_rfc3339(now_realtime());
@@ -70,13 +66,7 @@ static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...)
         free(c->waiting_message);
         c->waiting_reason = reason ? strdup(reason) : NULL;
         c->waiting_message = NULL;
-        if (fmt) {
-                va_list ap;
-                va_start(ap, fmt);
-                if (vasprintf(&c->waiting_message, fmt, ap) < 0)
-                        c->waiting_message = NULL;
-                va_end(ap);
-        }
+        c->waiting_message = NL_FORMAT_VA(fmt);
 }
 
 const char *pod_name(const struct pod_worker *w) {
@@ -112,16 +102,10 @@ static int on_shim_exit(sd_event_source *s, int fd, uint32_t revents, void *user
 static void watch_exit(struct ctr *c) {
         if (c->exit_watch || !c->id)
                 return;
-        _cleanup_free_ char *path = nl_strdupf("%s/containers/%s/state/shim.pid", c->w->m->cri.root_dir, c->id);
-        _cleanup_free_ char *buf = NULL;
-        if (!path || nl_read_file(path, 128, true, &buf, NULL) < 0)
+        pid_t pid;
+        if (cri_container_shim_pid(&c->w->m->cri, c->id, &pid) < 0)
                 return;
-        int64_t pid;
-        char *end = buf + strcspn(buf, " \n");
-        *end = '\0';
-        if (nl_parse_int64(buf, 1, INT32_MAX, &pid) < 0)
-                return;
-        int fd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (fd < 0)
                 return; /* already gone: the next sync reads exit.json */
         if (sd_event_add_io(c->w->m->event, &c->exit_watch, fd, EPOLLIN, on_shim_exit, c) < 0) {
@@ -210,7 +194,7 @@ static json_t *work_sandbox(struct manager *m, const void *arg) {
         }
         /* the pod's record of its sandbox, written here too: should the daemon die before it
          * reads this result, the next one (which waits for this child) still finds it */
-        _cleanup_free_ char *id_path = nl_strdupf("%s/pods/%s/sandbox.id", m->cri.root_dir, w->uid);
+        _cleanup_free_ char *id_path = layout_pod_file(m->cri.root_dir, w->uid, LAYOUT_SANDBOX_ID);
         if (id_path)
                 (void) nl_write_file_atomic(id_path, sb->id, strlen(sb->id), 0600);
         json_t *j = sandbox_json(sb);
@@ -242,7 +226,8 @@ static void done_sandbox(json_t *result, void *userdata) {
                 } else {
                         free(w->sb_error);
                         w->sb_error = NULL;
-                        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/sandbox.id", w->m->cri.root_dir, w->uid);
+                        _cleanup_free_ char *path =
+                                layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_SANDBOX_ID);
                         if (path)
                                 (void) nl_write_file_atomic(path, id, strlen(id), 0600);
                         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: sandbox %.12s ready", pod_name(w), id);
@@ -273,8 +258,7 @@ static json_t *work_create(struct manager *m, const void *argp) {
         /* A store handle of our own: the daemon's shares its open file descriptions (and so
          * its flock state) with this child, and may be mid-pull on the loop. */
         struct image_store *store = NULL;
-        _cleanup_free_ char *images = nl_strdupf("%s/images", m->cri.root_dir);
-        if (!images || image_store_open(images, &store, &err) < 0)
+        if (layout_image_store_open(m->cri.root_dir, &store, &err) < 0)
                 return op_error("CreateContainerError", &err, "cannot open the image store");
         struct container_create cc = {
                 .cfg = &m->cri,
@@ -319,7 +303,7 @@ static void post_start_done(struct ctr *c, bool ok, const char *message) {
                 free(c->hook_kill_reason);
                 c->hook_kill_reason = strdup("FailedPostStartHook");
                 kill_container(c, 0);
-                c->kill_deadline = now_monotonic() + (usec_t) 2 * SEC;
+                c->kill_deadline = now_monotonic() + (usec_t) 2 * USEC_PER_SEC;
                 arm_timer(w, c->kill_deadline);
         }
         schedule(w);
@@ -333,7 +317,7 @@ static void start_post_start(struct ctr *c) {
         }
         c->post_start_pending = true;
         c->hook_busy = true;
-        if (hook_run(c, h, 120 * SEC, post_start_done) < 0)
+        if (hook_run(c, h, 120 * USEC_PER_SEC, post_start_done) < 0)
                 post_start_done(c, false, "cannot run the hook");
 }
 
@@ -635,7 +619,7 @@ static void start_container(struct ctr *c) {
                 if (c->id) {
                         _cleanup_free_ char *pf = pod_format(w);
                         set_waiting(c, "CrashLoopBackOff", "back-off %llus restarting failed container=%s pod=%s",
-                                    (unsigned long long) (c->backoff / SEC), c->spec->name, strempty(pf));
+                                    (unsigned long long) (c->backoff / USEC_PER_SEC), c->spec->name, strempty(pf));
                         pod_event(w, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s",
                                   c->spec->name, strempty(pf));
                 }
@@ -759,7 +743,7 @@ static void pre_stop_done(struct ctr *c, bool ok, const char *message) {
         if (!ok)
                 pod_event(w, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", strempty(message));
         /* the kubelet grants at least 2 s after preStop before SIGKILL */
-        usec_t min = now_monotonic() + 2 * SEC;
+        usec_t min = now_monotonic() + 2 * USEC_PER_SEC;
         if (w->kill_deadline < min)
                 w->kill_deadline = min;
         schedule(w);
@@ -813,7 +797,7 @@ static void terminate_step(struct pod_worker *w) {
                 any_busy |= c->busy;
         }
         if (any_running) {
-                arm_timer(w, now >= w->kill_deadline ? now + SEC : w->kill_deadline);
+                arm_timer(w, now >= w->kill_deadline ? now + USEC_PER_SEC : w->kill_deadline);
                 return;
         }
         if (!any_busy && !w->sb_busy && w->n_async == 0)
@@ -1112,7 +1096,7 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
 }
 
 static void write_status(struct pod_worker *w) {
-        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/pod.json", w->m->cri.root_dir, w->uid);
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_POD_JSON);
         if (!path)
                 return;
         /* the previous status carries the conditions' transition times: from memory, or
@@ -1139,7 +1123,7 @@ static void write_status(struct pod_worker *w) {
                 free(s);
                 return;
         }
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", w->m->cri.root_dir, w->uid);
+        _cleanup_free_ char *dir = layout_pod_dir(w->m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
         if (nl_write_file_atomic(path, s, strlen(s), 0644) < 0)
@@ -1151,7 +1135,7 @@ static void write_status(struct pod_worker *w) {
 static void write_events(struct pod_worker *w) {
         if (!w->events_dirty)
                 return;
-        _cleanup_free_ char *path = nl_strdupf("%s/pods/%s/events.json", w->m->cri.root_dir, w->uid);
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_EVENTS_JSON);
         _cleanup_free_ char *s = json_dumps(w->events, JSON_INDENT(2));
         if (path && s && nl_write_file_atomic(path, s, strlen(s), 0644) == 0)
                 w->events_dirty = false;
@@ -1183,13 +1167,13 @@ void arm_timer(struct pod_worker *w, usec_t when) {
 static void stop_everything(struct pod_worker *w, bool remove) {
         if (w->state == W_RUNNING) {
                 w->state = W_TERMINATING;
-                w->kill_deadline = now_monotonic() + (usec_t) grace_seconds(w) * SEC;
+                w->kill_deadline = now_monotonic() + (usec_t) grace_seconds(w) * USEC_PER_SEC;
                 /* as the kubelet: no liveness probe kills a container of a terminating pod */
                 for (size_t i = 0; i < w->n_init + w->n_app; i++)
                         probes_stop_liveness(i < w->n_init ? &w->init[i] : &w->app[i - w->n_init]);
         } else if (w->state == W_TERMINATING) {
                 /* a second delete with a shorter grace period shortens the wait */
-                usec_t d = now_monotonic() + (usec_t) grace_seconds(w) * SEC;
+                usec_t d = now_monotonic() + (usec_t) grace_seconds(w) * USEC_PER_SEC;
                 if (d < w->kill_deadline) {
                         w->kill_deadline = d;
                         arm_timer(w, d);
@@ -1247,7 +1231,7 @@ static void sync_running(struct pod_worker *w) {
                 }
         }
         if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
-                usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * SEC;
+                usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * USEC_PER_SEC;
                 if (now >= deadline) {
                         w->deadline_exceeded = true;
                         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: active deadline exceeded", pod_name(w));
@@ -1352,7 +1336,8 @@ void schedule(struct pod_worker *w) {
 
 static void adopt(struct pod_worker *w) {
         struct manager *m = w->m;
-        _cleanup_free_ char *sb_path = nl_strdupf("%s/pods/%s/sandbox.id", m->cri.root_dir, w->uid), *sb_id = NULL;
+        _cleanup_free_ char *sb_path = layout_pod_file(m->cri.root_dir, w->uid, LAYOUT_SANDBOX_ID);
+        _cleanup_free_ char *sb_id = NULL;
         if (sb_path && nl_read_file(sb_path, 128, true, &sb_id, NULL) == 0) {
                 sb_id[strcspn(sb_id, "\n")] = '\0';
                 if (cri_sandbox_load(&m->cri, sb_id, &w->sb, NULL) < 0)
@@ -1465,7 +1450,9 @@ static char *admit_sysctls(const struct pod *pod) {
         return NULL;
 }
 
-struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
+/* A worker for pod with its containers and its pod dir; NULL when out of memory (pod is then
+ * not taken). */
+static struct pod_worker *worker_alloc(struct manager *m, struct pod *pod) {
         struct pod_worker *w = calloc(1, sizeof(*w));
         if (!w)
                 return NULL;
@@ -1473,23 +1460,29 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         w->pod = pod;
         w->uid = strdup(strempty(pod->metadata.uid));
         w->qos = strdup(pod_qos_class(pod));
-        _cleanup_free_ char *events_path = nl_strdupf("%s/pods/%s/events.json", m->cri.root_dir, w->uid);
-        _cleanup_free_ char *events_buf = NULL;
-        size_t events_len = 0;
-        if (events_path && nl_read_file(events_path, 4 * 1024 * 1024, true, &events_buf, &events_len) == 0)
-                w->events = json_loadb(events_buf, events_len, 0, NULL);
-        if (!json_is_array(w->events)) {
-                json_decref(w->events);
-                w->events = json_array();
-        }
         ctrs_init(w);
         if (!w->uid || !w->qos || !w->init || !w->app) {
+                w->pod = NULL;
                 pod_worker_free(w);
                 return NULL;
         }
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
+        _cleanup_free_ char *dir = layout_pod_dir(m->cri.root_dir, w->uid);
         if (dir)
                 (void) nl_mkdir_p(dir, 0700);
+        return w;
+}
+
+struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
+        struct pod_worker *w = worker_alloc(m, pod);
+        if (!w)
+                return NULL;
+        /* the events of the pod before a restart of the daemon */
+        w->events = node_pod_events(m->cri.root_dir, w->uid);
+        if (!w->events && !(w->events = json_array())) {
+                w->pod = NULL;
+                pod_worker_free(w);
+                return NULL;
+        }
         char *forbidden = admit_sysctls(pod);
         if (forbidden) {
                 log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s", pod_name(w), forbidden);
@@ -1578,26 +1571,18 @@ bool pod_worker_active(const struct pod_worker *w) {
 
 /* Admission rejected the pod before a worker existed: the worker only reports it. */
 struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message) {
-        struct pod_worker *w = calloc(1, sizeof(*w));
+        struct pod_worker *w = worker_alloc(m, pod);
         if (!w)
                 return NULL;
-        w->m = m;
-        w->pod = pod;
-        w->uid = strdup(strempty(pod->metadata.uid));
-        w->qos = strdup(pod_qos_class(pod));
         w->events = json_array();
         w->rejected_reason = strdup(reason);
         w->rejected_message = strdup(message);
         w->state = W_STOPPED;
-        ctrs_init(w);
-        if (!w->uid || !w->qos || !w->events || !w->rejected_reason || !w->rejected_message || !w->init || !w->app) {
+        if (!w->events || !w->rejected_reason || !w->rejected_message) {
                 w->pod = NULL;
                 pod_worker_free(w);
                 return NULL;
         }
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, w->uid);
-        if (dir)
-                (void) nl_mkdir_p(dir, 0700);
         log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s: %s", pod_name(w), reason, message);
         pod_event(w, "Warning", reason, "%s", message);
         schedule(w);

@@ -99,6 +99,11 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
 
 /* agent/probe-worker.c */
 void probes_start(struct ctr *c); /* the container runs (its postStart hook is done) */
+/* Run cmd in the container id within timeout, in an op child (exec probes and hooks): done gets
+ * {"command", "code", "stdout", "stderr"}, or {"error", "timedOut"} when it did not run to its
+ * end. */
+int container_exec_start(struct manager *m, const char *what, const char *id, char *const *cmd, size_t n_cmd,
+                         usec_t timeout, op_done_fn done, void *userdata);
 void probes_stop(struct ctr *c);  /* the container stopped, or the pod terminates */
 void probes_stop_liveness(struct ctr *c); /* the pod terminates: its liveness probes stop */
 

@@ -12,7 +12,6 @@
 #include "common/time-util.h"
 #include "pod-worker.h"
 
-#define SEC 1000000ULL
 
 static int64_t field(nl_opt_int v, int64_t def) {
         return v.set ? v.v : def;
@@ -35,7 +34,7 @@ static void finish(struct probe_state *p, enum probe_result r, const char *outpu
 /* ---- running one check ----------------------------------------------------------------- */
 
 struct exec_arg {
-        char *id;
+        const char *id;
         char **argv;
         usec_t timeout;
 };
@@ -46,22 +45,23 @@ static json_t *work_exec(struct manager *m, const void *argp) {
         int code = -1;
         nl_error err = NL_ERROR_INIT;
         int r = cri_exec_sync(&m->cri, a->id, a->argv, a->timeout, 10 * 1024, &out, &errout, &code, &err);
-        json_t *j;
-        if (r == -ETIMEDOUT)
-                j = json_pack("{s:s, s:s}", "result", "failure", "output", strempty(err.msg));
-        else if (r < 0)
-                j = json_pack("{s:s, s:s}", "result", "unknown", "output", strempty(err.msg));
-        else {
-                /* the kubelet's exec probe output is stdout and stderr together */
-                _cleanup_free_ char *both = nl_strdupf("%s%s", strempty(out), strempty(errout));
-                j = json_pack("{s:s, s:s}", "result", code == 0 ? "success" : "failure", "output", strempty(both));
-                if (code != 0 && isempty(both))
-                        json_object_set_new(j, "output", json_string(""));
-        }
+        json_t *j = r < 0 ? json_pack("{s:s, s:b}", "error", strempty(err.msg), "timedOut", r == -ETIMEDOUT)
+                          : json_pack("{s:s, s:i, s:s, s:s}", "command", strempty(a->argv[0]), "code", code,
+                                      "stdout", strempty(out), "stderr", strempty(errout));
         free(out);
         free(errout);
         nl_error_clear(&err);
         return j;
+}
+
+int container_exec_start(struct manager *m, const char *what, const char *id, char *const *cmd, size_t n_cmd,
+                         usec_t timeout, op_done_fn done, void *userdata) {
+        _cleanup_free_ char **argv = calloc(n_cmd + 1, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        memcpy(argv, cmd, n_cmd * sizeof(char *));
+        struct exec_arg a = { id, argv, timeout };
+        return op_start(m, what, work_exec, &a, done, userdata);
 }
 
 struct exec_ctx {
@@ -79,10 +79,18 @@ static void done_exec(json_t *result, void *userdata) {
         free(x);
         if (stale)
                 return; /* the container this was for is gone */
-        const char *res = json_string_value(json_object_get(result, "result"));
-        const char *out = json_string_value(json_object_get(result, "output"));
-        finish(p, streq_ptr(res, "success") ? PROBE_SUCCESS : streq_ptr(res, "failure") ? PROBE_FAILURE : PROBE_UNKNOWN,
-               out);
+        const char *error = json_string_value(json_object_get(result, "error"));
+        if (error || !json_object_get(result, "code")) {
+                /* a probe that ran past its timeout failed; one that could not run is unknown */
+                finish(p, json_is_true(json_object_get(result, "timedOut")) ? PROBE_FAILURE : PROBE_UNKNOWN,
+                       strempty(error));
+                return;
+        }
+        /* the kubelet's exec probe output is stdout and stderr together */
+        _cleanup_free_ char *both = nl_strdupf("%s%s", strempty(json_string_value(json_object_get(result, "stdout"))),
+                                               strempty(json_string_value(json_object_get(result, "stderr"))));
+        finish(p, json_integer_value(json_object_get(result, "code")) == 0 ? PROBE_SUCCESS : PROBE_FAILURE,
+               strempty(both));
 }
 
 static void done_network(enum probe_result r, const char *output, void *userdata) {
@@ -95,24 +103,17 @@ static void check(struct probe_state *p) {
         struct ctr *c = p->c;
         struct pod_worker *w = c->w;
         const struct pod_probe *s = p->spec;
-        usec_t timeout = (usec_t) field(s->timeout_seconds, 1) * SEC;
+        usec_t timeout = (usec_t) field(s->timeout_seconds, 1) * USEC_PER_SEC;
         const char *pod_ip = w->sb && w->sb->n_ips ? w->sb->ips[0] : "127.0.0.1";
         int r = 0;
 
         if (s->exec) {
-                struct exec_arg a = { c->id, s->exec->command, timeout };
-                char **argv = calloc(s->exec->n_command + 1, sizeof(char *));
                 struct exec_ctx *x = calloc(1, sizeof(*x));
-                if (!argv || !x) {
-                        free(argv);
-                        free(x);
+                if (!x)
                         return;
-                }
-                memcpy(argv, s->exec->command, s->exec->n_command * sizeof(char *));
-                a.argv = argv;
                 *x = (struct exec_ctx){ p, c->probe_gen };
-                r = op_start(w->m, "exec-probe", work_exec, &a, done_exec, x);
-                free(argv);
+                r = container_exec_start(w->m, "exec-probe", c->id, s->exec->command, s->exec->n_command, timeout,
+                                         done_exec, x);
                 if (r < 0) {
                         free(x);
                         return;
@@ -146,9 +147,9 @@ static void verdict_changed(struct probe_state *p) {
                         c->started = true;
                         /* the gated probes start now */
                         if (c->liveness.spec)
-                                arm(&c->liveness, (usec_t) field(c->liveness.spec->initial_delay_seconds, 0) * SEC);
+                                arm(&c->liveness, (usec_t) field(c->liveness.spec->initial_delay_seconds, 0) * USEC_PER_SEC);
                         if (c->readiness.spec)
-                                arm(&c->readiness, (usec_t) field(c->readiness.spec->initial_delay_seconds, 0) * SEC);
+                                arm(&c->readiness, (usec_t) field(c->readiness.spec->initial_delay_seconds, 0) * USEC_PER_SEC);
                 }
         }
         if (!p->result && (p == &c->liveness || p == &c->startup)) {
@@ -162,7 +163,7 @@ static void verdict_changed(struct probe_state *p) {
                 /* probe-level terminationGracePeriodSeconds, else the pod's */
                 int64_t grace = field(p->spec->termination_grace_period_seconds,
                                       field(w->pod->spec.termination_grace_period_seconds, 30));
-                c->kill_deadline = now_monotonic() + (usec_t) grace * SEC;
+                c->kill_deadline = now_monotonic() + (usec_t) grace * USEC_PER_SEC;
                 arm_timer(w, c->kill_deadline);
         }
         schedule(w);
@@ -197,7 +198,7 @@ static void finish(struct probe_state *p, enum probe_result r, const char *outpu
                 }
         }
         if (!p->on_hold && running(c))
-                arm(p, (usec_t) field(p->spec->period_seconds, 10) * SEC);
+                arm(p, (usec_t) field(p->spec->period_seconds, 10) * USEC_PER_SEC);
 }
 
 /* ---- scheduling ---------------------------------------------------------------------------- */
@@ -250,7 +251,7 @@ void probes_start(struct ctr *c) {
                         continue;
                 if (all[i] != &c->startup && c->startup.spec)
                         continue; /* armed when the startup probe succeeds */
-                arm(all[i], (usec_t) field(all[i]->spec->initial_delay_seconds, 0) * SEC);
+                arm(all[i], (usec_t) field(all[i]->spec->initial_delay_seconds, 0) * USEC_PER_SEC);
         }
 }
 

@@ -10,9 +10,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "common/time-util.h"
+#include "agent/state/state.h"
 #include "manager.h"
 
-#define RUNTIME_CHECK_PERIOD (5ULL * 1000000ULL) /* the kubelet's runtime status period */
+#define RUNTIME_CHECK_PERIOD (5 * USEC_PER_SEC) /* the kubelet's runtime status period */
 
 /* "RuntimeReady=false reason:X message:Y", as the kubelet prints a runtime condition */
 static char *condition_error(const char *prefix, const char *type, const struct cri_condition *c) {
@@ -71,7 +72,15 @@ static void apply(struct manager *m, struct cri_status *st) {
         }
         if (runtime_changed || network_changed) {
                 manager_notify_status(m);
-                (void) daemon_info_write(m);
+                (void) daemon_info_write(&(struct daemon_info){
+                        .node_name = m->cfg->node_name,
+                        .root_dir = m->cfg->root_dir,
+                        .run_dir = m->cfg->run_dir,
+                        .log_dir = m->cfg->log_dir,
+                        .containers_log_dir = m->cfg->containers_log_dir,
+                        .runtime = &rs->st.runtime,
+                        .network = &rs->st.network,
+                });
                 /* pods that waited start now, or show the new cause; the node's status says it
                  * on its next update */
                 if (!first)

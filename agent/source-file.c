@@ -19,7 +19,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
-#include "agent.h"
+#include "source-file.h"
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "podspec/podspec.h"
@@ -589,10 +589,6 @@ void file_source_free(struct file_source *s) {
         free(s->dir);
         free(s->node_name);
         free(s);
-}
-
-static void file_source_freep(struct file_source **s) {
-        file_source_free(*s);
 }
 
 int file_source_new(sd_event *event, const char *dir, const char *node_name, usec_t rescan,

@@ -11,8 +11,8 @@
 
 #include "common/fs.h"
 #include "manager.h"
+#include "cri/layout.h"
 
-#define USERNS_FILE "userns"
 #define USERNS_FILE_MAX 4096
 #define DEFAULT_FIRST_ID (1ULL << 16)
 #define DEFAULT_LENGTH ((1ULL << 32) - DEFAULT_FIRST_ID)
@@ -76,7 +76,7 @@ static void slot_set(struct userns_alloc *a, uint64_t i, bool on) {
 }
 
 static char *mapping_path(const struct manager *m, const char *uid) {
-        return nl_strdupf("%s/pods/%s/" USERNS_FILE, m->cri.root_dir, uid);
+        return layout_pod_file(m->cri.root_dir, uid, LAYOUT_USERNS);
 }
 
 /* The pod's file: 0 and its mapping, -ENOENT when it has none, -EBADMSG when it is not one we
@@ -123,7 +123,7 @@ static int record(struct userns_alloc *a, const struct cri_userns *u) {
 }
 
 void userns_manager_scan(struct manager *m) {
-        _cleanup_free_ char *dir = nl_strdupf("%s/pods", m->cri.root_dir);
+        _cleanup_free_ char *dir = layout_pods_dir(m->cri.root_dir);
         DIR *d = dir && m->userns.used ? opendir(dir) : NULL;
         if (!d)
                 return;
@@ -176,7 +176,7 @@ int userns_pod_mapping(struct manager *m, const struct pod *pod, struct cri_user
                 return -ENOSPC;
         }
         u = (struct cri_userns){ (uint32_t) (a->first + i * a->per_pod), (uint32_t) a->per_pod };
-        _cleanup_free_ char *path = mapping_path(m, uid), *dir = nl_strdupf("%s/pods/%s", m->cri.root_dir, uid);
+        _cleanup_free_ char *path = mapping_path(m, uid), *dir = layout_pod_dir(m->cri.root_dir, uid);
         json_t *e = json_pack("{s:I, s:i, s:I}", "hostId", (json_int_t) u.host_id, "containerId", 0, "length",
                               (json_int_t) u.size);
         json_t *j = e ? json_pack("{s:[O], s:[O]}", "uidMappings", e, "gidMappings", e) : NULL;

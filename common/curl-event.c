@@ -242,3 +242,19 @@ void curl_event_remove(struct curl_event *ce, CURL *easy) {
         if (ce && easy)
                 curl_multi_remove_handle(ce->multi, easy);
 }
+
+bool curl_header_split(const char *data, size_t n, size_t *ret_name_len, const char **ret_value,
+                       size_t *ret_value_len) {
+        const char *colon = memchr(data, ':', n);
+        if (!colon || colon == data)
+                return false;
+        const char *v = colon + 1, *end = data + n;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        *ret_name_len = (size_t) (colon - data);
+        *ret_value = v;
+        *ret_value_len = (size_t) (end - v);
+        return true;
+}

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 struct curl_event;
@@ -24,3 +25,9 @@ CURLM *curl_event_multi(struct curl_event *ce);
 int curl_event_add(struct curl_event *ce, CURL *easy);
 /* Take a transfer off before it finished (done is not called); NULL-safe. */
 void curl_event_remove(struct curl_event *ce, CURL *easy);
+
+/* A response header line as a CURLOPT_HEADERFUNCTION gets it ("Name: value\r\n"): its name's
+ * length and its value without surrounding blanks. False for what is not a header (the status
+ * line, the blank line that ends the headers). */
+bool curl_header_split(const char *data, size_t n, size_t *ret_name_len, const char **ret_value,
+                       size_t *ret_value_len);

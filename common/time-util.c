@@ -8,22 +8,22 @@
 usec_t now_realtime(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * 1000000ULL + (usec_t) ts.tv_nsec / 1000ULL;
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
 usec_t now_monotonic(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * 1000000ULL + (usec_t) ts.tv_nsec / 1000ULL;
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
 char *format_rfc3339nano(usec_t t) {
-        time_t s = (time_t) (t / 1000000ULL);
+        time_t s = (time_t) (t / USEC_PER_SEC);
         struct tm tm;
         char buf[64];
         if (!gmtime_r(&s, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
                 return NULL;
-        return nl_strdupf("%s.%09lluZ", buf, (unsigned long long) (t % 1000000ULL) * 1000ULL);
+        return nl_strdupf("%s.%09lluZ", buf, (unsigned long long) (t % USEC_PER_SEC) * NSEC_PER_USEC);
 }
 
 usec_t parse_rfc3339(const char *s) {
@@ -44,7 +44,7 @@ usec_t parse_rfc3339(const char *s) {
         time_t secs = timegm(&tm);
         if (secs < 0)
                 return 0;
-        return (usec_t) secs * 1000000ULL + frac;
+        return (usec_t) secs * USEC_PER_SEC + frac;
 }
 
 

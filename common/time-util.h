@@ -5,6 +5,11 @@
 
 typedef uint64_t usec_t;
 
+#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define NSEC_PER_USEC ((usec_t) 1000ULL)
+#define NSEC_PER_SEC ((usec_t) 1000000000ULL)
+
 usec_t now_realtime(void);
 usec_t now_monotonic(void);
 /* RFC3339Nano in UTC, as Kubernetes prints times with nanoseconds. */

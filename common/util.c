@@ -4,7 +4,7 @@
 
 #include "util.h"
 
-static char *vstrdupf(const char *fmt, va_list ap) {
+char *nl_vstrdupf(const char *fmt, va_list ap) {
         char *s = NULL;
         if (vasprintf(&s, fmt, ap) < 0)
                 return NULL;
@@ -14,21 +14,26 @@ static char *vstrdupf(const char *fmt, va_list ap) {
 char *nl_strdupf(const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        char *s = vstrdupf(fmt, ap);
+        char *s = nl_vstrdupf(fmt, ap);
         va_end(ap);
         return s;
 }
 
-int nl_error_set(nl_error *err, int code, const char *fmt, ...) {
+int nl_error_setv(nl_error *err, int code, const char *fmt, va_list ap) {
         if (!err)
                 return code;
-        va_list ap;
-        va_start(ap, fmt);
-        char *m = vstrdupf(fmt, ap);
-        va_end(ap);
+        char *m = nl_vstrdupf(fmt, ap);
         free(err->msg);
         err->msg = m;
         err->code = code;
+        return code;
+}
+
+int nl_error_set(nl_error *err, int code, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        nl_error_setv(err, code, fmt, ap);
+        va_end(ap);
         return code;
 }
 
@@ -37,7 +42,7 @@ int nl_error_prefix(nl_error *err, const char *fmt, ...) {
                 return -EINVAL;
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *p = vstrdupf(fmt, ap);
+        _cleanup_free_ char *p = nl_vstrdupf(fmt, ap);
         va_end(ap);
         if (p) {
                 char *m = nl_strdupf("%s: %s", p, strempty(err->msg));
@@ -71,6 +76,21 @@ int nl_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
                 return -ERANGE;
         *ret = v;
         return 0;
+}
+
+char *nl_quote(const char *s, size_t max, bool ascii_only) {
+        nl_buf b = {};
+        size_t n = strlen(strempty(s));
+        for (size_t i = 0; i < n && i < max; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || (ascii_only && c > 0x7f))
+                        nl_buf_printf(&b, "\\x%02x", c);
+                else
+                        nl_buf_append(&b, (const char *) &c, 1);
+        }
+        if (n > max)
+                nl_buf_puts(&b, "...");
+        return nl_buf_steal(&b);
 }
 
 static bool buf_reserve(nl_buf *b, size_t extra) {

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Small helpers shared by every nodelet library: cleanup attributes, ownership hand-over,
- * and the user-facing error type. Header-only except for nl_error (error.c). */
+/* Small helpers shared by every nodelet library: cleanup attributes, ownership hand-over, the
+ * user-facing error type (nl_error), string helpers, the growable buffer (nl_buf), quoting for
+ * messages, base64. The functions are in util.c. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,14 +26,29 @@ static inline void freep(void *p) {
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* Close *fd unless it is negative, and make it -1 (errno kept). */
 static inline void closep(int *fd) {
         if (*fd >= 0) {
                 int saved = errno;
                 close(*fd);
                 errno = saved;
+                *fd = -1;
         }
 }
 #define _cleanup_close_ _cleanup_(closep)
+
+/* funcp(&p) calls func(p) unless p is NULL: the cleanup of a pointer whose type has a
+ * destructor, declared once next to the destructor (systemd's DEFINE_TRIVIAL_CLEANUP_FUNC). */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
+        static inline void func##p(type *p) {                                                      \
+                if (*p)                                                                            \
+                        func(*p);                                                                  \
+        }
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
+DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
+/* for files that include jansson.h (json_decrefp is jansson's) */
+#define _cleanup_json_ _cleanup_(json_decrefp)
 
 /* Hand ownership on: returns the value and clears the variable so its cleanup is a no-op. */
 #define TAKE_PTR(p)                                                                                \
@@ -78,12 +96,32 @@ typedef struct nl_error {
 /* Set the error (replacing any previous one) and return code, so callers can
  * `return nl_error_set(err, -EINVAL, "...")`. err may be NULL. */
 int nl_error_set(nl_error *err, int code, const char *fmt, ...) _printf_(3, 4);
+int nl_error_setv(nl_error *err, int code, const char *fmt, va_list ap) _printf_(3, 0);
 /* Prepend "<context>: " to the message; returns the error's code. */
 int nl_error_prefix(nl_error *err, const char *fmt, ...) _printf_(2, 3);
 void nl_error_clear(nl_error *err);
 
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *nl_strdupf(const char *fmt, ...) _printf_(1, 2);
+char *nl_vstrdupf(const char *fmt, va_list ap) _printf_(1, 0);
+/* In a function whose last named parameter is fmt: what fmt and the variable arguments make,
+ * malloc'd; NULL when fmt is NULL or out of memory. */
+#define NL_FORMAT_VA(fmt)                                                                          \
+        ({                                                                                         \
+                char *_s_ = NULL;                                                                  \
+                if (fmt) {                                                                         \
+                        va_list _ap_;                                                              \
+                        va_start(_ap_, fmt);                                                       \
+                        _s_ = nl_vstrdupf(fmt, _ap_);                                              \
+                        va_end(_ap_);                                                              \
+                }                                                                                  \
+                _s_;                                                                               \
+        })
+
+/* s for an error message about input that may be hostile: at most max bytes ("..." after it),
+ * control bytes, DEL, '"' and '\' written \xHH, and with ascii_only every byte above 0x7f too,
+ * so that it cannot garble a log, an Event or a terminal. NULL only when out of memory. */
+char *nl_quote(const char *s, size_t max, bool ascii_only);
 
 /* Parse a whole base-10 integer; -EINVAL unless the string is entirely a number, -ERANGE
  * when out of [min, max]. */

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/fs.h"
+#include "common/strv.h"
 #include "volume-internal.h"
 
 #define DATA_DIR "..data"
@@ -165,33 +167,34 @@ static int chown_one(int dir_fd, const char *name, gid_t gid, bool read_only) {
         return fchmodat(dir_fd, name, mode, 0) < 0 ? -errno : 0;
 }
 
-static int ownership_children(int fd, gid_t gid, bool read_only, unsigned depth) {
+/* A depth-first walk below fd that never follows a symlink: visit() sees each entry (rel is its
+ * path below fd, "a", "a/b") before what a directory holds; an error stops the walk. A tree
+ * deeper than 64 levels is too_deep. */
+typedef int (*walk_fn)(int dir_fd, const char *name, const char *rel, bool is_dir, void *userdata);
+
+static int walk_tree(int fd, const char *prefix, unsigned depth, int too_deep, walk_fn visit, void *userdata) {
         if (depth > 64)
-                return -ELOOP;
-        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return -ENOMEM;
-        }
-        int r = 0;
+                return too_deep;
+        DIR *d;
+        int r = nl_opendir_at(fd, ".", &d);
+        if (r < 0)
+                return r;
         struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                r = chown_one(fd, de->d_name, gid, read_only);
+        while ((de = nl_readdir(d))) {
+                _cleanup_free_ char *rel =
+                        prefix ? nl_strdupf("%s/%s", prefix, de->d_name) : strdup(de->d_name);
+                bool is_dir = entry_is_dir(fd, de);
+                r = rel ? visit(fd, de->d_name, rel, is_dir, userdata) : -ENOMEM;
                 if (r < 0)
                         break;
-                if (entry_is_dir(fd, de)) {
+                if (is_dir) {
                         _cleanup_close_ int c =
                                 openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (c < 0) {
                                 r = -errno;
                                 break;
                         }
-                        r = ownership_children(c, gid, read_only, depth + 1);
+                        r = walk_tree(c, rel, depth + 1, too_deep, visit, userdata);
                         if (r < 0)
                                 break;
                 }
@@ -200,6 +203,16 @@ static int ownership_children(int fd, gid_t gid, bool read_only, unsigned depth)
                 r = -errno;
         closedir(d);
         return r;
+}
+
+struct ownership {
+        gid_t gid;
+        bool read_only;
+};
+
+static int visit_ownership(int dir_fd, const char *name, const char *rel, bool is_dir, void *userdata) {
+        const struct ownership *o = userdata;
+        return chown_one(dir_fd, name, o->gid, o->read_only);
 }
 
 int volume_set_ownership(int dir_fd, gid_t gid, bool read_only) {
@@ -207,73 +220,18 @@ int volume_set_ownership(int dir_fd, gid_t gid, bool read_only) {
         int r = chown_one(dir_fd, "", gid, read_only);
         if (r < 0)
                 return r;
-        return ownership_children(dir_fd, gid, read_only, 0);
+        return walk_tree(dir_fd, NULL, 0, -ELOOP, visit_ownership, &(struct ownership){ gid, read_only });
 }
 
 /* ---- the old version ---------------------------------------------------------------------- */
 
-struct strv {
-        char **v;
-        size_t n;
-};
-
-static void strv_done(struct strv *s) {
-        for (size_t i = 0; i < s->n; i++)
-                free(s->v[i]);
-        free(s->v);
-        *s = (struct strv){};
-}
-
-static int strv_push(struct strv *s, char *item) {
-        if (!item)
-                return -ENOMEM;
-        char **n = realloc(s->v, (s->n + 1) * sizeof(char *));
-        if (!n) {
-                free(item);
-                return -ENOMEM;
-        }
-        s->v = n;
-        s->v[s->n++] = item;
-        return 0;
-}
-
 /* Every path below the old timestamped dir, relative ("a", "a/b"), as filepath.Walk sees. */
-static int list_tree(int fd, const char *prefix, struct strv *out, unsigned depth) {
-        if (depth > 64 || out->n > MAX_OLD_ENTRIES)
-                return -E2BIG;
-        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return -ENOMEM;
-        }
-        int r = 0;
-        struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                char *rel = prefix ? nl_strdupf("%s/%s", prefix, de->d_name) : strdup(de->d_name);
-                r = strv_push(out, rel);
-                if (r < 0)
-                        break;
-                if (entry_is_dir(fd, de)) {
-                        _cleanup_close_ int c =
-                                openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (c < 0) {
-                                r = -errno;
-                                break;
-                        }
-                        r = list_tree(c, out->v[out->n - 1], out, depth + 1);
-                        if (r < 0)
-                                break;
-                }
-        }
-        if (r == 0 && errno)
-                r = -errno;
-        closedir(d);
-        return r;
+static int visit_list(int dir_fd, const char *name, const char *rel, bool is_dir, void *userdata) {
+        struct strv *out = userdata;
+        int r = strv_add(out, strdup(rel));
+        if (r < 0)
+                return r;
+        return is_dir && out->n > MAX_OLD_ENTRIES ? -E2BIG : 0;
 }
 
 /* Whether path is a payload file or a directory leading to one (upstream's newPaths). */
@@ -407,20 +365,15 @@ static int user_visible_links(int dfd, const struct aw_payload *p) {
 
 /* Timestamped dirs nothing points at and a "..data_tmp" left by an interrupted write. */
 static void remove_stale(int dfd, const char *current) {
-        int d2 = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (d2 < 0)
+        DIR *d;
+        if (nl_opendir_at(dfd, ".", &d) < 0)
                 return;
-        DIR *d = fdopendir(d2);
-        if (!d) {
-                close(d2);
-                return;
-        }
         struct strv stale = {};
         struct dirent *de;
         while ((de = readdir(d)))
                 if ((is_ts_name(de->d_name) && !streq_ptr(de->d_name, current)) ||
                     streq(de->d_name, DATA_TMP))
-                        if (strv_push(&stale, strdup(de->d_name)) < 0)
+                        if (strv_add(&stale, strdup(de->d_name)) < 0)
                                 break;
         closedir(d);
         for (size_t i = 0; i < stale.n; i++)
@@ -455,7 +408,7 @@ int atomic_writer_write(const char *target_dir, const struct aw_payload *p, int6
                 if (old_fd >= 0) {
                         /* (3) what the new payload no longer has */
                         _cleanup_(strv_done) struct strv all = {};
-                        r = list_tree(old_fd, NULL, &all, 0);
+                        r = walk_tree(old_fd, NULL, 0, -E2BIG, visit_list, &all);
                         if (r < 0)
                                 return nl_error_set(err, r, "list \"%s/%s\": %s", target_dir, old,
                                                     strerror(-r));
@@ -466,7 +419,7 @@ int atomic_writer_write(const char *target_dir, const struct aw_payload *p, int6
                                 gone = true;
                                 /* only top-level names are user-visible links */
                                 if (!strchr(all.v[i], '/')) {
-                                        r = strv_push(&remove, TAKE_PTR(all.v[i]));
+                                        r = strv_add(&remove, TAKE_PTR(all.v[i]));
                                         if (r < 0)
                                                 return r;
                                 }

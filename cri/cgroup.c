@@ -8,10 +8,10 @@
 #include <time.h>
 
 #include "cgroup.h"
-#include "cni-internal.h"
+#include "common/fs.h"
+#include "common/mountinfo.h"
 #include "../podspec/podspec.h"
 
-#define MOUNTINFO_MAX_BYTES (4u * 1024u * 1024u)
 #define CGROUP_FILE_MAX_BYTES (64u * 1024u)
 #define CGROUP_MAX_DEPTH 32
 #define RMDIR_RETRIES 50
@@ -36,26 +36,7 @@ void cgroup_layout_free(struct cgroup_layout *l) {
         free(l);
 }
 
-static void cgroup_layout_freep(struct cgroup_layout **l) {
-        cgroup_layout_free(*l);
-}
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo */
-static char *unescape_octal(const char *s, size_t n) {
-        char *r = malloc(n + 1), *p = r;
-        if (!r)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-                    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-                        *p++ = (char) (((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-                        i += 3;
-                } else
-                        *p++ = s[i];
-        }
-        *p = '\0';
-        return r;
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct cgroup_layout *, cgroup_layout_free)
 
 /* Super options of a v1 cgroup mount that are not controllers. */
 static bool v1_option_is_controller(const char *o, size_t n) {
@@ -86,15 +67,6 @@ static char *v1_controllers(const char *opts) {
         if (!b.len)
                 nl_buf_puts(&b, "");
         return nl_buf_steal(&b);
-}
-
-/* Split a line into whitespace-separated fields (in place); returns the count. */
-static size_t split_fields(char *line, char **f, size_t max) {
-        size_t n = 0;
-        char *save = NULL;
-        for (char *t = strtok_r(line, " ", &save); t && n < max; t = strtok_r(NULL, " ", &save))
-                f[n++] = t;
-        return n;
 }
 
 static int layout_add(struct cgroup_layout *l, const char *mount_point, const char *controllers, bool v2) {
@@ -129,24 +101,16 @@ int cgroup_layout_parse(const char *mountinfo, const char *unified_controllers, 
 
         char *save = NULL;
         for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *f[64];
-                size_t n = split_fields(line, f, ELEMENTSOF(f));
-                size_t sep = 0;
-                for (size_t i = 6; i < n; i++)
-                        if (streq(f[i], "-")) {
-                                sep = i;
-                                break;
-                        }
-                if (sep == 0 || sep + 3 >= n)
+                struct mountinfo_entry e;
+                if (mountinfo_parse_line(line, &e) < 0 || !e.super_options)
                         continue;
-                const char *root = f[3], *fstype = f[sep + 1], *super = f[sep + 3];
-                bool v2 = streq(fstype, "cgroup2");
-                if (!v2 && !streq(fstype, "cgroup"))
+                bool v2 = streq(e.fstype, "cgroup2");
+                if (!v2 && !streq(e.fstype, "cgroup"))
                         continue;
-                if (!streq(root, "/")) /* a bind mount of a sub-tree: not a hierarchy root */
+                if (!streq(e.root, "/")) /* a bind mount of a sub-tree: not a hierarchy root */
                         continue;
-                _cleanup_free_ char *mp = unescape_octal(f[4], strlen(f[4]));
-                _cleanup_free_ char *ctl = v2 ? strdup("") : v1_controllers(super);
+                _cleanup_free_ char *mp = strdup(e.mount_point);
+                _cleanup_free_ char *ctl = v2 ? strdup("") : v1_controllers(e.super_options);
                 if (!mp || !ctl)
                         return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
                 if (v2) {
@@ -200,7 +164,7 @@ int cgroup_layout_detect(struct cgroup_layout **ret, nl_error *err) {
         _cleanup_(cgroup_layout_freep) struct cgroup_layout *l = NULL;
         int r;
 
-        r = sbx_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, &mi, NULL);
+        r = mountinfo_read(&mi);
         if (r < 0)
                 return nl_error_set(err, r, "detect cgroups: read /proc/self/mountinfo: %s", strerror(-r));
         r = cgroup_layout_parse(mi, NULL, &l, err);
@@ -210,7 +174,7 @@ int cgroup_layout_detect(struct cgroup_layout **ret, nl_error *err) {
                 ctl_path = nl_strdupf("%s/cgroup.controllers", l->unified);
                 if (!ctl_path)
                         return nl_error_set(err, -ENOMEM, "detect cgroups: out of memory");
-                if (sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &ctl, NULL) >= 0) {
+                if (nl_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, false, &ctl, NULL) >= 0) {
                         ctl[strcspn(ctl, "\n")] = '\0';
                         l->unified_controllers = TAKE_PTR(ctl);
                 }
@@ -416,9 +380,9 @@ static void v2_enable_controllers(const char *parent) {
         _cleanup_free_ char *ctl_path = nl_strdupf("%s/cgroup.controllers", parent);
         _cleanup_free_ char *sub_path = nl_strdupf("%s/cgroup.subtree_control", parent);
         _cleanup_free_ char *have = NULL, *on = NULL;
-        if (!ctl_path || !sub_path || sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &have, NULL) < 0)
+        if (!ctl_path || !sub_path || nl_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, false, &have, NULL) < 0)
                 return;
-        (void) sbx_read_file(sub_path, CGROUP_FILE_MAX_BYTES, &on, NULL);
+        (void) nl_read_file(sub_path, CGROUP_FILE_MAX_BYTES, false, &on, NULL);
         for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
                 if (!word_in(have, wanted[i]) || word_in(on, wanted[i]))
                         continue;
@@ -437,10 +401,10 @@ static int v1_cpuset_inherit(const char *dir, const char *parent) {
                 _cleanup_free_ char *v = NULL, *cur = NULL;
                 if (!src || !dst)
                         return -ENOMEM;
-                int r = sbx_read_file(src, CGROUP_FILE_MAX_BYTES, &v, NULL);
+                int r = nl_read_file(src, CGROUP_FILE_MAX_BYTES, false, &v, NULL);
                 if (r < 0)
                         return r;
-                if (sbx_read_file(dst, CGROUP_FILE_MAX_BYTES, &cur, NULL) >= 0 && cur[0] != '\n' && cur[0])
+                if (nl_read_file(dst, CGROUP_FILE_MAX_BYTES, false, &cur, NULL) >= 0 && cur[0] != '\n' && cur[0])
                         continue;
                 r = write_string(dst, v);
                 if (r < 0)
@@ -533,7 +497,7 @@ static int hierarchy_apply(const struct cgroup_hierarchy *h, const char *dir,
                 _cleanup_free_ char *ctl = NULL;
                 if (!ctl_path)
                         return nl_error_set(err, -ENOMEM, "out of memory");
-                (void) sbx_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, &ctl, NULL);
+                (void) nl_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, false, &ctl, NULL);
                 if (word_in(ctl, "cpu")) {
                         /* runc's ConvertCPUSharesToCgroupV2Value */
                         uint64_t w = res->cpu_shares ? 1 + ((res->cpu_shares - 2) * 9999) / 262142 : 100;
@@ -658,13 +622,13 @@ static int rmdir_retry(const char *dir) {
 static int rmdir_tree(const char *dir, unsigned depth) {
         if (depth > CGROUP_MAX_DEPTH)
                 return -ELOOP;
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        int r = 0;
+        DIR *d;
+        int r = nl_opendir_at(AT_FDCWD, dir, &d);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
         struct dirent *e;
-        while ((e = readdir(d))) {
-                if (e->d_type != DT_DIR || streq(e->d_name, ".") || streq(e->d_name, ".."))
+        while ((e = nl_readdir(d))) {
+                if (e->d_type != DT_DIR)
                         continue;
                 _cleanup_free_ char *sub = nl_strdupf("%s/%s", dir, e->d_name);
                 if (!sub) {

@@ -8,15 +8,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 
-#include "cni-internal.h"
+#include "cni.h"
+#include "common/fs.h"
+#include "common/run.h"
 
 extern char **environ;
 
@@ -25,7 +23,6 @@ extern char **environ;
 #define CNI_CACHE_NAME "cni.json"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-#define _cleanup_json_ _cleanup_(json_decrefp)
 
 /* ---- versions ---------------------------------------------------------------------------- */
 
@@ -140,7 +137,7 @@ static json_t *load_file(const char *path, const char *name, char *const *bin_di
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
         json_error_t je;
-        int r = sbx_read_file(path, CNI_MAX_CONF_BYTES, &buf, &len);
+        int r = nl_read_file(path, CNI_MAX_CONF_BYTES, false, &buf, &len);
         if (r < 0) {
                 *why = nl_strdupf("%s: %s", name, strerror(-r));
                 return NULL;
@@ -268,12 +265,6 @@ struct invocation {
         size_t n_bin_dirs;
 };
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * 1000000u + (usec_t) ts.tv_nsec / 1000u;
-}
-
 static char **plugin_env(const struct invocation *inv) {
         size_t n = 0;
         for (char **e = environ; e && *e; e++)
@@ -322,167 +313,22 @@ static void env_free(char **env) {
         free(env);
 }
 
-struct output {
-        char *out, *errout;
-        size_t out_len, err_len;
-        int status; /* wait status */
-        bool timed_out, too_big;
-};
-
-static void output_done(struct output *o) {
-        free(o->out);
-        free(o->errout);
-        *o = (struct output){};
-}
-
-static int buf_read(int fd, char **buf, size_t *len, size_t cap, bool *too_big) {
-        char tmp[16384];
-        ssize_t k = read(fd, tmp, sizeof(tmp));
-        if (k < 0)
-                return errno == EINTR || errno == EAGAIN ? 1 : -errno;
-        if (k == 0)
-                return 0;
-        if (*len + (size_t) k > cap) {
-                *too_big = true;
-                return 0;
-        }
-        char *nb = realloc(*buf, *len + (size_t) k + 1);
-        if (!nb)
-                return -ENOMEM;
-        memcpy(nb + *len, tmp, (size_t) k);
-        *len += (size_t) k;
-        nb[*len] = '\0';
-        *buf = nb;
-        return 1;
-}
-
-/* Run the plugin binary with data on stdin; collect capped stdout and stderr, with a deadline. */
-static int exec_plugin(const char *bin, const struct invocation *inv, const char *data, struct output *o) {
-        int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+/* Run the plugin binary with data on stdin; stdout and stderr captured (a stdout larger than
+ * the cap fails it), with a deadline. */
+static int exec_plugin(const char *bin, const struct invocation *inv, const char *data,
+                       struct nl_run_result *o) {
         char **env = plugin_env(inv);
-        int r = 0;
-
-        *o = (struct output){};
         if (!env)
                 return -ENOMEM;
-        if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-                r = -errno;
-                goto close_all;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                goto close_all;
-        }
-        if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                for (int s = 1; s < NSIG; s++)
-                        (void) signal(s, SIG_DFL);
-                if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
-                        _exit(127);
-                char *argv[] = {(char *) bin, NULL};
-                execve(bin, argv, env);
-                _exit(127);
-        }
-        int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        close(in[0]);
-        close(out[1]);
-        close(errp[1]);
-        in[0] = out[1] = errp[1] = -1;
-        (void) fcntl(in[1], F_SETFL, O_NONBLOCK);
-
-        usec_t deadline = now_usec() + CNI_PLUGIN_TIMEOUT_USEC;
-        size_t written = 0, data_len = strlen(data);
-        bool out_open = true, err_open = true;
-        if (data_len == 0) {
-                close(in[1]);
-                in[1] = -1;
-        }
-        while (out_open || err_open || in[1] >= 0) {
-                struct pollfd pf[3];
-                nfds_t np = 0;
-                int idx_in = -1, idx_out = -1, idx_err = -1;
-                if (in[1] >= 0) {
-                        idx_in = (int) np;
-                        pf[np++] = (struct pollfd){.fd = in[1], .events = POLLOUT};
-                }
-                if (out_open) {
-                        idx_out = (int) np;
-                        pf[np++] = (struct pollfd){.fd = out[0], .events = POLLIN};
-                }
-                if (err_open) {
-                        idx_err = (int) np;
-                        pf[np++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
-                }
-                usec_t now = now_usec();
-                if (now >= deadline) {
-                        o->timed_out = true;
-                        break;
-                }
-                int k = poll(pf, np, (int) ((deadline - now + 999) / 1000));
-                if (k < 0 && errno != EINTR) {
-                        r = -errno;
-                        break;
-                }
-                if (k <= 0)
-                        continue;
-                if (idx_in >= 0 && pf[idx_in].revents) {
-                        ssize_t w = write(in[1], data + written, data_len - written);
-                        if (w > 0)
-                                written += (size_t) w;
-                        if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == data_len) {
-                                close(in[1]); /* EOF for the plugin (EPIPE: it did not want it) */
-                                in[1] = -1;
-                        }
-                }
-                if (idx_out >= 0 && pf[idx_out].revents) {
-                        int q = buf_read(out[0], &o->out, &o->out_len, CNI_MAX_OUTPUT_BYTES, &o->too_big);
-                        if (q < 0) {
-                                r = q;
-                                break;
-                        }
-                        if (q == 0)
-                                out_open = false;
-                }
-                if (idx_err >= 0 && pf[idx_err].revents) {
-                        bool ignored = false; /* stderr beyond the cap is dropped, not fatal */
-                        int q = buf_read(errp[0], &o->errout, &o->err_len, CNI_MAX_STDERR_BYTES, &ignored);
-                        if (q < 0) {
-                                r = q;
-                                break;
-                        }
-                        if (q == 0)
-                                err_open = false;
-                }
-                if (o->too_big)
-                        break;
-        }
-        /* the plugin's exit, within what is left of the deadline */
-        if (r < 0 || o->timed_out || o->too_big)
-                (void) kill(pid, SIGKILL);
-        else if (pidfd >= 0) {
-                usec_t now = now_usec();
-                struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-                if (now >= deadline || poll(&pf, 1, (int) ((deadline - now + 999) / 1000)) == 0) {
-                        o->timed_out = true;
-                        (void) kill(pid, SIGKILL);
-                }
-        }
-        while (waitpid(pid, &o->status, 0) < 0 && errno == EINTR)
-                ;
-        if (pidfd >= 0)
-                close(pidfd);
-close_all:
-        for (int i = 0; i < 2; i++) {
-                if (in[i] >= 0)
-                        close(in[i]);
-                if (out[i] >= 0)
-                        close(out[i]);
-                if (errp[i] >= 0)
-                        close(errp[i]);
-        }
+        char *const argv[] = { (char *) bin, NULL };
+        int r = nl_run(&(struct nl_run_spec){ .argv = argv,
+                                              .envp = env,
+                                              .input = data,
+                                              .timeout = CNI_PLUGIN_TIMEOUT_USEC,
+                                              .max_stdout = CNI_MAX_OUTPUT_BYTES,
+                                              .max_stderr = CNI_MAX_STDERR_BYTES,
+                                              .stdout_overflow_fails = true },
+                       o);
         env_free(env);
         return r;
 }
@@ -503,7 +349,7 @@ static int run_plugin(const struct invocation *inv, json_t *conf, json_t **ret, 
         const char *type = json_string_value(json_object_get(conf, "type"));
         _cleanup_free_ char *bin = find_plugin(inv->bin_dirs, inv->n_bin_dirs, type);
         _cleanup_free_ char *data = NULL;
-        struct output o;
+        struct nl_run_result o;
         int r;
 
         if (!bin)
@@ -514,18 +360,18 @@ static int run_plugin(const struct invocation *inv, json_t *conf, json_t **ret, 
                 return nl_error_set(err, -ENOMEM, "out of memory");
         r = exec_plugin(bin, inv, data, &o);
         if (r < 0) {
-                output_done(&o);
+                nl_run_result_done(&o);
                 return nl_error_set(err, r, "CNI %s of plugin %s: run %s: %s", inv->command, type, bin,
                                     strerror(-r));
         }
         if (o.timed_out) {
-                output_done(&o);
+                nl_run_result_done(&o);
                 return nl_error_set(err, -ETIMEDOUT, "CNI %s of plugin %s: timed out after %llu s",
                                     inv->command, type,
-                                    (unsigned long long) (CNI_PLUGIN_TIMEOUT_USEC / 1000000u));
+                                    (unsigned long long) (CNI_PLUGIN_TIMEOUT_USEC / USEC_PER_SEC));
         }
         if (o.too_big) {
-                output_done(&o);
+                nl_run_result_done(&o);
                 return nl_error_set(err, -EFBIG, "CNI %s of plugin %s: output larger than %u bytes",
                                     inv->command, type, CNI_MAX_OUTPUT_BYTES);
         }
@@ -536,7 +382,7 @@ static int run_plugin(const struct invocation *inv, json_t *conf, json_t **ret, 
                 const char *msg = json_string_value(json_object_get(j, "msg"));
                 const char *details = json_string_value(json_object_get(j, "details"));
                 json_t *code = json_object_get(j, "code");
-                _cleanup_free_ char *stderr_text = trim_dup(o.errout, 4096);
+                _cleanup_free_ char *stderr_text = trim_dup(o.err, 4096);
                 if (!isempty(msg))
                         r = nl_error_set(
                                 err, -EIO, "CNI %s of plugin %s: %s%s%s (code %" JSON_INTEGER_FORMAT ")",
@@ -551,21 +397,21 @@ static int run_plugin(const struct invocation *inv, json_t *conf, json_t **ret, 
                 else
                         r = nl_error_set(err, -EIO, "CNI %s of plugin %s: killed by signal %d", inv->command,
                                          type, WTERMSIG(o.status));
-                output_done(&o);
+                nl_run_result_done(&o);
                 return r;
         }
         if (o.out_len && !j) {
                 r = nl_error_set(err, -EBADMSG, "CNI %s of plugin %s: bad result: %s", inv->command, type,
                                  je.text);
-                output_done(&o);
+                nl_run_result_done(&o);
                 return r;
         }
         if (j && !json_is_object(j)) {
-                output_done(&o);
+                nl_run_result_done(&o);
                 return nl_error_set(err, -EBADMSG, "CNI %s of plugin %s: result is not an object",
                                     inv->command, type);
         }
-        output_done(&o);
+        nl_run_result_done(&o);
         *ret = TAKE_PTR(j);
         return 0;
 }
@@ -768,7 +614,7 @@ int cni_add(const struct cri_config *cfg, const char *dir, const struct cni_atta
                 data = cache ? json_dumps(cache, JSON_INDENT(1)) : NULL;
                 if (!data)
                         r = nl_error_set(err, -ENOMEM, "out of memory");
-                else if ((r = sbx_write_file_atomic(path, data, strlen(data), 0600)) < 0)
+                else if ((r = nl_write_file_atomic(path, data, strlen(data), 0600)) < 0)
                         nl_error_set(err, r, "write %s: %s", path, strerror(-r));
         }
         if (r >= 0)
@@ -793,7 +639,7 @@ static int cache_load(const char *dir, json_t **ret, nl_error *err) {
         json_error_t je;
         if (!path)
                 return nl_error_set(err, -ENOMEM, "out of memory");
-        int r = sbx_read_file(path, 16u * CNI_MAX_CONF_BYTES, &buf, &len);
+        int r = nl_read_file(path, 16u * CNI_MAX_CONF_BYTES, false, &buf, &len);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "common/strv.h"
 #include "cri.h"
 #include "podspec/podspec.h"
 
@@ -33,38 +34,6 @@ static const char *const ALL_CAPS[] = {
 };
 
 #define MAX_ENV_BYTES (1024 * 1024) /* per value after expansion (podspec_expand's own cap) */
-
-struct strv {
-        char **v;
-        size_t n;
-};
-
-static int strv_push(struct strv *s, char *item) {
-        if (!item)
-                return -ENOMEM;
-        char **n = realloc(s->v, (s->n + 1) * sizeof(char *));
-        if (!n) {
-                free(item);
-                return -ENOMEM;
-        }
-        s->v = n;
-        s->v[s->n++] = item;
-        return 0;
-}
-
-static void strv_done(struct strv *s) {
-        for (size_t i = 0; i < s->n; i++)
-                free(s->v[i]);
-        free(s->v);
-        *s = (struct strv){};
-}
-
-static ssize_t strv_find(const struct strv *s, const char *item) {
-        for (size_t i = 0; i < s->n; i++)
-                if (streq(s->v[i], item))
-                        return (ssize_t) i;
-        return -1;
-}
 
 /* ---- environment ------------------------------------------------------------------------- */
 
@@ -597,7 +566,7 @@ static int build_caps(const struct pod_container *c, uint64_t host_caps, struct 
                  * cap.Current()), not the whole list: a runtime cannot grant more */
                 if (privileged && host_caps && !(host_caps & (1ULL << i)))
                         continue;
-                if (strv_push(caps, strdup(base[i])) < 0)
+                if (strv_add(caps, strdup(base[i])) < 0)
                         return -ENOMEM;
         }
         if (!k || privileged)
@@ -605,7 +574,7 @@ static int build_caps(const struct pod_container *c, uint64_t host_caps, struct 
         if (strv_has_all(k->add, k->n_add)) {
                 strv_done(caps);
                 for (size_t i = 0; ALL_CAPS[i]; i++)
-                        if (strv_push(caps, strdup(ALL_CAPS[i])) < 0)
+                        if (strv_add(caps, strdup(ALL_CAPS[i])) < 0)
                                 return -ENOMEM;
         }
         if (strv_has_all(k->drop, k->n_drop))
@@ -621,9 +590,9 @@ static int build_caps(const struct pod_container *c, uint64_t host_caps, struct 
                         free(name);
                         return r;
                 }
-                if (strv_find(caps, name) >= 0)
+                if (strv_find(caps->v, caps->n, name) >= 0)
                         free(name);
-                else if (strv_push(caps, name) < 0)
+                else if (strv_add(caps, name) < 0)
                         return -ENOMEM;
         }
         for (size_t i = 0; i < k->n_drop; i++) {
@@ -632,7 +601,7 @@ static int build_caps(const struct pod_container *c, uint64_t host_caps, struct 
                 _cleanup_free_ char *name = cap_name(k->drop[i]);
                 if (!name)
                         return -ENOMEM;
-                ssize_t at = strv_find(caps, name);
+                ssize_t at = strv_find(caps->v, caps->n, name);
                 if (at >= 0) {
                         free(caps->v[at]);
                         memmove(caps->v + at, caps->v + at + 1, (caps->n - (size_t) at - 1) * sizeof(char *));
@@ -692,7 +661,7 @@ int cri_oom_score_adj(const struct pod *pod, const struct pod_container *c, int6
 
 static int copy_strv(char **src, size_t n, struct strv *dst, const struct env *env) {
         for (size_t i = 0; i < n; i++)
-                if (strv_push(dst, env ? podspec_expand(strempty(src[i]), env_lookup, (void *) env)
+                if (strv_add(dst, env ? podspec_expand(strempty(src[i]), env_lookup, (void *) env)
                                        : strdup(strempty(src[i]))) < 0)
                         return -ENOMEM;
         return 0;
@@ -751,7 +720,7 @@ int container_plan_build(const struct pod *pod, const struct pod_container *c, c
                         goto fail;
                 }
         for (size_t i = 0; i < final.n; i++)
-                if (strv_push(&envv, nl_strdupf("%s=%s", final.e[i].name, final.e[i].value)) < 0) {
+                if (strv_add(&envv, nl_strdupf("%s=%s", final.e[i].name, final.e[i].value)) < 0) {
                         env_done(&final);
                         goto fail;
                 }

@@ -16,7 +16,9 @@
 #include <sys/wait.h>
 
 #include "common/fs.h"
+#include "common/strv.h"
 #include "podspec/podspec.h"
+#include "cri/layout.h"
 #include "runtime.h"
 #include "shim/shim.h"
 #include "userns.h"
@@ -24,10 +26,6 @@
 #define TERMINATION_MESSAGE_MAX 4096 /* the kubelet's per-container limit */
 #define ETC_FILE_MAX (1024 * 1024)
 #define OVERLAY_OPTIONS_MAX 4000 /* mount(2) data is one page */
-
-static char *container_dir(const struct cri_config *cfg, const char *id) {
-        return nl_strdupf("%s/containers/%s", cfg->root_dir, id);
-}
 
 static char *new_id(void) {
         unsigned char raw[32];
@@ -308,8 +306,8 @@ static void link_container_log(const struct cri_config *cfg, const struct pod *p
                                const char *log_path) {
         if (isempty(cfg->containers_log_dir))
                 return;
-        _cleanup_free_ char *link = nl_strdupf("%s/%s_%s_%s-%s.log", cfg->containers_log_dir,
-                                               strempty(pod->metadata.name), strempty(pod->metadata.namespace), name, id);
+        const char *pod_name = strempty(pod->metadata.name), *ns = strempty(pod->metadata.namespace);
+        _cleanup_free_ char *link = layout_container_log_link(cfg->containers_log_dir, pod_name, ns, name, id);
         if (!link || nl_mkdir_p(cfg->containers_log_dir, 0755) < 0)
                 return;
         (void) unlink(link);
@@ -327,7 +325,7 @@ static void unlink_container_log(const struct cri_config *cfg, const char *dir, 
                    *ns = json_string_value(json_object_get(meta, "podNamespace")),
                    *name = json_string_value(json_object_get(meta, "name"));
         _cleanup_free_ char *link = pod && ns && name && !strchr(pod, '/') && !strchr(ns, '/') && !strchr(name, '/')
-                ? nl_strdupf("%s/%s_%s_%s-%s.log", cfg->containers_log_dir, pod, ns, name, id)
+                ? layout_container_log_link(cfg->containers_log_dir, pod, ns, name, id)
                 : NULL;
         struct stat st;
         if (link && lstat(link, &st) == 0 && S_ISLNK(st.st_mode))
@@ -401,7 +399,7 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 goto fail;
 
         id = new_id();
-        dir = id ? container_dir(cfg, id) : NULL;
+        dir = id ? layout_container_dir(cfg->root_dir, id) : NULL;
         if (!dir) {
                 r = -ENOMEM;
                 goto fail;
@@ -588,7 +586,7 @@ int cri_container_start(const struct cri_config *cfg, const char *id, nl_error *
         oci_runtime_free(rt);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *dir = container_dir(cfg, id);
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
         _cleanup_free_ char *path = dir ? nl_strdupf("%s/started.json", dir) : NULL;
         json_t *j = json_pack("{s:I}", "startedAt", (json_int_t) now_realtime());
         r = (path && j) ? write_json(path, j) : -ENOMEM;
@@ -645,7 +643,7 @@ int cri_container_remove(const struct cri_config *cfg, const char *id, nl_error 
         (void) rt->ops->delete(rt, id, &ignored);
         nl_error_clear(&ignored);
         oci_runtime_free(rt);
-        _cleanup_free_ char *dir = container_dir(cfg, id);
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
         if (!dir)
                 return -ENOMEM;
         unlink_container_log(cfg, dir, id);
@@ -703,7 +701,8 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
                          nl_error *err) {
         if (!valid_id(id))
                 return nl_error_set(err, -EINVAL, "invalid container id \"%s\"", strempty(id));
-        _cleanup_free_ char *dir = container_dir(cfg, id), *meta_path = NULL, *started_path = NULL, *state = NULL;
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
+        _cleanup_free_ char *meta_path = NULL, *started_path = NULL, *state = NULL;
         if (!dir)
                 return -ENOMEM;
         meta_path = nl_strdupf("%s/container.json", dir);
@@ -785,7 +784,7 @@ int cri_container_status_settle(const struct cri_config *cfg, const char *id, st
         }
         /* Only a container whose shim started and recorded itself is lost: before that it is
          * being created (and a failed create removes its directory). */
-        _cleanup_free_ char *state_dir = nl_strdupf("%s/containers/%s/state", cfg->root_dir, id);
+        _cleanup_free_ char *state_dir = layout_container_state_dir(cfg->root_dir, id);
         _cleanup_free_ char *shim_pid = state_dir ? nl_strdupf("%s/%s", state_dir, SHIM_PID_FILE) : NULL;
         if (!shim_pid || access(shim_pid, F_OK) < 0) {
                 *ret = st;
@@ -829,8 +828,40 @@ void container_status_free(struct container_status *s) {
         free(s);
 }
 
+int cri_images_in_use(const struct cri_config *cfg, char ***ret_image_ids, char ***ret_container_ids,
+                      size_t *ret_n) {
+        _cleanup_strv_free_ char **ids = NULL, **images = NULL, **users = NULL;
+        size_t n_ids = 0, n = 0, n_users = 0;
+        int r = cri_container_list(cfg, &ids, &n_ids);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_ids; i++) {
+                struct container_status *st = NULL;
+                if (cri_container_status(cfg, ids[i], &st, NULL) == 0 && st->image_id &&
+                    ((r = strv_push(&images, &n, st->image_id)) < 0 ||
+                     (r = strv_push(&users, &n_users, ids[i])) < 0)) {
+                        container_status_free(st);
+                        return r;
+                }
+                container_status_free(st);
+        }
+        *ret_image_ids = TAKE_PTR(images);
+        *ret_container_ids = TAKE_PTR(users);
+        *ret_n = n;
+        return 0;
+}
+
+int cri_container_shim_pid(const struct cri_config *cfg, const char *id, pid_t *ret) {
+        if (!valid_id(id))
+                return -EINVAL;
+        _cleanup_free_ char *state_dir = layout_container_state_dir(cfg->root_dir, id);
+        if (!state_dir)
+                return -ENOMEM;
+        return shim_read_pid(state_dir, ret, NULL);
+}
+
 int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n) {
-        _cleanup_free_ char *path = nl_strdupf("%s/containers", cfg->root_dir);
+        _cleanup_free_ char *path = layout_containers_dir(cfg->root_dir);
         if (!path)
                 return -ENOMEM;
         DIR *d = opendir(path);
@@ -839,17 +870,9 @@ int cri_container_list(const struct cri_config *cfg, char ***ret_ids, size_t *re
         if (!d)
                 return errno == ENOENT ? 0 : -errno;
         struct dirent *de;
-        while ((de = readdir(d))) {
-                if (!valid_id(de->d_name))
-                        continue;
-                char **n = realloc(*ret_ids, (*ret_n + 1) * sizeof(char *));
-                if (!n)
+        while ((de = readdir(d)))
+                if (valid_id(de->d_name) && strv_push(ret_ids, ret_n, de->d_name) < 0)
                         break;
-                *ret_ids = n;
-                n[*ret_n] = strdup(de->d_name);
-                if (n[*ret_n])
-                        (*ret_n)++;
-        }
         closedir(d);
         return 0;
 }
@@ -862,7 +885,7 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
         int r = open_runtime_for(cfg, id, &rt, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *dir = container_dir(cfg, id);
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id);
         char suffix[17];
         unsigned char raw[8];
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw)) {
@@ -877,8 +900,8 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
         if (!args)
                 return -ENOMEM;
 
-        struct run_result rr;
-        r = run_command(args, NULL, timeout, max_output, &rr);
+        struct nl_run_result rr;
+        r = run_command(args, timeout, max_output, &rr);
         for (char **a = args; *a; a++)
                 free(*a);
         free(args);
@@ -895,14 +918,14 @@ int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *arg
                     nl_parse_int64(strtok(pid_s, "\n"), 1, INT32_MAX, &pid) == 0)
                         kill((pid_t) pid, SIGKILL);
                 unlink(pid_file);
-                run_result_done(&rr);
+                nl_run_result_done(&rr);
                 return nl_error_set(err, -ETIMEDOUT, "command timed out after %llus",
-                                    (unsigned long long) (timeout / 1000000ULL));
+                                    (unsigned long long) (timeout / USEC_PER_SEC));
         }
         unlink(pid_file);
         *ret_exit_code = WIFEXITED(rr.status) ? WEXITSTATUS(rr.status) : 128 + WTERMSIG(rr.status);
         *ret_stdout = TAKE_PTR(rr.out);
         *ret_stderr = TAKE_PTR(rr.err);
-        run_result_done(&rr);
+        nl_run_result_done(&rr);
         return 0;
 }

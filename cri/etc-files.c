@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "cni-internal.h"
+#include "sandbox-internal.h"
+#include "common/fs.h"
+#include "common/strv.h"
 
 #define HOSTNAME_MAX_LEN 63 /* truncatePodHostnameIfNeeded */
 #define FQDN_MAX_LEN 64     /* GetNodenameForKernel */
@@ -17,71 +19,23 @@ static const char MANAGED_HOSTS_HEADER_HOST_NETWORK[] = "# Kubernetes-managed ho
 
 /* ---- string vectors ------------------------------------------------------------------------ */
 
-static int strv_push(char ***v, size_t *n, const char *s, size_t len) {
-        char *copy = strndup(s, len);
-        if (!copy)
-                return -ENOMEM;
-        char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-        if (!nv) {
-                free(copy);
-                return -ENOMEM;
-        }
-        nv[(*n)++] = copy;
-        nv[*n] = NULL;
-        *v = nv;
-        return 0;
-}
-
-static int strv_push_str(char ***v, size_t *n, const char *s) {
-        return strv_push(v, n, s, strlen(s));
-}
-
-static void strv_free(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
-static bool strv_contains(char **v, size_t n, const char *s) {
-        for (size_t i = 0; i < n; i++)
-                if (streq(v[i], s))
-                        return true;
-        return false;
-}
-
 /* append src (omitDuplicates of the concatenation, first occurrence kept) */
 static int strv_append_unique(char ***v, size_t *n, char *const *src, size_t n_src) {
         for (size_t i = 0; i < n_src; i++) {
                 if (!src[i] || strv_contains(*v, *n, src[i]))
                         continue;
-                int r = strv_push_str(v, n, src[i]);
+                int r = strv_push(v, n, src[i]);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static char *strv_join(char **v, size_t n, const char *sep) {
-        nl_buf b = {};
-        for (size_t i = 0; i < n; i++) {
-                if (i)
-                        nl_buf_puts(&b, sep);
-                nl_buf_puts(&b, v[i]);
-        }
-        if (!b.data)
-                nl_buf_puts(&b, "");
-        return nl_buf_steal(&b);
-}
-
 void dns_config_done(struct dns_config *c) {
-        strv_free(c->servers, c->n_servers);
-        strv_free(c->searches, c->n_searches);
-        strv_free(c->options, c->n_options);
+        strv_free_n(c->servers, c->n_servers);
+        strv_free_n(c->searches, c->n_searches);
+        strv_free_n(c->options, c->n_options);
         *c = (struct dns_config){};
-}
-
-static void dns_config_donep(struct dns_config *c) {
-        dns_config_done(c);
 }
 
 /* ---- hostname ------------------------------------------------------------------------------ */
@@ -209,7 +163,7 @@ static bool is_space(char c) {
 }
 
 int resolv_conf_parse(const char *buf, size_t len, struct dns_config *ret) {
-        _cleanup_(dns_config_donep) struct dns_config c = {};
+        _cleanup_(dns_config_done) struct dns_config c = {};
         bool bad_nameserver = false;
         int r;
 
@@ -230,8 +184,8 @@ int resolv_conf_parse(const char *buf, size_t len, struct dns_config *ret) {
                         size_t s = i;
                         while (i < llen && !is_space(line[i]))
                                 i++;
-                        if ((r = strv_push(&f, &nf, line + s, i - s)) < 0) {
-                                strv_free(f, nf);
+                        if ((r = strv_push_n(&f, &nf, line + s, i - s)) < 0) {
+                                strv_free_n(f, nf);
                                 return r;
                         }
                         while (i < llen && is_space(line[i]))
@@ -239,33 +193,33 @@ int resolv_conf_parse(const char *buf, size_t len, struct dns_config *ret) {
                 }
                 r = 0;
                 if (nf == 0) {
-                        strv_free(f, nf);
+                        strv_free_n(f, nf);
                         continue;
                 }
                 if (streq(f[0], "nameserver")) {
                         if (nf >= 2)
-                                r = strv_push_str(&c.servers, &c.n_servers, f[1]);
+                                r = strv_push(&c.servers, &c.n_servers, f[1]);
                         else
                                 bad_nameserver = true;
                 } else if (streq(f[0], "search")) {
                         /* the last one wins; "example.com." and "example.com" count once */
-                        strv_free(c.searches, c.n_searches);
+                        strv_free_n(c.searches, c.n_searches);
                         c.searches = NULL;
                         c.n_searches = 0;
                         for (size_t k = 1; k < nf && r >= 0; k++) {
                                 size_t sl = strlen(f[k]);
                                 if (sl > 0 && f[k][sl - 1] == '.')
                                         sl--;
-                                r = strv_push(&c.searches, &c.n_searches, f[k], sl);
+                                r = strv_push_n(&c.searches, &c.n_searches, f[k], sl);
                         }
                 } else if (streq(f[0], "options")) {
-                        strv_free(c.options, c.n_options);
+                        strv_free_n(c.options, c.n_options);
                         c.options = NULL;
                         c.n_options = 0;
                         for (size_t k = 1; k < nf && r >= 0; k++)
-                                r = strv_push_str(&c.options, &c.n_options, f[k]);
+                                r = strv_push(&c.options, &c.n_options, f[k]);
                 }
-                strv_free(f, nf);
+                strv_free_n(f, nf);
                 if (r < 0)
                         return r;
         }
@@ -282,7 +236,7 @@ static int warn(char ***warnings, size_t *n_warnings, const char *reason, const 
         _cleanup_free_ char *s = nl_strdupf("%s: %s", reason, msg);
         if (!s)
                 return -ENOMEM;
-        return strv_push_str(warnings, n_warnings, s);
+        return strv_push(warnings, n_warnings, s);
 }
 
 /* mergeDNSOptions: options from dnsConfig override existing ones by name. The kubelet builds a
@@ -318,8 +272,8 @@ static int merge_options(struct dns_config *c, const struct pod_dns_config_optio
                         }
                         free(values[k]);
                         values[k] = v;
-                } else if ((r = strv_push(&names, &nn, name, name_len)) >= 0)
-                        r = strv_push_str(&values, &nv, value);
+                } else if ((r = strv_push_n(&names, &nn, name, name_len)) >= 0)
+                        r = strv_push(&values, &nv, value);
         }
         if (r >= 0 && nn != nv)
                 r = -ENOMEM;
@@ -328,17 +282,27 @@ static int merge_options(struct dns_config *c, const struct pod_dns_config_optio
         for (size_t k = 0; k < nn && r >= 0; k++) {
                 _cleanup_free_ char *s =
                         isempty(values[k]) ? strdup(names[k]) : nl_strdupf("%s:%s", names[k], values[k]);
-                r = s ? strv_push_str(&out, &no, s) : -ENOMEM;
+                r = s ? strv_push(&out, &no, s) : -ENOMEM;
         }
-        strv_free(names, nn);
-        strv_free(values, nv);
+        strv_free_n(names, nn);
+        strv_free_n(values, nv);
         if (r < 0) {
-                strv_free(out, no);
+                strv_free_n(out, no);
                 return r;
         }
-        strv_free(c->options, c->n_options);
+        strv_free_n(c->options, c->n_options);
         c->options = out;
         c->n_options = no;
+        return 0;
+}
+
+/* The kubelet's DNSConfigForming event for a line cut to fit: "<what> limits were exceeded,
+ * some <items> have been omitted, the applied <line> is: <the line>". */
+static int warn_line_cut(char ***warnings, size_t *n_warnings, const char *what, char *const *v, size_t n) {
+        _cleanup_free_ char *line = strv_join(v, n, " ");
+        _cleanup_free_ char *msg = line ? nl_strdupf("%s%s", what, line) : NULL;
+        if (!msg || warn(warnings, n_warnings, "DNSConfigForming", msg) < 0)
+                return -ENOMEM;
         return 0;
 }
 
@@ -350,13 +314,12 @@ static int fit_limits(struct dns_config *c, char ***warnings, size_t *n_warnings
                         free(c->servers[i]);
                 c->n_servers = DNS_MAX_NAMESERVERS;
                 c->servers[c->n_servers] = NULL;
-                _cleanup_free_ char *line = strv_join(c->servers, c->n_servers, " ");
-                _cleanup_free_ char *msg =
-                        nl_strdupf("Nameserver limits were exceeded, some nameservers have "
-                                   "been omitted, the applied nameserver line is: %s",
-                                   strempty(line));
-                if (!line || !msg || (r = warn(warnings, n_warnings, "DNSConfigForming", msg)) < 0)
-                        return -ENOMEM;
+                r = warn_line_cut(warnings, n_warnings,
+                                  "Nameserver limits were exceeded, some nameservers have been omitted, "
+                                  "the applied nameserver line is: ",
+                                  c->servers, c->n_servers);
+                if (r < 0)
+                        return r;
         }
 
         bool exceeded = false;
@@ -394,15 +357,11 @@ static int fit_limits(struct dns_config *c, char ***warnings, size_t *n_warnings
         }
         if (c->searches)
                 c->searches[c->n_searches] = NULL;
-        if (exceeded) {
-                _cleanup_free_ char *line = strv_join(c->searches, c->n_searches, " ");
-                _cleanup_free_ char *msg =
-                        nl_strdupf("Search Line limits were exceeded, some search paths have "
-                                   "been omitted, the applied search line is: %s",
-                                   strempty(line));
-                if (!line || !msg || (r = warn(warnings, n_warnings, "DNSConfigForming", msg)) < 0)
-                        return -ENOMEM;
-        }
+        if (exceeded)
+                return warn_line_cut(warnings, n_warnings,
+                                     "Search Line limits were exceeded, some search paths have been omitted, "
+                                     "the applied search line is: ",
+                                     c->searches, c->n_searches);
         return 0;
 }
 
@@ -411,7 +370,7 @@ enum dns_type { DNS_CLUSTER, DNS_HOST, DNS_NONE };
 int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_resolv_len,
                    const char *cluster_dns, const char *cluster_domain, struct dns_config *ret,
                    char ***warnings, size_t *n_warnings, nl_error *err) {
-        _cleanup_(dns_config_donep) struct dns_config c = {};
+        _cleanup_(dns_config_done) struct dns_config c = {};
         const char *policy = isempty(pod->spec.dns_policy) ? "ClusterFirst" : pod->spec.dns_policy;
         bool host_network = pod->spec.host_network.set && pod->spec.host_network.v;
         enum dns_type type = DNS_CLUSTER;
@@ -438,12 +397,12 @@ int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_r
                 dns_config_done(&c);
         else if (type == DNS_CLUSTER && !isempty(cluster_dns)) {
                 /* the cluster DNS server is the only nameserver: it forwards the rest */
-                strv_free(c.servers, c.n_servers);
+                strv_free_n(c.servers, c.n_servers);
                 c.servers = NULL;
                 c.n_servers = 0;
                 for (const char *p = cluster_dns; *p;) {
                         size_t n = strcspn(p, ", ");
-                        if (n && (r = strv_push(&c.servers, &c.n_servers, p, n)) < 0)
+                        if (n && (r = strv_push_n(&c.servers, &c.n_servers, p, n)) < 0)
                                 return nl_error_set(err, r, "out of memory");
                         p += n;
                         while (*p == ',' || *p == ' ')
@@ -458,17 +417,17 @@ int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_r
                         char *cl[] = {a, b, (char *) cluster_domain};
                         if (!a || !b || strv_append_unique(&s, &ns, cl, 3) < 0 ||
                             strv_append_unique(&s, &ns, c.searches, c.n_searches) < 0) {
-                                strv_free(s, ns);
+                                strv_free_n(s, ns);
                                 return nl_error_set(err, -ENOMEM, "out of memory");
                         }
-                        strv_free(c.searches, c.n_searches);
+                        strv_free_n(c.searches, c.n_searches);
                         c.searches = s;
                         c.n_searches = ns;
                 }
-                strv_free(c.options, c.n_options);
+                strv_free_n(c.options, c.n_options);
                 c.options = NULL;
                 c.n_options = 0;
-                if ((r = strv_push_str(&c.options, &c.n_options, "ndots:5")) < 0)
+                if ((r = strv_push(&c.options, &c.n_options, "ndots:5")) < 0)
                         return nl_error_set(err, r, "out of memory");
         } else {
                 if (type == DNS_CLUSTER &&
@@ -479,12 +438,12 @@ int pod_dns_config(const struct pod *pod, const char *node_resolv, size_t node_r
                 if (!node_resolv) {
                         /* no resolv.conf configured: effectively no DNS, "the nameserver on the
                          * local machine" */
-                        strv_free(c.servers, c.n_servers);
-                        strv_free(c.searches, c.n_searches);
+                        strv_free_n(c.servers, c.n_servers);
+                        strv_free_n(c.searches, c.n_searches);
                         c.servers = c.searches = NULL;
                         c.n_servers = c.n_searches = 0;
-                        if (strv_push_str(&c.servers, &c.n_servers, "127.0.0.1") < 0 ||
-                            strv_push_str(&c.searches, &c.n_searches, ".") < 0)
+                        if (strv_push(&c.servers, &c.n_servers, "127.0.0.1") < 0 ||
+                            strv_push(&c.searches, &c.n_searches, ".") < 0)
                                 return nl_error_set(err, -ENOMEM, "out of memory");
                 }
         }
@@ -527,11 +486,11 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                     nl_error *err) {
         _cleanup_free_ char *hosts_path = NULL, *resolv_path = NULL, *hostname_path = NULL;
         _cleanup_free_ char *hostname = NULL, *domain = NULL, *hosts = NULL, *node = NULL, *resolv = NULL;
-        _cleanup_(dns_config_donep) struct dns_config dns = {};
+        _cleanup_(dns_config_done) struct dns_config dns = {};
         size_t node_len = 0;
         int r;
 
-        r = sbx_mkdir_p(dir, 0750);
+        r = nl_mkdir_parents_p(dir, 0755, 0750);
         if (r < 0)
                 return nl_error_set(err, r, "create %s: %s", dir, strerror(-r));
 
@@ -541,7 +500,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                 if (r < 0)
                         return nl_error_prefix(err, "write /etc/hosts");
                 if (host_network) {
-                        r = sbx_read_file(NODE_HOSTS_PATH, ETC_MAX_HOSTS_BYTES, &node, &node_len);
+                        r = nl_read_file(NODE_HOSTS_PATH, ETC_MAX_HOSTS_BYTES, false, &node, &node_len);
                         if (r < 0)
                                 return nl_error_set(err, r, "write /etc/hosts: read the node's %s: %s",
                                                     NODE_HOSTS_PATH, strerror(-r));
@@ -553,7 +512,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                 hosts_path = nl_strdupf("%s/etc-hosts", dir);
                 if (!hosts || !hosts_path)
                         return nl_error_set(err, -ENOMEM, "out of memory");
-                r = sbx_write_file_atomic(hosts_path, hosts, strlen(hosts), 0644);
+                r = nl_write_file_atomic(hosts_path, hosts, strlen(hosts), 0644);
                 if (r < 0)
                         return nl_error_set(err, r, "write %s: %s", hosts_path, strerror(-r));
                 free(node);
@@ -562,7 +521,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
 
         /* resolv.conf */
         if (!isempty(cfg->resolv_conf)) {
-                r = sbx_read_file(cfg->resolv_conf, ETC_MAX_RESOLV_CONF_BYTES, &node, &node_len);
+                r = nl_read_file(cfg->resolv_conf, ETC_MAX_RESOLV_CONF_BYTES, false, &node, &node_len);
                 if (r < 0)
                         return nl_error_set(err, r, "write resolv.conf: read %s: %s", cfg->resolv_conf,
                                             strerror(-r));
@@ -582,7 +541,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
                 content = node;
                 content_len = node_len;
         }
-        r = sbx_write_file_atomic(resolv_path, content, content_len, 0644);
+        r = nl_write_file_atomic(resolv_path, content, content_len, 0644);
         if (r < 0)
                 return nl_error_set(err, r, "write %s: %s", resolv_path, strerror(-r));
 
@@ -591,7 +550,7 @@ int etc_files_write(const struct cri_config *cfg, const struct pod *pod, const c
         _cleanup_free_ char *hn = nl_strdupf("%s\n", strempty(kernel_hostname));
         if (!hostname_path || !hn)
                 return nl_error_set(err, -ENOMEM, "out of memory");
-        r = sbx_write_file_atomic(hostname_path, hn, strlen(hn), 0644);
+        r = nl_write_file_atomic(hostname_path, hn, strlen(hn), 0644);
         if (r < 0)
                 return nl_error_set(err, r, "write %s: %s", hostname_path, strerror(-r));
 

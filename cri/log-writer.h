@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The CRI log writer the shim uses (cri/log.c): container output in, CRI log lines out,
+/* The CRI log writer the shim uses (cri/log-writer.c): container output in, CRI log lines out,
  *   "<RFC3339Nano UTC, 9 digits> <stdout|stderr> <F|P> <msg>\n"
  * with containerd's line splitting and the kubelet's rotation. Internal to cri/ and the shim;
  * readers use cri.h (cri_log_parse_line, cri_log_tail). */

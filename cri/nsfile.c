@@ -18,65 +18,27 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
-#include "cni-internal.h"
+#include "sandbox-internal.h"
+#include "common/fs.h"
+#include "common/mountinfo.h"
 #include "userns.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
 
-#define MOUNTINFO_MAX_BYTES (4u * 1024u * 1024u)
 #define HOLDER_STOP_TIMEOUT_MSEC 5000
 
 /* ---- mount points ----------------------------------------------------------------------- */
 
-static bool mountinfo_field_eq(const char *f, size_t n, const char *path) {
-        /* mountinfo escapes space, tab, newline and backslash as \ooo */
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++, j++) {
-                char c = f[i];
-                if (c == '\\' && i + 3 < n && f[i + 1] >= '0' && f[i + 1] <= '3' && f[i + 2] >= '0' &&
-                    f[i + 2] <= '7' && f[i + 3] >= '0' && f[i + 3] <= '7') {
-                        c = (char) (((f[i + 1] - '0') << 6) | ((f[i + 2] - '0') << 3) | (f[i + 3] - '0'));
-                        i += 3;
-                }
-                if (path[j] != c)
-                        return false;
-        }
-        return path[j] == '\0';
-}
-
-bool nsfile_is_mountpoint(const char *path) {
-        _cleanup_free_ char *mi = NULL;
-        if (sbx_read_file("/proc/self/mountinfo", MOUNTINFO_MAX_BYTES, &mi, NULL) < 0)
-                return false;
-        for (const char *line = mi; *line;) {
-                size_t len = strcspn(line, "\n");
-                /* field 5 (index 4) is the mount point */
-                const char *p = line;
-                for (int i = 0; i < 4 && p < line + len; i++) {
-                        p += strcspn(p, " ");
-                        if (*p == ' ')
-                                p++;
-                }
-                size_t flen = strcspn(p, " \n");
-                if (p < line + len && mountinfo_field_eq(p, flen, path))
-                        return true;
-                line += len;
-                if (*line == '\n')
-                        line++;
-        }
-        return false;
-}
-
 int nsfile_private_dir(const char *dir, nl_error *err) {
-        int r = sbx_mkdir_p(dir, 0700);
+        int r = nl_mkdir_parents_p(dir, 0755, 0700);
         if (r < 0)
                 return nl_error_set(err, r, "create %s: %s", dir, strerror(-r));
         _cleanup_free_ char *real = realpath(dir, NULL);
         if (!real)
                 return nl_error_set(err, -errno, "resolve %s: %m", dir);
-        if (!nsfile_is_mountpoint(real) && mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (!mountinfo_is_mount_point(real) && mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return nl_error_set(err, -errno, "bind-mount %s onto itself: %m", real);
         /* every time: cheap, and undoes anyone making it shared again */
         if (mount(NULL, real, NULL, MS_PRIVATE, NULL) < 0)
@@ -149,38 +111,6 @@ struct child_report {
         int error;
 };
 
-static int write_full(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
-static ssize_t read_full(int fd, void *buf, size_t n) {
-        char *p = buf;
-        size_t got = 0;
-        while (got < n) {
-                ssize_t k = read(fd, p + got, n - got);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                got += (size_t) k;
-        }
-        return (ssize_t) got;
-}
-
 _Noreturn static void ns_child(int flags, const char *hostname, bool userns, int report_fd, int go_fd) {
         struct child_report rep = {STEP_OK, 0};
         if (userns) {
@@ -188,20 +118,20 @@ _Noreturn static void ns_child(int flags, const char *hostname, bool userns, int
                  * made inside it (the creator has every capability in a new user namespace) */
                 if (unshare(CLONE_NEWUSER) < 0)
                         rep = (struct child_report){STEP_USERNS, errno};
-                (void) write_full(report_fd, &rep, sizeof(rep));
+                (void) nl_write_all(report_fd, &rep, sizeof(rep));
                 char c;
-                if (rep.step != STEP_OK || read_full(go_fd, &c, 1) != 1)
+                if (rep.step != STEP_OK || nl_read_all(go_fd, &c, 1) != 1)
                         _exit(1);
         }
         if (unshare(flags) < 0)
                 rep = (struct child_report){STEP_UNSHARE, errno};
         else if ((flags & CLONE_NEWUTS) && hostname && sethostname(hostname, strlen(hostname)) < 0)
                 rep = (struct child_report){STEP_HOSTNAME, errno};
-        (void) write_full(report_fd, &rep, sizeof(rep));
+        (void) nl_write_all(report_fd, &rep, sizeof(rep));
         if (rep.step != STEP_OK)
                 _exit(1);
         char c;
-        (void) read_full(go_fd, &c, 1); /* until the parent has pinned the namespaces */
+        (void) nl_read_all(go_fd, &c, 1); /* until the parent has pinned the namespaces */
         _exit(0);
 }
 
@@ -255,7 +185,7 @@ int nsfile_create_userns(int flags, const char *hostname, const struct cri_usern
         struct child_report rep;
         ssize_t k;
         if (user) {
-                k = read_full(report[0], &rep, sizeof(rep));
+                k = nl_read_all(report[0], &rep, sizeof(rep));
                 if (k != (ssize_t) sizeof(rep)) {
                         r = nl_error_set(err, -ECHILD, "create the user namespace: the child died");
                         goto reap;
@@ -269,12 +199,12 @@ int nsfile_create_userns(int flags, const char *hostname, const struct cri_usern
                         nl_error_prefix(err, "map the user namespace");
                         goto reap;
                 }
-                if (write_full(go[1], "m", 1) < 0) {
+                if (nl_write_all(go[1], "m", 1) < 0) {
                         r = nl_error_set(err, -errno, "create namespaces: %m");
                         goto reap;
                 }
         }
-        k = read_full(report[0], &rep, sizeof(rep));
+        k = nl_read_all(report[0], &rep, sizeof(rep));
         if (k != (ssize_t) sizeof(rep)) {
                 r = nl_error_set(err, -ECHILD, "create namespaces: the child died");
                 goto reap;
@@ -327,7 +257,7 @@ int proc_starttime(pid_t pid, uint64_t *ret) {
         char path[64];
         _cleanup_free_ char *stat = NULL;
         snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        int r = sbx_read_file(path, 4096, &stat, NULL);
+        int r = nl_read_file(path, 4096, false, &stat, NULL);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
         /* comm may hold spaces and parentheses: fields restart after the last ')' */
@@ -415,29 +345,29 @@ int pidns_holder_start_in(const char *userns_path, char *const *cgroup_procs, si
                  * mount /proc for it from inside) */
                 if (userns_fd >= 0 && setns(userns_fd, CLONE_NEWUSER) < 0) {
                         rep[0] = errno;
-                        (void) write_full(p[1], rep, sizeof(rep));
+                        (void) nl_write_all(p[1], rep, sizeof(rep));
                         _exit(1);
                 }
                 if (unshare(CLONE_NEWPID) < 0) {
                         rep[0] = errno;
-                        (void) write_full(p[1], rep, sizeof(rep));
+                        (void) nl_write_all(p[1], rep, sizeof(rep));
                         _exit(1);
                 }
                 pid_t h = fork();
                 if (h < 0) {
                         rep[0] = errno;
-                        (void) write_full(p[1], rep, sizeof(rep));
+                        (void) nl_write_all(p[1], rep, sizeof(rep));
                         _exit(1);
                 }
                 if (h == 0)
                         holder_main();
                 rep[1] = h;
-                (void) write_full(p[1], rep, sizeof(rep));
+                (void) nl_write_all(p[1], rep, sizeof(rep));
                 _exit(0);
         }
         close(p[1]);
         int rep[2];
-        ssize_t k = read_full(p[0], rep, sizeof(rep));
+        ssize_t k = nl_read_all(p[0], rep, sizeof(rep));
         close(p[0]);
         while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
                 ;

@@ -12,146 +12,13 @@
 
 #include "cgroup.h"
 #include "runtime.h"
+#include "cri/layout.h"
 
-#define RUNTIME_TIMEOUT (120ULL * 1000000ULL) /* the kubelet's runtimeRequestTimeout, 2 m */
+#define RUNTIME_TIMEOUT (120 * USEC_PER_SEC) /* the kubelet's runtimeRequestTimeout, 2 m */
 #define RUNTIME_MAX_OUTPUT (64 * 1024)
 
-/* ---- running commands ------------------------------------------------------------------- */
-
-static void append_capped(nl_buf *b, const char *data, size_t n, size_t max) {
-        if (b->len >= max)
-                return;
-        if (b->len + n > max)
-                n = max - b->len;
-        nl_buf_append(b, data, n);
-}
-
-int run_command(char *const *argv, const char *input, usec_t timeout, size_t max_output, struct run_result *ret) {
-        int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 };
-        *ret = (struct run_result){};
-
-        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (input && pipe2(in, O_CLOEXEC) < 0)) {
-                int r = -errno;
-                for (int i = 0; i < 2; i++) {
-                        closep(&out[i]);
-                        closep(&errp[i]);
-                        closep(&in[i]);
-                }
-                return r;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = -errno;
-                for (int i = 0; i < 2; i++) {
-                        closep(&out[i]);
-                        closep(&errp[i]);
-                        closep(&in[i]);
-                }
-                return r;
-        }
-        if (pid == 0) {
-                setpgid(0, 0);
-                int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                dup2(input ? in[0] : devnull, STDIN_FILENO);
-                dup2(out[1], STDOUT_FILENO);
-                dup2(errp[1], STDERR_FILENO);
-                sigset_t all;
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                /* The daemon's systemd protocol variables are not the runtime's: crun would
-                 * take NOTIFY_SOCKET as the container's and proxy it. */
-                unsetenv("NOTIFY_SOCKET");
-                unsetenv("WATCHDOG_PID");
-                unsetenv("WATCHDOG_USEC");
-                unsetenv("LISTEN_FDS");
-                unsetenv("LISTEN_PID");
-                execvp(argv[0], argv);
-                dprintf(STDERR_FILENO, "exec %s: %s", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(out[1]);
-        close(errp[1]);
-        if (input) {
-                close(in[0]);
-                /* inputs are small (CNI configs, process.json): write them whole */
-                size_t len = strlen(input), done = 0;
-                while (done < len) {
-                        ssize_t n = write(in[1], input + done, len - done);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0)
-                                break;
-                        done += (size_t) n;
-                }
-                close(in[1]);
-        }
-
-        nl_buf bo = {}, be = {};
-        usec_t deadline = timeout ? now_monotonic() + timeout : 0;
-        struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
-        int open_fds = 2;
-        while (open_fds > 0) {
-                int wait_ms = -1;
-                if (deadline) {
-                        usec_t now = now_monotonic();
-                        if (now >= deadline) {
-                                ret->timed_out = true;
-                                kill(-pid, SIGKILL);
-                                break;
-                        }
-                        wait_ms = (int) ((deadline - now + 999) / 1000);
-                }
-                int n = poll(fds, 2, wait_ms);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        break;
-                for (int i = 0; i < 2; i++) {
-                        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                                continue;
-                        char buf[8192];
-                        ssize_t k = read(fds[i].fd, buf, sizeof(buf));
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k <= 0) {
-                                close(fds[i].fd);
-                                fds[i].fd = -1;
-                                open_fds--;
-                                continue;
-                        }
-                        append_capped(i == 0 ? &bo : &be, buf, (size_t) k, max_output);
-                }
-        }
-        for (int i = 0; i < 2; i++)
-                if (fds[i].fd >= 0)
-                        close(fds[i].fd);
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        ret->status = status;
-        ret->out = nl_buf_steal(&bo);
-        ret->err = nl_buf_steal(&be);
-        return 0;
-}
-
-void run_result_done(struct run_result *r) {
-        free(r->out);
-        free(r->err);
-        *r = (struct run_result){};
-}
-
-const char *run_result_text(const struct run_result *r) {
-        char *s = (r->err && *r->err) ? r->err : r->out;
-        if (!s)
-                return "";
-        size_t n = strlen(s);
-        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
-                s[--n] = '\0';
-        return s;
-}
-
 /* Run "<runtime> --root <root> <args...>" and turn a failure into a message. */
-static int runtime_call(const struct oci_runtime *rt, const char *what, char *const *args, struct run_result *ret,
+static int runtime_call(const struct oci_runtime *rt, const char *what, char *const *args, struct nl_run_result *ret,
                         nl_error *err) {
         const char *argv[16];
         size_t n = 0;
@@ -161,20 +28,20 @@ static int runtime_call(const struct oci_runtime *rt, const char *what, char *co
         for (size_t i = 0; args[i] && n < ELEMENTSOF(argv) - 1; i++)
                 argv[n++] = args[i];
         argv[n] = NULL;
-        struct run_result rr;
-        int r = run_command((char *const *) argv, NULL, RUNTIME_TIMEOUT, RUNTIME_MAX_OUTPUT, &rr);
+        struct nl_run_result rr;
+        int r = run_command((char *const *) argv, RUNTIME_TIMEOUT, RUNTIME_MAX_OUTPUT, &rr);
         if (r < 0)
                 return nl_error_set(err, r, "%s %s: %s", rt->ops->name, what, strerror(-r));
         if (rr.timed_out || !WIFEXITED(rr.status) || WEXITSTATUS(rr.status) != 0) {
                 r = nl_error_set(err, rr.timed_out ? -ETIMEDOUT : -EIO, "%s %s: %s", rt->ops->name, what,
-                                 rr.timed_out ? "timed out" : run_result_text(&rr));
-                run_result_done(&rr);
+                                 rr.timed_out ? "timed out" : nl_run_result_text(&rr));
+                nl_run_result_done(&rr);
                 return r;
         }
         if (ret)
                 *ret = rr;
         else
-                run_result_done(&rr);
+                nl_run_result_done(&rr);
         return 0;
 }
 
@@ -197,13 +64,13 @@ static int generic_delete(const struct oci_runtime *rt, const char *id, nl_error
 
 static int generic_state(const struct oci_runtime *rt, const char *id, json_t **ret, nl_error *err) {
         char *const args[] = { "state", (char *) id, NULL };
-        struct run_result rr;
+        struct nl_run_result rr;
         int r = runtime_call(rt, "state", args, &rr, err);
         if (r < 0)
                 return r;
         json_error_t je;
         json_t *j = json_loads(strempty(rr.out), 0, &je);
-        run_result_done(&rr);
+        nl_run_result_done(&rr);
         if (!j)
                 return nl_error_set(err, -EIO, "%s state: unreadable output: %s", rt->ops->name, je.text);
         *ret = j;
@@ -301,15 +168,15 @@ int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_
         const struct oci_runtime_ops *ops = oci_runtime_ops_by_name(path);
         if (!ops) {
                 char *const argv[] = { path, "--version", NULL };
-                struct run_result rr;
-                int r = run_command(argv, NULL, 10 * 1000000ULL, 4096, &rr);
+                struct nl_run_result rr;
+                int r = run_command(argv, 10 * USEC_PER_SEC, 4096, &rr);
                 if (r < 0 || !WIFEXITED(rr.status) || WEXITSTATUS(rr.status) != 0) {
                         if (r >= 0)
-                                run_result_done(&rr);
+                                nl_run_result_done(&rr);
                         return nl_error_set(err, -EIO, "OCI runtime \"%s\" does not answer --version", path);
                 }
                 ops = strstr(rr.out, "crun") ? &crun_ops : strstr(rr.out, "runc") ? &runc_ops : NULL;
-                run_result_done(&rr);
+                nl_run_result_done(&rr);
         }
         if (!ops)
                 return nl_error_set(err, -EINVAL, "OCI runtime \"%s\" is neither crun nor runc", path);
@@ -319,7 +186,7 @@ int oci_runtime_open(const struct cri_config *cfg, struct oci_runtime **ret, nl_
                 return -ENOMEM;
         rt->ops = ops;
         rt->path = TAKE_PTR(path);
-        rt->root = nl_strdupf("%s/runtime/%s", cfg->run_dir, ops->name);
+        rt->root = layout_runtime_root(cfg->run_dir, ops->name);
         if (!rt->root) {
                 oci_runtime_free(rt);
                 return -ENOMEM;

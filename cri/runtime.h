@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cri internals: the OCI runtime binaries behind one ops table, and running a command with
- * a deadline and captured output. */
+/* cri internals: the OCI runtime binaries behind one ops table, and how their commands run. */
 #pragma once
 
+#include "common/run.h"
 #include "common/time-util.h"
 #include "cri.h"
 
@@ -35,16 +35,15 @@ char *oci_runtime_find(const struct cri_config *cfg);
 const struct oci_runtime_ops *oci_runtime_ops_by_name(const char *path);
 void oci_runtime_free(struct oci_runtime *rt);
 
-struct run_result {
-        int status;     /* waitpid status */
-        bool timed_out;
-        char *out, *err; /* captured, NUL-terminated, each at most max_output bytes */
-};
-
-/* fork+exec argv (PATH search when argv[0] has no '/'), stdin from `input` (or /dev/null),
- * capture stdout and stderr, kill the process group at the deadline (timeout 0: none). */
-int run_command(char *const *argv, const char *input, usec_t timeout, size_t max_output, struct run_result *ret);
-void run_result_done(struct run_result *r);
-/* The captured stderr (or stdout), trimmed, for error messages. */
-const char *run_result_text(const struct run_result *r);
+/* A runtime command (PATH search when argv[0] has no '/'), stdin /dev/null, each output
+ * stream captured up to max_output, its process group killed at the deadline (0: none). */
+static inline int run_command(char *const *argv, usec_t timeout, size_t max_output,
+                              struct nl_run_result *ret) {
+        return nl_run(&(struct nl_run_spec){ .argv = argv,
+                                             .timeout = timeout,
+                                             .max_stdout = max_output,
+                                             .max_stderr = max_output,
+                                             .process_group = true },
+                      ret);
+}
 

@@ -17,8 +17,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/strv.h"
 #include "cgroup.h"
-#include "cni-internal.h"
+#include "cni.h"
+#include "sandbox-internal.h"
+#include "cri/layout.h"
+#include "common/fs.h"
 
 #define SANDBOX_JSON "sandbox.json"
 #define SANDBOX_MAX_JSON_BYTES (1u * 1024u * 1024u)
@@ -40,130 +44,7 @@ static struct sandbox_priv *priv(struct sandbox *sb) {
         return (struct sandbox_priv *) ((char *) sb - offsetof(struct sandbox_priv, pub));
 }
 
-#define _cleanup_json_ _cleanup_(json_decrefp)
-
-/* ---- file helpers ---------------------------------------------------------------------------- */
-
-int sbx_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        size_t len = 0, cap = 4096;
-        char *buf = malloc(cap + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                if (len == cap) {
-                        if (cap > max) {
-                                free(buf);
-                                return -EFBIG;
-                        }
-                        size_t ncap = cap * 2;
-                        char *nb = realloc(buf, ncap + 1);
-                        if (!nb) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = nb;
-                        cap = ncap;
-                }
-                ssize_t k = read(fd, buf + len, cap - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        free(buf);
-                        return r;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > max) {
-                        free(buf);
-                        return -EFBIG;
-                }
-        }
-        buf[len] = '\0';
-        *ret = buf;
-        if (ret_len)
-                *ret_len = len;
-        return 0;
-}
-
-int sbx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
-        _cleanup_free_ char *tmp = nl_strdupf("%s.tmp.XXXXXX", path);
-        _cleanup_free_ char *dir = strdup(path);
-        if (!tmp || !dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (slash == dir)
-                slash[1] = '\0';
-        else if (slash)
-                *slash = '\0';
-        else
-                strcpy(dir, ".");
-        int fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        int r = 0;
-        const char *p = data;
-        size_t left = len;
-        if (fchmod(fd, mode) < 0)
-                r = -errno;
-        while (r == 0 && left > 0) {
-                ssize_t w = write(fd, p, left);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        break;
-                }
-                p += w;
-                left -= (size_t) w;
-        }
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) < 0)
-                return -errno;
-        return 0;
-}
-
-int sbx_mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return -errno;
-        struct stat st;
-        if (stat(p, &st) < 0)
-                return -errno;
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 /* ---- the struct ------------------------------------------------------------------------------ */
-
-static void strv_free_n(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
 
 void sandbox_free(struct sandbox *sb) {
         if (!sb)
@@ -191,17 +72,9 @@ void sandbox_free(struct sandbox *sb) {
         free(p);
 }
 
-static void sandbox_freep(struct sandbox **sb) {
-        sandbox_free(*sb);
-}
-
 static struct sandbox *sandbox_new(void) {
         struct sandbox_priv *p = calloc(1, sizeof(*p));
         return p ? &p->pub : NULL;
-}
-
-static char *sandboxes_dir(const struct cri_config *cfg) {
-        return nl_strdupf("%s/sandboxes", cfg->run_dir);
 }
 
 static bool id_valid(const char *id) {
@@ -279,7 +152,7 @@ static int sandbox_save(struct sandbox *sb) {
         data = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
         if (!data)
                 return -ENOMEM;
-        return sbx_write_file_atomic(path, data, strlen(data), 0600);
+        return nl_write_file_atomic(path, data, strlen(data), 0600);
 }
 
 static int json_str(json_t *j, const char *key, bool required, char **ret) {
@@ -315,7 +188,8 @@ static int json_strv(json_t *j, const char *key, char ***ret, size_t *ret_n) {
 
 int cri_sandbox_load(const struct cri_config *cfg, const char *id, struct sandbox **ret, nl_error *err) {
         _cleanup_(sandbox_freep) struct sandbox *sb = NULL;
-        _cleanup_free_ char *dir = NULL, *path = NULL, *buf = NULL, *sbdir = sandboxes_dir(cfg);
+        _cleanup_free_ char *dir = NULL, *path = NULL, *buf = NULL;
+        _cleanup_free_ char *sbdir = layout_sandboxes_dir(cfg->run_dir);
         _cleanup_json_ json_t *j = NULL;
         json_error_t je;
         size_t len;
@@ -328,7 +202,7 @@ int cri_sandbox_load(const struct cri_config *cfg, const char *id, struct sandbo
         sb = sandbox_new();
         if (!path || !sb)
                 return nl_error_set(err, -ENOMEM, "out of memory");
-        r = sbx_read_file(path, SANDBOX_MAX_JSON_BYTES, &buf, &len);
+        r = nl_read_file(path, SANDBOX_MAX_JSON_BYTES, false, &buf, &len);
         if (r < 0)
                 return nl_error_set(err, r, "load sandbox %s: read %s: %s", id, path, strerror(-r));
         j = json_loadb(buf, len, 0, &je);
@@ -405,7 +279,7 @@ static int id_cmp(const void *a, const void *b) {
 }
 
 int cri_sandbox_list(const struct cri_config *cfg, char ***ret_ids, size_t *ret_n) {
-        _cleanup_free_ char *sbdir = sandboxes_dir(cfg);
+        _cleanup_free_ char *sbdir = layout_sandboxes_dir(cfg->run_dir);
         char **ids = NULL;
         size_t n = 0;
         if (!sbdir)
@@ -593,14 +467,14 @@ int cri_sandbox_run_userns(const struct cri_config *cfg, const struct pod *pod, 
         r = random_id(id);
         if (r < 0)
                 return nl_error_set(err, r, "run sandbox: random id: %s", strerror(-r));
-        sbdir = sandboxes_dir(cfg);
+        sbdir = layout_sandboxes_dir(cfg->run_dir);
         sb->id = strdup(id);
         sb->pod_uid = strdup(pod->metadata.uid);
         sb->pod_name = strdup(pod->metadata.name);
         sb->pod_namespace = strdup(pod->metadata.namespace);
         sb->dir = sbdir ? nl_strdupf("%s/%s", sbdir, id) : NULL;
         p->state = strdup("ready");
-        pod_dir = nl_strdupf("%s/pods/%s", cfg->root_dir, pod->metadata.uid);
+        pod_dir = layout_pod_dir(cfg->root_dir, pod->metadata.uid);
         if (!sb->id || !sb->pod_uid || !sb->pod_name || !sb->pod_namespace || !sb->dir || !p->state ||
             !pod_dir)
                 return nl_error_set(err, -ENOMEM, "out of memory");
@@ -835,14 +709,12 @@ int cri_sandbox_stop(const struct cri_config *cfg, struct sandbox *sb, nl_error 
 }
 
 static int remove_dir(const char *dir) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        int r = 0;
+        DIR *d;
+        int r = nl_opendir_at(AT_FDCWD, dir, &d);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
         struct dirent *e;
-        while ((e = readdir(d))) {
-                if (streq(e->d_name, ".") || streq(e->d_name, ".."))
-                        continue;
+        while ((e = nl_readdir(d))) {
                 _cleanup_free_ char *p = nl_strdupf("%s/%s", dir, e->d_name);
                 if (!p) {
                         r = -ENOMEM;

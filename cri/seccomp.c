@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
+#include "common/fs.h"
 #include "cri.h"
 #include "seccomp-internal.h"
 
@@ -195,32 +196,6 @@ int seccomp_open_beneath(int dirfd, const char *path, enum seccomp_open_mode mod
         return TAKE_FD(fd);
 }
 
-/* The whole file, NUL-terminated, refusing more than SECCOMP_PROFILE_MAX bytes. */
-static int read_capped(int fd, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = malloc(SECCOMP_PROFILE_MAX + 2);
-        size_t n = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        while (n <= SECCOMP_PROFILE_MAX) {
-                ssize_t k = read(fd, buf + n, SECCOMP_PROFILE_MAX + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n > SECCOMP_PROFILE_MAX)
-                return -EFBIG;
-        buf[n] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
-}
-
 /* ==== parsing a Localhost profile ======================================================== */
 
 static const char *const actions[] = {
@@ -255,13 +230,7 @@ struct parse_ctx {
 };
 
 _printf_(3, 4) static int fail(struct parse_ctx *c, int code, const char *fmt, ...) {
-        _cleanup_free_ char *m = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
+        _cleanup_free_ char *m = NL_FORMAT_VA(fmt);
         return nl_error_set(c->err, code, "seccomp profile \"%s\": %s", c->name, m ? m : "out of memory");
 }
 
@@ -742,7 +711,7 @@ static int profile_load(const char *profile, const char *root, const struct secc
                 return nl_error_set(err, fd, "seccomp profile \"%s\": cannot open under \"%s\": %m", profile,
                                     root);
         }
-        r = read_capped(fd, &data, &size);
+        r = nl_read_fd(fd, SECCOMP_PROFILE_MAX, &data, &size);
         if (r == -EFBIG)
                 return nl_error_set(err, r, "seccomp profile \"%s\": larger than %u bytes", profile,
                                     SECCOMP_PROFILE_MAX);

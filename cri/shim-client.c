@@ -8,14 +8,9 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "common/fs.h"
 #include "cri.h"
 #include "shim/shim.h"
-
-static uint64_t mono_msec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 static pid_t wait_pid(pid_t pid, int *ret_status) {
         pid_t r;
@@ -27,11 +22,11 @@ static pid_t wait_pid(pid_t pid, int *ret_status) {
 
 /* Read up to the first newline, for at most timeout_msec. */
 static int read_line(int fd, unsigned timeout_msec, char *buf, size_t size) {
-        uint64_t deadline = mono_msec() + timeout_msec;
+        uint64_t deadline = now_monotonic() / USEC_PER_MSEC + timeout_msec;
         size_t len = 0;
         buf[0] = '\0';
         while (len + 1 < size) {
-                uint64_t now = mono_msec();
+                uint64_t now = now_monotonic() / USEC_PER_MSEC;
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -166,31 +161,18 @@ int shim_read_exit(const char *state_dir, struct shim_exit *ret, nl_error *err) 
         _cleanup_free_ char *path = nl_strdupf("%s/%s", strempty(state_dir), SHIM_EXIT_FILE), *text = NULL;
         if (!path || !ret)
                 return -ENOMEM;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return -ENOENT; /* still running: no message */
-                return nl_error_set(err, -errno, "read exit status \"%s\": %m", path);
-        }
-        char buf[SHIM_EXIT_FILE_MAX + 1];
         size_t len = 0;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, sizeof(buf) - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                len += (size_t) k;
-                if (len == sizeof(buf))
-                        break;
-        }
-        close(fd);
-        if (len > SHIM_EXIT_FILE_MAX)
-                return nl_error_set(err, -EFBIG, "read exit status \"%s\": larger than %d bytes", path,
+        int r = nl_read_file(path, SHIM_EXIT_FILE_MAX, true, &text, &len);
+        if (r == -ENOENT)
+                return -ENOENT; /* still running: no message */
+        if (r == -EFBIG)
+                return nl_error_set(err, r, "read exit status \"%s\": larger than %d bytes", path,
                                     SHIM_EXIT_FILE_MAX);
+        if (r < 0)
+                return nl_error_set(err, r, "read exit status \"%s\": %s", path, strerror(-r));
 
         json_error_t je;
-        json_t *j = json_loadb(buf, len, 0, &je);
+        json_t *j = json_loadb(text, len, 0, &je);
         if (!j)
                 return nl_error_set(err, -EINVAL, "read exit status \"%s\": %s", path, je.text);
         json_t *code = json_object_get(j, "exitCode"), *sig = json_object_get(j, "signal"),
@@ -229,28 +211,30 @@ void shim_exit_done(struct shim_exit *e) {
         e->finished_at = e->reason = e->message = NULL;
 }
 
-bool shim_alive(const char *state_dir) {
-        _cleanup_free_ char *path = nl_strdupf("%s/%s", strempty(state_dir), SHIM_PID_FILE);
-        char buf[64];
+int shim_read_pid(const char *state_dir, pid_t *ret_pid, uint64_t *ret_start) {
+        _cleanup_free_ char *path = nl_strdupf("%s/%s", strempty(state_dir), SHIM_PID_FILE), *buf = NULL;
         if (!path)
-                return false;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return false;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return false;
-        buf[n] = '\0';
+                return -ENOMEM;
+        int r = nl_read_file(path, 64, true, &buf, NULL);
+        if (r < 0)
+                return r;
         int pid;
-        unsigned long long start, now_start;
-        char state, tail;
+        unsigned long long start;
+        char tail;
         if (sscanf(buf, "%d %llu%c", &pid, &start, &tail) != 3 || tail != '\n' || pid <= 0)
+                return -EINVAL;
+        *ret_pid = pid;
+        if (ret_start)
+                *ret_start = start;
+        return 0;
+}
+
+bool shim_alive(const char *state_dir) {
+        pid_t pid;
+        uint64_t start, now_start;
+        char state;
+        if (shim_read_pid(state_dir, &pid, &start) < 0 || shim_proc_starttime(pid, &now_start, &state) < 0)
                 return false;
-        uint64_t s;
-        if (shim_proc_starttime(pid, &s, &state) < 0)
-                return false;
-        now_start = s;
         /* a zombie is dead: it only waits for init to reap it */
         return now_start == start && state != 'Z' && state != 'X';
 }

@@ -6,20 +6,16 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "cni-internal.h"
+#include "cni.h"
 #include "runtime.h"
 
-#define VERSION_TIMEOUT (10ULL * 1000000ULL)
+#define VERSION_TIMEOUT (10 * USEC_PER_SEC)
 
 static void set_condition(struct cri_condition *c, const char *reason, const char *fmt, ...) _printf_(3, 4);
 static void set_condition(struct cri_condition *c, const char *reason, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
         c->ready = false;
         c->reason = strdup(reason);
-        if (vasprintf(&c->message, fmt, ap) < 0)
-                c->message = NULL;
-        va_end(ap);
+        c->message = NL_FORMAT_VA(fmt);
 }
 
 static uint64_t binary_identity(const char *path) {
@@ -51,8 +47,8 @@ static void check_runtime(const struct cri_config *cfg, bool run_binary, struct 
         st->binary_id = binary_identity(path);
         if (run_binary) {
                 char *const argv[] = { path, "--version", NULL };
-                struct run_result rr;
-                int r = run_command(argv, NULL, VERSION_TIMEOUT, 4096, &rr);
+                struct nl_run_result rr;
+                int r = run_command(argv, VERSION_TIMEOUT, 4096, &rr);
                 if (r < 0) {
                         set_condition(&st->runtime, "RuntimeFailed", "run %s --version: %s", path, strerror(-r));
                         return;
@@ -63,13 +59,13 @@ static void check_runtime(const struct cri_config *cfg, bool run_binary, struct 
                                                    : WIFEXITED(rr.status)
                                                            ? nl_strdupf("exited with status %d", WEXITSTATUS(rr.status))
                                                            : nl_strdupf("was killed by signal %d", WTERMSIG(rr.status));
-                        const char *text = run_result_text(&rr);
+                        const char *text = nl_run_result_text(&rr);
                         set_condition(&st->runtime, "RuntimeFailed", "\"%s --version\" %s%s%s", path, strempty(how),
                                       isempty(text) ? "" : ": ", strempty(text));
-                        run_result_done(&rr);
+                        nl_run_result_done(&rr);
                         return;
                 }
-                run_result_done(&rr);
+                nl_run_result_done(&rr);
         }
         /* which runtime it is: by name, or (only when it may be run) by asking it */
         const struct oci_runtime_ops *ops = oci_runtime_ops_by_name(path);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* subPath resolution and bind mounts as the kubelet's pkg/volume/util/subpath (the fixes for
- * CVE-2017-1002101 and CVE-2021-25741), and the file-system helpers volumes need: mount point
- * detection and a tree removal that neither follows symlinks nor crosses into other mounts. */
+ * CVE-2017-1002101 and CVE-2021-25741), and the volumes' tree removal, which neither follows
+ * symlinks nor descends into mounts: it detaches them (common/fs.c's nl_rm_rf stops at them). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "common/fs.h"
 #include "volume-internal.h"
 
 #define SUBPATH_MAX_DEPTH 256   /* directory fds held at once while walking */
@@ -19,43 +20,11 @@
 
 /* ---- mount points ------------------------------------------------------------------------ */
 
-static int mnt_id_of(int dir_fd, const char *name, int flags, uint64_t *ret_id, bool *ret_root) {
-        struct statx sx;
-        if (statx(dir_fd, name, flags | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_MNT_ID,
-                  &sx) < 0)
-                return -errno;
-        if (!(sx.stx_mask & STATX_MNT_ID))
-                return -EOPNOTSUPP;
-        *ret_id = sx.stx_mnt_id;
-        *ret_root = (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-                    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-        return 0;
-}
-
-int fs_is_mount_point(int dir_fd, const char *name) {
-        uint64_t parent, child;
-        bool root;
-        int r;
-
-        if (isempty(name)) {
-                /* the fd itself: is it the root of its mount? */
-                r = mnt_id_of(dir_fd, "", AT_EMPTY_PATH, &child, &root);
-                return r < 0 ? r : root;
-        }
-        r = mnt_id_of(dir_fd, "", AT_EMPTY_PATH, &parent, &root);
-        if (r < 0)
-                return r;
-        r = mnt_id_of(dir_fd, name, 0, &child, &root);
-        if (r < 0)
-                return r;
-        return root || child != parent;
-}
-
 /* Detach whatever is mounted on name (all stacked mounts), addressing it through an O_PATH fd
  * so that no symlink planted in the path can redirect the unmount. */
 static int detach_mounts(int dir_fd, const char *name) {
         for (unsigned i = 0; i < UMOUNT_MAX_STACKED; i++) {
-                int r = fs_is_mount_point(dir_fd, name);
+                int r = nl_is_mount_point_at(dir_fd, name);
                 if (r <= 0)
                         return r;
                 _cleanup_close_ int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -104,7 +73,7 @@ static int rm_at(int dir_fd, const char *name, int top_fd, unsigned depth, unsig
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
         /* Swapped for a mount point since the check? Then do not descend. */
-        if (fs_is_mount_point(fd, "") > 0)
+        if (nl_is_mount_point_at(fd, "") > 0)
                 return -EBUSY;
         r = rm_children(fd, top_fd >= 0 ? top_fd : fd, top_fd >= 0 ? depth + 1 : 1, moved);
         if (r < 0)
@@ -116,20 +85,13 @@ static int rm_at(int dir_fd, const char *name, int top_fd, unsigned depth, unsig
 
 static int rm_children(int fd, int top_fd, unsigned depth, unsigned *moved) {
         for (unsigned pass = 0; pass < 1000000; pass++) {
-                int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dfd < 0)
-                        return -errno;
-                DIR *d = fdopendir(dfd);
-                if (!d) {
-                        close(dfd);
-                        return -ENOMEM;
-                }
+                DIR *d;
+                int r = nl_opendir_at(fd, ".", &d);
+                if (r < 0)
+                        return r;
                 unsigned before = *moved;
-                int r = 0;
                 struct dirent *de;
-                while ((errno = 0, de = readdir(d))) {
-                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                                continue;
+                while ((de = nl_readdir(d))) {
                         r = rm_at(fd, de->d_name, top_fd, depth, moved);
                         if (r < 0)
                                 break;
@@ -149,30 +111,6 @@ static int rm_children(int fd, int top_fd, unsigned depth, unsigned *moved) {
 int fs_remove_tree(int dir_fd, const char *name) {
         unsigned moved = 0;
         return rm_at(dir_fd, name, -1, 0, &moved);
-}
-
-int fs_mkdir_p(const char *path, mode_t mode) {
-        if (isempty(path) || path[0] != '/')
-                return -EINVAL;
-        _cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        char *save = NULL;
-        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (streq(c, "."))
-                        continue;
-                if (mkdirat(fd, c, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                int nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (nfd < 0)
-                        return -errno;
-                close(fd);
-                fd = nfd;
-        }
-        return 0;
 }
 
 /* ---- subPath walk ------------------------------------------------------------------------ */
@@ -412,7 +350,7 @@ int subpath_bind(int fd, const char *target) {
         if (parent < 0)
                 return -errno;
 
-        r = fs_is_mount_point(parent, name);
+        r = nl_is_mount_point_at(parent, name);
         if (r > 0) {
                 /* Already bound (a container restart): keep it when it is the same inode, as
                  * upstream's checkSubPathFileEqual; otherwise take it down first. */

@@ -54,16 +54,10 @@ int volume_set_ownership(int dir_fd, gid_t gid, bool read_only);
 
 /* ---- file-system helpers ---------------------------------------------------------------- */
 
-/* Whether name under dir_fd (AT_EMPTY_PATH when name is "") is the root of a mount other than
- * the one dir_fd is on. */
-int fs_is_mount_point(int dir_fd, const char *name);
 /* Remove name under dir_fd and everything below: symlinks are unlinked, never followed; a
  * mount point met on the way is detached (MNT_DETACH, through an O_PATH fd of it) and never
  * descended into. ENOENT is success. Deep trees are flattened rather than recursed into. */
 int fs_remove_tree(int dir_fd, const char *name);
-/* mkdir -p with mode for the components created, for the node's own directories (root_dir may
- * be reached through a symlink, as /var/lib/kubelet often is); never for volume content. */
-int fs_mkdir_p(const char *path, mode_t mode);
 
 /* ---- subPath ---------------------------------------------------------------------------- */
 

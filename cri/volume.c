@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 
 #include "common/fs.h"
+#include "common/mountinfo.h"
 #include "podspec/podspec.h"
+#include "cri/layout.h"
 #include "volume-internal.h"
 
 #define PLUGIN_EMPTY_DIR "kubernetes.io~empty-dir"
@@ -18,8 +20,6 @@
 #define PLUGIN_CONFIG_MAP "kubernetes.io~configmap"
 #define PLUGIN_DOWNWARD_API "kubernetes.io~downward-api"
 #define PLUGIN_PROJECTED "kubernetes.io~projected"
-#define SUBPATH_DIR "volume-subpaths"
-#define MOUNTINFO_MAX (16u * 1024u * 1024u)
 
 enum vol_kind {
         VOL_EMPTY_DIR,
@@ -78,10 +78,6 @@ static bool safe_name(const char *s) {
         return !isempty(s) && !streq(s, ".") && !streq(s, "..") && !strchr(s, '/') && strlen(s) <= 253;
 }
 
-static char *pod_dir(const struct cri_config *cfg, const char *uid) {
-        return nl_strdupf("%s/pods/%s", cfg->root_dir, uid);
-}
-
 /* Where the volume lives on the host: the plugin directory, or the host path itself. */
 static char *volume_path(const struct cri_config *cfg, const char *uid, const struct pod_volume *v) {
         enum vol_kind k = volume_kind(v);
@@ -89,7 +85,7 @@ static char *volume_path(const struct cri_config *cfg, const char *uid, const st
                 return strdup(strempty(v->host_path->path));
         if (k == VOL_UNSUPPORTED)
                 return NULL;
-        return nl_strdupf("%s/pods/%s/volumes/%s/%s", cfg->root_dir, uid, kind_plugin(k), v->name);
+        return layout_volume_dir(cfg->root_dir, uid, kind_plugin(k), v->name);
 }
 
 static int64_t fs_group_of(const struct pod *pod) {
@@ -177,25 +173,11 @@ static int64_t tmpfs_size(const struct pod *pod, const struct plan_context *plan
         return size == INT64_MAX ? 0 : size;
 }
 
-static int path_is_mount_point(const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        char *slash = strrchr(copy, '/');
-        if (!slash || !slash[1])
-                return -EINVAL;
-        *slash = 0;
-        _cleanup_close_ int parent = open(*copy ? copy : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (parent < 0)
-                return -errno;
-        return fs_is_mount_point(parent, slash + 1);
-}
-
 /* setupTmpfs: a no-op when the directory already is a mount point (SetUp is idempotent).
  * Options: size= as computed, noswap where the kernel has it (6.4+, as the kubelet probes),
  * and nosuid,nodev, which the kubelet does not pass but nothing in a volume needs. */
 static int mount_tmpfs(const char *dir, int64_t size, nl_error *err) {
-        int r = path_is_mount_point(dir);
+        int r = nl_is_mount_point(dir);
         if (r < 0)
                 return nl_error_set(err, r, "check mount point \"%s\": %s", dir, strerror(-r));
         if (r > 0)
@@ -224,7 +206,7 @@ static int make_volume_dir(const char *path, bool *ret_created, nl_error *err) {
         if (!slash)
                 return -EINVAL;
         *slash = 0;
-        int r = fs_mkdir_p(parent, 0750);
+        int r = nl_mkdir_p(parent, 0750);
         if (r < 0)
                 return nl_error_set(err, r, "create \"%s\": %s", parent, strerror(-r));
         bool created = mkdir(path, 0777) == 0;
@@ -701,7 +683,7 @@ int cri_volumes_teardown(const struct cri_config *cfg, const char *pod_uid, nl_e
         if (!safe_name(pod_uid))
                 return nl_error_set(err, -EINVAL, "pod UID \"%s\" is not usable as a directory name",
                                     strempty(pod_uid));
-        _cleanup_free_ char *dir = pod_dir(cfg, pod_uid);
+        _cleanup_free_ char *dir = layout_pod_dir(cfg->root_dir, pod_uid);
         if (!dir)
                 return -ENOMEM;
         _cleanup_close_ int fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -713,7 +695,7 @@ int cri_volumes_teardown(const struct cri_config *cfg, const char *pod_uid, nl_e
         /* Subpath bind mounts first (they may pin volume content), then the volumes: every mount
          * point on the way (subpath binds, tmpfs, anything a container propagated back) is
          * detached, never descended into; symlinks are unlinked, never followed. */
-        const char *const parts[] = {SUBPATH_DIR, "volumes"};
+        const char *const parts[] = {LAYOUT_VOLUME_SUBPATHS, LAYOUT_VOLUMES};
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
                 int r = fs_remove_tree(fd, parts[i]);
                 if (r < 0)
@@ -806,19 +788,6 @@ static bool has_backstep(const char *p) {
 
 /* ---- propagation ---------------------------------------------------------------------------- */
 
-static void unescape_mountinfo(char *s) {
-        char *w = s;
-        for (char *r = s; *r;) {
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-                    r[3] >= '0' && r[3] <= '7') {
-                        *w++ = (char) (((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
-                        r += 4;
-                } else
-                        *w++ = *r++;
-        }
-        *w = 0;
-}
-
 /* The mount a path is on (by the mount ID statx reports) and its propagation. */
 static int mount_propagation(const char *path, char **ret_mount_point, bool *ret_shared, bool *ret_slave) {
         struct statx sx;
@@ -827,39 +796,20 @@ static int mount_propagation(const char *path, char **ret_mount_point, bool *ret
         if (!(sx.stx_mask & STATX_MNT_ID))
                 return -EOPNOTSUPP;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        int r = nl_read_file("/proc/self/mountinfo", MOUNTINFO_MAX, true, &buf, &len);
+        int r = mountinfo_read(&buf);
         if (r < 0)
                 return r;
         char *save = NULL;
         for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *fsave = NULL;
-                char *f[6];
-                size_t n = 0;
-                for (char *tok = strtok_r(line, " ", &fsave); tok;) {
-                        f[n++] = tok;
-                        if (n == 6)
-                                break;
-                        tok = strtok_r(NULL, " ", &fsave);
-                }
-                int64_t id;
-                if (n < 6 || nl_parse_int64(f[0], 0, INT64_MAX, &id) < 0 || (uint64_t) id != sx.stx_mnt_id)
+                struct mountinfo_entry e;
+                if (mountinfo_parse_line(line, &e) < 0 || e.id != sx.stx_mnt_id)
                         continue;
-                bool shared = false, slave = false;
-                for (char *o = strtok_r(NULL, " ", &fsave); o && !streq(o, "-");
-                     o = strtok_r(NULL, " ", &fsave)) {
-                        if (strncmp(o, "shared:", 7) == 0)
-                                shared = true;
-                        else if (strncmp(o, "master:", 7) == 0)
-                                slave = true;
-                }
-                unescape_mountinfo(f[4]);
-                char *mp = strdup(f[4]);
+                char *mp = strdup(e.mount_point);
                 if (!mp)
                         return -ENOMEM;
                 *ret_mount_point = mp;
-                *ret_shared = shared;
-                *ret_slave = slave;
+                *ret_shared = e.shared;
+                *ret_slave = e.slave;
                 return 0;
         }
         return -ENOENT;
@@ -944,12 +894,12 @@ static int prepare_subpath(const struct cri_config *cfg, const struct pod *pod,
                                     "failed to prepare subPath for volumeMount \"%s\" of container \"%s\"",
                                     vname, cname);
 
-        _cleanup_free_ char *parent = nl_strdupf("%s/pods/%s/" SUBPATH_DIR "/%s/%s", cfg->root_dir,
-                                                 pod->metadata.uid, vname, cname);
+        _cleanup_free_ char *parent =
+                layout_volume_subpaths_dir(cfg->root_dir, pod->metadata.uid, vname, cname);
         _cleanup_free_ char *target = nl_strdupf("%s/%zu", strempty(parent), index);
         if (!parent || !target)
                 return -ENOMEM;
-        r = fs_mkdir_p(parent, 0750);
+        r = nl_mkdir_p(parent, 0750);
         if (r >= 0)
                 r = subpath_bind(fd, target);
         if (r < 0)

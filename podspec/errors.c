@@ -60,13 +60,7 @@ void pod_error_add(pod_error_list *l, pod_error_type type, const char *field, co
 
         nl_buf b = {};
         _cleanup_free_ char *detail = NULL;
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                if (vasprintf(&detail, detail_fmt, ap) < 0)
-                        detail = NULL;
-                va_end(ap);
-        }
+        detail = NL_FORMAT_VA(detail_fmt);
 
         switch (type) {
         case POD_ERROR_UNKNOWN_FIELD:

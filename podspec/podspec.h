@@ -635,9 +635,7 @@ struct pod *pod_from_json(const json_t *j, pod_error_list *errors, pod_error_lis
 json_t *pod_to_json(const struct pod *p);
 struct pod *pod_copy(const struct pod *p);
 void pod_free(struct pod *p);
-static inline void pod_freep(struct pod **p) {
-        pod_free(*p);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct pod *, pod_free)
 
 /* ---- defaults and validation ---------------------------------------------------------- */
 

@@ -12,9 +12,7 @@
 #define CONFIG_SOURCE_FILE "file"
 #define STATIC_POD_MAX_NAME 253 /* metadata.name is a DNS-1123 subdomain */
 
-static void evp_md_ctx_freep(EVP_MD_CTX **c) {
-        EVP_MD_CTX_free(*c);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free)
 
 /* Upstream hashes the decoded Go object, then "host:<node>" and "file:<path>" (the object first,
  * because its hashing resets the hasher). The Go object's encoding cannot be reproduced here, so
@@ -23,7 +21,7 @@ static void evp_md_ctx_freep(EVP_MD_CTX **c) {
  * from md5 to FNV-128a; both give 32 hex digits. */
 static int static_pod_uid(const char *node_name, const char *source_path, const char *content,
                           size_t content_len, char **ret) {
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned md_len = 0;
 

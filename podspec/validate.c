@@ -7,24 +7,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "internal.h"
-#include "names.h"
+#include "validate-internal.h"
 
-typedef struct V {
-        pod_error_list *errs;
-        nl_buf path;
-        const struct pod *pod;
-} V;
-
-static size_t vpush(V *v, const char *fmt, ...) _printf_(2, 3);
-static size_t vpush(V *v, const char *fmt, ...) {
+size_t vpush(V *v, const char *fmt, ...) {
         size_t old = v->path.len;
-        char *s = NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
+        char *s = NL_FORMAT_VA(fmt);
         if (s) {
                 if (v->path.len > 0 && s[0] != '[')
                         nl_buf_puts(&v->path, ".");
@@ -34,7 +21,7 @@ static size_t vpush(V *v, const char *fmt, ...) {
         return old;
 }
 
-static void vpop(V *v, size_t old) {
+void vpop(V *v, size_t old) {
         if (v->path.data && old <= v->path.len) {
                 v->path.len = old;
                 v->path.data[old] = '\0';
@@ -42,14 +29,14 @@ static void vpop(V *v, size_t old) {
 }
 
 /* The field of an error: the current path plus an optional child ("name", "[3]"). */
-static char *vfield(V *v, const char *child) {
+char *vfield(V *v, const char *child) {
         const char *base = v->path.data ? v->path.data : "";
         if (isempty(child))
                 return strdup(base);
         return nl_strdupf("%s%s%s", base, (*base && child[0] != '[') ? "." : "", child);
 }
 
-static void verr_v(V *v, pod_error_type t, const char *child, const char *value, const char *detail) {
+void verr_v(V *v, pod_error_type t, const char *child, const char *value, const char *detail) {
         _cleanup_free_ char *f = vfield(v, child);
         if (detail)
                 pod_error_add(v->errs, t, f, value, "%s", detail);
@@ -57,49 +44,26 @@ static void verr_v(V *v, pod_error_type t, const char *child, const char *value,
                 pod_error_add(v->errs, t, f, value, NULL);
 }
 
-static void verr(V *v, pod_error_type t, const char *child, const char *detail_fmt, ...) _printf_(4, 5);
-static void verr(V *v, pod_error_type t, const char *child, const char *detail_fmt, ...) {
+void verr(V *v, pod_error_type t, const char *child, const char *detail_fmt, ...) {
         _cleanup_free_ char *d = NULL;
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                if (vasprintf(&d, detail_fmt, ap) < 0)
-                        d = NULL;
-                va_end(ap);
-        }
+        d = NL_FORMAT_VA(detail_fmt);
         verr_v(v, t, child, NULL, d);
 }
 
-static void verr_str(V *v, pod_error_type t, const char *child, const char *value, const char *detail_fmt, ...)
-        _printf_(5, 6);
-static void verr_str(V *v, pod_error_type t, const char *child, const char *value, const char *detail_fmt, ...) {
+void verr_str(V *v, pod_error_type t, const char *child, const char *value, const char *detail_fmt, ...) {
         _cleanup_free_ char *d = NULL, *q = pod_error_quote(value);
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                if (vasprintf(&d, detail_fmt, ap) < 0)
-                        d = NULL;
-                va_end(ap);
-        }
+        d = NL_FORMAT_VA(detail_fmt);
         verr_v(v, t, child, q, d);
 }
 
-static void verr_int(V *v, pod_error_type t, const char *child, int64_t value, const char *detail_fmt, ...)
-        _printf_(5, 6);
-static void verr_int(V *v, pod_error_type t, const char *child, int64_t value, const char *detail_fmt, ...) {
+void verr_int(V *v, pod_error_type t, const char *child, int64_t value, const char *detail_fmt, ...) {
         _cleanup_free_ char *d = NULL, *q = nl_strdupf("%" PRId64, value);
-        if (detail_fmt) {
-                va_list ap;
-                va_start(ap, detail_fmt);
-                if (vasprintf(&d, detail_fmt, ap) < 0)
-                        d = NULL;
-                va_end(ap);
-        }
+        d = NL_FORMAT_VA(detail_fmt);
         verr_v(v, t, child, q, d);
 }
 
 /* "Unsupported value": supported values listed quoted, in the order given. */
-static void verr_unsupported(V *v, const char *child, const char *value, const char *const *supported) {
+void verr_unsupported(V *v, const char *child, const char *value, const char *const *supported) {
         nl_buf b = {};
         nl_buf_puts(&b, "supported values: ");
         for (size_t i = 0; supported[i]; i++) {
@@ -110,7 +74,7 @@ static void verr_unsupported(V *v, const char *child, const char *value, const c
         verr_v(v, POD_ERROR_NOT_SUPPORTED, child, q, d);
 }
 
-static bool str_in(const char *s, const char *const *set) {
+bool str_in(const char *s, const char *const *set) {
         for (size_t i = 0; set[i]; i++)
                 if (streq(s, set[i]))
                         return true;
@@ -118,7 +82,7 @@ static bool str_in(const char *s, const char *const *set) {
 }
 
 /* Checks value against set; "" and NULL are Required. Returns true when valid. */
-static bool check_enum(V *v, const char *child, const char *value, const char *const *set) {
+bool check_enum(V *v, const char *child, const char *value, const char *const *set) {
         if (isempty(value)) {
                 verr(v, POD_ERROR_REQUIRED, child, NULL);
                 return false;
@@ -130,10 +94,9 @@ static bool check_enum(V *v, const char *child, const char *value, const char *c
         return true;
 }
 
-typedef size_t (*name_check_fn)(const char *s, const char **msgs);
 
 /* One "Invalid value" per message, as upstream appends one error per message. */
-static size_t check_name(V *v, const char *child, const char *value, name_check_fn fn) {
+size_t check_name(V *v, const char *child, const char *value, name_check_fn fn) {
         const char *msgs[NAMES_MAX_MSGS];
         size_t n = fn(strempty(value), msgs);
         for (size_t i = 0; i < n; i++)
@@ -153,11 +116,11 @@ static char *go_strv(char *const *v, size_t n) {
         return nl_buf_steal(&b);
 }
 
-static bool opt_true(nl_opt_bool b) {
+bool opt_true(nl_opt_bool b) {
         return b.set && b.v;
 }
 
-static bool opt_false(nl_opt_bool b) {
+bool opt_false(nl_opt_bool b) {
         return b.set && !b.v;
 }
 
@@ -255,17 +218,17 @@ static void validate_metadata(V *v, const struct pod_object_meta *m) {
 
 /* ---- shared pieces ------------------------------------------------------------------------ */
 
-static void check_nonneg(V *v, const char *child, nl_opt_int n) {
+void check_nonneg(V *v, const char *child, nl_opt_int n) {
         if (n.set && n.v < 0)
                 verr_int(v, POD_ERROR_INVALID, child, n.v, "must be greater than or equal to 0");
 }
 
-static void check_port_number(V *v, const char *child, int64_t port) {
+void check_port_number(V *v, const char *child, int64_t port) {
         if (port < 1 || port > 65535)
                 verr_int(v, POD_ERROR_INVALID, child, port, "must be between 1 and 65535, inclusive");
 }
 
-static void check_port_num_or_name(V *v, const char *child, const pod_int_or_string *p) {
+void check_port_num_or_name(V *v, const char *child, const pod_int_or_string *p) {
         if (!p->set) {
                 verr(v, POD_ERROR_REQUIRED, child, NULL);
                 return;
@@ -276,13 +239,13 @@ static void check_port_num_or_name(V *v, const char *child, const pod_int_or_str
                 check_name(v, child, p->str, names_port_name);
 }
 
-static void check_file_mode(V *v, const char *child, nl_opt_int mode) {
+void check_file_mode(V *v, const char *child, nl_opt_int mode) {
         if (mode.set && (mode.v < 0 || mode.v > 0777))
                 verr_int(v, POD_ERROR_INVALID, child, mode.v,
                          "must be a number between 0 and 0777 (octal), both inclusive");
 }
 
-static bool has_backstep(const char *p) {
+bool has_backstep(const char *p) {
         /* any path element equal to ".." */
         const char *s = p;
         while (*s) {
@@ -298,7 +261,7 @@ static bool has_backstep(const char *p) {
 }
 
 /* validateLocalDescendingPath */
-static void check_local_descending_path(V *v, const char *child, const char *p) {
+void check_local_descending_path(V *v, const char *child, const char *p) {
         if (p[0] == '/')
                 verr_str(v, POD_ERROR_INVALID, child, p, "must be a relative path");
         if (has_backstep(p))
@@ -306,22 +269,17 @@ static void check_local_descending_path(V *v, const char *child, const char *p) 
 }
 
 /* ValidateLocalNonReservedPath: also no leading ".." (reserved for the ..data swap). */
-static void check_local_non_reserved_path(V *v, const char *child, const char *p) {
+void check_local_non_reserved_path(V *v, const char *child, const char *p) {
         check_local_descending_path(v, child, p);
         if (strncmp(p, "..", 2) == 0 && strncmp(p, "../", 3) != 0)
                 verr_str(v, POD_ERROR_INVALID, child, p, "must not start with '..'");
 }
 
-static void check_user_id(V *v, const char *child, nl_opt_int id) {
+void check_user_id(V *v, const char *child, nl_opt_int id) {
         if (id.set && (id.v < 0 || id.v > 4294967295LL))
                 verr_int(v, POD_ERROR_INVALID, child, id.v, "must be between 0 and 4294967295, inclusive");
 }
 
-static const char *const ENV_FIELD_PATHS[] = { "metadata.name", "metadata.namespace", "metadata.uid",
-                                               "spec.nodeName", "spec.serviceAccountName", "status.hostIP",
-                                               "status.hostIPs", "status.podIP", "status.podIPs", NULL };
-static const char *const VOLUME_FIELD_PATHS[] = { "metadata.annotations", "metadata.labels", "metadata.name",
-                                                  "metadata.namespace", "metadata.uid", NULL };
 /* Field labels the v1 Pod conversion knows (ConvertFieldLabel). */
 static const char *const CONVERTIBLE_FIELD_PATHS[] = {
         "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid",
@@ -329,8 +287,8 @@ static const char *const CONVERTIBLE_FIELD_PATHS[] = {
         "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs", "spec.host", NULL
 };
 
-static void validate_field_selector(V *v, const struct pod_object_field_selector *s,
-                                    const char *const *allowed) {
+void validate_field_selector(V *v, const struct pod_object_field_selector *s,
+                             const char *const *allowed) {
         size_t o = vpush(v, "fieldRef");
         if (isempty(s->api_version))
                 verr(v, POD_ERROR_REQUIRED, "apiVersion", NULL);
@@ -386,7 +344,7 @@ static bool quantity_is(const pod_quantity *q, const char *text) {
         return pod_quantity_cmp(q, &t) == 0;
 }
 
-static void validate_resource_field_selector(V *v, const struct pod_resource_field_selector *s, bool volume) {
+void validate_resource_field_selector(V *v, const struct pod_resource_field_selector *s, bool volume) {
         size_t o = vpush(v, "resourceFieldRef");
         if (volume && isempty(s->container_name))
                 verr(v, POD_ERROR_REQUIRED, "containerName", NULL);
@@ -420,7 +378,7 @@ static void validate_resource_field_selector(V *v, const struct pod_resource_fie
         vpop(v, o);
 }
 
-static void validate_key_selector(V *v, const char *child, const struct pod_key_selector *s) {
+void validate_key_selector(V *v, const char *child, const struct pod_key_selector *s) {
         size_t o = vpush(v, "%s", child);
         check_name(v, "name", strempty(s->name), names_dns1123_subdomain);
         if (isempty(s->key))
@@ -428,944 +386,6 @@ static void validate_key_selector(V *v, const char *child, const struct pod_key_
         else
                 check_name(v, "key", s->key, names_config_map_key);
         vpop(v, o);
-}
-
-/* ---- env ---------------------------------------------------------------------------------- */
-
-static void validate_env(V *v, const struct pod_container *c) {
-        for (size_t i = 0; i < c->n_env; i++) {
-                const struct pod_env_var *e = &c->env[i];
-                size_t o = vpush(v, "env[%zu]", i);
-                if (isempty(e->name))
-                        verr(v, POD_ERROR_REQUIRED, "name", NULL);
-                else
-                        check_name(v, "name", e->name, names_env_var_name);
-                if (e->value_from) {
-                        const struct pod_env_var_source *s = e->value_from;
-                        size_t o2 = vpush(v, "valueFrom");
-                        int n = !!s->field_ref + !!s->resource_field_ref + !!s->config_map_key_ref +
-                                !!s->secret_key_ref;
-                        if (s->field_ref)
-                                validate_field_selector(v, s->field_ref, ENV_FIELD_PATHS);
-                        if (s->resource_field_ref)
-                                validate_resource_field_selector(v, s->resource_field_ref, false);
-                        if (s->config_map_key_ref)
-                                validate_key_selector(v, "configMapKeyRef", s->config_map_key_ref);
-                        if (s->secret_key_ref)
-                                validate_key_selector(v, "secretKeyRef", s->secret_key_ref);
-                        if (n == 0)
-                                verr_str(v, POD_ERROR_INVALID, NULL, "",
-                                         "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` "
-                                         "or `secretKeyRef`");
-                        else if (!isempty(e->value))
-                                verr_str(v, POD_ERROR_INVALID, NULL, "",
-                                         "may not be specified when `value` is not empty");
-                        else if (n > 1)
-                                verr_str(v, POD_ERROR_INVALID, NULL, "",
-                                         "may not have more than one field specified at a time");
-                        vpop(v, o2);
-                }
-                vpop(v, o);
-        }
-
-        for (size_t i = 0; i < c->n_env_from; i++) {
-                const struct pod_env_from_source *e = &c->env_from[i];
-                size_t o = vpush(v, "envFrom[%zu]", i);
-                if (e->prefix && *e->prefix)
-                        check_name(v, "prefix", e->prefix, names_env_var_name);
-                int n = !!e->config_map_ref + !!e->secret_ref;
-                const struct pod_local_ref_optional *refs[] = { e->config_map_ref, e->secret_ref };
-                const char *ref_names[] = { "configMapRef", "secretRef" };
-                for (size_t k = 0; k < 2; k++) {
-                        if (!refs[k])
-                                continue;
-                        size_t o2 = vpush(v, "%s", ref_names[k]);
-                        if (isempty(refs[k]->name))
-                                verr(v, POD_ERROR_REQUIRED, "name", NULL);
-                        else
-                                check_name(v, "name", refs[k]->name, names_dns1123_subdomain);
-                        vpop(v, o2);
-                }
-                vpop(v, o);
-                /* upstream reports the source count at the list's path */
-                size_t o3 = vpush(v, "envFrom");
-                if (n == 0)
-                        verr_str(v, POD_ERROR_INVALID, NULL, "", "must specify one of: `configMapRef` or `secretRef`");
-                else if (n > 1)
-                        verr_str(v, POD_ERROR_INVALID, NULL, "", "may not have more than one field specified at a time");
-                vpop(v, o3);
-        }
-}
-
-/* ---- resources --------------------------------------------------------------------------- */
-
-static bool is_native_resource(const char *name) {
-        return !strchr(name, '/') || strstr(name, "kubernetes.io/") != NULL;
-}
-
-static bool is_standard_container_resource(const char *name) {
-        return streq(name, "cpu") || streq(name, "memory") || streq(name, "ephemeral-storage") ||
-               strncmp(name, "hugepages-", 10) == 0;
-}
-
-/* Resources that may be overcommitted (request < limit): cpu, memory, ephemeral-storage. */
-static bool is_overcommit_allowed(const char *name) {
-        return streq(name, "cpu") || streq(name, "memory") || streq(name, "ephemeral-storage");
-}
-
-static void validate_resource_name(V *v, const char *child, const char *name) {
-        const char *msgs[NAMES_MAX_MSGS];
-        size_t n = names_qualified_name(name, msgs);
-        /* ResourceName values print unquoted (the type has a String method). */
-        for (size_t i = 0; i < n; i++)
-                verr_v(v, POD_ERROR_INVALID, child, name, msgs[i]);
-        if (n > 0)
-                return;
-        if (!strchr(name, '/')) {
-                if (!is_standard_container_resource(name)) {
-                        verr_v(v, POD_ERROR_INVALID, child, name, "must be a standard resource type or fully qualified");
-                        verr_v(v, POD_ERROR_INVALID, child, name, "must be a standard resource for containers");
-                }
-        } else if (!is_native_resource(name) && (strncmp(name, "requests.", 9) == 0))
-                verr_v(v, POD_ERROR_INVALID, child, name, "doesn't follow extended resource name standard");
-}
-
-static void validate_resource_list(V *v, const char *list, const struct pod_resource *r, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *child = nl_strdupf("%s[%s]", list, r[i].name);
-                validate_resource_name(v, child, r[i].name);
-                if (pod_quantity_is_negative(&r[i].q)) {
-                        _cleanup_free_ char *s = pod_quantity_format(&r[i].q);
-                        verr_str(v, POD_ERROR_INVALID, child, strempty(s), "must be greater than or equal to 0");
-                } else if (!is_native_resource(r[i].name) && pod_quantity_milli_value(&r[i].q) % 1000 != 0) {
-                        _cleanup_free_ char *s = pod_quantity_format(&r[i].q);
-                        verr_v(v, POD_ERROR_INVALID, child, s, "must be an integer");
-                }
-        }
-}
-
-static const struct pod_resource *find_resource(const struct pod_resource *r, size_t n, const char *name) {
-        for (size_t i = 0; i < n; i++)
-                if (streq(r[i].name, name))
-                        return &r[i];
-        return NULL;
-}
-
-static bool has_resource_prefix(const struct pod_resource *r, size_t n, const char *prefix) {
-        for (size_t i = 0; i < n; i++)
-                if (strncmp(r[i].name, prefix, strlen(prefix)) == 0)
-                        return true;
-        return false;
-}
-
-static void validate_resources(V *v, const struct pod_resource_requirements *r) {
-        if (!r)
-                return;
-        size_t o = vpush(v, "resources");
-        if ((has_resource_prefix(r->limits, r->n_limits, "hugepages-") ||
-             has_resource_prefix(r->requests, r->n_requests, "hugepages-")) &&
-            !find_resource(r->limits, r->n_limits, "cpu") && !find_resource(r->limits, r->n_limits, "memory") &&
-            !find_resource(r->requests, r->n_requests, "cpu") && !find_resource(r->requests, r->n_requests, "memory"))
-                verr(v, POD_ERROR_FORBIDDEN, NULL, "HugePages require cpu or memory");
-        validate_resource_list(v, "limits", r->limits, r->n_limits);
-        validate_resource_list(v, "requests", r->requests, r->n_requests);
-        for (size_t i = 0; i < r->n_requests; i++) {
-                const struct pod_resource *req = &r->requests[i];
-                const struct pod_resource *lim = find_resource(r->limits, r->n_limits, req->name);
-                _cleanup_free_ char *rs = pod_quantity_format(&req->q);
-                if (!lim) {
-                        if (!is_overcommit_allowed(req->name) && !is_native_resource(req->name))
-                                verr(v, POD_ERROR_REQUIRED, "limits",
-                                     "Limit must be set for non overcommitable resources");
-                        continue;
-                }
-                _cleanup_free_ char *ls = pod_quantity_format(&lim->q);
-                if (is_overcommit_allowed(req->name)) {
-                        if (pod_quantity_cmp(&req->q, &lim->q) > 0)
-                                verr_str(v, POD_ERROR_INVALID, "requests", strempty(rs),
-                                         "must be less than or equal to %s limit of %s", req->name, strempty(ls));
-                } else if (pod_quantity_cmp(&req->q, &lim->q) != 0)
-                        verr_str(v, POD_ERROR_INVALID, "requests", strempty(rs), "must be equal to %s limit of %s",
-                                 req->name, strempty(ls));
-        }
-        vpop(v, o);
-}
-
-/* ---- volumes ----------------------------------------------------------------------------- */
-
-static void validate_key_to_paths(V *v, const struct pod_key_to_path *items, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                size_t o = vpush(v, "items[%zu]", i);
-                if (isempty(items[i].key))
-                        verr(v, POD_ERROR_REQUIRED, "key", NULL);
-                if (isempty(items[i].path))
-                        verr(v, POD_ERROR_REQUIRED, "path", NULL);
-                else
-                        check_local_non_reserved_path(v, "path", items[i].path);
-                check_file_mode(v, "mode", items[i].mode);
-                vpop(v, o);
-        }
-}
-
-/* Upstream validates each downward API file at the volume's path, not at items[i]. */
-static void validate_downward_files(V *v, const struct pod_downward_api_file *items, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                const struct pod_downward_api_file *f = &items[i];
-                if (isempty(f->path))
-                        verr(v, POD_ERROR_REQUIRED, "path", NULL);
-                else
-                        check_local_non_reserved_path(v, "path", f->path);
-                check_file_mode(v, "mode", f->mode);
-                if (f->field_ref)
-                        validate_field_selector(v, f->field_ref, VOLUME_FIELD_PATHS);
-                if (f->field_ref && f->resource_field_ref)
-                        verr_str(v, POD_ERROR_INVALID, NULL, "resource",
-                                 "fieldRef and resourceFieldRef can not be specified simultaneously");
-                else if (f->resource_field_ref)
-                        validate_resource_field_selector(v, f->resource_field_ref, true);
-                else if (!f->field_ref)
-                        verr(v, POD_ERROR_REQUIRED, NULL, "one of fieldRef and resourceFieldRef is required");
-        }
-}
-
-/* A path projected twice: upstream reports it once at the projected volume, naming the
- * source (secret or configMap name, or the path for downward API files and tokens). */
-static void check_projected_path(V *v, const char *proj, const char ***paths, size_t *n, const char *path,
-                                 const char *what) {
-        for (size_t i = 0; i < *n; i++)
-                if (streq((*paths)[i], path)) {
-                        _cleanup_free_ char *q = pod_error_quote(what);
-                        pod_error_add(v->errs, POD_ERROR_INVALID, proj, q, "conflicting duplicate paths");
-                        return;
-                }
-        const char **np = realloc(*paths, (*n + 1) * sizeof(char *));
-        if (!np)
-                return;
-        *paths = np;
-        (*paths)[(*n)++] = path;
-}
-
-static void validate_projected(V *v, const struct pod_projected_volume *p, const struct pod_spec *spec) {
-        size_t o = vpush(v, "projected");
-        _cleanup_free_ char *proj = vfield(v, NULL);
-        _cleanup_free_ const char **paths = NULL;
-        size_t n_paths = 0;
-
-        check_file_mode(v, "defaultMode", p->default_mode);
-        for (size_t j = 0; j < p->n_sources; j++) {
-                const struct pod_volume_projection *s = &p->sources[j];
-                int kinds = !!s->secret + !!s->config_map + !!s->downward_api + !!s->service_account_token +
-                            !!s->cluster_trust_bundle + !!s->pod_certificate;
-                size_t o2 = vpush(v, "sources[%zu]", j);
-                if (kinds > 1)
-                        verr(v, POD_ERROR_FORBIDDEN, NULL, "may not specify more than 1 volume type per source");
-                if (s->secret) {
-                        size_t o3 = vpush(v, "secret");
-                        if (isempty(s->secret->name))
-                                verr(v, POD_ERROR_REQUIRED, "name", NULL);
-                        validate_key_to_paths(v, s->secret->items, s->secret->n_items);
-                        vpop(v, o3);
-                        for (size_t k = 0; k < s->secret->n_items; k++)
-                                if (s->secret->items[k].path)
-                                        check_projected_path(v, proj, &paths, &n_paths, s->secret->items[k].path,
-                                                             strempty(s->secret->name));
-                }
-                if (s->config_map) {
-                        size_t o3 = vpush(v, "configMap");
-                        if (isempty(s->config_map->name))
-                                verr(v, POD_ERROR_REQUIRED, "name", NULL);
-                        validate_key_to_paths(v, s->config_map->items, s->config_map->n_items);
-                        vpop(v, o3);
-                        for (size_t k = 0; k < s->config_map->n_items; k++)
-                                if (s->config_map->items[k].path)
-                                        check_projected_path(v, proj, &paths, &n_paths,
-                                                             s->config_map->items[k].path,
-                                                             strempty(s->config_map->name));
-                }
-                if (s->downward_api) {
-                        size_t o3 = vpush(v, "downwardAPI");
-                        validate_downward_files(v, s->downward_api->items, s->downward_api->n_items);
-                        vpop(v, o3);
-                        for (size_t k = 0; k < s->downward_api->n_items; k++)
-                                if (s->downward_api->items[k].path)
-                                        check_projected_path(v, proj, &paths, &n_paths,
-                                                             s->downward_api->items[k].path,
-                                                             s->downward_api->items[k].path);
-                }
-                if (s->service_account_token) {
-                        const struct pod_service_account_token_projection *t = s->service_account_token;
-                        size_t o3 = vpush(v, "serviceAccountToken");
-                        if (isempty(spec->service_account_name))
-                                verr(v, POD_ERROR_FORBIDDEN, NULL,
-                                     "must not be specified when serviceAccountName is not set");
-                        if (t->expiration_seconds.set) {
-                                if (t->expiration_seconds.v < 600)
-                                        verr_int(v, POD_ERROR_INVALID, "expirationSeconds", t->expiration_seconds.v,
-                                                 "may not specify a duration less than 10 minutes");
-                                else if (t->expiration_seconds.v > 4294967296LL)
-                                        verr_int(v, POD_ERROR_INVALID, "expirationSeconds", t->expiration_seconds.v,
-                                                 "may not specify a duration larger than 2^32 seconds");
-                        }
-                        vpop(v, o3);
-                }
-                vpop(v, o2);
-                /* upstream reports a token's path at the projected volume's level */
-                if (s->service_account_token) {
-                        const char *tp = s->service_account_token->path;
-                        if (isempty(tp))
-                                verr(v, POD_ERROR_REQUIRED, "path", NULL);
-                        else {
-                                check_local_non_reserved_path(v, "path", tp);
-                                check_projected_path(v, proj, &paths, &n_paths, tp, tp);
-                        }
-                }
-        }
-        vpop(v, o);
-}
-
-static const char *const HOST_PATH_TYPES[] = { "",     "BlockDevice",  "CharDevice", "Directory", "DirectoryOrCreate",
-                                               "File", "FileOrCreate", "Socket",     NULL };
-
-/* Returns whether the volume is valid (only valid volumes can be mounted). */
-static bool validate_volume(V *v, const struct pod_volume *vol, const struct pod_spec *spec) {
-        size_t before = v->errs->n_items;
-        if (isempty(vol->name))
-                verr(v, POD_ERROR_REQUIRED, "name", NULL);
-        else
-                check_name(v, "name", vol->name, names_dns1123_label);
-
-        /* The first source counts; every further one is Forbidden, in upstream's order. */
-        struct {
-                const char *name;
-                bool present;
-        } sources[] = {
-                { "emptyDir", vol->empty_dir },       { "hostPath", vol->host_path },
-                { "secret", vol->secret },            { "downwardAPI", vol->downward_api },
-                { "configMap", vol->config_map },     { "projected", vol->projected },
-        };
-        size_t n = 0;
-        for (size_t i = 0; i < ELEMENTSOF(sources); i++)
-                if (sources[i].present && n++ > 0)
-                        verr(v, POD_ERROR_FORBIDDEN, sources[i].name, "may not specify more than 1 volume type");
-        for (size_t i = 0; i < vol->n_other; i++)
-                if (n++ > 0)
-                        verr(v, POD_ERROR_FORBIDDEN, vol->other[i].type, "may not specify more than 1 volume type");
-        if (n == 0)
-                verr(v, POD_ERROR_REQUIRED, NULL, "must specify a volume type");
-
-        if (vol->empty_dir && vol->empty_dir->size_limit.set && pod_quantity_is_negative(&vol->empty_dir->size_limit))
-                verr(v, POD_ERROR_FORBIDDEN, "emptyDir.sizeLimit", "SizeLimit field must be a valid resource quantity");
-        if (vol->host_path) {
-                size_t o = vpush(v, "hostPath");
-                if (isempty(vol->host_path->path))
-                        verr(v, POD_ERROR_REQUIRED, "path", NULL);
-                else {
-                        if (has_backstep(vol->host_path->path))
-                                verr_str(v, POD_ERROR_INVALID, "path", vol->host_path->path, "must not contain '..'");
-                        if (vol->host_path->type && !str_in(vol->host_path->type, HOST_PATH_TYPES))
-                                verr_unsupported(v, "type", vol->host_path->type, HOST_PATH_TYPES);
-                }
-                vpop(v, o);
-        }
-        if (vol->secret) {
-                size_t o = vpush(v, "secret");
-                if (isempty(vol->secret->secret_name))
-                        verr(v, POD_ERROR_REQUIRED, "secretName", NULL);
-                check_file_mode(v, "defaultMode", vol->secret->default_mode);
-                validate_key_to_paths(v, vol->secret->items, vol->secret->n_items);
-                vpop(v, o);
-        }
-        if (vol->config_map) {
-                size_t o = vpush(v, "configMap");
-                if (isempty(vol->config_map->name))
-                        verr(v, POD_ERROR_REQUIRED, "name", NULL);
-                check_file_mode(v, "defaultMode", vol->config_map->default_mode);
-                validate_key_to_paths(v, vol->config_map->items, vol->config_map->n_items);
-                vpop(v, o);
-        }
-        if (vol->downward_api) {
-                size_t o = vpush(v, "downwardAPI");
-                check_file_mode(v, "defaultMode", vol->downward_api->default_mode);
-                validate_downward_files(v, vol->downward_api->items, vol->downward_api->n_items);
-                vpop(v, o);
-        }
-        if (vol->projected)
-                validate_projected(v, vol->projected, spec);
-        for (size_t i = 0; i < vol->n_other; i++) {
-                const char *t = vol->other[i].type;
-                const json_t *j = vol->other[i].value;
-                if (streq(t, "persistentVolumeClaim") &&
-                    isempty(json_string_value(json_object_get(j, "claimName"))))
-                        verr(v, POD_ERROR_REQUIRED, "persistentVolumeClaim.claimName", NULL);
-                if (streq(t, "nfs")) {
-                        const char *server = json_string_value(json_object_get(j, "server"));
-                        const char *path = json_string_value(json_object_get(j, "path"));
-                        if (isempty(server))
-                                verr(v, POD_ERROR_REQUIRED, "nfs.server", NULL);
-                        if (isempty(path))
-                                verr(v, POD_ERROR_REQUIRED, "nfs.path", NULL);
-                        /* upstream also says this of an empty path */
-                        if (!path || path[0] != '/')
-                                verr_str(v, POD_ERROR_INVALID, "nfs.path", strempty(path), "must be an absolute path");
-                }
-                if (streq(t, "gitRepo")) {
-                        const char *repo = json_string_value(json_object_get(j, "repository"));
-                        const char *dir = json_string_value(json_object_get(j, "directory"));
-                        if (isempty(repo))
-                                verr(v, POD_ERROR_REQUIRED, "gitRepo.repository", NULL);
-                        if (!isempty(dir))
-                                check_local_descending_path(v, "gitRepo.directory", dir);
-                }
-        }
-        return v->errs->n_items == before;
-}
-
-/* ---- volume mounts ------------------------------------------------------------------------ */
-
-static const char *const PROPAGATION_MODES[] = { "Bidirectional", "HostToContainer", "None", NULL };
-static const char *const RRO_MODES[] = { "Disabled", "Enabled", "IfPossible", NULL };
-
-static bool name_in(const char *name, const char *const *names, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (streq_ptr(names[i], name))
-                        return true;
-        return false;
-}
-
-static void validate_volume_mounts(V *v, const struct pod_container *c, const char *const *volumes,
-                                   size_t n_volumes, bool privileged) {
-        for (size_t i = 0; i < c->n_volume_mounts; i++) {
-                const struct pod_volume_mount *m = &c->volume_mounts[i];
-                size_t o = vpush(v, "volumeMounts[%zu]", i);
-                if (isempty(m->name))
-                        verr(v, POD_ERROR_REQUIRED, "name", NULL);
-                if (!name_in(strempty(m->name), volumes, n_volumes))
-                        verr_str(v, POD_ERROR_NOT_FOUND, "name", strempty(m->name), NULL);
-                if (isempty(m->mount_path))
-                        verr(v, POD_ERROR_REQUIRED, "mountPath", NULL);
-                else
-                        for (size_t k = 0; k < i; k++)
-                                if (streq_ptr(c->volume_mounts[k].mount_path, m->mount_path)) {
-                                        verr_str(v, POD_ERROR_INVALID, "mountPath", m->mount_path, "must be unique");
-                                        break;
-                                }
-                if (!isempty(m->sub_path_expr) && !isempty(m->sub_path))
-                        verr_str(v, POD_ERROR_INVALID, "subPathExpr", m->sub_path_expr,
-                                 "subPathExpr and subPath are mutually exclusive");
-                vpop(v, o);
-
-                /* upstream reports these at the list's path, without the index */
-                o = vpush(v, "volumeMounts");
-                if (!isempty(m->sub_path))
-                        check_local_descending_path(v, "subPath", m->sub_path);
-                if (!isempty(m->sub_path_expr))
-                        check_local_descending_path(v, "subPathExpr", m->sub_path_expr);
-                if (m->mount_propagation) {
-                        if (!str_in(m->mount_propagation, PROPAGATION_MODES))
-                                verr_unsupported(v, "mountPropagation", m->mount_propagation, PROPAGATION_MODES);
-                        else if (streq(m->mount_propagation, "Bidirectional") && !privileged)
-                                verr(v, POD_ERROR_FORBIDDEN, "mountPropagation",
-                                     "Bidirectional mount propagation is available only to privileged containers");
-                }
-                if (m->recursive_read_only) {
-                        if (!str_in(m->recursive_read_only, RRO_MODES))
-                                verr_unsupported(v, "recursiveReadOnly", m->recursive_read_only, RRO_MODES);
-                        else if (!streq(m->recursive_read_only, "Disabled")) {
-                                if (!opt_true(m->read_only))
-                                        verr(v, POD_ERROR_FORBIDDEN, "recursiveReadOnly",
-                                             "may only be specified when readOnly is true");
-                                if (m->mount_propagation && !streq(m->mount_propagation, "None"))
-                                        verr(v, POD_ERROR_FORBIDDEN, "recursiveReadOnly",
-                                             "may only be specified when mountPropagation is None or not specified");
-                        }
-                }
-                vpop(v, o);
-        }
-}
-
-/* ---- probes and hooks --------------------------------------------------------------------- */
-
-static bool header_name_ok(const char *s) {
-        if (isempty(s))
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!isalnum((unsigned char) *p) && *p != '-')
-                        return false;
-        return true;
-}
-
-static void validate_http_get(V *v, const struct pod_http_get_action *h) {
-        size_t o = vpush(v, "httpGet");
-        if (isempty(h->path))
-                verr(v, POD_ERROR_REQUIRED, "path", NULL);
-        check_port_num_or_name(v, "port", &h->port);
-        static const char *const schemes[] = { "HTTP", "HTTPS", NULL };
-        if (h->scheme && !str_in(h->scheme, schemes))
-                verr_unsupported(v, "scheme", h->scheme, schemes);
-        for (size_t i = 0; i < h->n_http_headers; i++)
-                if (!header_name_ok(h->http_headers[i].name))
-                        verr_str(v, POD_ERROR_INVALID, "httpHeaders", strempty(h->http_headers[i].name),
-                                 "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. "
-                                 "'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')");
-        vpop(v, o);
-}
-
-static void validate_tcp_socket(V *v, const struct pod_tcp_socket_action *t) {
-        size_t o = vpush(v, "tcpSocket");
-        check_port_num_or_name(v, "port", &t->port);
-        vpop(v, o);
-}
-
-static void validate_exec(V *v, const struct pod_exec_action *e) {
-        if (e->n_command == 0)
-                verr(v, POD_ERROR_REQUIRED, "exec.command", NULL);
-}
-
-/* validateHandler: exactly one of exec, httpGet, tcpSocket, grpc, sleep; extras Forbidden. */
-static void validate_handler(V *v, const struct pod_exec_action *exec, const struct pod_http_get_action *http,
-                             const struct pod_tcp_socket_action *tcp, const struct pod_grpc_action *grpc,
-                             const struct pod_sleep_action *sleep, int64_t grace) {
-        int n = 0;
-        if (exec && n++ == 0)
-                validate_exec(v, exec);
-        if (http) {
-                if (n++ == 0)
-                        validate_http_get(v, http);
-                else
-                        verr(v, POD_ERROR_FORBIDDEN, "httpGet", "may not specify more than 1 handler type");
-        }
-        if (tcp) {
-                if (n++ == 0)
-                        validate_tcp_socket(v, tcp);
-                else
-                        verr(v, POD_ERROR_FORBIDDEN, "tcpSocket", "may not specify more than 1 handler type");
-        }
-        if (grpc) {
-                if (n++ == 0)
-                        check_port_number(v, "grpc.port", grpc->port.set ? grpc->port.v : 0);
-                else
-                        verr(v, POD_ERROR_FORBIDDEN, "grpc", "may not specify more than 1 handler type");
-        }
-        if (sleep) {
-                if (n++ == 0) {
-                        int64_t s = sleep->seconds.set ? sleep->seconds.v : 0;
-                        if (s < 0 || s > grace)
-                                verr_int(v, POD_ERROR_INVALID, "sleep", s,
-                                         "must be non-negative and less than terminationGracePeriodSeconds (%" PRId64
-                                         ")",
-                                         grace);
-                } else
-                        verr(v, POD_ERROR_FORBIDDEN, "sleep", "may not specify more than 1 handler type");
-        }
-        if (n == 0)
-                verr(v, POD_ERROR_REQUIRED, NULL, "must specify a handler type");
-}
-
-static void validate_probe(V *v, const char *name, const struct pod_probe *p, bool success_must_be_one,
-                           bool readiness) {
-        if (!p)
-                return;
-        size_t o = vpush(v, "%s", name);
-        validate_handler(v, p->exec, p->http_get, p->tcp_socket, p->grpc, NULL, 0);
-        check_nonneg(v, "initialDelaySeconds", p->initial_delay_seconds);
-        check_nonneg(v, "timeoutSeconds", p->timeout_seconds);
-        check_nonneg(v, "periodSeconds", p->period_seconds);
-        check_nonneg(v, "successThreshold", p->success_threshold);
-        check_nonneg(v, "failureThreshold", p->failure_threshold);
-        if (p->termination_grace_period_seconds.set) {
-                if (readiness)
-                        verr_int(v, POD_ERROR_INVALID, "terminationGracePeriodSeconds",
-                                 p->termination_grace_period_seconds.v, "must not be set for readinessProbes");
-                else if (p->termination_grace_period_seconds.v <= 0)
-                        verr_int(v, POD_ERROR_INVALID, "terminationGracePeriodSeconds",
-                                 p->termination_grace_period_seconds.v, "must be greater than 0");
-        }
-        if (success_must_be_one && p->success_threshold.set && p->success_threshold.v != 1)
-                verr_int(v, POD_ERROR_INVALID, "successThreshold", p->success_threshold.v, "must be 1");
-        vpop(v, o);
-}
-
-static void validate_lifecycle(V *v, const struct pod_lifecycle *l, int64_t grace) {
-        if (!l)
-                return;
-        size_t o = vpush(v, "lifecycle");
-        const struct pod_lifecycle_handler *h[] = { l->post_start, l->pre_stop };
-        const char *names[] = { "postStart", "preStop" };
-        for (size_t i = 0; i < 2; i++) {
-                if (!h[i])
-                        continue;
-                size_t o2 = vpush(v, "%s", names[i]);
-                validate_handler(v, h[i]->exec, h[i]->http_get, h[i]->tcp_socket, NULL, h[i]->sleep, grace);
-                vpop(v, o2);
-        }
-        vpop(v, o);
-}
-
-/* ---- security ---------------------------------------------------------------------------- */
-
-static const char *const PROFILE_TYPES[] = { "Localhost", "RuntimeDefault", "Unconfined", NULL };
-
-static void validate_seccomp(V *v, const struct pod_seccomp_profile *s) {
-        if (!s)
-                return;
-        size_t o = vpush(v, "seccompProfile");
-        if (isempty(s->type))
-                verr(v, POD_ERROR_REQUIRED, "type", "type is required when seccompProfile is set");
-        else if (!str_in(s->type, PROFILE_TYPES))
-                verr_unsupported(v, "type", s->type, PROFILE_TYPES);
-        else if (streq(s->type, "Localhost")) {
-                if (!s->localhost_profile)
-                        verr(v, POD_ERROR_REQUIRED, "localhostProfile", "must be set when seccomp type is Localhost");
-                else
-                        check_local_descending_path(v, "localhostProfile", s->localhost_profile);
-        } else if (s->localhost_profile) {
-                /* upstream dumps the Go struct here; we show the offending value */
-                verr_str(v, POD_ERROR_INVALID, "localhostProfile", s->localhost_profile,
-                         "can only be set when seccomp type is Localhost");
-        }
-        vpop(v, o);
-}
-
-static void validate_app_armor(V *v, const struct pod_app_armor_profile *a) {
-        if (!a)
-                return;
-        size_t o = vpush(v, "appArmorProfile");
-        if (isempty(a->type))
-                verr(v, POD_ERROR_REQUIRED, "type", "type is required when appArmorProfile is set");
-        else if (!str_in(a->type, PROFILE_TYPES))
-                verr_unsupported(v, "type", a->type, PROFILE_TYPES);
-        else if (streq(a->type, "Localhost")) {
-                if (isempty(a->localhost_profile))
-                        verr(v, POD_ERROR_REQUIRED, "localhostProfile", "must be set when AppArmor type is Localhost");
-                else {
-                        size_t n = strlen(a->localhost_profile);
-                        if (isspace((unsigned char) a->localhost_profile[0]) ||
-                            isspace((unsigned char) a->localhost_profile[n - 1]))
-                                verr_str(v, POD_ERROR_INVALID, "localhostProfile", a->localhost_profile,
-                                         "must not be padded with whitespace");
-                }
-        } else if (a->localhost_profile)
-                verr_str(v, POD_ERROR_INVALID, "localhostProfile", a->localhost_profile,
-                         "can only be set when AppArmor type is Localhost");
-        vpop(v, o);
-}
-
-/* Upstream prints the whole SecurityContext (%#v) as the value of this error. */
-static void verr_security_context(V *v, const struct pod_security_context *sc, const char *detail) {
-        json_t *j = json_object();
-        if (sc->privileged.set)
-                json_object_set_new(j, "privileged", json_boolean(sc->privileged.v));
-        if (sc->allow_privilege_escalation.set)
-                json_object_set_new(j, "allowPrivilegeEscalation", json_boolean(sc->allow_privilege_escalation.v));
-        _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        verr_v(v, POD_ERROR_INVALID, NULL, strempty(s), detail);
-}
-
-static void validate_security_context(V *v, const struct pod_security_context *sc, const struct pod_spec *spec) {
-        if (!sc)
-                return;
-        size_t o = vpush(v, "securityContext");
-        check_user_id(v, "runAsUser", sc->run_as_user);
-        check_user_id(v, "runAsGroup", sc->run_as_group);
-        if (sc->proc_mount) {
-                static const char *const modes[] = { "Default", "Unmasked", NULL };
-                if (!str_in(sc->proc_mount, modes))
-                        verr_unsupported(v, "procMount", sc->proc_mount, modes);
-                else if (streq(sc->proc_mount, "Unmasked") && !opt_false(spec->host_users))
-                        verr_str(v, POD_ERROR_INVALID, "procMount", "Unmasked",
-                                 "`hostUsers` must be false to use `Unmasked`");
-        }
-        validate_seccomp(v, sc->seccomp_profile);
-        validate_app_armor(v, sc->app_armor_profile);
-        if (opt_false(sc->allow_privilege_escalation)) {
-                if (opt_true(sc->privileged))
-                        verr_security_context(v, sc,
-                                              "cannot set `allowPrivilegeEscalation` to false and `privileged` to true");
-                if (sc->capabilities)
-                        for (size_t i = 0; i < sc->capabilities->n_add; i++)
-                                if (streq(sc->capabilities->add[i], "CAP_SYS_ADMIN"))
-                                        verr_security_context(v, sc,
-                                                              "cannot set `allowPrivilegeEscalation` to false and "
-                                                              "`capabilities.Add` CAP_SYS_ADMIN");
-        }
-        if (sc->windows_options && spec->os && streq_ptr(spec->os->name, "linux"))
-                verr(v, POD_ERROR_FORBIDDEN, "windowsOptions", "windows options cannot be set for a linux pod");
-        vpop(v, o);
-}
-
-static bool is_ipc_sysctl(const char *n) {
-        return strncmp(n, "kernel.shm", 10) == 0 || strncmp(n, "kernel.msg", 10) == 0 || streq(n, "kernel.sem") ||
-               strncmp(n, "fs.mqueue.", 10) == 0;
-}
-
-static void validate_sysctls(V *v, const struct pod_spec *spec) {
-        const struct pod_pod_security_context *sc = spec->security_context;
-        for (size_t i = 0; i < sc->n_sysctls; i++) {
-                const struct pod_sysctl *s = &sc->sysctls[i];
-                size_t o = vpush(v, "sysctls[%zu]", i);
-                if (isempty(s->name))
-                        verr(v, POD_ERROR_REQUIRED, "name", NULL);
-                else if (!names_is_sysctl_name(s->name))
-                        verr_str(v, POD_ERROR_INVALID, "name", s->name,
-                                 "must have at most 253 characters and match regex "
-                                 "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$");
-                else {
-                        bool dup = false;
-                        for (size_t k = 0; k < i; k++)
-                                dup = dup || streq_ptr(sc->sysctls[k].name, s->name);
-                        if (dup)
-                                verr_str(v, POD_ERROR_DUPLICATE, "name", s->name, NULL);
-                }
-                if (!isempty(s->name)) {
-                        if (opt_true(spec->host_network) && strncmp(s->name, "net.", 4) == 0)
-                                verr_str(v, POD_ERROR_INVALID, "name", s->name,
-                                         "may not be specified when 'hostNetwork' is true");
-                        if (opt_true(spec->host_ipc) && is_ipc_sysctl(s->name))
-                                verr_str(v, POD_ERROR_INVALID, "name", s->name,
-                                         "may not be specified when 'hostIPC' is true");
-                }
-                /* Not an API server rule: a value carrying '+' or '=' could smuggle a second
-                 * sysctl into a runtime that passes "name=value" pairs (CVE-2022-0811), and
-                 * no namespaced sysctl needs either character. Refused here for every runtime. */
-                if (s->value && strpbrk(s->value, "+=\n"))
-                        verr_str(v, POD_ERROR_INVALID, "value", s->value,
-                                 "must not contain '+', '=' or a newline");
-                vpop(v, o);
-        }
-}
-
-static void validate_pod_security_context(V *v, const struct pod_spec *spec) {
-        const struct pod_pod_security_context *sc = spec->security_context;
-        if (!sc)
-                return;
-        size_t o = vpush(v, "securityContext");
-        check_user_id(v, "runAsUser", sc->run_as_user);
-        check_user_id(v, "runAsGroup", sc->run_as_group);
-        check_user_id(v, "fsGroup", sc->fs_group);
-        for (size_t i = 0; i < sc->n_supplemental_groups; i++) {
-                _cleanup_free_ char *c = nl_strdupf("supplementalGroups[%zu]", i);
-                check_user_id(v, c, (nl_opt_int){ true, sc->supplemental_groups[i] });
-        }
-        if (opt_true(spec->share_process_namespace) && opt_true(spec->host_pid))
-                verr_v(v, POD_ERROR_INVALID, "shareProcessNamespace", "true",
-                       "ShareProcessNamespace and HostPID cannot both be enabled");
-        validate_sysctls(v, spec);
-        if (sc->fs_group_change_policy) {
-                static const char *const p[] = { "Always", "OnRootMismatch", NULL };
-                if (!str_in(sc->fs_group_change_policy, p))
-                        verr_unsupported(v, "fsGroupChangePolicy", sc->fs_group_change_policy, p);
-        }
-        if (sc->supplemental_groups_policy) {
-                static const char *const p[] = { "Merge", "Strict", NULL };
-                if (!str_in(sc->supplemental_groups_policy, p))
-                        verr_unsupported(v, "supplementalGroupsPolicy", sc->supplemental_groups_policy, p);
-        }
-        if (sc->se_linux_change_policy) {
-                static const char *const p[] = { "MountOption", "Recursive", NULL };
-                if (!str_in(sc->se_linux_change_policy, p))
-                        verr_unsupported(v, "seLinuxChangePolicy", sc->se_linux_change_policy, p);
-        }
-        validate_seccomp(v, sc->seccomp_profile);
-        validate_app_armor(v, sc->app_armor_profile);
-        if (sc->windows_options && spec->os && streq_ptr(spec->os->name, "linux"))
-                verr(v, POD_ERROR_FORBIDDEN, "windowsOptions", "windows options cannot be set for a linux pod");
-        vpop(v, o);
-}
-
-/* ---- containers --------------------------------------------------------------------------- */
-
-static const char *const PULL_POLICIES[] = { "Always", "IfNotPresent", "Never", NULL };
-static const char *const MESSAGE_POLICIES[] = { "File", "FallbackToLogsOnError", NULL };
-static const char *const PROTOCOLS[] = { "SCTP", "TCP", "UDP", NULL };
-
-static void validate_ports(V *v, const struct pod_container *c) {
-        for (size_t i = 0; i < c->n_ports; i++) {
-                const struct pod_container_port *p = &c->ports[i];
-                size_t o = vpush(v, "ports[%zu]", i);
-                if (p->name && *p->name) {
-                        if (check_name(v, "name", p->name, names_port_name) == 0)
-                                for (size_t k = 0; k < i; k++)
-                                        if (streq_ptr(c->ports[k].name, p->name)) {
-                                                verr_str(v, POD_ERROR_DUPLICATE, "name", p->name, NULL);
-                                                break;
-                                        }
-                }
-                if (!p->container_port.set || p->container_port.v == 0)
-                        verr(v, POD_ERROR_REQUIRED, "containerPort", NULL);
-                else
-                        check_port_number(v, "containerPort", p->container_port.v);
-                if (p->host_port.set && p->host_port.v != 0)
-                        check_port_number(v, "hostPort", p->host_port.v);
-                check_enum(v, "protocol", p->protocol, PROTOCOLS);
-                vpop(v, o);
-        }
-}
-
-struct host_ports {
-        char **keys;
-        size_t n;
-};
-
-/* AccumulateUniqueHostPorts: "<protocol>/<hostIP>/<hostPort>" must be unique. */
-static void check_host_ports(V *v, const struct pod_container *c, struct host_ports *seen) {
-        for (size_t i = 0; i < c->n_ports; i++) {
-                const struct pod_container_port *p = &c->ports[i];
-                if (!p->host_port.set || p->host_port.v == 0)
-                        continue;
-                _cleanup_free_ char *key = nl_strdupf("%s/%s/%" PRId64, strempty(p->protocol), strempty(p->host_ip),
-                                                      p->host_port.v);
-                if (!key)
-                        continue;
-                bool dup = false;
-                for (size_t k = 0; k < seen->n; k++)
-                        dup = dup || streq(seen->keys[k], key);
-                if (dup) {
-                        size_t o = vpush(v, "ports[%zu]", i);
-                        verr_str(v, POD_ERROR_DUPLICATE, "hostPort", key, NULL);
-                        vpop(v, o);
-                        continue;
-                }
-                char **n = realloc(seen->keys, (seen->n + 1) * sizeof(char *));
-                if (!n)
-                        continue;
-                seen->keys = n;
-                seen->keys[seen->n++] = TAKE_PTR(key);
-        }
-}
-
-static void host_ports_done(struct host_ports *h) {
-        for (size_t i = 0; i < h->n; i++)
-                free(h->keys[i]);
-        free(h->keys);
-}
-
-/* validateResizePolicy: the node does not resize in place yet, but the API server's rules
- * still apply to what a manifest may say. */
-static void validate_resize_policy(V *v, const json_t *rp, const struct pod_spec *spec) {
-        static const char *const resources[] = { "cpu", "memory", NULL };
-        static const char *const policies[] = { "NotRequired", "RestartContainer", NULL };
-        size_t i;
-        json_t *e;
-        if (!json_is_array(rp))
-                return;
-        json_array_foreach(rp, i, e) {
-                const char *res = json_string_value(json_object_get(e, "resourceName"));
-                const char *pol = json_string_value(json_object_get(e, "restartPolicy"));
-                if (isempty(res))
-                        verr(v, POD_ERROR_REQUIRED, "resizePolicy", NULL);
-                else if (!str_in(res, resources)) {
-                        /* a ResourceName prints unquoted */
-                        verr_v(v, POD_ERROR_NOT_SUPPORTED, "resizePolicy", res, "supported values: \"cpu\", \"memory\"");
-                } else {
-                        for (size_t k = 0; k < i; k++)
-                                if (streq_ptr(json_string_value(json_object_get(json_array_get(rp, k), "resourceName")),
-                                              res)) {
-                                        _cleanup_free_ char *c = nl_strdupf("resizePolicy[%zu]", i);
-                                        verr_str(v, POD_ERROR_DUPLICATE, c, res, NULL);
-                                        break;
-                                }
-                }
-                if (isempty(pol))
-                        verr(v, POD_ERROR_REQUIRED, "resizePolicy", NULL);
-                else if (!str_in(pol, policies))
-                        verr_unsupported(v, "resizePolicy", pol, policies);
-                else if (streq_ptr(spec->restart_policy, "Never") && !streq(pol, "NotRequired"))
-                        verr_str(v, POD_ERROR_INVALID, "resizePolicy", pol,
-                                 "must be 'NotRequired' when `restartPolicy` is 'Never'");
-        }
-}
-
-static void validate_container_common(V *v, const struct pod_container *c, const struct pod_spec *spec,
-                                      const char *const *volumes, size_t n_volumes) {
-        if (isempty(c->name))
-                verr(v, POD_ERROR_REQUIRED, "name", NULL);
-        else
-                check_name(v, "name", c->name, names_dns1123_label);
-        if (isempty(c->image))
-                verr(v, POD_ERROR_REQUIRED, "image", NULL);
-        else if (isspace((unsigned char) c->image[0]) || isspace((unsigned char) c->image[strlen(c->image) - 1]))
-                verr_str(v, POD_ERROR_INVALID, "image", c->image, "must not have leading or trailing whitespace");
-        check_enum(v, "terminationMessagePolicy", c->termination_message_policy, MESSAGE_POLICIES);
-        check_enum(v, "imagePullPolicy", c->image_pull_policy, PULL_POLICIES);
-        validate_ports(v, c);
-        validate_env(v, c);
-        bool privileged = c->security_context && opt_true(c->security_context->privileged);
-        validate_volume_mounts(v, c, volumes, n_volumes, privileged);
-        validate_resources(v, c->resources);
-        validate_resize_policy(v, c->resize_policy, spec);
-        validate_security_context(v, c->security_context, spec);
-}
-
-static int64_t grace_period(const struct pod_spec *spec) {
-        return spec->termination_grace_period_seconds.set ? spec->termination_grace_period_seconds.v : 30;
-}
-
-static void validate_containers(V *v, const struct pod_spec *spec, const char *const *volumes, size_t n_volumes) {
-        struct host_ports seen = {};
-
-        if (spec->n_containers == 0) {
-                verr(v, POD_ERROR_REQUIRED, "containers", NULL);
-        }
-        for (size_t i = 0; i < spec->n_containers; i++) {
-                const struct pod_container *c = &spec->containers[i];
-                size_t o = vpush(v, "containers[%zu]", i);
-                validate_container_common(v, c, spec, volumes, n_volumes);
-                if (!isempty(c->name))
-                        for (size_t k = 0; k < i; k++)
-                                if (streq_ptr(spec->containers[k].name, c->name)) {
-                                        verr_str(v, POD_ERROR_DUPLICATE, "name", c->name, NULL);
-                                        break;
-                                }
-                validate_lifecycle(v, c->lifecycle, grace_period(spec));
-                validate_probe(v, "livenessProbe", c->liveness_probe, true, false);
-                validate_probe(v, "readinessProbe", c->readiness_probe, false, true);
-                validate_probe(v, "startupProbe", c->startup_probe, true, false);
-                if (c->restart_policy)
-                        verr(v, POD_ERROR_FORBIDDEN, "restartPolicy", "may not be set for non-init containers");
-                check_host_ports(v, c, &seen);
-                vpop(v, o);
-        }
-        host_ports_done(&seen);
-
-        for (size_t i = 0; i < spec->n_init_containers; i++) {
-                const struct pod_container *c = &spec->init_containers[i];
-                size_t o = vpush(v, "initContainers[%zu]", i);
-                validate_container_common(v, c, spec, volumes, n_volumes);
-                if (!isempty(c->name)) {
-                        bool dup = false;
-                        for (size_t k = 0; k < spec->n_containers; k++)
-                                dup = dup || streq_ptr(spec->containers[k].name, c->name);
-                        for (size_t k = 0; k < i; k++)
-                                dup = dup || streq_ptr(spec->init_containers[k].name, c->name);
-                        if (dup)
-                                verr_str(v, POD_ERROR_DUPLICATE, "name", c->name, NULL);
-                }
-                bool sidecar = streq_ptr(c->restart_policy, "Always");
-                if (c->restart_policy && !sidecar) {
-                        static const char *const always[] = { "Always", NULL };
-                        verr_unsupported(v, "restartPolicy", c->restart_policy, always);
-                }
-                if (sidecar) {
-                        validate_lifecycle(v, c->lifecycle, grace_period(spec));
-                        validate_probe(v, "livenessProbe", c->liveness_probe, true, false);
-                        validate_probe(v, "readinessProbe", c->readiness_probe, false, true);
-                        validate_probe(v, "startupProbe", c->startup_probe, true, false);
-                } else {
-                        const char *fields[] = { "lifecycle", "livenessProbe", "readinessProbe", "startupProbe" };
-                        const bool set[] = { c->lifecycle, c->liveness_probe, c->readiness_probe, c->startup_probe };
-                        for (size_t k = 0; k < ELEMENTSOF(fields); k++)
-                                if (set[k])
-                                        verr(v, POD_ERROR_FORBIDDEN, fields[k],
-                                             "may not be set for init containers without restartPolicy=Always");
-                }
-                /* Each init container runs alone, so host ports only clash within one; unlike
-                 * upstream (which reports these at index 0) we report the real index. */
-                struct host_ports own = {};
-                check_host_ports(v, c, &own);
-                host_ports_done(&own);
-                vpop(v, o);
-        }
 }
 
 /* ---- pod spec ------------------------------------------------------------------------------ */

@@ -98,13 +98,7 @@ struct ctx {
 
 static int fail_at(struct ctx *c, size_t line, size_t column, const char *fmt, ...) _printf_(4, 5);
 static int fail_at(struct ctx *c, size_t line, size_t column, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
-        va_end(ap);
+        _cleanup_free_ char *msg = NL_FORMAT_VA(fmt);
         if (!msg)
                 return -ENOMEM;
         free(c->error);

@@ -7,11 +7,12 @@
 #include <ctype.h>
 #include <stdio.h>
 
+#include "common/curl-event.h"
 #include "common/time-util.h"
 #include "probes-internal.h"
 
 /* grpc-go's first reconnect backoff (baseDelay). */
-#define GRPC_RETRY_USEC (1 * PROBE_USEC_PER_SEC)
+#define GRPC_RETRY_USEC (1 * USEC_PER_SEC)
 /* Service names are short; a cap keeps the request one small frame. */
 #define GRPC_MAX_SERVICE 4096
 
@@ -39,8 +40,6 @@ struct grpc_probe {
 
 static void grpc_free(struct probe_op *op) {
         struct grpc_probe *g = op->data;
-        if (!g)
-                return;
         sd_event_source_disable_unref(g->retry);
         free(g->addr);
         free(g->url);
@@ -48,8 +47,6 @@ static void grpc_free(struct probe_op *op) {
         nl_buf_free(&g->body);
         free(g->grpc_message);
         free(g->content_type);
-        free(g);
-        op->data = NULL;
 }
 
 static const char *const code_names[] = {
@@ -96,16 +93,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
         g->header_bytes += n;
         if (g->header_bytes > PROBE_MAX_HEADER_BYTES)
                 return 0;
-        const char *colon = memchr(data, ':', n);
-        if (!colon || colon == data)
+        size_t name_len, vlen;
+        const char *v;
+        if (!curl_header_split(data, n, &name_len, &v, &vlen))
                 return n;
-        size_t name_len = (size_t) (colon - data);
-        const char *v = colon + 1, *end = data + n;
-        while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-        size_t vlen = (size_t) (end - v);
 
         if (name_len == 11 && strncasecmp(data, "grpc-status", 11) == 0) {
                 int64_t code;
@@ -481,16 +472,10 @@ int probe_grpc_start(struct probe_runner *r, const char *host, int port, const c
         struct grpc_probe *g;
         int k;
 
-        if (!r || !done || !ret)
-                return -EINVAL;
-        k = probe_op_new(r, &grpc_ops, timeout, done, userdata, &op);
+        k = probe_op_new(r, &grpc_ops, timeout, done, userdata, sizeof(*g), &op);
         if (k < 0)
                 return k;
-        g = op->data = calloc(1, sizeof(*g));
-        if (!g) {
-                k = -ENOMEM;
-                goto fail;
-        }
+        g = op->data;
         g->grpc_status = -1;
         g->addr = probe_join_host_port(strempty(host), port);
         g->url = nl_strdupf("http://%s/grpc.health.v1.Health/Check", g->addr ? g->addr : "");

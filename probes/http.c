@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdio.h>
 
+#include "common/curl-event.h"
 #include "../podspec/podspec.h"
 #include "probes-internal.h"
 
@@ -40,8 +41,6 @@ struct http_probe {
 
 static void http_free(struct probe_op *op) {
         struct http_probe *h = op->data;
-        if (!h)
-                return;
         for (size_t i = 0; i < h->n_headers; i++) {
                 free(h->headers[i].name);
                 free(h->headers[i].value);
@@ -54,8 +53,6 @@ static void http_free(struct probe_op *op) {
         free(h->referer);
         free(h->location);
         nl_buf_free(&h->body);
-        free(h);
-        op->data = NULL;
 }
 
 /* ---- Go's header rules ---- */
@@ -192,17 +189,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
                 h->headers_done = true;
                 return n;
         }
-        if (n > 9 && strncasecmp(data, "location:", 9) == 0) {
-                const char *v = data + 9, *end = data + n;
-                while (v < end && (*v == ' ' || *v == '\t'))
-                        v++;
-                while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-                        end--;
-                if (!h->location) { /* Header.Get: the first */
-                        h->location = strndup(v, (size_t) (end - v));
-                        if (!h->location)
-                                return 0;
-                }
+        size_t name_len, vlen;
+        const char *v;
+        if (curl_header_split(data, n, &name_len, &v, &vlen) && name_len == 8 &&
+            strncasecmp(data, "location", 8) == 0 && !h->location) { /* Header.Get: the first */
+                h->location = strndup(v, vlen);
+                if (!h->location)
+                        return 0;
         }
         return n;
 }
@@ -568,14 +561,12 @@ int probe_http_start(struct probe_runner *r, const struct pod_http_get_action *a
         nl_buf b = {};
         int k;
 
-        if (!r || !action || !done || !ret)
+        if (!action)
                 return -EINVAL;
-        k = probe_op_new(r, &http_ops, timeout, done, userdata, &op);
+        k = probe_op_new(r, &http_ops, timeout, done, userdata, sizeof(*h), &op);
         if (k < 0)
                 return k;
-        h = op->data = calloc(1, sizeof(*h));
-        if (!h)
-                goto oom;
+        h = op->data;
 
         scheme = strdup(isempty(action->scheme) ? "http" : action->scheme);
         if (!scheme)

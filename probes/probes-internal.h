@@ -7,8 +7,6 @@
 
 #include "probes.h"
 
-#define PROBE_USEC_PER_SEC ((usec_t) 1000000ULL)
-#define PROBE_USEC_PER_MSEC ((usec_t) 1000ULL)
 
 /* As the kubelet: at most 10 KiB of an HTTP body is read (pkg/probe/http maxRespBodyLength). */
 #define PROBE_HTTP_MAX_BODY (10 * 1024)
@@ -20,7 +18,7 @@
 struct probe_op;
 
 /* What each kind of probe does when its curl transfer ends, when its deadline passes, and
- * what it frees. */
+ * what it frees of its state (op->data, never NULL then; freed itself by probe_op_free). */
 struct probe_op_ops {
         const char *kind; /* for event source descriptions: "http", "tcp", "grpc" */
         void (*curl_done)(struct probe_op *op, CURLcode code);
@@ -57,8 +55,9 @@ struct probe_op {
         void *data; /* the kind's own state, freed by ops->free */
 };
 
+/* A new op with data_size bytes of zeroed state of its kind in op->data. */
 int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t timeout, probe_done_fn done,
-                 void *userdata, struct probe_op **ret);
+                 void *userdata, size_t data_size, struct probe_op **ret);
 /* Report the result now (from a loop callback only): the op is freed before done runs. */
 void probe_op_finish(struct probe_op *op, enum probe_result result, const char *output);
 /* Report a result found while starting: delivered from the loop, never from the caller. */

@@ -59,11 +59,13 @@ static int on_expire(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t timeout, probe_done_fn done,
-                 void *userdata, struct probe_op **ret) {
+                 void *userdata, size_t data_size, struct probe_op **ret) {
         struct probe_op *op;
         uint64_t now;
         int k;
 
+        if (!r || !done || !ret)
+                return -EINVAL;
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
@@ -91,6 +93,11 @@ int probe_op_new(struct probe_runner *r, const struct probe_op_ops *ops, usec_t 
                 snprintf(desc, sizeof(desc), "probe-%s-deadline", ops->kind);
                 (void) sd_event_source_set_description(op->expire, desc);
         }
+        /* last: the kind's free() must not see state it did not initialize */
+        if (data_size > 0 && !(op->data = calloc(1, data_size))) {
+                probe_op_free(op);
+                return -ENOMEM;
+        }
         *ret = op;
         return 0;
 }
@@ -100,8 +107,10 @@ void probe_op_free(struct probe_op *op) {
                 return;
         struct probe_runner *r = op->runner;
 
-        if (op->ops && op->ops->free)
+        if (op->data && op->ops && op->ops->free)
                 op->ops->free(op);
+        free(op->data);
+        op->data = NULL;
         probe_op_easy_stop(op);
         if (op->easy)
                 curl_easy_cleanup(op->easy);
@@ -256,18 +265,18 @@ char *probe_format_duration(usec_t u) {
                 return strdup("0s");
         if (u < 1000) {
                 nl_buf_printf(&b, "%" PRIu64 "\u00b5s", (uint64_t) u);
-        } else if (u < PROBE_USEC_PER_SEC) {
+        } else if (u < USEC_PER_SEC) {
                 nl_buf_printf(&b, "%" PRIu64, (uint64_t) (u / 1000));
                 append_fraction(&b, u % 1000, 3);
                 nl_buf_puts(&b, "ms");
         } else {
-                uint64_t secs = u / PROBE_USEC_PER_SEC;
+                uint64_t secs = u / USEC_PER_SEC;
                 if (secs >= 3600)
                         nl_buf_printf(&b, "%" PRIu64 "h", secs / 3600);
                 if (secs >= 60)
                         nl_buf_printf(&b, "%" PRIu64 "m", (secs / 60) % 60);
                 nl_buf_printf(&b, "%" PRIu64, secs % 60);
-                append_fraction(&b, u % PROBE_USEC_PER_SEC, 6);
+                append_fraction(&b, u % USEC_PER_SEC, 6);
                 nl_buf_puts(&b, "s");
         }
         return nl_buf_steal(&b);

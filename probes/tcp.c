@@ -23,15 +23,11 @@ struct tcp_probe {
 
 static void tcp_free(struct probe_op *op) {
         struct tcp_probe *t = op->data;
-        if (!t)
-                return;
         sd_event_source_disable_unref(t->io);
         if (t->fd >= 0)
                 close(t->fd);
         free(t->addr);
         free(t->host);
-        free(t);
-        op->data = NULL;
 }
 
 static void finish_errno(struct probe_op *op, int err) {
@@ -136,16 +132,10 @@ int probe_tcp_start(struct probe_runner *r, const char *host, int port, usec_t t
         } sa = {};
         int k;
 
-        if (!r || !done || !ret)
-                return -EINVAL;
-        k = probe_op_new(r, &tcp_ops, timeout, done, userdata, &op);
+        k = probe_op_new(r, &tcp_ops, timeout, done, userdata, sizeof(*t), &op);
         if (k < 0)
                 return k;
-        t = op->data = calloc(1, sizeof(*t));
-        if (!t) {
-                k = -ENOMEM;
-                goto fail;
-        }
+        t = op->data;
         t->fd = -1;
         t->host = strdup(strempty(host));
         t->addr = probe_join_host_port(strempty(host), port);

@@ -514,13 +514,13 @@ static void limits_default(struct stream_limits *l, const struct stream_limits *
         if (given)
                 *l = *given;
         if (!l->idle_timeout)
-                l->idle_timeout = 4ULL * 3600 * USEC_PER_SEC_;
+                l->idle_timeout = 4ULL * 3600 * USEC_PER_SEC;
         if (!l->stream_creation_timeout)
-                l->stream_creation_timeout = 30 * USEC_PER_SEC_;
+                l->stream_creation_timeout = 30 * USEC_PER_SEC;
         if (!l->linger)
-                l->linger = 5 * USEC_PER_SEC_;
+                l->linger = 5 * USEC_PER_SEC;
         if (!l->drain)
-                l->drain = 2 * USEC_PER_SEC_;
+                l->drain = 2 * USEC_PER_SEC;
 }
 
 int stream_exec_serve(const struct stream_conn *conn, const struct stream_upgrade *up,

@@ -23,8 +23,6 @@ int stream_json_string(struct stream_buf *out, const char *s);
 #define STREAM_IN_MAX (256u * 1024u)  /* bytes queued for a local fd before client reads pause */
 #define STREAM_WS_MESSAGE_MAX (16u * 1024u * 1024u) /* a whole base64 message, buffered to decode */
 
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC_ 1000000ULL
 
 /* One upgraded connection: the transport layers (WebSocket, SPDY, or SPDY inside WebSocket
  * messages), the bytes to write, and the read/write state. */

@@ -477,11 +477,11 @@ int stream_portforward_serve(const struct stream_conn *conn, const struct stream
         if (limits)
                 f->lim = *limits;
         if (!f->lim.idle_timeout)
-                f->lim.idle_timeout = 4ULL * 3600 * USEC_PER_SEC_;
+                f->lim.idle_timeout = 4ULL * 3600 * USEC_PER_SEC;
         if (!f->lim.stream_creation_timeout)
-                f->lim.stream_creation_timeout = 30 * USEC_PER_SEC_;
+                f->lim.stream_creation_timeout = 30 * USEC_PER_SEC;
         if (!f->lim.linger)
-                f->lim.linger = 5 * USEC_PER_SEC_;
+                f->lim.linger = 5 * USEC_PER_SEC;
         unsigned max_streams = f->lim.max_streams ? f->lim.max_streams : 256;
         f->max_pairs = f->channels ? n_ports : max_streams / 2 + 1;
         if (f->channels && (n_ports == 0 || n_ports > STREAM_PORTS_MAX)) {

@@ -488,24 +488,25 @@ int spdy_encode_syn_stream(struct spdy_encoder *e, struct stream_buf *out, uint3
         return encode_with_block(e, out, SPDY_SYN_STREAM, flags, f, sizeof(f), h, n);
 }
 
-int spdy_encode_syn_reply(struct spdy_encoder *e, struct stream_buf *out, uint32_t id, uint8_t flags,
-                          const struct spdy_header *h, size_t n) {
+/* SYN_REPLY and HEADERS: the stream id, then the header block. */
+static int encode_id_block(struct spdy_encoder *e, struct stream_buf *out, uint16_t type, uint32_t id,
+                           uint8_t flags, const struct spdy_header *h, size_t n) {
         uint8_t f[4];
 
         if (id == 0 || id > 0x7fffffffu)
                 return -EINVAL;
         put32(f, id);
-        return encode_with_block(e, out, SPDY_SYN_REPLY, flags, f, sizeof(f), h, n);
+        return encode_with_block(e, out, type, flags, f, sizeof(f), h, n);
+}
+
+int spdy_encode_syn_reply(struct spdy_encoder *e, struct stream_buf *out, uint32_t id, uint8_t flags,
+                          const struct spdy_header *h, size_t n) {
+        return encode_id_block(e, out, SPDY_SYN_REPLY, id, flags, h, n);
 }
 
 int spdy_encode_headers(struct spdy_encoder *e, struct stream_buf *out, uint32_t id, uint8_t flags,
                         const struct spdy_header *h, size_t n) {
-        uint8_t f[4];
-
-        if (id == 0 || id > 0x7fffffffu)
-                return -EINVAL;
-        put32(f, id);
-        return encode_with_block(e, out, SPDY_HEADERS, flags, f, sizeof(f), h, n);
+        return encode_id_block(e, out, SPDY_HEADERS, id, flags, h, n);
 }
 
 int spdy_encode_data(struct stream_buf *out, uint32_t id, uint8_t flags, const void *data, size_t len) {

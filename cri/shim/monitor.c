@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "common/fs.h"
+#include "common/time-util.h"
 #include "cri/log-writer.h"
 #include "shim.h"
 
@@ -37,12 +39,6 @@ struct shim {
         char create_err[CREATE_ERR_MAX];
         size_t create_err_len;
 };
-
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void close_fd(int *fd) {
         if (*fd >= 0)
@@ -156,7 +152,7 @@ static void reap(struct shim *s) {
                         s->init_exited = true;
                         s->init_status = status;
                         clock_gettime(CLOCK_REALTIME, &s->finished_at);
-                        s->drain_deadline = mono_usec() + SHIM_DRAIN_USEC;
+                        s->drain_deadline = now_monotonic() + SHIM_DRAIN_USEC;
                 }
                 /* anything else is an orphan handed to us as subreaper: reaped, forgotten */
         }
@@ -168,7 +164,7 @@ static int read_container_pid(const struct shim *s, pid_t *ret) {
         int64_t v;
         if (!path)
                 return -ENOMEM;
-        int r = shim_read_small_file(path, 64, &text);
+        int r = nl_read_file(path, 64, true, &text, NULL);
         if (r < 0)
                 return r;
         text[strcspn(text, " \n")] = '\0';
@@ -179,6 +175,14 @@ static int read_container_pid(const struct shim *s, pid_t *ret) {
         return 0;
 }
 
+/* State files are written crash-safely: a reader (or a reboot) sees the old file or the new one. */
+static int write_state_file(const struct shim *s, const char *name, const char *text, size_t len) {
+        _cleanup_close_ int dfd = open(s->a->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return nl_write_file_atomic_at(dfd, name, NULL, text, len, 0644);
+}
+
 static int write_shim_pid(const struct shim *s) {
         uint64_t start = 0;
         int r = shim_proc_starttime(getpid(), &start, NULL);
@@ -186,7 +190,7 @@ static int write_shim_pid(const struct shim *s) {
                 return r;
         char text[64];
         int n = snprintf(text, sizeof(text), "%d %llu\n", (int) getpid(), (unsigned long long) start);
-        return shim_write_file_atomic(s->a->state_dir, SHIM_PID_FILE, text, (size_t) n);
+        return write_state_file(s, SHIM_PID_FILE, text, (size_t) n);
 }
 
 /* The runtime's create returned: report, or give up. Returns 0 to go on monitoring. */
@@ -273,7 +277,7 @@ static int write_exit(struct shim *s) {
                 "\"logDroppedBytes\":%llu}\n",
                 code, sig, oom ? "true" : "false", when, reason,
                 (unsigned long long) log_writer_dropped_bytes(s->log));
-        return shim_write_file_atomic(s->a->state_dir, SHIM_EXIT_FILE, text, (size_t) n);
+        return write_state_file(s, SHIM_EXIT_FILE, text, (size_t) n);
 }
 
 static int setup(struct shim *s, int pipe_out[2], int pipe_err[2]) {
@@ -344,7 +348,7 @@ static int start_create(struct shim *s) {
                 (void) fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
         (void) fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
         s->creating = true;
-        s->create_deadline = mono_usec() + SHIM_RUNTIME_CREATE_TIMEOUT_SEC * 1000000ULL;
+        s->create_deadline = now_monotonic() + SHIM_RUNTIME_CREATE_TIMEOUT_SEC * USEC_PER_SEC;
         return 0;
 }
 
@@ -385,7 +389,7 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
 
                 int timeout = -1;
                 if (s->creating && !s->runtime_exited) {
-                        uint64_t now = mono_usec();
+                        uint64_t now = now_monotonic();
                         if (now >= s->create_deadline && !s->create_timed_out) {
                                 (void) kill(s->runtime_pid, SIGKILL);
                                 s->create_timed_out = true;
@@ -393,7 +397,7 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
                         if (!s->create_timed_out)
                                 timeout = (int) ((s->create_deadline - now + 999) / 1000);
                 } else if (s->init_exited) {
-                        uint64_t now = mono_usec();
+                        uint64_t now = now_monotonic();
                         if ((s->out_fd < 0 && s->err_fd < 0) || now >= s->drain_deadline)
                                 break;
                         timeout = (int) ((s->drain_deadline - now + 999) / 1000);

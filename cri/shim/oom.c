@@ -7,23 +7,9 @@
  * memory controller is on v1, so a v1 memory hierarchy wins over the unified one. */
 #include <stdio.h>
 
+#include "common/fs.h"
+#include "common/mountinfo.h"
 #include "shim.h"
-
-#define MOUNTINFO_MAX_LINES 4096
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo */
-static void unescape_octal(char *s) {
-        char *w = s;
-        for (char *r = s; *r;) {
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-                    r[3] >= '0' && r[3] <= '7') {
-                        *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-                        r += 4;
-                } else
-                        *w++ = *r++;
-        }
-        *w = '\0';
-}
 
 static bool has_option(const char *opts, const char *opt) {
         size_t n = strlen(opt);
@@ -39,52 +25,29 @@ static bool has_option(const char *opts, const char *opt) {
 
 /* The directory of cgroup in the memory hierarchy, and whether it is v1. */
 static int memory_cgroup_dir(const char *cgroup, char **ret, bool *ret_v1) {
-        FILE *f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return -errno;
-        _cleanup_free_ char *line = NULL, *v1_root = NULL, *v1_mnt = NULL, *v2_root = NULL, *v2_mnt = NULL;
-        size_t cap = 0;
-        for (unsigned i = 0; i < MOUNTINFO_MAX_LINES && getline(&line, &cap, f) > 0; i++) {
-                /* id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-                 */
-                char *root = NULL, *mnt = NULL, *fstype = NULL, *super = NULL, *save = NULL;
-                int field = 0;
-                bool after_dash = false;
-                int after = 0;
-                for (char *tok = strtok_r(line, " \n", &save); tok;
-                     tok = strtok_r(NULL, " \n", &save), field++) {
-                        if (field == 3)
-                                root = tok;
-                        else if (field == 4)
-                                mnt = tok;
-                        else if (field > 5 && !after_dash && streq(tok, "-"))
-                                after_dash = true;
-                        else if (after_dash) {
-                                if (after == 0)
-                                        fstype = tok;
-                                else if (after == 2)
-                                        super = tok;
-                                after++;
-                        }
-                }
-                if (!root || !mnt || !fstype)
+        _cleanup_free_ char *mi = NULL, *v1_root = NULL, *v1_mnt = NULL, *v2_root = NULL, *v2_mnt = NULL;
+        int r = mountinfo_read(&mi);
+        if (r < 0)
+                return r;
+        char *save = NULL;
+        for (char *line = strtok_r(mi, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                struct mountinfo_entry e;
+                if (mountinfo_parse_line(line, &e) < 0)
                         continue;
-                if (streq(fstype, "cgroup") && super && has_option(super, "memory") && !v1_mnt) {
-                        v1_root = strdup(root);
-                        v1_mnt = strdup(mnt);
-                } else if (streq(fstype, "cgroup2") && !v2_mnt) {
-                        v2_root = strdup(root);
-                        v2_mnt = strdup(mnt);
+                if (streq(e.fstype, "cgroup") && e.super_options && has_option(e.super_options, "memory") &&
+                    !v1_mnt) {
+                        v1_root = strdup(e.root);
+                        v1_mnt = strdup(e.mount_point);
+                } else if (streq(e.fstype, "cgroup2") && !v2_mnt) {
+                        v2_root = strdup(e.root);
+                        v2_mnt = strdup(e.mount_point);
                 }
         }
-        fclose(f);
 
         bool v1 = v1_mnt && v1_root;
         char *root = v1 ? v1_root : v2_root, *mnt = v1 ? v1_mnt : v2_mnt;
         if (!mnt || !root)
                 return -ENOENT;
-        unescape_octal(root);
-        unescape_octal(mnt);
         /* inside a cgroup namespace or a bind-mounted subtree, paths are relative to root */
         const char *rel = cgroup;
         size_t rl = strlen(root);
@@ -111,7 +74,7 @@ int cgroup_oom_kills(const char *cgroup, uint64_t *ret) {
         path = nl_strdupf("%s/%s", dir, v1 ? "memory.oom_control" : "memory.events");
         if (!path)
                 return -ENOMEM;
-        r = shim_read_small_file(path, 4096, &text);
+        r = nl_read_file(path, 4096, true, &text, NULL);
         if (r < 0)
                 return r;
         for (char *p = text; p && *p;) {

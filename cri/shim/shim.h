@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "common/time-util.h"
 #include "common/util.h"
 
 #define SHIM_PID_FILE "shim.pid"                /* "<pid> <starttime>\n" */
@@ -18,7 +19,7 @@
 #define SHIM_CREATE_TIMEOUT_SEC 60 /* for the runtime's create, as seen by shim_create */
 /* the monitor gives up a little earlier, so the caller gets its error line, not a timeout */
 #define SHIM_RUNTIME_CREATE_TIMEOUT_SEC (SHIM_CREATE_TIMEOUT_SEC - 5)
-#define SHIM_DRAIN_USEC (2 * 1000000ULL) /* output read after the init exits */
+#define SHIM_DRAIN_USEC (2 * USEC_PER_SEC) /* output read after the init exits */
 
 struct shim_args {
         const char *id, *bundle, *state_dir, *runtime, *runtime_root, *log_path, *cgroup;
@@ -43,9 +44,6 @@ int console_receive(int listen_fd, int *ret_master);
  * "oom_kill N"), the hierarchy found from /proc/self/mountinfo. */
 int cgroup_oom_kills(const char *cgroup, uint64_t *ret);
 
-/* files.c */
-int shim_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
-int shim_read_small_file(const char *path, size_t max, char **ret);
 
 /* The start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and state letter of
  * a process: with the pid, it names a process without confusion by pid reuse. */

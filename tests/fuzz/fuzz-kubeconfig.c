@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "agent/api.h"
+#include "agent/cluster/api.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -63,7 +63,7 @@ grep -q hostile "$T/ls.out" && bad "a hostile image was stored: $(grep hostile "
 left=$(ls -A "$STORE/blobs/sha256" 2>/dev/null | wc -l)
 if [ "$left" -eq 0 ]; then ok; else
         known_failure "prune leaves the $left verified blobs of refused imports" \
-                "cri/store.c collects only the blobs of removed records, never unreferenced ones"
+                "cri/image/store.c collects only the blobs of removed records, never unreferenced ones"
 fi
 "$NODELET" images --root-dir "$T/root" import "$T/img/layout" >/dev/null 2>&1 && ok || bad "re-import of the fixture images"
 

@@ -24,116 +24,18 @@
 #include <unistd.h>
 
 #include "cri/cri.h"
+#include "tests/lib/tar.h"
 
 static const char *outdir, *outside, *busybox = "/bin/busybox";
 
-/* ==== buffers and tars ===================================================================== */
+/* ==== tars (tests/lib/tar.c) ================================================================ */
 
-struct membuf {
-        char *data;
-        size_t len, cap;
-};
-
-static void mb_put(struct membuf *m, const void *p, size_t n) {
-        if (m->len + n > m->cap) {
-                size_t cap = (m->len + n) * 2;
-                m->data = realloc(m->data, cap);
-                if (!m->data)
-                        abort();
-                m->cap = cap;
-        }
-        memcpy(m->data + m->len, p, n);
-        m->len += n;
-}
-
-static la_ssize_t mem_write(struct archive *a, void *userdata, const void *buf, size_t n) {
-        mb_put(userdata, buf, n);
-        return (la_ssize_t) n;
-}
-
-struct tb {
-        struct archive *a;
-        struct membuf out;
-};
-
-/* unblocked: out holds exactly what was written so far (headers of a file whose data follows
- * elsewhere included) */
-static void tb_init(struct tb *t) {
-        *t = (struct tb){ .a = archive_write_new() };
-        archive_write_set_format_pax_restricted(t->a);
-        archive_write_set_bytes_per_block(t->a, 0);
-        archive_write_open(t->a, &t->out, NULL, mem_write, NULL);
-}
-
-static struct archive_entry *entry(const char *path, mode_t type, mode_t perm) {
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_pathname(e, path);
-        archive_entry_set_filetype(e, type);
-        archive_entry_set_perm(e, perm);
-        archive_entry_set_mtime(e, 1600000000, 0);
-        return e;
-}
-
-static void tb_put(struct tb *t, struct archive_entry *e, const void *data, size_t len) {
-        archive_entry_set_size(e, (la_int64_t) len);
-        if (archive_write_header(t->a, e) != ARCHIVE_OK) {
-                fprintf(stderr, "mkimage: header %s: %s\n", archive_entry_pathname(e), archive_error_string(t->a));
+/* An archive that cannot be written as meant is no test case: stop. */
+static void finish(struct tb *t, struct membuf *ret) {
+        if (tb_finish(t, ret) < 0) {
+                fprintf(stderr, "mkimage: a tar entry could not be written\n");
                 exit(1);
         }
-        if (len)
-                archive_write_data(t->a, data, len);
-        archive_entry_free(e);
-}
-
-static void tb_file(struct tb *t, const char *path, const void *data, size_t len, mode_t perm) {
-        tb_put(t, entry(path, AE_IFREG, perm), data, len);
-}
-
-static void tb_dir(struct tb *t, const char *path) {
-        tb_put(t, entry(path, AE_IFDIR, 0755), NULL, 0);
-}
-
-static void tb_symlink(struct tb *t, const char *path, const char *target) {
-        struct archive_entry *e = entry(path, AE_IFLNK, 0777);
-        archive_entry_set_symlink(e, target);
-        tb_put(t, e, NULL, 0);
-}
-
-static void tb_hardlink(struct tb *t, const char *path, const char *target) {
-        struct archive_entry *e = entry(path, AE_IFREG, 0644);
-        archive_entry_set_hardlink(e, target);
-        tb_put(t, e, NULL, 0);
-}
-
-static void tb_dev(struct tb *t, const char *path, mode_t type, unsigned maj, unsigned min) {
-        struct archive_entry *e = entry(path, type, 0666);
-        archive_entry_set_rdevmajor(e, maj);
-        archive_entry_set_rdevminor(e, min);
-        tb_put(t, e, NULL, 0);
-}
-
-static void tb_finish(struct tb *t, struct membuf *ret) {
-        archive_write_close(t->a);
-        archive_write_free(t->a);
-        *ret = t->out;
-}
-
-/* A gzip member of in (libarchive's raw writer). */
-static void gzip_buf(const void *in, size_t len, struct membuf *ret) {
-        struct archive *a = archive_write_new();
-        struct archive_entry *e = archive_entry_new();
-        *ret = (struct membuf){};
-        archive_write_set_format_raw(a);
-        archive_write_add_filter_gzip(a);
-        archive_write_set_bytes_in_last_block(a, 1);
-        archive_write_open(a, ret, NULL, mem_write, NULL);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_size(e, (la_int64_t) len);
-        archive_write_header(a, e);
-        archive_write_data(a, in, len);
-        archive_entry_free(e);
-        archive_write_close(a);
-        archive_write_free(a);
 }
 
 /* busybox as /bin/busybox with sh, cat, ls, echo, sleep, id, mknod and stat links */
@@ -149,7 +51,7 @@ static void tb_busybox(struct tb *t) {
         if (!b || read(fd, b, (size_t) st.st_size) != st.st_size)
                 exit(1);
         close(fd);
-        tb_dir(t, "bin");
+        tb_dir(t, "bin", 0755);
         tb_file(t, "bin/busybox", b, (size_t) st.st_size, 0755);
         free(b);
         for (size_t i = 0; i < sizeof(applets) / sizeof(*applets); i++) {
@@ -157,11 +59,11 @@ static void tb_busybox(struct tb *t) {
                 snprintf(p, sizeof(p), "bin/%s", applets[i]);
                 tb_symlink(t, p, "busybox");
         }
-        tb_dir(t, "tmp");
-        tb_dir(t, "proc");
-        tb_dir(t, "dev");
-        tb_dir(t, "sys");
-        tb_dir(t, "etc");
+        tb_dir(t, "tmp", 0755);
+        tb_dir(t, "proc", 0755);
+        tb_dir(t, "dev", 0755);
+        tb_dir(t, "sys", 0755);
+        tb_dir(t, "etc", 0755);
 }
 
 /* ==== images ============================================================================== */
@@ -195,7 +97,7 @@ static void img_init(struct image *im) {
 static void img_file(struct image *im, const char *path, const void *data, size_t len) {
         im->f[im->n].path = strdup(path);
         im->f[im->n].data = (struct membuf){};
-        mb_put(&im->f[im->n].data, data, len);
+        membuf_put(&im->f[im->n].data, data, len);
         im->n++;
 }
 
@@ -223,7 +125,7 @@ static void img_layer(struct image *im, const struct membuf *tar, const struct m
 
 static void img_plain_layer(struct image *im, struct tb *t) {
         struct membuf tar;
-        tb_finish(t, &tar);
+        finish(t, &tar);
         img_layer(im, &tar, &tar, MEDIA_OCI_LAYER, -1);
         free(tar.data);
 }
@@ -292,10 +194,10 @@ static void want(const char *name, const char *needle) {
 static void img_write(struct image *im, const char *name) {
         struct tb t;
         struct membuf out;
-        tb_init(&t);
+        tb_init_unblocked(&t);
         for (size_t i = 0; i < im->n; i++)
                 tb_file(&t, im->f[i].path, im->f[i].data.data, im->f[i].data.len, 0644);
-        tb_finish(&t, &out);
+        finish(&t, &out);
         char *p = out_path(name, "tar");
         write_whole(p, out.data, out.len);
         free(p);
@@ -314,7 +216,7 @@ static void one_layer(const char *name, void (*fn)(struct tb *t), const char *ne
         struct tb t;
         char ref[128];
         img_init(&im);
-        tb_init(&t);
+        tb_init_unblocked(&t);
         fn(&t);
         img_plain_layer(&im, &t);
         snprintf(ref, sizeof(ref), "hostile/%s:1", name);
@@ -330,7 +232,7 @@ static char *outside_path(const char *leaf) {
         return p;
 }
 
-/* ==== the layer cases (cri/unpack.c) ====================================================== */
+/* ==== the layer cases (cri/image/unpack.c) ================================================ */
 
 static void l_dotdot(struct tb *t) {
         tb_file(t, "ok", "fine", 4, 0644);
@@ -386,9 +288,9 @@ static void lie_layer(const char *name, json_int_t layer_size, const struct lies
         struct tb t;
         struct membuf tar;
         img_init(&im);
-        tb_init(&t);
+        tb_init_unblocked(&t);
         tb_file(&t, "hello", "hello world\n", 12, 0644);
-        tb_finish(&t, &tar);
+        finish(&t, &tar);
         img_layer(&im, &tar, &tar, MEDIA_OCI_LAYER, layer_size);
         free(tar.data);
         img_oci_finish(&im, "hostile/lies:1", lies);
@@ -402,9 +304,9 @@ static void wrong_diff_id(void) {
         struct tb t;
         struct membuf tar;
         img_init(&im);
-        tb_init(&t);
+        tb_init_unblocked(&t);
         tb_file(&t, "hello", "hello world\n", 12, 0644);
-        tb_finish(&t, &tar);
+        finish(&t, &tar);
         img_layer(&im, &tar, &tar, MEDIA_OCI_LAYER, -1);
         json_array_set_new(im.diff_ids, 0, json_string("sha256:0000000000000000000000000000000000000000000000000000000000000000"));
         free(tar.data);
@@ -421,9 +323,9 @@ static void docker_archive(const char *name, const char *config_path, const char
         struct membuf out, tar;
         char d[DIGEST_STRING_MAX];
         struct tb l;
-        tb_init(&l);
+        tb_init_unblocked(&l);
         tb_file(&l, "hello", "hello\n", 6, 0644);
-        tb_finish(&l, &tar);
+        finish(&l, &tar);
         digest_buffer(tar.data, tar.len, d);
         json_t *cfg = json_pack("{s:s, s:s, s:{s:s, s:[s]}}", "architecture", host_arch(), "os", "linux", "rootfs",
                                 "type", "layers", "diff_ids", d);
@@ -431,7 +333,7 @@ static void docker_archive(const char *name, const char *config_path, const char
         json_t *man = json_pack("[{s:s, s:[s], s:[s]}]", "Config", config_path, "RepoTags", "hostile/docker:1",
                                 "Layers", layer_path);
         char *ms = json_dumps(man, JSON_COMPACT);
-        tb_init(&t);
+        tb_init_unblocked(&t);
         tb_file(&t, "manifest.json", ms, strlen(ms), 0644);
         if (strncmp(config_path, "/", 1) != 0 && !strstr(config_path, ".."))
                 tb_file(&t, config_path, cs, strlen(cs), 0644);
@@ -440,7 +342,7 @@ static void docker_archive(const char *name, const char *config_path, const char
         /* a symlinked layer: layer.tar -> the path given */
         if (!add_layer && strcmp(layer_path, "link/layer.tar") == 0)
                 tb_symlink(&t, "link", "/etc");
-        tb_finish(&t, &out);
+        finish(&t, &out);
         char *p = out_path(name, "tar");
         write_whole(p, out.data, out.len);
         free(p);
@@ -463,29 +365,29 @@ static void zero_tar_gz(const char *entry_name, unsigned mib, struct membuf *ret
         struct tb t;
         struct membuf head, m;
         char *zeros = calloc(1, MiB);
-        tb_init(&t);
-        struct archive_entry *e = entry(entry_name, AE_IFREG, 0644);
+        tb_init_unblocked(&t);
+        struct archive_entry *e = tb_entry(entry_name, AE_IFREG, 0644, 0, 0);
         archive_entry_set_size(e, (la_int64_t) mib * MiB);
         archive_write_header(t.a, e);
         archive_entry_free(e);
         /* exactly the header block: the writer is unblocked (freeing it writes more) */
         head = (struct membuf){};
-        mb_put(&head, t.out.data, t.out.len);
+        membuf_put(&head, t.out.data, t.out.len);
         digester *d = digester_new();
         digester_update(d, head.data, head.len);
         *ret_gz = (struct membuf){};
-        gzip_buf(head.data, head.len, &m);
-        mb_put(ret_gz, m.data, m.len);
+        membuf_compress(head.data, head.len, "gzip", &m);
+        membuf_put(ret_gz, m.data, m.len);
         free(m.data);
-        gzip_buf(zeros, MiB, &m);
+        membuf_compress(zeros, MiB, "gzip", &m);
         for (unsigned i = 0; i < mib; i++) {
-                mb_put(ret_gz, m.data, m.len);
+                membuf_put(ret_gz, m.data, m.len);
                 digester_update(d, zeros, MiB);
         }
         free(m.data);
         /* the end of the archive: two zero blocks, padded to a 10 KiB record as tar writes */
-        gzip_buf(zeros, 10240, &m);
-        mb_put(ret_gz, m.data, m.len);
+        membuf_compress(zeros, 10240, "gzip", &m);
+        membuf_put(ret_gz, m.data, m.len);
         digester_update(d, zeros, 10240);
         free(m.data);
         digester_final(d, diff_id);
@@ -541,7 +443,7 @@ static void archive_bomb(void) {
                                   "annotations", "org.opencontainers.image.ref.name", "hostile/archive-bomb:1");
         char *is = json_dumps(index, JSON_COMPACT);
         struct tb t;
-        tb_init(&t);
+        tb_init_unblocked(&t);
         tb_file(&t, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30, 0644);
         tb_file(&t, "index.json", is, strlen(is), 0644);
         char *p = blob_path(cd);
@@ -551,21 +453,21 @@ static void archive_bomb(void) {
         tb_file(&t, p, ms, strlen(ms), 0644);
         free(p);
         p = blob_path(zd);
-        struct archive_entry *e = entry(p, AE_IFREG, 0644);
+        struct archive_entry *e = tb_entry(p, AE_IFREG, 0644, 0, 0);
         free(p);
         archive_entry_set_size(e, (la_int64_t) mib * MiB);
         archive_write_header(t.a, e);
         archive_entry_free(e);
         struct membuf out = {}, m;
-        gzip_buf(t.out.data, t.out.len, &m);
-        mb_put(&out, m.data, m.len);
+        membuf_compress(t.out.data, t.out.len, "gzip", &m);
+        membuf_put(&out, m.data, m.len);
         free(m.data);
-        gzip_buf(zeros, MiB, &m);
+        membuf_compress(zeros, MiB, "gzip", &m);
         for (unsigned i = 0; i < mib; i++)
-                mb_put(&out, m.data, m.len);
+                membuf_put(&out, m.data, m.len);
         free(m.data);
-        gzip_buf(zeros, 10240, &m);
-        mb_put(&out, m.data, m.len);
+        membuf_compress(zeros, 10240, "gzip", &m);
+        membuf_put(&out, m.data, m.len);
         free(m.data);
         archive_write_free(t.a);
         free(t.out.data);
@@ -588,13 +490,13 @@ static void many_entries(void) {
         struct tb t;
         struct membuf out, gz;
         char name[32];
-        tb_init(&t);
+        tb_init_unblocked(&t);
         for (int i = 0; i < 70000; i++) {
                 snprintf(name, sizeof(name), "f%d", i);
                 tb_file(&t, name, "", 0, 0644);
         }
-        tb_finish(&t, &out);
-        gzip_buf(out.data, out.len, &gz);
+        finish(&t, &out);
+        membuf_compress(out.data, out.len, "gzip", &gz);
         char *p = out_path("archive-many-entries", "tar");
         write_whole(p, gz.data, gz.len);
         free(p);
@@ -617,10 +519,10 @@ static void big_image(void) {
                 off += (size_t) k;
         }
         img_init(&im);
-        tb_init(&t);
+        tb_init_unblocked(&t);
         tb_busybox(&t);
         img_plain_layer(&im, &t);
-        tb_init(&t);
+        tb_init_unblocked(&t);
         tb_file(&t, "random", rnd, n, 0644);
         img_plain_layer(&im, &t);
         free(rnd);

@@ -16,7 +16,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "cri/registry-internal.h"
+#include "cri/image/registry-internal.h"
+#include "tests/lib/util.h"
 #include "../unit/test.h"
 
 #define PULL_TIMEOUT_USEC (60 * USEC_PER_SEC)
@@ -63,20 +64,6 @@ static char *image_env_dup(const char *key) {
         return v ? strdup(v) : NULL;
 }
 
-static int sh(const char *fmt, ...) _printf_(1, 2);
-static int sh(const char *fmt, ...) {
-        va_list ap;
-        char *cmd = NULL;
-        va_start(ap, fmt);
-        int k = vasprintf(&cmd, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -1;
-        int r = system(cmd);
-        free(cmd);
-        return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
-
 static void fake_registry_stop(void);
 
 static void fixtures_stop(void) {
@@ -84,10 +71,10 @@ static void fixtures_stop(void) {
         unsigned ports[] = {fx.plain, fx.basic, fx.tls, fx.token, fx.tamper};
         for (size_t i = 0; i < ELEMENTSOF(ports); i++)
                 if (ports[i])
-                        sh("'%s/tests/fixtures/registry.sh' stop --port %u >/dev/null 2>&1", fx.src,
+                        test_sh("'%s/tests/fixtures/registry.sh' stop --port %u >/dev/null 2>&1", fx.src,
                            ports[i]);
         if (fx.images[0])
-                sh("rm -rf '%s'", fx.images);
+                test_sh("rm -rf '%s'", fx.images);
 }
 
 static int fake_registry_start(void);
@@ -127,7 +114,7 @@ static bool fixture(void) {
                 return false;
         }
         snprintf(fx.env_path, sizeof(fx.env_path), "%s/images.env", fx.images);
-        if (sh("'%s/tests/fixtures/make-images.sh' '%s' >/dev/null", fx.src, fx.images) != 0) {
+        if (test_sh("'%s/tests/fixtures/make-images.sh' '%s' >/dev/null", fx.src, fx.images) != 0) {
                 fprintf(stderr, "test-pull: make-images.sh failed\n");
                 return false;
         }
@@ -135,9 +122,9 @@ static bool fixture(void) {
                                                "--auth token", "--auth none"};
         unsigned ports[] = {fx.plain, fx.basic, fx.tls, fx.token, fx.tamper};
         for (size_t i = 0; i < ELEMENTSOF(ports); i++) {
-                if (sh("'%s/tests/fixtures/registry.sh' start %s --port %u >/dev/null", fx.src, variants[i],
+                if (test_sh("'%s/tests/fixtures/registry.sh' start %s --port %u >/dev/null", fx.src, variants[i],
                        ports[i]) != 0 ||
-                    sh("'%s/tests/fixtures/registry.sh' push '%s' --port %u >/dev/null", fx.src, fx.images,
+                    test_sh("'%s/tests/fixtures/registry.sh' push '%s' --port %u >/dev/null", fx.src, fx.images,
                        ports[i]) != 0) {
                         fprintf(stderr, "test-pull: starting the registry on port %u failed\n", ports[i]);
                         return false;
@@ -171,20 +158,6 @@ static void fake_send(int fd, const void *buf, size_t len) {
                 p += k;
                 len -= (size_t) k;
         }
-}
-
-static char *read_file(const char *path, size_t *ret_len) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        nl_buf b = {};
-        char chunk[65536];
-        size_t k;
-        while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                nl_buf_append(&b, chunk, k);
-        fclose(f);
-        *ret_len = b.len;
-        return nl_buf_steal(&b);
 }
 
 static void fake_serve(int fd, const char *layout, const char *layer_digest, const char *manifest_digest,
@@ -237,7 +210,7 @@ static void fake_serve(int fd, const char *layout, const char *layer_digest, con
         snprintf(file, sizeof(file), "%s/blobs/sha256/%s", layout,
                  digest && strlen(digest) > 7 ? digest + 7 : "x");
         size_t len = 0;
-        char *body = digest ? read_file(file, &len) : NULL;
+        char *body = digest ? test_read_file(file, &len) : NULL;
         if (!body) {
                 const char *r = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
                 fake_send(fd, r, strlen(r));
@@ -439,7 +412,7 @@ static void env_close(struct env *e) {
         image_store_close(e->store);
         sd_event_unref(e->event);
         if (e->root[0])
-                sh("rm -rf '%s'", e->root);
+                test_sh("rm -rf '%s'", e->root);
 }
 
 static bool all_done(struct result *res, size_t n) {
@@ -868,7 +841,7 @@ TEST(tampered_blob) {
                 return;
         /* flip a byte in the middle of the layer as the registry stores it (size unchanged) */
         CHECK_INT_EQ(
-                sh("f='%s/data/docker/registry/v2/blobs/sha256/%.2s/%s/data' && "
+                test_sh("f='%s/data/docker/registry/v2/blobs/sha256/%.2s/%s/data' && "
                    "printf '\\001\\002\\003\\004' | dd of=\"$f\" bs=1 seek=1000 conv=notrunc status=none",
                    fx.tamper_dir, layer + 7, layer + 7),
                 0);
@@ -929,7 +902,7 @@ TEST(concurrent_pulls_share_downloads) {
 
 static char *fake_log_read(void) {
         size_t len;
-        char *s = read_file(fx.fake_log, &len);
+        char *s = test_read_file(fx.fake_log, &len);
         return s ? s : strdup("");
 }
 

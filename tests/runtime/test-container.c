@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "cri/cri.h"
 #include "podspec/podspec.h"
+#include "tests/lib/util.h"
 #include "../unit/test.h"
 
 #define SEC 1000000ULL
@@ -31,33 +32,19 @@ static struct {
         const char *cni_bins[2];
 } fx;
 
-static int sh(const char *fmt, ...) _printf_(1, 2);
-static int sh(const char *fmt, ...) {
-        va_list ap;
-        char *cmd = NULL;
-        va_start(ap, fmt);
-        int k = vasprintf(&cmd, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -1;
-        int r = system(cmd);
-        free(cmd);
-        return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
-
 static void fixture_cleanup(void) {
         if (fx.store)
                 image_store_close(fx.store);
         if (fx.tmp[0]) {
-                sh("ip link del nltest0 >/dev/null 2>&1");
-                sh("grep -q ' %s' /proc/mounts && awk '$2 ~ \"^%s\" {print $2}' /proc/mounts | sort -r | xargs -r umount -l",
+                test_sh("ip link del nltest0 >/dev/null 2>&1");
+                test_sh("grep -q ' %s' /proc/mounts && awk '$2 ~ \"^%s\" {print $2}' /proc/mounts | sort -r | xargs -r umount -l",
                    fx.tmp, fx.tmp);
                 (void) nl_rm_rf(fx.tmp);
         }
 }
 
 static bool have(const char *tool) {
-        return sh("command -v %s >/dev/null 2>&1", tool) == 0;
+        return test_sh("command -v %s >/dev/null 2>&1", tool) == 0;
 }
 
 static bool fixture(void) {
@@ -91,12 +78,12 @@ static bool fixture(void) {
         atexit(fixture_cleanup);
         /* the node is prepared as a user prepares it (the hybrid cgroup fix among others): a bug
          * there fails these tests instead of hiding behind a fix of their own */
-        if (sh("'%s/deploy/prepare-node.sh' --quiet", fx.src) != 0) {
+        if (test_sh("'%s/deploy/prepare-node.sh' --quiet", fx.src) != 0) {
                 TEST_FAIL("deploy/prepare-node.sh failed: the node cannot run containers");
                 return false;
         }
 
-        if (sh("'%s/tests/fixtures/make-images.sh' '%s/img' >/dev/null 2>&1", fx.src, fx.tmp) != 0) {
+        if (test_sh("'%s/tests/fixtures/make-images.sh' '%s/img' >/dev/null 2>&1", fx.src, fx.tmp) != 0) {
                 fprintf(stderr, "test-container: make-images.sh failed\n");
                 return false;
         }
@@ -659,7 +646,7 @@ TEST(long_termination_message_and_propagation) {
                                  r.pod->metadata.uid);
                         bool seen = false;
                         for (int i = 0; i < 100 && !seen; i++) {
-                                seen = sh("awk '{print $5}' /proc/self/mountinfo | grep -qx '%s'", host) == 0;
+                                seen = test_sh("awk '{print $5}' /proc/self/mountinfo | grep -qx '%s'", host) == 0;
                                 if (!seen)
                                         usleep(100000);
                         }
@@ -678,23 +665,23 @@ TEST(zz_teardown_leaves_nothing) {
         snprintf(cmd, sizeof(cmd), "grep -c '%s' /proc/self/mountinfo", fx.tmp);
         /* <run>/sandboxes itself stays: a private bind mount of itself, made once, like
          * /run/netns */
-        if (sh("! awk '{print $5}' /proc/self/mountinfo | grep '^%s/' | grep -qvx '%s/sandboxes'", fx.tmp, fx.run) != 0) {
+        if (test_sh("! awk '{print $5}' /proc/self/mountinfo | grep '^%s/' | grep -qvx '%s/sandboxes'", fx.tmp, fx.run) != 0) {
                 TEST_FAIL("mounts left behind:");
-                sh("awk '{print \"    \" $5}' /proc/self/mountinfo | grep '%s/' >&2", fx.tmp);
+                test_sh("awk '{print \"    \" $5}' /proc/self/mountinfo | grep '%s/' >&2", fx.tmp);
         }
-        CHECK(sh("[ -z \"$(ls -A '%s/containers' 2>/dev/null)\" ]", fx.root) == 0);
-        CHECK(sh("[ -z \"$(ls -A '%s/sandboxes' 2>/dev/null)\" ]", fx.run) == 0);
+        CHECK(test_sh("[ -z \"$(ls -A '%s/containers' 2>/dev/null)\" ]", fx.root) == 0);
+        CHECK(test_sh("[ -z \"$(ls -A '%s/sandboxes' 2>/dev/null)\" ]", fx.run) == 0);
         /* no veth left on the test bridge, no IP reserved */
-        CHECK(sh("[ -z \"$(ls /sys/class/net/nltest0/brif 2>/dev/null)\" ]") == 0);
-        CHECK(sh("[ -z \"$(ls '%s/cni-ipam/nltest' 2>/dev/null | grep -v -e lock -e last_reserved)\" ]", fx.tmp) == 0);
+        CHECK(test_sh("[ -z \"$(ls /sys/class/net/nltest0/brif 2>/dev/null)\" ]") == 0);
+        CHECK(test_sh("[ -z \"$(ls '%s/cni-ipam/nltest' 2>/dev/null | grep -v -e lock -e last_reserved)\" ]", fx.tmp) == 0);
         /* no container processes: no shim and no runtime state */
-        if (sh("! pgrep -f '[n]odelet-shim.*%s' >/dev/null", fx.tmp) != 0) {
+        if (test_sh("! pgrep -f '[n]odelet-shim.*%s' >/dev/null", fx.tmp) != 0) {
                 TEST_FAIL("shims left running:");
-                sh("pgrep -af '[n]odelet-shim.*%s' | sed 's/^/    /' >&2", fx.tmp);
+                test_sh("pgrep -af '[n]odelet-shim.*%s' | sed 's/^/    /' >&2", fx.tmp);
         }
-        CHECK(sh("[ -z \"$(ls -A '%s/runtime/crun' '%s/runtime/runc' 2>/dev/null | grep -v ':$' | grep .)\" ]", fx.run, fx.run) == 0);
+        CHECK(test_sh("[ -z \"$(ls -A '%s/runtime/crun' '%s/runtime/runc' 2>/dev/null | grep -v ':$' | grep .)\" ]", fx.run, fx.run) == 0);
         /* no pod cgroups */
-        CHECK(sh("! ls -d /sys/fs/cgroup/*/kubepods/*/pod00000000* /sys/fs/cgroup/*/kubepods/pod00000000* >/dev/null 2>&1") == 0);
+        CHECK(test_sh("! ls -d /sys/fs/cgroup/*/kubepods/*/pod00000000* /sys/fs/cgroup/*/kubepods/pod00000000* >/dev/null 2>&1") == 0);
         (void) cmd;
 }
 

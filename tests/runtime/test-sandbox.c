@@ -23,9 +23,13 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "common/fs.h"
+#include "common/mountinfo.h"
 #include "cri/cgroup.h"
-#include "cri/cni-internal.h"
+#include "cri/cni.h"
+#include "cri/sandbox-internal.h"
 #include "podspec/podspec.h"
+#include "tests/lib/util.h"
 #include "../unit/test.h"
 
 #define CNI_BIN "/usr/lib/cni"
@@ -40,11 +44,6 @@ static struct {
         char *bin_dirs[1];
         struct cri_config cfg;
 } fx;
-
-static int run_cmd(const char *cmd) {
-        int r = system(cmd);
-        return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
 
 static int write_text(const char *path, const char *s) {
         FILE *f = fopen(path, "we");
@@ -82,7 +81,7 @@ static void fixture_cleanup(void) {
         while (umount2(sb, MNT_DETACH) == 0)
                 ;
         snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null; rm -rf '%s'", fx.bridge, fx.base);
-        (void) run_cmd(cmd);
+        (void) test_sh("%s", cmd);
         if (fx.ip_forward[0])
                 (void) write_text("/proc/sys/net/ipv4/ip_forward", fx.ip_forward);
         /* the QoS tiers the tests made (the kubelet keeps them; a test leaves the node as it was) */
@@ -179,11 +178,6 @@ static void pods_free(void) {
         n_files = 0;
 }
 
-static char *read_all(const char *path) {
-        char *s = NULL;
-        return sbx_read_file(path, 1 << 20, &s, NULL) < 0 ? NULL : s;
-}
-
 /* ---- looking into namespaces ----------------------------------------------------------------- */
 
 /* Fork, join the namespace at path (type CLONE_NEW*), run fn, exit with its result. */
@@ -247,7 +241,7 @@ static int netns_eth0(const char *netns, char ret[INET_ADDRSTRLEN]) {
 static int do_ping(void *arg) {
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "busybox ping -c1 -W2 %s >/dev/null 2>&1", (const char *) arg);
-        return run_cmd(cmd);
+        return test_sh("%s", cmd);
 }
 
 static int get_nodename(void *arg) {
@@ -307,7 +301,7 @@ static int connect_read(const char *ip, int port, char *buf, size_t len) {
 /* ---- leftovers --------------------------------------------------------------------------------- */
 
 static bool mounts_under(const char *prefix) {
-        char *mi = read_all("/proc/self/mountinfo");
+        char *mi = test_read_file("/proc/self/mountinfo", NULL);
         bool found = mi && strstr(mi, prefix);
         free(mi);
         return found;
@@ -342,7 +336,7 @@ static bool ipam_has(const char *id) {
                         continue;
                 char p[700];
                 snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-                char *s = read_all(p);
+                char *s = test_read_file(p, NULL);
                 found = s && strstr(s, id);
                 free(s);
         }
@@ -353,7 +347,7 @@ static bool ipam_has(const char *id) {
 static bool iptables_has(const char *id) {
         char cmd[256];
         snprintf(cmd, sizeof(cmd), "iptables-save 2>/dev/null | grep -q %s", id);
-        return run_cmd(cmd) == 0;
+        return test_sh("%s", cmd) == 0;
 }
 
 static bool cgroup_left(const char *path) {
@@ -551,11 +545,11 @@ TEST(sandbox_network_hostname_hosts) {
         CHECK(nsfile_is_ns(a->utsns_path, "uts"));
         CHECK(!nsfile_is_ns(a->netns_path, "ipc"));
         CHECK(a->pidns_path == NULL && a->pid_holder == 0);
-        CHECK(a->shm_path && nsfile_is_mountpoint(a->shm_path));
+        CHECK(a->shm_path && mountinfo_is_mount_point(a->shm_path));
         /* only the sandboxes dir itself is a mount the host's other namespaces could see */
         char sbdir[400];
         snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", fx.run);
-        CHECK(nsfile_is_mountpoint(sbdir));
+        CHECK(mountinfo_is_mount_point(sbdir));
 
         /* IPs: from the test subnet, the same as eth0 inside, and lo is up */
         char prefix[32], inside[INET_ADDRSTRLEN];
@@ -576,7 +570,7 @@ TEST(sandbox_network_hostname_hosts) {
         CHECK_STR_EQ(a->hostname, "alpha");
         CHECK_INT_EQ(in_ns(a->utsns_path, CLONE_NEWUTS, get_nodename, "alpha"), 0);
         CHECK_INT_EQ(in_ns(b->utsns_path, CLONE_NEWUTS, get_nodename, "pod-b"), 0);
-        char *hosts = a->hosts_path ? read_all(a->hosts_path) : NULL;
+        char *hosts = a->hosts_path ? test_read_file(a->hosts_path, NULL) : NULL;
         CHECK(hosts && strncmp(hosts, "# Kubernetes-managed hosts file.\n", 33) == 0);
         if (hosts && a->n_ips == 1) {
                 char line[256];
@@ -585,11 +579,11 @@ TEST(sandbox_network_hostname_hosts) {
                 CHECK(strstr(hosts, "123.45.67.89\tfoo\tbar\n"));
         }
         free(hosts);
-        char *resolv = a->resolv_path ? read_all(a->resolv_path) : NULL;
+        char *resolv = a->resolv_path ? test_read_file(a->resolv_path, NULL) : NULL;
         CHECK_STR_EQ(resolv, "search test.svc.cluster.local svc.cluster.local cluster.local example.test\n"
                              "nameserver 10.96.0.10\noptions ndots:5\n");
         free(resolv);
-        char *hn = a->hostname_path ? read_all(a->hostname_path) : NULL;
+        char *hn = a->hostname_path ? test_read_file(a->hostname_path, NULL) : NULL;
         CHECK_STR_EQ(hn, "alpha\n");
         free(hn);
 
@@ -703,7 +697,7 @@ TEST(sandbox_share_process_namespace) {
         /* pid 1 of its namespace: NSpid lists our view, then 1 */
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/status", (int) sb->pid_holder);
-        char *st = read_all(path);
+        char *st = test_read_file(path, NULL);
         char *nspid = st ? strstr(st, "\nNSpid:") : NULL;
         CHECK(nspid);
         if (nspid) {
@@ -717,7 +711,7 @@ TEST(sandbox_share_process_namespace) {
         CHECK(getsid(sb->pid_holder) == sb->pid_holder);
         /* inside the pod cgroup */
         snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) sb->pid_holder);
-        char *cg = read_all(path);
+        char *cg = test_read_file(path, NULL);
         CHECK(cg && strstr(cg, "/kubepods/besteffort/poddddd-4444"));
         free(cg);
         /* restart-safe: a loaded record stops it too */
@@ -753,12 +747,12 @@ TEST(sandbox_host_network) {
         gethostname(host, sizeof(host));
         CHECK_STR_EQ(sb->hostname, host);
         CHECK(sb->n_ips >= 1);
-        char *hosts = sb->hosts_path ? read_all(sb->hosts_path) : NULL;
+        char *hosts = sb->hosts_path ? test_read_file(sb->hosts_path, NULL) : NULL;
         CHECK(hosts && strncmp(hosts, "# Kubernetes-managed hosts file (host network).\n", 48) == 0);
         CHECK(hosts && strstr(hosts, "\n# Entries added by HostAliases.\n123.45.67.89\tfoo\tbar\n"));
         free(hosts);
         /* ClusterFirst on the host network is Default: the node's file */
-        char *resolv = read_all(sb->resolv_path);
+        char *resolv = test_read_file(sb->resolv_path, NULL);
         CHECK_STR_EQ(resolv, "search example.test\nnameserver 192.0.2.53\n");
         free(resolv);
         teardown_and_check(sb);
@@ -807,7 +801,7 @@ TEST(sandbox_failure_undoes) {
         /* no network config at all: the error says where it looked */
         char path[400];
         snprintf(path, sizeof(path), "%s/10-test.conflist", fx.conf);
-        char *saved = read_all(path);
+        char *saved = test_read_file(path, NULL);
         unlink(path);
         write_text(path,
                    "{\"cniVersion\": \"1.0.0\", \"name\": \"x\", \"plugins\": [{\"type\": \"nope\"}]}");
@@ -842,7 +836,7 @@ TEST(sandbox_del_after_conf_change) {
         sandbox_free(sb);
         char path[400];
         snprintf(path, sizeof(path), "%s/10-test.conflist", fx.conf);
-        char *saved = read_all(path);
+        char *saved = test_read_file(path, NULL);
         unlink(path);
         sb = NULL;
         CHECK_INT_EQ(cri_sandbox_load(&fx.cfg, id, &sb, &err), 0);

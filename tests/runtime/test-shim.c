@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cri/cri.h"
+#include "tests/lib/util.h"
 #include "../unit/test.h"
 
 #define CGROUP_PARENT "/nodelet-test-shim"
@@ -66,19 +67,6 @@ static bool find_in_path(const char *name, char ret[PATH_MAX]) {
                         return true;
         }
         return false;
-}
-
-static char *read_text(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        nl_buf b = {};
-        char chunk[8192];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                nl_buf_append(&b, chunk, n);
-        fclose(f);
-        return nl_buf_steal(&b);
 }
 
 static void cleanup_fixture(void) {
@@ -251,7 +239,7 @@ static int ctr_wait(struct ctr *c, struct shim_exit *ret) {
 }
 
 static pid_t ctr_shim_pid(struct ctr *c) {
-        _cleanup_free_ char *p = nl_strdupf("%s/shim.pid", c->state), *text = read_text(p);
+        _cleanup_free_ char *p = nl_strdupf("%s/shim.pid", c->state), *text = test_read_file(p, NULL);
         return text ? (pid_t) strtol(text, NULL, 10) : 0;
 }
 
@@ -287,7 +275,7 @@ struct entries {
 
 static void entries_load(struct entries *e, const char *path) {
         *e = (struct entries){};
-        _cleanup_free_ char *text = read_text(path);
+        _cleanup_free_ char *text = test_read_file(path, NULL);
         if (!text) {
                 e->bad = true;
                 return;
@@ -480,7 +468,7 @@ TEST(exit_codes_and_reasons) {
 static long vm_rss_kb(pid_t pid) {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        _cleanup_free_ char *text = read_text(path);
+        _cleanup_free_ char *text = test_read_file(path, NULL);
         const char *p = text ? strstr(text, "VmRSS:") : NULL;
         return p ? strtol(p + 6, NULL, 10) : -1;
 }
@@ -606,7 +594,7 @@ TEST(survives_its_parent_and_holds_no_caller_fds) {
                 CHECK(getsid(shim) == shim); /* its own session */
                 char stat_path[64];
                 snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", (int) shim);
-                _cleanup_free_ char *stat = read_text(stat_path);
+                _cleanup_free_ char *stat = test_read_file(stat_path, NULL);
                 const char *p = stat ? strrchr(stat, ')') : NULL;
                 long ppid = p ? strtol(p + 4, NULL, 10) : -1; /* ") S <ppid>" */
                 CHECK(ppid != getpid() && ppid != daemon);
@@ -642,7 +630,7 @@ TEST(survives_its_parent_and_holds_no_caller_fds) {
 }
 
 static uint64_t dropped_bytes(const struct ctr *c) {
-        _cleanup_free_ char *p = nl_strdupf("%s/exit.json", c->state), *text = read_text(p);
+        _cleanup_free_ char *p = nl_strdupf("%s/exit.json", c->state), *text = test_read_file(p, NULL);
         const char *s = text ? strstr(text, "\"logDroppedBytes\":") : NULL;
         return s ? strtoull(s + 18, NULL, 10) : 0;
 }
@@ -779,7 +767,7 @@ TEST(zz_no_sanitizer_reports_from_the_shim) {
                         continue;
                 char path[PATH_MAX];
                 snprintf(path, sizeof(path), "%s/%s", fx.root, de->d_name);
-                _cleanup_free_ char *text = read_text(path);
+                _cleanup_free_ char *text = test_read_file(path, NULL);
                 TEST_FAIL("sanitizer report from the shim (%s):\n%s", de->d_name, strempty(text));
         }
         if (d)

@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "cri/volume-internal.h"
 #include "podspec/podspec.h"
+#include "tests/lib/util.h"
 #include "../unit/test.h"
 
 #define UID "1b4f5e7a-0c1d-4e2f-9a3b-5c6d7e8f9a0b"
@@ -118,17 +119,9 @@ static char *vpath(const char *plugin, const char *name) {
         return nl_strdupf("%s/pods/" UID "/volumes/%s/%s", fx.root, plugin, name);
 }
 
-static char *slurp(const char *path) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        if (nl_read_file(path, 1 << 20, false, &buf, &len) < 0)
-                return NULL;
-        return TAKE_PTR(buf);
-}
-
 /* The mountinfo line of the mount whose mount point is exactly path, or NULL. */
 static char *mount_line(const char *path) {
-        _cleanup_free_ char *mi = slurp("/proc/self/mountinfo");
+        _cleanup_free_ char *mi = test_read_file("/proc/self/mountinfo", NULL);
         if (!mi)
                 return NULL;
         char *save = NULL;
@@ -142,7 +135,7 @@ static char *mount_line(const char *path) {
 
 /* How many mounts sit at or below prefix. */
 static int mounts_below(const char *prefix) {
-        _cleanup_free_ char *mi = slurp("/proc/self/mountinfo");
+        _cleanup_free_ char *mi = test_read_file("/proc/self/mountinfo", NULL);
         int n = 0;
         size_t len = strlen(prefix);
         char *save = NULL;
@@ -434,7 +427,7 @@ TEST(downward_api_files) {
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *path = nl_strdupf("%s/%s", d, cases[i].file);
-                _cleanup_free_ char *got = slurp(path);
+                _cleanup_free_ char *got = test_read_file(path, NULL);
                 if (!got || !streq(got, cases[i].want))
                         TEST_FAIL("%s: got \"%s\", want \"%s\"", cases[i].file, got ? got : "(null)",
                                   cases[i].want);
@@ -472,12 +465,12 @@ TEST(config_map_and_secret) {
         CHECK_INT_EQ(do_setup(p, true, NULL), 0);
         _cleanup_free_ char *all = vpath("kubernetes.io~configmap", "all");
         _cleanup_free_ char *a = nl_strdupf("%s/a", all), *c = nl_strdupf("%s/c.conf", all);
-        _cleanup_free_ char *ga = slurp(a), *gc = slurp(c);
+        _cleanup_free_ char *ga = test_read_file(a, NULL), *gc = test_read_file(c, NULL);
         CHECK_STR_EQ(ga, "alpha");
         CHECK_STR_EQ(gc, "x=1\n");
         _cleanup_free_ char *some = vpath("kubernetes.io~configmap", "some");
         _cleanup_free_ char *r = nl_strdupf("%s/sub/renamed", some), *sa = nl_strdupf("%s/a", some);
-        _cleanup_free_ char *gr = slurp(r);
+        _cleanup_free_ char *gr = test_read_file(r, NULL);
         CHECK_STR_EQ(gr, "beta");
         CHECK(access(sa, F_OK) < 0);
         struct stat st;
@@ -487,7 +480,7 @@ TEST(config_map_and_secret) {
         CHECK(lstat(optdata, &st) == 0 && S_ISLNK(st.st_mode));
         _cleanup_free_ char *sec = vpath("kubernetes.io~secret", "sec");
         _cleanup_free_ char *tok = nl_strdupf("%s/token", sec);
-        _cleanup_free_ char *gt = slurp(tok);
+        _cleanup_free_ char *gt = test_read_file(tok, NULL);
         CHECK_STR_EQ(gt, "s3cr3t");
         CHECK(stat(tok, &st) == 0 && (st.st_mode & 07777) == 0400);
         _cleanup_free_ char *line = mount_line(sec);
@@ -568,13 +561,13 @@ TEST(service_account_token_projection) {
         CHECK_INT_EQ(calls, 2);
         _cleanup_free_ char *dir = vpath("kubernetes.io~projected", "kube-api-access");
         _cleanup_free_ char *tok = nl_strdupf("%s/token", dir), *ns = nl_strdupf("%s/namespace", dir);
-        _cleanup_free_ char *gt = slurp(tok), *gns = slurp(ns);
+        _cleanup_free_ char *gt = test_read_file(tok, NULL), *gns = test_read_file(ns, NULL);
         CHECK_STR_EQ(gt, "eyJhbGciOiJSUzI1NiJ9.api");
         CHECK_STR_EQ(gns, "default");
         struct stat st;
         CHECK(stat(tok, &st) == 0 && (st.st_mode & 07777) == 0644);
         _cleanup_free_ char *vdir = vpath("kubernetes.io~projected", "vault");
-        _cleanup_free_ char *vtok = nl_strdupf("%s/vault/token", vdir), *gv = slurp(vtok);
+        _cleanup_free_ char *vtok = nl_strdupf("%s/vault/token", vdir), *gv = test_read_file(vtok, NULL);
         CHECK_STR_EQ(gv, "eyJhbGciOiJSUzI1NiJ9.vault");
         CHECK(stat(vtok, &st) == 0 && (st.st_mode & 07777) == 0440);
         /* idempotent: a second pass (the resync's refresh) rewrites in place */
@@ -885,13 +878,13 @@ TEST(sub_path_swap_race) {
 
         _cleanup_free_ char *parent = nl_strdupf("%s/pods/" UID "/volume-subpaths/data/c", fx.root);
         _cleanup_free_ char *target = nl_strdupf("%s/7", parent);
-        CHECK(fs_mkdir_p(parent, 0750) == 0);
+        CHECK(nl_mkdir_p(parent, 0750) == 0);
         CHECK_INT_EQ(subpath_bind(fd, target), 0);
         close(fd);
         CHECK(same_file(target, moved));
         CHECK(!same_file(target, "/etc"));
         _cleanup_free_ char *seen = nl_strdupf("%s/marker", target);
-        _cleanup_free_ char *content = slurp(seen);
+        _cleanup_free_ char *content = test_read_file(seen, NULL);
         CHECK_STR_EQ(content, "mine");
 
         /* and through cri_volume_mounts: subPath "dir" is now the symlink: refused */
@@ -957,7 +950,7 @@ TEST(teardown_leaves_nothing_and_touches_no_host_file) {
                             *subs = nl_strdupf("%s/volume-subpaths", poddir);
         CHECK(access(vols, F_OK) < 0);
         CHECK(access(subs, F_OK) < 0);
-        _cleanup_free_ char *kept = slurp(hostfile);
+        _cleanup_free_ char *kept = test_read_file(hostfile, NULL);
         CHECK_STR_EQ(kept, "keep");
         /* teardown again: nothing to do */
         teardown(UID);

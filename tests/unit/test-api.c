@@ -3,7 +3,7 @@
  * and the watch stream's framing. */
 #include <stdlib.h>
 
-#include "agent/api.h"
+#include "agent/cluster/api.h"
 #include "test.h"
 
 static int parse(const char *yaml, struct kubeconfig *kc, nl_error *err) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "agent/agent.h"
+#include "agent/config.h"
 #include "common/fs.h"
 #include "test.h"
 

@@ -4,7 +4,7 @@
  * network/dns/dns.go GetPodDNS) and as containerd writes resolv.conf from the CRI DNSConfig. */
 #include <stdio.h>
 
-#include "cri/cni-internal.h"
+#include "cri/sandbox-internal.h"
 #include "podspec/podspec.h"
 #include "test.h"
 

@@ -10,65 +10,11 @@
 #include <sys/stat.h>
 
 #include "cri/cri.h"
-#include "cri/store-internal.h"
+#include "common/fs.h"
+#include "cri/image/store-internal.h"
+#include "tests/lib/store.h"
+#include "tests/lib/tar.h"
 #include "test.h"
-
-struct membuf {
-        char *data;
-        size_t len, cap;
-};
-
-static la_ssize_t mem_write(struct archive *a, void *userdata, const void *buf, size_t n) {
-        struct membuf *m = userdata;
-        if (m->len + n > m->cap) {
-                size_t cap = (m->len + n) * 2;
-                char *d = realloc(m->data, cap);
-                if (!d)
-                        return -1;
-                m->data = d;
-                m->cap = cap;
-        }
-        memcpy(m->data + m->len, buf, n);
-        m->len += n;
-        return (la_ssize_t) n;
-}
-
-/* A layer tar (uncompressed) holding one file `name` with content `name`. */
-static void layer_tar(const char *name, struct membuf *out) {
-        struct archive *a = archive_write_new();
-        struct archive_entry *e = archive_entry_new();
-
-        *out = (struct membuf){};
-        archive_write_set_format_pax_restricted(a);
-        archive_write_open(a, out, NULL, mem_write, NULL);
-        archive_entry_set_pathname(e, name);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, (la_int64_t) strlen(name));
-        archive_write_header(a, e);
-        archive_write_data(a, name, strlen(name));
-        archive_entry_free(e);
-        archive_write_close(a);
-        archive_write_free(a);
-}
-
-static void gzip_buf(const struct membuf *in, struct membuf *out) {
-        struct archive *a = archive_write_new();
-        struct archive_entry *e = archive_entry_new();
-
-        *out = (struct membuf){};
-        archive_write_set_format_raw(a);
-        archive_write_add_filter_gzip(a);
-        archive_write_set_bytes_in_last_block(a, 1);
-        archive_write_open(a, out, NULL, mem_write, NULL);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_size(e, (la_int64_t) in->len);
-        archive_write_header(a, e);
-        archive_write_data(a, in->data, in->len);
-        archive_entry_free(e);
-        archive_write_close(a);
-        archive_write_free(a);
-}
 
 /* Files of a layout or archive being built: path -> bytes, kept in order. */
 struct file {
@@ -194,8 +140,8 @@ static json_t *layout_image(struct files *f, const char *const *names, size_t n,
 
         for (size_t i = 0; i < n; i++) {
                 struct membuf tar, z;
-                layer_tar(names[i], &tar);
-                gzip_buf(&tar, &z);
+                tar_of_names(&names[i], 1, &tar);
+                membuf_compress(tar.data, tar.len, "gzip", &z);
                 digest_buffer(tar.data, tar.len, d);
                 json_array_append_new(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"),
                                       json_string(d));
@@ -225,37 +171,12 @@ static void layout_finish(struct files *f, json_t *manifests) {
         json_decref(index);
 }
 
-struct fx {
-        char *dir;
-        struct image_store *s;
-        nl_error err;
-};
-
-static void fx_open(struct fx *f) {
-        char tmpl[] = "/tmp/nl-test-import-XXXXXX";
-        char *root;
-
-        memset(f, 0, sizeof(*f));
-        if (!mkdtemp(tmpl)) {
-                TEST_FAIL("mkdtemp: %m");
-                return;
-        }
-        f->dir = strdup(tmpl);
-        root = nl_strdupf("%s/store", f->dir);
-        if (image_store_open(root, &f->s, &f->err) < 0)
-                TEST_FAIL("open store: %s", f->err.msg);
-        free(root);
+static void fx_open(struct store_fx *f) {
+        if (store_fx_open(f, "import") < 0)
+                TEST_FAIL("store fixture: %s", strempty(f->err.msg));
 }
 
-static void fx_close(struct fx *f) {
-        image_store_close(f->s);
-        if (f->dir)
-                rm_rf_at(AT_FDCWD, f->dir);
-        free(f->dir);
-        nl_error_clear(&f->err);
-}
-
-static int fx_import(struct fx *f, const char *rel, const char *default_repo) {
+static int fx_import(struct store_fx *f, const char *rel, const char *default_repo) {
         char *p = nl_strdupf("%s/%s", f->dir, rel);
         int r;
 
@@ -268,7 +189,7 @@ static int fx_import(struct fx *f, const char *rel, const char *default_repo) {
 }
 
 /* The image named `name` has id `config` and its layers unpacked, the top one holding `top`. */
-static void check_image(struct fx *f, const char *name, const char *config, size_t n_layers,
+static void check_image(struct store_fx *f, const char *name, const char *config, size_t n_layers,
                         const char *top) {
         struct image_info *i = NULL;
         nl_error err = NL_ERROR_INIT;
@@ -294,7 +215,7 @@ static void check_image(struct fx *f, const char *name, const char *config, size
 static const char *const two_layers[] = {"base.txt", "app.txt"};
 
 TEST(import_oci_dir) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         char config[DIGEST_STRING_MAX];
         json_t *d;
@@ -317,12 +238,12 @@ TEST(import_oci_dir) {
         CHECK_INT_EQ(fx_import(&f, "layout", NULL), 1);
         check_image(&f, config, config, 2, "app.txt");
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_oci_multi_platform) {
         static const char *const one[] = {"host.txt"}, *const other[] = {"other.txt"};
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         struct oci_platform host;
         char config[DIGEST_STRING_MAX], other_cfg[DIGEST_STRING_MAX], nested[DIGEST_STRING_MAX];
@@ -376,11 +297,11 @@ TEST(import_oci_multi_platform) {
         }
         image_info_free(i);
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_oci_archive) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         char config[DIGEST_STRING_MAX];
         json_t *d;
@@ -405,11 +326,11 @@ TEST(import_oci_archive) {
         free(p);
         CHECK_INT_EQ(fx_import(&f, "image.tar.gz", NULL), 1);
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_docker_archive) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         struct membuf l1, l2;
         char d1[DIGEST_STRING_MAX], d2[DIGEST_STRING_MAX], config[DIGEST_STRING_MAX], cfgname[128];
@@ -419,8 +340,8 @@ TEST(import_docker_archive) {
         size_t mlen;
 
         fx_open(&f);
-        layer_tar("base.txt", &l1);
-        layer_tar("app.txt", &l2);
+        tar_of_names((const char *const[]){"base.txt"}, 1, &l1);
+        tar_of_names((const char *const[]){"app.txt"}, 1, &l2);
         digest_buffer(l1.data, l1.len, d1);
         digest_buffer(l2.data, l2.len, d2);
         cfg = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s, s:[s, s]}}", "architecture", "amd64", "os", "linux",
@@ -468,11 +389,11 @@ TEST(import_docker_archive) {
         free(l1.data);
         free(l2.data);
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }
 
 TEST(import_refuses_damage) {
-        struct fx f;
+        struct store_fx f;
         struct files fs = {};
         char config[DIGEST_STRING_MAX], *p;
         json_t *d;
@@ -520,7 +441,7 @@ TEST(import_refuses_damage) {
         CHECK(f.err.msg && strstr(f.err.msg, "garbage.tar"));
         /* an OCI layout dir whose blob is a symlink out of it is not followed (a fresh store:
          * a blob in the store already is not read from the layout again) */
-        fx_close(&f);
+        store_fx_close(&f);
         fx_open(&f);
         files_free(&fs);
         d = layout_image(&fs, two_layers, 2, "amd64", config);
@@ -538,5 +459,5 @@ TEST(import_refuses_damage) {
         CHECK(fx_import(&f, "linked", NULL) < 0);
         CHECK(f.err.msg && strstr(f.err.msg, digest_hex(config)));
         files_free(&fs);
-        fx_close(&f);
+        store_fx_close(&f);
 }

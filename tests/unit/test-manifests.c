@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "podspec/podspec.h"
+#include "tests/lib/util.h"
 #include "test.h"
 
 #define CORPUS_DIR "tests/manifests"
@@ -57,31 +58,6 @@ static void expectations_free(struct expectations *e) {
         strv_free(&e->decode);
         strv_free(&e->json);
         strv_free(&e->absent);
-}
-
-static char *read_file(const char *path, size_t *ret_len) {
-        FILE *f = fopen(path, "rb");
-        if (!f)
-                return NULL;
-        size_t cap = 4096, len = 0;
-        char *buf = malloc(cap + 1);
-        if (!buf)
-                abort();
-        for (;;) {
-                size_t n = fread(buf + len, 1, cap - len, f);
-                len += n;
-                if (len < cap)
-                        break;
-                cap *= 2;
-                char *nb = realloc(buf, cap + 1);
-                if (!nb)
-                        abort();
-                buf = nb;
-        }
-        fclose(f);
-        buf[len] = 0;
-        *ret_len = len;
-        return buf;
 }
 
 /* Scan text for "[# ]expect...: ..." lines (the "# " is optional, for .expect files). */
@@ -202,7 +178,7 @@ static bool run_file(const char *dir, const char *name) {
         json_t *out = NULL;
         size_t len = 0;
 
-        char *buf = read_file(path, &len);
+        char *buf = test_read_file(path, &len);
         if (!buf) {
                 fprintf(stderr, "%s: cannot read\n", path);
                 return false;
@@ -212,7 +188,7 @@ static bool run_file(const char *dir, const char *name) {
                 snprintf(expect_path, sizeof(expect_path), "%s/%.*s.expect", dir, (int) (nl - 5),
                          name);
                 size_t elen;
-                char *ebuf = read_file(expect_path, &elen);
+                char *ebuf = test_read_file(expect_path, &elen);
                 if (ebuf) {
                         parse_expectations(ebuf, &e);
                         free(ebuf);

@@ -15,7 +15,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "agent/node-server.h"
+#include "agent/server/node-server.h"
+#include "agent/state/state.h"
 #include "common/fs.h"
 #include "cri/cri.h"
 #include "test.h"

@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
-#include "agent/pod-data.h"
+#include "agent/cluster/pod-data.h"
 #include "test.h"
 
 #define SEC 1000000ULL

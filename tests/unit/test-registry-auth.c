@@ -4,7 +4,7 @@
  * the token cache. */
 #include <stdio.h>
 
-#include "cri/registry-internal.h"
+#include "cri/image/registry-internal.h"
 #include "test.h"
 
 static struct auth_challenge *parse(const char *s, size_t *n) {

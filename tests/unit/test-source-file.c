@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "agent/agent.h"
+#include "agent/source-file.h"
 #include "common/fs.h"
 #include "podspec/podspec.h"
 #include "test.h"

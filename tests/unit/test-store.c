@@ -11,50 +11,12 @@
 #include <sys/stat.h>
 
 #include "cri/cri.h"
-#include "cri/store-internal.h"
+#include "common/fs.h"
+#include "cri/image/store-internal.h"
+#include "tests/lib/tar.h"
 #include "test.h"
 
 /* ==== helpers ============================================================================= */
-
-struct membuf {
-        char *data;
-        size_t len, cap;
-};
-
-static la_ssize_t mem_write(struct archive *a, void *userdata, const void *buf, size_t n) {
-        struct membuf *m = userdata;
-        if (m->len + n > m->cap) {
-                size_t cap = (m->len + n) * 2;
-                char *d = realloc(m->data, cap);
-                if (!d)
-                        return -1;
-                m->data = d;
-                m->cap = cap;
-        }
-        memcpy(m->data + m->len, buf, n);
-        m->len += n;
-        return (la_ssize_t) n;
-}
-
-/* A tar with one regular file per name, its content the name. */
-static void tar_of_files(const char *const *names, size_t n, struct membuf *out) {
-        struct archive *a = archive_write_new();
-        *out = (struct membuf){};
-        archive_write_set_format_pax_restricted(a);
-        archive_write_open(a, out, NULL, mem_write, NULL);
-        for (size_t i = 0; i < n; i++) {
-                struct archive_entry *e = archive_entry_new();
-                archive_entry_set_pathname(e, names[i]);
-                archive_entry_set_filetype(e, AE_IFREG);
-                archive_entry_set_perm(e, 0644);
-                archive_entry_set_size(e, (la_int64_t) strlen(names[i]));
-                archive_write_header(a, e);
-                archive_write_data(a, names[i], strlen(names[i]));
-                archive_entry_free(e);
-        }
-        archive_write_close(a);
-        archive_write_free(a);
-}
 
 struct img {
         char manifest[DIGEST_STRING_MAX];
@@ -80,7 +42,7 @@ static int make_image(struct image_store *s, const char *const *files, size_t n,
                         "config", "Cmd", cmd, "rootfs", "type", "layers", "diff_ids");
         for (size_t i = 0; i < n; i++) {
                 struct membuf t;
-                tar_of_files(&files[i], 1, &t);
+                tar_of_names(&files[i], 1, &t);
                 r = image_store_put_blob(s, t.data, t.len, NULL, ret->layers[i], &err);
                 free(t.data);
                 if (r < 0)
@@ -138,7 +100,7 @@ static char *tmp_root(void) {
 
 static void cleanup_root(char *dir) {
         if (dir)
-                rm_rf_at(AT_FDCWD, dir);
+                nl_rm_rf_at(AT_FDCWD, dir);
         free(dir);
 }
 
@@ -151,19 +113,6 @@ static struct image_store *open_store(const char *dir) {
         nl_error_clear(&err);
         free(root);
         return s;
-}
-
-static int mkdir_p_for_test(const char *path) {
-        char *p = strdup(path);
-        for (char *c = p + 1; *c; c++)
-                if (*c == '/') {
-                        *c = '\0';
-                        (void) mkdir(p, 0755);
-                        *c = '/';
-                }
-        int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
-        free(p);
-        return r;
 }
 
 static bool path_exists(const char *p) {
@@ -288,7 +237,7 @@ TEST(crash_leftovers_cleaned_on_open) {
         close(fd);
         free(p);
         p = nl_strdupf("%s/store/tmp/s-dead00/unpack-1/rootfs/etc", dir);
-        CHECK_INT_EQ(mkdir_p_for_test(p), 0);
+        CHECK_INT_EQ(nl_mkdir_p(p, 0755), 0);
         free(p);
         p = nl_strdupf("%s/store/tmp/s-dead00/unpack-1/rootfs/etc/root", dir);
         CHECK_INT_EQ(symlink("/", p), 0);
@@ -455,7 +404,7 @@ TEST(add_refuses_incomplete) {
                 goto out;
         /* without its unpacked layer the image is not whole */
         p = nl_strdupf("%s/store/layers/%s", dir, digest_hex(a.chains[0]));
-        CHECK_INT_EQ(rm_rf_at(AT_FDCWD, p), 0);
+        CHECK_INT_EQ(nl_rm_rf_at(AT_FDCWD, p), 0);
         free(p);
         CHECK_INT_EQ(image_store_add_image(s, "docker.io/library/x:1", a.manifest, NULL, &err), -ENOENT);
         CHECK(err.msg && strstr(err.msg, a.layers[0]));

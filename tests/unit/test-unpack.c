@@ -15,138 +15,34 @@
 #include <dirent.h>
 
 #include "cri/cri.h"
-#include "cri/store-internal.h"
+#include "common/fs.h"
+#include "cri/image/store-internal.h"
+#include "tests/lib/store.h"
+#include "tests/lib/tar.h"
 #include "test.h"
 
 /* ==== building tars ======================================================================= */
 
-struct membuf {
-        char *data;
-        size_t len, cap;
-};
-
-static la_ssize_t mem_write(struct archive *a, void *userdata, const void *buf, size_t n) {
-        struct membuf *m = userdata;
-        if (m->len + n > m->cap) {
-                size_t cap = (m->len + n) * 2;
-                char *d = realloc(m->data, cap);
-                if (!d)
-                        return -1;
-                m->data = d;
-                m->cap = cap;
-        }
-        memcpy(m->data + m->len, buf, n);
-        m->len += n;
-        return (la_ssize_t) n;
-}
-
-struct tb {
-        struct archive *a;
-        struct membuf out;
-};
-
-static void tb_init(struct tb *t) {
-        *t = (struct tb){.a = archive_write_new()};
-        archive_write_set_format_pax_restricted(t->a);
-        archive_write_open(t->a, &t->out, NULL, mem_write, NULL);
-}
-
-static struct archive_entry *tb_entry(const char *path, mode_t type, mode_t perm, int64_t uid, int64_t gid) {
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_pathname(e, path);
-        archive_entry_set_filetype(e, type);
-        archive_entry_set_perm(e, perm);
-        archive_entry_set_uid(e, uid);
-        archive_entry_set_gid(e, gid);
-        archive_entry_set_mtime(e, 1600000000, 0);
-        return e;
-}
-
-static void tb_put(struct tb *t, struct archive_entry *e, const void *data, size_t len) {
-        archive_entry_set_size(e, (la_int64_t) len);
-        if (archive_write_header(t->a, e) != ARCHIVE_OK)
-                TEST_FAIL("tar header \"%s\": %s", archive_entry_pathname(e), archive_error_string(t->a));
-        if (len)
-                archive_write_data(t->a, data, len);
-        archive_entry_free(e);
-}
-
-static void tb_file(struct tb *t, const char *path, const char *content, mode_t perm, int64_t uid,
-                    int64_t gid) {
+/* A regular file with text content and an owner. */
+static void tb_text(struct tb *t, const char *path, const char *content, mode_t perm, int64_t uid, int64_t gid) {
         tb_put(t, tb_entry(path, AE_IFREG, perm, uid, gid), content, strlen(content));
-}
-
-static void tb_dir(struct tb *t, const char *path, mode_t perm) {
-        tb_put(t, tb_entry(path, AE_IFDIR, perm, 0, 0), NULL, 0);
-}
-
-static void tb_symlink(struct tb *t, const char *path, const char *target) {
-        struct archive_entry *e = tb_entry(path, AE_IFLNK, 0777, 0, 0);
-        archive_entry_set_symlink(e, target);
-        tb_put(t, e, NULL, 0);
-}
-
-static void tb_hardlink(struct tb *t, const char *path, const char *target) {
-        struct archive_entry *e = tb_entry(path, AE_IFREG, 0644, 0, 0);
-        archive_entry_set_hardlink(e, target);
-        tb_put(t, e, NULL, 0);
-}
-
-static void tb_finish(struct tb *t, struct membuf *ret) {
-        archive_write_close(t->a);
-        archive_write_free(t->a);
-        *ret = t->out;
-}
-
-/* Compress a finished tar with libarchive's raw writer: filter is "gzip" or "zstd". */
-static void compress_buf(const struct membuf *in, const char *filter, struct membuf *ret) {
-        struct archive *a = archive_write_new();
-        struct archive_entry *e = archive_entry_new();
-        *ret = (struct membuf){};
-        archive_write_set_format_raw(a);
-        archive_write_add_filter_by_name(a, filter);
-        archive_write_set_bytes_in_last_block(a, 1); /* no zero padding after the stream */
-        archive_write_open(a, ret, NULL, mem_write, NULL);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_size(e, (la_int64_t) in->len);
-        archive_write_header(a, e);
-        archive_write_data(a, in->data, in->len);
-        archive_entry_free(e);
-        archive_write_close(a);
-        archive_write_free(a);
 }
 
 /* ==== fixture ============================================================================= */
 
 struct fx {
-        char *dir;
-        struct image_store *s;
-        nl_error err;
+        struct store_fx st;
         char layer[DIGEST_STRING_MAX];
 };
 
 static void fx_open(struct fx *f) {
-        char tmpl[] = "/tmp/nl-test-unpack-XXXXXX";
-        char *root;
-
-        memset(f, 0, sizeof(*f));
-        if (!mkdtemp(tmpl)) {
-                TEST_FAIL("mkdtemp: %m");
-                return;
-        }
-        f->dir = strdup(tmpl);
-        root = nl_strdupf("%s/store", f->dir);
-        if (image_store_open(root, &f->s, &f->err) < 0)
-                TEST_FAIL("open store: %s", f->err.msg);
-        free(root);
+        memset(f->layer, 0, sizeof(f->layer));
+        if (store_fx_open(&f->st, "unpack") < 0)
+                TEST_FAIL("store fixture: %s", strempty(f->st.err.msg));
 }
 
 static void fx_close(struct fx *f) {
-        image_store_close(f->s);
-        if (f->dir)
-                rm_rf_at(AT_FDCWD, f->dir);
-        free(f->dir);
-        nl_error_clear(&f->err);
+        store_fx_close(&f->st);
 }
 
 /* Store `blob` (the tar as compressed, or the tar itself) and unpack it as a one-layer chain
@@ -155,10 +51,10 @@ static int fx_unpack(struct fx *f, const struct membuf *tar, const struct membuf
         char diff_id[DIGEST_STRING_MAX];
 
         digest_buffer(tar->data, tar->len, diff_id);
-        nl_error_clear(&f->err);
-        if (image_store_put_blob(f->s, blob->data, blob->len, NULL, f->layer, &f->err) < 0)
+        nl_error_clear(&f->st.err);
+        if (image_store_put_blob(f->st.s, blob->data, blob->len, NULL, f->layer, &f->st.err) < 0)
                 return -EIO;
-        return image_store_unpack_layer(f->s, f->layer, media, diff_id, diff_id, &f->err);
+        return image_store_unpack_layer(f->st.s, f->layer, media, diff_id, diff_id, &f->st.err);
 }
 
 static char *fx_path(struct fx *f, const struct membuf *tar, const char *rel) {
@@ -166,7 +62,7 @@ static char *fx_path(struct fx *f, const struct membuf *tar, const char *rel) {
         char *root, *p;
 
         digest_buffer(tar->data, tar->len, diff_id);
-        root = image_store_layer_path(f->s, diff_id);
+        root = image_store_layer_path(f->st.s, diff_id);
         p = nl_strdupf("%s/%s", root, rel);
         free(root);
         return p;
@@ -175,14 +71,14 @@ static char *fx_path(struct fx *f, const struct membuf *tar, const char *rel) {
 static bool fx_has_layer(struct fx *f, const struct membuf *tar) {
         char diff_id[DIGEST_STRING_MAX];
         digest_buffer(tar->data, tar->len, diff_id);
-        return image_store_has_layer(f->s, diff_id);
+        return image_store_has_layer(f->st.s, diff_id);
 }
 
 /* Nothing of a refused layer stays: no layer, and the temp area holds only its lock. */
 static void check_nothing_left(struct fx *f, const struct membuf *tar) {
         int n = 0;
         struct dirent *de;
-        DIR *d = opendir(f->s->tmp_dir);
+        DIR *d = opendir(f->st.s->tmp_dir);
 
         CHECK(!fx_has_layer(f, tar));
         CHECK(d);
@@ -197,9 +93,10 @@ static void check_nothing_left(struct fx *f, const struct membuf *tar) {
 #define CHECK_REFUSED(f, tar, r, needle)                                                                    \
         do {                                                                                                \
                 CHECK((r) < 0);                                                                             \
-                if (!(f)->err.msg || !strstr((f)->err.msg, (needle)) || !strstr((f)->err.msg, (f)->layer))  \
+                if (!(f)->st.err.msg || !strstr((f)->st.err.msg, (needle)) ||                               \
+                    !strstr((f)->st.err.msg, (f)->layer))                                                   \
                         TEST_FAIL("message \"%s\" should name \"%s\" and the layer",                        \
-                                  strempty((f)->err.msg), (needle));                                        \
+                                  strempty((f)->st.err.msg), (needle));                                     \
                 check_nothing_left((f), (tar));                                                             \
         } while (0)
 
@@ -214,8 +111,8 @@ static void build_rich(struct membuf *tar) {
         tb_init(&t);
         tb_dir(&t, "./", 0755);
         tb_dir(&t, "./etc/", 0750);
-        tb_file(&t, "./etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0644, 0, 0);
-        tb_file(&t, "usr/bin/tool", "#!/bin/sh\n", 04755, 1000, 1001);
+        tb_text(&t, "./etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0644, 0, 0);
+        tb_text(&t, "usr/bin/tool", "#!/bin/sh\n", 04755, 1000, 1001);
         tb_symlink(&t, "usr/bin/link", "/usr/bin/tool");
         tb_symlink(&t, "usr/rel", "../etc/passwd");
         tb_hardlink(&t, "usr/bin/tool2", "usr/bin/tool");
@@ -230,14 +127,14 @@ static void build_rich(struct membuf *tar) {
         tb_put(&t, e, NULL, 0);
         tb_put(&t, tb_entry("run/fifo", AE_IFIFO, 0600, 0, 0), NULL, 0);
         /* whiteouts: a file, and an opaque directory */
-        tb_file(&t, "var/.wh.gone", "", 0644, 0, 0);
+        tb_text(&t, "var/.wh.gone", "", 0644, 0, 0);
         tb_dir(&t, "opaque", 0755);
-        tb_file(&t, "opaque/.wh..wh..opq", "", 0644, 0, 0);
-        tb_file(&t, "opaque/kept", "k", 0644, 0, 0);
+        tb_text(&t, "opaque/.wh..wh..opq", "", 0644, 0, 0);
+        tb_text(&t, "opaque/kept", "k", 0644, 0, 0);
         /* a later entry replaces an earlier one */
-        tb_file(&t, "etc/motd", "old", 0644, 0, 0);
-        tb_file(&t, "etc/motd", "new", 0600, 0, 0);
-        tb_finish(&t, tar);
+        tb_text(&t, "etc/motd", "old", 0644, 0, 0);
+        tb_text(&t, "etc/motd", "new", 0600, 0, 0);
+        CHECK(tb_finish(&t, tar) == 0);
 }
 
 static void check_rich(struct fx *f, const struct membuf *tar) {
@@ -306,8 +203,8 @@ TEST(unpack_plain_tar) {
         fx_open(&f);
         build_rich(&tar);
         CHECK_INT_EQ(fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER), 0);
-        if (f.err.msg)
-                fprintf(stderr, "  %s\n", f.err.msg);
+        if (f.st.err.msg)
+                fprintf(stderr, "  %s\n", f.st.err.msg);
         check_rich(&f, &tar);
         /* the diff_id file sits next to rootfs; a second unpack reuses the layer */
         CHECK_INT_EQ(fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER), 0);
@@ -317,7 +214,7 @@ TEST(unpack_plain_tar) {
                 char diff_id[DIGEST_STRING_MAX];
                 digest_buffer(tar.data, tar.len, diff_id);
                 digest_buffer("x", 1, other);
-                CHECK_INT_EQ(image_store_unpack_layer(f.s, f.layer, MEDIA_OCI_LAYER, other, diff_id, &f.err),
+                CHECK_INT_EQ(image_store_unpack_layer(f.st.s, f.layer, MEDIA_OCI_LAYER, other, diff_id, &f.st.err),
                              -EEXIST);
         }
         free(tar.data);
@@ -333,11 +230,11 @@ TEST(unpack_gzip_and_zstd) {
                 struct membuf tar, z;
                 fx_open(&f);
                 build_rich(&tar);
-                compress_buf(&tar, filters[i], &z);
+                membuf_compress(tar.data, tar.len, filters[i], &z);
                 CHECK(z.len > 0 && z.len < tar.len);
                 CHECK_INT_EQ(fx_unpack(&f, &tar, &z, media[i]), 0);
-                if (f.err.msg)
-                        fprintf(stderr, "  %s: %s\n", filters[i], f.err.msg);
+                if (f.st.err.msg)
+                        fprintf(stderr, "  %s: %s\n", filters[i], f.st.err.msg);
                 check_rich(&f, &tar);
                 free(tar.data);
                 free(z.data);
@@ -352,10 +249,10 @@ TEST(unpack_unknown_media_type) {
 
         fx_open(&f);
         tb_init(&t);
-        tb_file(&t, "a", "a", 0644, 0, 0);
-        tb_finish(&t, &tar);
+        tb_text(&t, "a", "a", 0644, 0, 0);
+        CHECK(tb_finish(&t, &tar) == 0);
         CHECK_INT_EQ(fx_unpack(&f, &tar, &tar, "application/vnd.oci.image.layer.v1.tar+bzip2"), -EINVAL);
-        CHECK(f.err.msg && strstr(f.err.msg, "bzip2"));
+        CHECK(f.st.err.msg && strstr(f.st.err.msg, "bzip2"));
         free(tar.data);
         fx_close(&f);
 }
@@ -369,32 +266,32 @@ struct hostile {
 };
 
 static void h_dotdot(struct tb *t, const char *outside) {
-        tb_file(t, "ok", "fine", 0644, 0, 0);
-        tb_file(t, "../escape", "x", 0644, 0, 0);
+        tb_text(t, "ok", "fine", 0644, 0, 0);
+        tb_text(t, "../escape", "x", 0644, 0, 0);
 }
 static void h_dotdot_inner(struct tb *t, const char *outside) {
-        tb_file(t, "a/../../escape", "x", 0644, 0, 0);
+        tb_text(t, "a/../../escape", "x", 0644, 0, 0);
 }
 static void h_abs(struct tb *t, const char *outside) {
         char *p = nl_strdupf("%s/abs", outside);
-        tb_file(t, p, "x", 0644, 0, 0);
+        tb_text(t, p, "x", 0644, 0, 0);
         free(p);
 }
 static void h_abs_dot(struct tb *t, const char *outside) {
         char *p = nl_strdupf(".//%s/abs", outside + 1);
-        tb_file(t, p, "x", 0644, 0, 0);
+        tb_text(t, p, "x", 0644, 0, 0);
         free(p);
 }
 static void h_symlink_dir(struct tb *t, const char *outside) {
         tb_symlink(t, "a", outside);
-        tb_file(t, "a/x", "pwned", 0644, 0, 0);
+        tb_text(t, "a/x", "pwned", 0644, 0, 0);
 }
 static void h_symlink_chain(struct tb *t, const char *outside) {
         tb_symlink(t, "b", outside);
         tb_symlink(t, "c", "b");
         tb_dir(t, "d", 0755);
         tb_symlink(t, "d/e", "../c");
-        tb_file(t, "d/e/x", "pwned", 0644, 0, 0);
+        tb_text(t, "d/e/x", "pwned", 0644, 0, 0);
 }
 static void h_symlink_mkdir(struct tb *t, const char *outside) {
         tb_symlink(t, "a", outside);
@@ -411,11 +308,11 @@ static void h_hardlink_abs(struct tb *t, const char *outside) {
         tb_hardlink(t, "h", "/etc/passwd");
 }
 static void h_whiteout_dotdot(struct tb *t, const char *outside) {
-        tb_file(t, "x/.wh...", "", 0644, 0, 0);
+        tb_text(t, "x/.wh...", "", 0644, 0, 0);
 }
 static void h_symlink_whiteout(struct tb *t, const char *outside) {
         tb_symlink(t, "a", outside);
-        tb_file(t, "a/.wh.keep", "", 0644, 0, 0);
+        tb_text(t, "a/.wh.keep", "", 0644, 0, 0);
 }
 
 static const struct hostile hostile[] = {
@@ -535,21 +432,21 @@ static void run_hostile(bool no_openat2) {
                 int r;
 
                 fx_open(&f);
-                if (!f.s) {
+                if (!f.st.s) {
                         fx_close(&f);
                         return;
                 }
-                f.s->limits.no_openat2 = no_openat2;
-                outside = nl_strdupf("%s/outside", f.dir);
+                f.st.s->limits.no_openat2 = no_openat2;
+                outside = nl_strdupf("%s/outside", f.st.dir);
                 mkdir(outside, 0755);
                 keep = nl_strdupf("%s/keep", outside);
                 close(open(keep, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
                 tb_init(&t);
                 hostile[i].build(&t, outside);
-                tb_finish(&t, &tar);
-                char *before = tree_list(f.dir);
+                CHECK(tb_finish(&t, &tar) == 0);
+                char *before = tree_list(f.st.dir);
                 r = fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER);
-                char *after = tree_list(f.dir), *appeared = tree_new_path(before, after);
+                char *after = tree_list(f.st.dir), *appeared = tree_new_path(before, after);
                 /* nothing anywhere in the fixture's tree but the layer's own dirs: wherever
                  * an escape would land (beside the rootfs, in the store, outside) */
                 if (appeared)
@@ -562,11 +459,11 @@ static void run_hostile(bool no_openat2) {
                         TEST_FAIL("%s (openat2 %s): accepted", hostile[i].name, no_openat2 ? "off" : "on");
                 CHECK_REFUSED(&f, &tar, r, hostile[i].needle);
                 if (getenv("TEST_VERBOSE"))
-                        fprintf(stderr, "  %s: %s\n", hostile[i].name, strempty(f.err.msg));
+                        fprintf(stderr, "  %s: %s\n", hostile[i].name, strempty(f.st.err.msg));
                 /* nothing written outside the layer */
                 {
                         char *x = nl_strdupf("%s/x", outside), *sub = nl_strdupf("%s/sub", outside);
-                        char *esc = nl_strdupf("%s/store/tmp/escape", f.dir);
+                        char *esc = nl_strdupf("%s/store/tmp/escape", f.st.dir);
                         CHECK(lstat(x, &st) < 0);
                         CHECK(lstat(sub, &st) < 0);
                         CHECK(lstat(esc, &st) < 0);
@@ -599,11 +496,11 @@ TEST(unpack_gzip_bomb) {
 
         fx_open(&f);
         /* 24 MiB of zeros gzip to ~24 KiB: past 100x and past a 1 MiB floor */
-        f.s->limits.ratio_floor = 1u << 20;
+        f.st.s->limits.ratio_floor = 1u << 20;
         tb_init(&t);
         tb_put(&t, tb_entry("bomb", AE_IFREG, 0644, 0, 0), zeros, big);
-        tb_finish(&t, &tar);
-        compress_buf(&tar, "gzip", &z);
+        CHECK(tb_finish(&t, &tar) == 0);
+        membuf_compress(tar.data, tar.len, "gzip", &z);
         CHECK(z.len * 100 < tar.len);
         CHECK_REFUSED(&f, &tar, fx_unpack(&f, &tar, &z, MEDIA_OCI_LAYER_GZIP), "compression bomb");
         /* the same layer with the default floor (1 GiB) is fine */
@@ -623,25 +520,25 @@ TEST(unpack_caps) {
         char name[32];
 
         fx_open(&f);
-        f.s->limits.max_entries = 5;
+        f.st.s->limits.max_entries = 5;
         tb_init(&t);
         for (int i = 0; i < 10; i++) {
                 snprintf(name, sizeof(name), "f%d", i);
-                tb_file(&t, name, "x", 0644, 0, 0);
+                tb_text(&t, name, "x", 0644, 0, 0);
         }
-        tb_finish(&t, &tar);
+        CHECK(tb_finish(&t, &tar) == 0);
         CHECK_REFUSED(&f, &tar, fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER), "more than 5 entries");
         free(tar.data);
         fx_close(&f);
 
         fx_open(&f);
-        f.s->limits.max_bytes = 4096;
+        f.st.s->limits.max_bytes = 4096;
         tb_init(&t);
         char *big = calloc(1, 65536);
         memset(big, 'a', 65535);
-        tb_file(&t, "big", big, 0644, 0, 0);
+        tb_text(&t, "big", big, 0644, 0, 0);
         free(big);
-        tb_finish(&t, &tar);
+        CHECK(tb_finish(&t, &tar) == 0);
         CHECK_REFUSED(&f, &tar, fx_unpack(&f, &tar, &tar, MEDIA_OCI_LAYER), "more than 4096 bytes");
         free(tar.data);
         fx_close(&f);
@@ -656,14 +553,14 @@ TEST(unpack_diff_id_mismatch) {
 
         fx_open(&f);
         tb_init(&t);
-        tb_file(&t, "a", "a", 0644, 0, 0);
-        tb_finish(&t, &tar);
+        tb_text(&t, "a", "a", 0644, 0, 0);
+        CHECK(tb_finish(&t, &tar) == 0);
         digest_buffer("not this", 8, wrong);
-        CHECK_INT_EQ(image_store_put_blob(f.s, tar.data, tar.len, NULL, f.layer, &f.err), 0);
-        r = image_store_unpack_layer(f.s, f.layer, MEDIA_OCI_LAYER, wrong, wrong, &f.err);
+        CHECK_INT_EQ(image_store_put_blob(f.st.s, tar.data, tar.len, NULL, f.layer, &f.st.err), 0);
+        r = image_store_unpack_layer(f.st.s, f.layer, MEDIA_OCI_LAYER, wrong, wrong, &f.st.err);
         CHECK_INT_EQ(r, -EBADMSG);
-        CHECK(f.err.msg && strstr(f.err.msg, wrong) && strstr(f.err.msg, f.layer));
-        CHECK(!image_store_has_layer(f.s, wrong));
+        CHECK(f.st.err.msg && strstr(f.st.err.msg, wrong) && strstr(f.st.err.msg, f.layer));
+        CHECK(!image_store_has_layer(f.st.s, wrong));
         check_nothing_left(&f, &tar);
         free(tar.data);
         fx_close(&f);
@@ -679,17 +576,17 @@ TEST(unpack_truncated) {
                 data[i] = (char) ((i * 7919u) >> 3); /* not too compressible */
         tb_init(&t);
         tb_put(&t, tb_entry("data", AE_IFREG, 0644, 0, 0), data, 200000);
-        tb_finish(&t, &tar);
-        compress_buf(&tar, "gzip", &z);
+        CHECK(tb_finish(&t, &tar) == 0);
+        membuf_compress(tar.data, tar.len, "gzip", &z);
 
         fx_open(&f);
         cut = z;
         cut.len = z.len / 2;
         CHECK_REFUSED(&f, &tar, fx_unpack(&f, &tar, &cut, MEDIA_OCI_LAYER_GZIP), "");
-        CHECK(f.err.msg && (strstr(f.err.msg, "truncated") || strstr(f.err.msg, "read") ||
-                            strstr(f.err.msg, "decompress")));
+        CHECK(f.st.err.msg && (strstr(f.st.err.msg, "truncated") || strstr(f.st.err.msg, "read") ||
+                            strstr(f.st.err.msg, "decompress")));
         if (getenv("TEST_VERBOSE"))
-                fprintf(stderr, "  truncated gzip: %s\n", strempty(f.err.msg));
+                fprintf(stderr, "  truncated gzip: %s\n", strempty(f.st.err.msg));
         fx_close(&f);
 
         /* a truncated plain tar: the data of the entry is cut short */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nodelet run's configuration (agent/config.c): built-in defaults, the KubeletConfiguration
+ * file, the flags; and what the runtime layer takes from it. */
+#pragma once
+
+#include "common/time-util.h"
+#include "cri/cri.h"
+
+#define NODELET_VERSION "0.1.0"
+
+struct nodelet_config {
+        char *config_file;          /* --config */
+        char *node_name;            /* --hostname-override / --node-name; default: hostname, lowercased */
+        char *root_dir;             /* --root-dir, /var/lib/nodelet */
+        char *run_dir;              /* --run-dir, /run/nodelet */
+        char *log_dir;              /* /var/log/pods */
+        char *containers_log_dir;   /* /var/log/containers */
+        char *pod_manifest_path;    /* --pod-manifest-path / staticPodPath */
+        usec_t file_check_frequency; /* fileCheckFrequency, 20 s */
+        usec_t sync_frequency;       /* syncFrequency, 1 min */
+        char *runtime_path;         /* --container-runtime-path, "crun" */
+        char *shim_path;            /* default: nodelet-shim beside the nodelet binary */
+        char *cni_conf_dir;         /* --cni-conf-dir, /etc/cni/net.d */
+        char **cni_bin_dirs;        /* --cni-bin-dir (repeatable), /usr/lib/cni and /opt/cni/bin */
+        size_t n_cni_bin_dirs;
+        char *seccomp_root;         /* <root_dir>/seccomp */
+        int max_pods;               /* --max-pods / maxPods, 110 */
+        uint32_t userns_ids_per_pod; /* userNamespaces.idsPerPod, 65536 */
+        int64_t container_log_max_size; /* containerLogMaxSize, "10Mi" */
+        int container_log_max_files;    /* containerLogMaxFiles, 5 */
+        char *cluster_dns;          /* clusterDNS[0] or NULL */
+        char *cluster_domain;       /* clusterDomain, "cluster.local" */
+        char *resolv_conf;          /* resolvConf, /etc/resolv.conf */
+        int image_gc_high_threshold; /* imageGCHighThresholdPercent, 85 */
+        int image_gc_low_threshold;  /* imageGCLowThresholdPercent, 80 */
+        struct registry_config registry; /* insecure registries, CAs, mirrors, auth file */
+        int verbosity;              /* -v */
+        /* cluster mode */
+        char *kubeconfig;           /* --kubeconfig: join the API server it names */
+        char *node_ip;              /* --node-ip: the node's InternalIP [detected] */
+        char **node_labels;         /* --node-labels k=v,...: added at registration */
+        size_t n_node_labels;
+        bool register_node;         /* registerNode, true */
+        usec_t node_status_update_frequency; /* nodeStatusUpdateFrequency, 10 s */
+        usec_t node_status_report_frequency; /* nodeStatusReportFrequency, 5 min */
+        int node_lease_duration_seconds;     /* nodeLeaseDurationSeconds, 40 */
+        int port;                   /* port, 10250 (0: no node server) */
+        int healthz_port;           /* healthzPort, 10248 (0: none) */
+        char *healthz_bind_address; /* healthzBindAddress, 127.0.0.1 */
+        char *address;              /* address, 0.0.0.0 */
+        char *tls_cert_file;        /* tlsCertFile */
+        char *tls_private_key_file; /* tlsPrivateKeyFile */
+        char *client_ca_file;       /* authentication.x509.clientCAFile */
+};
+
+void config_init_defaults(struct nodelet_config *c);
+/* Load a KubeletConfiguration-shaped YAML file (apiVersion kubelet.config.k8s.io/v1beta1,
+ * kind KubeletConfiguration, plus a "nodelet" section for our own keys): unknown keys and bad
+ * values are errors naming the key and the file. */
+int config_load_file(struct nodelet_config *c, const char *path, nl_error *err);
+/* `nodelet run` flags; they override the file (which --config names and is loaded first).
+ * Returns 1 after --help. */
+int config_parse_run_args(struct nodelet_config *c, int argc, char **argv, nl_error *err);
+void config_done(struct nodelet_config *c);
+/* The cri layer's view of the configuration (pointers into c). */
+void config_to_cri(const struct nodelet_config *c, struct cri_config *ret);
