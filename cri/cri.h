@@ -433,6 +433,30 @@ int cri_images_in_use(const struct cri_config *cfg, char ***ret_image_ids, char 
  * so a pidfd on it tells when the container ended); -ENOENT before it started. */
 int cri_container_shim_pid(const struct cri_config *cfg, const char *id, pid_t *ret);
 
+/* A command started in a running container with its stdio kept open for a stream (kubectl exec):
+ * the runtime's exec runs as our child in the foreground, so its exit status is the command's.
+ * With a tty the runtime hands the pty's master over a console socket (as containerd and
+ * conmon get it): stdin_fd and stdout_fd are then two descriptors of it, stderr_fd -1. */
+struct cri_exec_process {
+        pid_t pid;  /* the runtime's exec */
+        int pidfd;  /* readable when it exited */
+        int stdin_fd, stdout_fd, stderr_fd; /* ours to write / read; -1 when not asked for */
+        int pty;    /* the pty master (resize), or -1 */
+        char *pid_file; /* the command's pid in the container: killed when the client goes */
+};
+/* Start argv in container id. want_stdin: a pipe (else /dev/null); want_stdout/want_stderr:
+ * pipes (else /dev/null). */
+int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *argv, bool tty, bool want_stdin,
+                   bool want_stdout, bool want_stderr, struct cri_exec_process *ret, nl_error *err);
+int cri_exec_resize(const struct cri_exec_process *p, uint16_t width, uint16_t height);
+/* Reap the runtime: the command's exit code (128+signal when killed); -errno with the reason
+ * when the runtime itself failed. */
+int cri_exec_wait(struct cri_exec_process *p, int *ret_exit_code, nl_error *err);
+/* The client went away: the command in the container and the runtime are killed. */
+void cri_exec_kill(struct cri_exec_process *p);
+/* Closes what is still open (not the fds handed on: set them to -1 first), unlinks the pid file. */
+void cri_exec_process_done(struct cri_exec_process *p);
+
 /* Run argv in the container and collect its output (each stream capped at max_output bytes)
  * and exit code; -ETIMEDOUT when it ran past timeout (it is killed). */
 int cri_exec_sync(const struct cri_config *cfg, const char *id, char *const *argv, usec_t timeout,

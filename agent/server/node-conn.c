@@ -18,26 +18,12 @@
 #include "node-server-internal.h"
 #include "node-server.h"
 
-#define HEADER_MAX (16u * 1024u) /* request line and headers */
 #define HEADER_LINES_MAX 128
 #define READ_DEADLINE_SEC 10 /* handshake and request */
 #define WRITE_TIMEOUT_SEC 60 /* a client that stops reading */
-#define OUT_BUFFER 16384     /* response bytes gathered before a write */
 
 /* ==== the child: connection I/O ============================================================== */
 
-struct conn {
-        struct node_server *s;
-        int fd;
-        SSL *ssl;
-        bool head;    /* HEAD: headers only */
-        bool chunked; /* the body goes in chunks */
-        bool failed;  /* a write failed: the client is gone */
-        char out[OUT_BUFFER];
-        size_t out_len;
-        char body[OUT_BUFFER]; /* chunked: the next chunk */
-        size_t body_len;
-};
 
 static ssize_t conn_recv(struct conn *c, void *buf, size_t n) {
         if (c->ssl) {
@@ -54,7 +40,7 @@ static ssize_t conn_recv(struct conn *c, void *buf, size_t n) {
         }
 }
 
-static int conn_send(struct conn *c, const char *buf, size_t n) {
+int conn_send(struct conn *c, const char *buf, size_t n) {
         if (c->failed)
                 return -EPIPE;
         while (n > 0) {
@@ -207,7 +193,7 @@ static int send_head(struct conn *c, int status, const char *content_type, int64
         return conn_put(c, s, len);
 }
 
-static int send_response(struct conn *c, int status, const char *content_type, const char *body,
+int send_response(struct conn *c, int status, const char *content_type, const char *body,
                          size_t len) {
         int r = send_head(c, status, content_type, (int64_t) len);
         if (r >= 0)
@@ -217,7 +203,7 @@ static int send_response(struct conn *c, int status, const char *content_type, c
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 
-static int send_text(struct conn *c, int status, const char *msg) {
+int send_text(struct conn *c, int status, const char *msg) {
         return send_response(c, status, TEXT_PLAIN, msg, strlen(msg));
 }
 
@@ -240,17 +226,6 @@ static int send_json(struct conn *c, json_t *j) {
 
 /* ==== the child: the request ================================================================= */
 
-#define PATH_SEGMENTS_MAX 32
-
-struct request {
-        char raw[HEADER_MAX + 1];
-        size_t len;
-        char *method, *target, *query; /* into raw */
-        const char *authorization;     /* into raw, NULL when absent */
-        char *seg[PATH_SEGMENTS_MAX];  /* the decoded path, one component each */
-        size_t n_seg;
-        bool trailing_slash;
-};
 
 static int hexval(char ch) {
         if (ch >= '0' && ch <= '9')
@@ -317,7 +292,7 @@ static int split_path(struct request *rq, const char *path) {
 }
 
 /* The first value of key in the query, decoded: 1 found, 0 absent, < 0 a bad encoding. */
-static int query_get(const char *query, const char *key, char **ret) {
+int query_get(const char *query, const char *key, char **ret) {
         size_t klen = strlen(key);
         for (const char *p = query; p && *p;) {
                 size_t n = strcspn(p, "&;");
@@ -360,11 +335,19 @@ static int request_read(struct conn *c, struct request *rq) {
                 for (size_t i = from; i < rq->len && !end; i++) {
                         if (rq->raw[i] != '\n')
                                 continue;
-                        if ((i + 1 < rq->len && rq->raw[i + 1] == '\n') ||
-                            (i + 2 < rq->len && rq->raw[i + 1] == '\r' && rq->raw[i + 2] == '\n'))
+                        if (i + 1 < rq->len && rq->raw[i + 1] == '\n') {
                                 end = rq->raw + i + 1;
+                                rq->head_len = i + 2;
+                        } else if (i + 2 < rq->len && rq->raw[i + 1] == '\r' && rq->raw[i + 2] == '\n') {
+                                end = rq->raw + i + 1;
+                                rq->head_len = i + 3;
+                        }
                 }
         }
+        /* the head as it came, for the upgrades (all of its headers); raw[head_len..len) is
+         * what the client sent after it (a session's first bytes) */
+        memcpy(rq->head, rq->raw, rq->head_len);
+        rq->head[rq->head_len] = '\0';
         *end = '\0'; /* the head ends at the empty line; anything after it is a body */
         if (memchr(rq->raw, '\0', (size_t) (end - rq->raw)))
                 return 400;
@@ -710,6 +693,10 @@ static void serve_stats(struct conn *c, bool resource) {
 }
 
 static void route(struct conn *c, const struct request *rq) {
+        if (node_stream_path(rq)) {
+                node_stream_serve(c, rq);
+                return;
+        }
         bool get = streq(rq->method, "GET") || streq(rq->method, "HEAD");
         bool known = path_is(rq, 1, "healthz") || path_is(rq, 1, "pods") ||
                      path_is(rq, 4, "containerLogs", NULL, NULL, NULL) || path_is(rq, 1, "metrics") ||

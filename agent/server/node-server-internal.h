@@ -39,6 +39,9 @@ struct node_server {
         sd_event *event;
         char *address, *healthz_address, *cert_file, *key_file, *client_ca_file, *node_name, *root_dir,
                 *log_dir;
+        /* the runtime's configuration (the daemon's, which outlives the server): exec and
+         * port-forward in the connection children */
+        const struct cri_config *cri;
         struct node_server_auth auth;
         int (*write_metrics)(void *userdata, FILE *out);
         void *metrics_userdata;
@@ -54,6 +57,50 @@ struct node_server {
         usec_t refused_logged;
         unsigned refused;
 };
+
+
+/* ---- a connection's child (node-conn.c) ---- */
+
+#define HEADER_MAX (16u * 1024u) /* request line and headers */
+#define OUT_BUFFER 16384         /* response bytes gathered before a write */
+
+struct conn {
+        struct node_server *s;
+        int fd;
+        SSL *ssl;
+        bool head;    /* HEAD: headers only */
+        bool chunked; /* the body goes in chunks */
+        bool failed;  /* a write failed: the client is gone */
+        char out[OUT_BUFFER];
+        size_t out_len;
+        char body[OUT_BUFFER]; /* chunked: the next chunk */
+        size_t body_len;
+};
+
+#define PATH_SEGMENTS_MAX 32
+
+struct request {
+        char raw[HEADER_MAX + 1];
+        size_t len;
+        char head[HEADER_MAX + 1]; /* the head as received, untouched: the upgrades read all of it */
+        size_t head_len;           /* its length; raw[head_len..len) is what followed it */
+        char *method, *target, *query; /* into raw */
+        const char *authorization;     /* into raw, NULL when absent */
+        char *seg[PATH_SEGMENTS_MAX];  /* the decoded path, one component each */
+        size_t n_seg;
+        bool trailing_slash;
+};
+
+/* Answers on the connection (node-conn.c). */
+int send_text(struct conn *c, int status, const char *msg);
+int send_response(struct conn *c, int status, const char *content_type, const char *body, size_t len);
+int conn_send(struct conn *c, const char *buf, size_t n);
+/* The first value of key in the query, decoded: 1 found, 0 absent, < 0 a bad encoding. */
+int query_get(const char *query, const char *key, char **ret);
+
+/* node-stream.c: /exec, /attach, /run and /portForward (the request is authorized). */
+bool node_stream_path(const struct request *rq);
+void node_stream_serve(struct conn *c, const struct request *rq);
 
 /* node-conn.c: serve one connection on fd (tls: the node port, else healthz) and exit. */
 _Noreturn void node_conn_serve(struct node_server *s, int fd, bool tls);

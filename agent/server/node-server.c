@@ -392,6 +392,7 @@ int node_server_new(sd_event *event, const struct node_server_config *cfg, struc
                 .node_name = strdup_or_null(cfg->node_name ? cfg->node_name : "", &oom),
                 .root_dir = strdup_or_null(cfg->cri->root_dir, &oom),
                 .log_dir = strdup_or_null(cfg->cri->log_dir, &oom),
+                .cri = cfg->cri,
                 .auth = cfg->auth,
                 .write_metrics = cfg->write_metrics,
                 .metrics_userdata = cfg->metrics_userdata,

@@ -46,7 +46,8 @@ struct node_server_config {
         const char *healthz_address; /* "127.0.0.1" when NULL */
         int healthz_port;            /* 10248; 0 disables; < 0 ephemeral */
         const char *node_name;
-        const struct cri_config *cri; /* root_dir (pods/<uid>/pod.json, images/) and log_dir */
+        const struct cri_config *cri; /* root_dir (pods/<uid>/pod.json, images/) and log_dir; kept
+                                       * (it must outlive the server) for exec and port-forward */
         struct node_server_auth auth;
         /* /metrics: writes the daemon's Prometheus text (runs in the child); NULL writes
          * node_metrics_write_default()'s. */

@@ -4,44 +4,7 @@
 # containers, and kubectl as a user runs it. Needs root, Go (first run builds the control plane),
 # jq, socat, openssl and the runtime packages.
 SUITE=cluster BRIDGE=nlclus SUBNET=10.99.12.0/24 NODE=nodelet-test
-cd "$(dirname "$0")/../.."
-command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
-if [ "$(id -u)" -ne 0 ] || ! command -v go >/dev/null; then
-        # in CI a skip would hide that nothing ran
-        if [ "${CI:-}" = true ]; then echo "cluster: needs root and go"; echo "cluster: 0 passed, 1 failed"; exit 1; fi
-        echo "cluster: needs root and go; skipped"; echo "cluster: 0 passed, 0 failed"; exit 0
-fi
-CP=$(mktemp -d /tmp/nodelet-cp-XXXXXX)
-stop_cp() { tests/cluster/control-plane.sh stop "$CP" >/dev/null 2>&1; rm -rf "$CP"; }
-if ! NODE_NAME=$NODE tests/cluster/control-plane.sh start "$CP" >"$CP/start.log" 2>&1; then
-        tail -30 "$CP/start.log"; stop_cp
-        echo "cluster: control plane did not start"; echo "cluster: 0 passed, 1 failed"; exit 1
-fi
-SUITE_CLEANUP=stop_cp
-. tests/agent/lib/node.sh
-. "$CP/env"
-k() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
-free_port() { local p=$1; while ss -Htln "sport = :$p" | grep -q .; do p=$((p + 1)); done; echo "$p"; }
-PORT=$(free_port 11250)
-HEALTHZ=$(free_port 11248)
-EXTRA_ARGS=(--kubeconfig "$NODE_KUBECONFIG" --node-ip 127.0.0.1 --port "$PORT" --healthz-port "$HEALTHZ"
-        --tls-cert-file "$KUBELET_CERT" --tls-private-key-file "$KUBELET_KEY" --client-ca-file "$CA_CERT"
-        --sync-frequency 5s)
-
-kwait() { # DESCRIPTION TIMEOUT JQ-EXPR KUBECTL-GET-ARGS...
-        local what=$1 timeout=$2 expr=$3; shift 3
-        for _ in $(seq $((timeout * 4))); do
-                if k get "$@" -o json 2>/dev/null | jq -e "$expr" >/dev/null 2>&1; then ok; return 0; fi
-                sleep 0.25
-        done
-        bad "$what"; echo "    want: $expr"
-        k get "$@" -o json 2>&1 | jq -c '.status // .' 2>/dev/null | cut -c1-1500 | sed 's/^/    /'
-        return 1
-}
-apply() { k apply -f - >/dev/null; }
-pod() { # NAME SPEC-YAML: a pod bound to our node
-        printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: default\nspec:\n  nodeName: %s\n  automountServiceAccountToken: false\n  terminationGracePeriodSeconds: 5\n%s\n' "$1" "$NODE" "$2" | apply
-}
+. "$(dirname "$0")/lib.sh"
 
 # a registry that wants credentials, for imagePullSecrets
 REG_PORT=$(free_port 15101)

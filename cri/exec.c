@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A command in a running container for a stream (kubectl exec, nodelet exec): the runtime's
+ * exec in the foreground with the stdio we hand it, or, with a tty, a pty it makes inside the
+ * container and hands us over a console socket (crun and runc both speak it, as containerd
+ * and conmon use it). The runtime's exit status is the command's. Blocking; used by the node
+ * server's connection children and the CLI, never on the daemon's loop. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "common/fs.h"
+#include "layout.h"
+#include "runtime.h"
+
+#define CONSOLE_SOCKET_TIMEOUT_MSEC 10000
+
+static int random_hex(char ret[17]) {
+        unsigned char raw[8];
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
+                return -EIO;
+        for (size_t i = 0; i < sizeof(raw); i++)
+                snprintf(ret + 2 * i, 3, "%02x", raw[i]);
+        return 0;
+}
+
+/* A listening unix socket at a fresh path under dir; the path in *ret_path. */
+static int console_socket(const char *dir, char **ret_path, nl_error *err) {
+        char hex[17];
+        if (random_hex(hex) < 0)
+                return nl_error_set(err, -EIO, "console socket: no random bytes");
+        _cleanup_free_ char *path = nl_strdupf("%s/exec-%s.sock", dir, hex);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (!path || strlen(path) >= sizeof(sa.sun_path))
+                return nl_error_set(err, -ENAMETOOLONG, "console socket path under %s is too long", dir);
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+                return nl_error_set(err, -errno, "console socket %s: %m", path);
+        *ret_path = TAKE_PTR(path);
+        return TAKE_FD(fd);
+}
+
+/* The pty master the runtime sends (SCM_RIGHTS), within the deadline; if the runtime exits
+ * first, its own words (diag: its stderr) say why. */
+static int receive_master(int listener, int pidfd, int diag, nl_error *err) {
+        struct pollfd pfs[2] = { { .fd = listener, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+        int k = poll(pfs, 2, CONSOLE_SOCKET_TIMEOUT_MSEC);
+        if (k > 0 && !(pfs[0].revents & POLLIN)) {
+                char buf[1024];
+                ssize_t n = diag >= 0 ? read(diag, buf, sizeof(buf) - 1) : 0;
+                buf[n > 0 ? n : 0] = '\0';
+                buf[strcspn(buf, "\n")] = '\0';
+                return nl_error_set(err, -EIO, "%s", buf[0] ? buf : "the runtime exited before it sent the terminal");
+        }
+        if (k <= 0)
+                return nl_error_set(err, k == 0 ? -ETIMEDOUT : -errno, "the runtime did not send the terminal");
+        struct pollfd pf;
+        _cleanup_close_ int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+                return nl_error_set(err, -errno, "console socket: accept: %m");
+        char data[256];
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } ctl = {};
+        struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+        pf = (struct pollfd){ .fd = c, .events = POLLIN };
+        if (poll(&pf, 1, CONSOLE_SOCKET_TIMEOUT_MSEC) <= 0 || recvmsg(c, &m, MSG_CMSG_CLOEXEC) < 0)
+                return nl_error_set(err, -EIO, "console socket: nothing received");
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int)))
+                return nl_error_set(err, -EBADMSG, "console socket: no terminal in the message");
+        int fd;
+        memcpy(&fd, CMSG_DATA(h), sizeof(fd));
+        return fd;
+}
+
+static void close_pair(int p[2]) {
+        for (int i = 0; i < 2; i++)
+                if (p[i] >= 0) {
+                        close(p[i]);
+                        p[i] = -1;
+                }
+}
+
+int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *argv, bool tty, bool want_stdin,
+                   bool want_stdout, bool want_stderr, struct cri_exec_process *ret, nl_error *err) {
+        struct oci_runtime *rt = NULL;
+        *ret = (struct cri_exec_process){ .pid = -1, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+                                          .pty = -1 };
+        if (!argv || !argv[0])
+                return nl_error_set(err, -EINVAL, "exec: no command");
+        int r = oci_runtime_open(cfg, &rt, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id), *sock_path = NULL;
+        char hex[17];
+        if (!dir || random_hex(hex) < 0) {
+                oci_runtime_free(rt);
+                return nl_error_set(err, -ENOMEM, "out of memory");
+        }
+        struct stat st;
+        if (stat(dir, &st) < 0) {
+                oci_runtime_free(rt);
+                return nl_error_set(err, -ENOENT, "container %s does not exist", id);
+        }
+        char *pid_file = nl_strdupf("%s/exec-%s.pid", dir, hex);
+        _cleanup_close_ int listener = -1;
+        int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+        /* the console socket in the run dir (a unix socket's path has 108 bytes at most) */
+        if (tty && (listener = console_socket(isempty(cfg->run_dir) ? "/run" : cfg->run_dir, &sock_path, err)) < 0) {
+                r = listener;
+                goto fail;
+        }
+        /* with a tty, stderr is the runtime's own (its error if it fails before the terminal) */
+        if ((!tty && want_stdin && pipe2(in, O_CLOEXEC) < 0) || (!tty && want_stdout && pipe2(out, O_CLOEXEC) < 0) ||
+            ((tty || want_stderr) && pipe2(errp, O_CLOEXEC) < 0)) {
+                r = nl_error_set(err, -errno, "exec: pipe: %m");
+                goto fail;
+        }
+        /* the runtime's command line: both take the same flags */
+        size_t n = 0;
+        while (argv[n])
+                n++;
+        const char **args = calloc(n + 16, sizeof(char *));
+        if (!args || !pid_file) {
+                free(args);
+                r = nl_error_set(err, -ENOMEM, "out of memory");
+                goto fail;
+        }
+        size_t k = 0;
+        args[k++] = rt->path;
+        args[k++] = "--root";
+        args[k++] = rt->root;
+        args[k++] = "exec";
+        if (tty) {
+                args[k++] = "--tty";
+                args[k++] = "--console-socket";
+                args[k++] = sock_path;
+        }
+        args[k++] = "--pid-file";
+        args[k++] = pid_file;
+        args[k++] = id;
+        for (size_t i = 0; i < n; i++)
+                args[k++] = argv[i];
+        args[k] = NULL;
+
+        pid_t pid = fork();
+        if (pid < 0) {
+                free(args);
+                r = nl_error_set(err, -errno, "exec: fork: %m");
+                goto fail;
+        }
+        if (pid == 0) {
+                (void) setpgid(0, 0);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                (void) dup2(in[0] >= 0 ? in[0] : null, STDIN_FILENO);
+                (void) dup2(out[1] >= 0 ? out[1] : null, STDOUT_FILENO);
+                (void) dup2(errp[1] >= 0 ? errp[1] : null, STDERR_FILENO);
+                sigset_t none;
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                signal(SIGPIPE, SIG_DFL);
+                /* the daemon's systemd variables are not the container's (crun would proxy them) */
+                unsetenv("NOTIFY_SOCKET");
+                unsetenv("LISTEN_FDS");
+                unsetenv("LISTEN_PID");
+                execv(args[0], (char *const *) args);
+                dprintf(STDERR_FILENO, "exec %s: %s\n", args[0], strerror(errno));
+                _exit(127);
+        }
+        free(args);
+        ret->pid = pid;
+        ret->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (ret->pidfd < 0) {
+                r = nl_error_set(err, -errno, "exec: pidfd: %m");
+                goto fail_child;
+        }
+        if (tty) {
+                close(errp[1]);
+                errp[1] = -1;
+                int m = receive_master(listener, ret->pidfd, errp[0], err);
+                if (m < 0) {
+                        r = m;
+                        goto fail_child;
+                }
+                ret->pty = m;
+                ret->stdout_fd = fcntl(m, F_DUPFD_CLOEXEC, 3);
+                ret->stdin_fd = want_stdin ? fcntl(m, F_DUPFD_CLOEXEC, 3) : -1;
+                if (ret->stdout_fd < 0 || (want_stdin && ret->stdin_fd < 0)) {
+                        r = nl_error_set(err, -errno, "exec: dup the terminal: %m");
+                        goto fail_child;
+                }
+        } else {
+                ret->stdin_fd = in[1];
+                ret->stdout_fd = out[0];
+                ret->stderr_fd = errp[0];
+                in[1] = out[0] = errp[0] = -1;
+        }
+        close_pair(in);
+        close_pair(out);
+        close_pair(errp);
+        if (sock_path)
+                (void) unlink(sock_path);
+        ret->pid_file = pid_file;
+        oci_runtime_free(rt);
+        return 0;
+
+fail_child:
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        ret->pid = -1;
+fail:
+        close_pair(in);
+        close_pair(out);
+        close_pair(errp);
+        if (sock_path)
+                (void) unlink(sock_path);
+        if (pid_file)
+                (void) unlink(pid_file);
+        free(pid_file);
+        cri_exec_process_done(ret);
+        oci_runtime_free(rt);
+        return r;
+}
+
+int cri_exec_resize(const struct cri_exec_process *p, uint16_t width, uint16_t height) {
+        if (p->pty < 0)
+                return -ENOTTY;
+        struct winsize ws = { .ws_row = height, .ws_col = width };
+        return ioctl(p->pty, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+int cri_exec_wait(struct cri_exec_process *p, int *ret_exit_code, nl_error *err) {
+        if (p->pid <= 0)
+                return nl_error_set(err, -ECHILD, "exec: no process");
+        int status;
+        while (waitpid(p->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return nl_error_set(err, -errno, "exec: wait: %m");
+        p->pid = -1;
+        *ret_exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return 0;
+}
+
+void cri_exec_kill(struct cri_exec_process *p) {
+        /* the command first (it is not our child: its pid is in the pid file), then the runtime */
+        _cleanup_free_ char *pid_s = NULL;
+        int64_t cpid;
+        if (p->pid_file && nl_read_file(p->pid_file, 64, true, &pid_s, NULL) == 0 &&
+            nl_parse_int64(strtok(pid_s, "\n"), 2, INT32_MAX, &cpid) == 0)
+                (void) kill((pid_t) cpid, SIGKILL);
+        if (p->pid > 0)
+                (void) kill(-p->pid, SIGKILL);
+}
+
+void cri_exec_process_done(struct cri_exec_process *p) {
+        int *fds[] = { &p->pidfd, &p->stdin_fd, &p->stdout_fd, &p->stderr_fd, &p->pty };
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                if (*fds[i] >= 0) {
+                        close(*fds[i]);
+                        *fds[i] = -1;
+                }
+        if (p->pid_file) {
+                (void) unlink(p->pid_file);
+                free(p->pid_file);
+                p->pid_file = NULL;
+        }
+}
