@@ -762,6 +762,7 @@ int container_plan_build(const struct pod *pod, const struct pod_container *c, c
                 plan->stop_signal = strdup(img->stop_signal);
         plan->tty = c->tty.set && c->tty.v;
         plan->stdin_open = c->stdin_.set && c->stdin_.v;
+        plan->stdin_once = c->stdin_once.set && c->stdin_once.v;
 
         /* Capabilities: non-root users get none effective (as moby and containerd do); the
          * bounding set still limits what setuid binaries can gain. */

@@ -536,6 +536,8 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 .log_max_files = cfg->log_max_files,
                 .cgroup_path = cgpath,
                 .tty = plan->tty,
+                .stdin_open = plan->stdin_open,
+                .stdin_once = plan->stdin_once,
         };
         pid_t pid = 0;
         r = shim_create(&ss, &pid, err);

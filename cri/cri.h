@@ -76,7 +76,7 @@ struct container_plan {
         char *seccomp_type;      /* "Unconfined", "RuntimeDefault", "Localhost" */
         char *seccomp_localhost; /* relative profile path for Localhost */
         char *stop_signal;       /* from the image, or NULL: SIGTERM */
-        bool tty, stdin_open;
+        bool tty, stdin_open, stdin_once;
         /* resources, already through the kubelet's formulas */
         uint64_t cpu_shares;   /* 2..262144 */
         int64_t cpu_quota;     /* microseconds per period, 0 = unlimited */
@@ -332,7 +332,7 @@ int cri_log_tail(const char *path, size_t max_lines, size_t max_bytes, char **re
  *
  * Invocation: nodelet-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
  *                          --log PATH [--log-max-size BYTES] [--log-max-files N]
- *                          [--cgroup PATH] [--tty]
+ *                          [--cgroup PATH] [--tty] [--stdin [--stdin-once]]
  * It prints one line on stdout and exits its foreground part:
  *   "created <pid>\n" (exit 0) once the runtime created the container, or
  *   "error <message>\n" (exit 1) with the runtime's error text.
@@ -347,6 +347,7 @@ struct shim_start {
         int log_max_files;
         const char *cgroup_path; /* the container's cgroup, for the OOM count */
         bool tty;
+        bool stdin_open, stdin_once; /* the container's stdin and stdinOnce (attach) */
 };
 
 /* Run the shim and wait for its "created"/"error" line (bounded by a timeout). On success
@@ -442,6 +443,7 @@ struct cri_exec_process {
         int pidfd;  /* readable when it exited */
         int stdin_fd, stdout_fd, stderr_fd; /* ours to write / read; -1 when not asked for */
         int pty;    /* the pty master (resize), or -1 */
+        int attach_fd;  /* attach with a tty: the shim's socket (resize), or -1 */
         char *pid_file; /* the command's pid in the container: killed when the client goes */
 };
 /* Start argv in container id. want_stdin: a pipe (else /dev/null); want_stdout/want_stderr:
@@ -456,6 +458,18 @@ int cri_exec_wait(struct cri_exec_process *p, int *ret_exit_code, nl_error *err)
 void cri_exec_kill(struct cri_exec_process *p);
 /* Closes what is still open (not the fds handed on: set them to -1 first), unlinks the pid file. */
 void cri_exec_process_done(struct cri_exec_process *p);
+
+/* Attach to a running container through its shim's attach socket (kubectl attach): the same
+ * process shape as an exec, but the "process" is a bridge that ends when the container's
+ * output does (or the caller goes); killing it never touches the container. tty: the
+ * container's spec has one (output is then all stdout, resizes reach its terminal). */
+int cri_attach_start(const struct cri_config *cfg, const char *id, bool tty, bool want_stdin, bool want_stdout,
+                     bool want_stderr, struct cri_exec_process *ret, nl_error *err);
+/* The same attach in the caller's process, on its fds (nodelet attach): in_fd -1 for no stdin;
+ * width/height 0 for no terminal size. Returns when the container's output ended or out_fd
+ * was closed. */
+int cri_attach_run(const struct cri_config *cfg, const char *id, int in_fd, int out_fd, int err_fd,
+                   uint16_t width, uint16_t height, nl_error *err);
 
 /* Run argv in the container and collect its output (each stream capped at max_output bytes)
  * and exit code; -ETIMEDOUT when it ran past timeout (it is killed). */

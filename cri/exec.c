@@ -20,8 +20,11 @@
 #include "common/fs.h"
 #include "layout.h"
 #include "runtime.h"
+#include "shim/shim.h"
 
 #define CONSOLE_SOCKET_TIMEOUT_MSEC 10000
+
+static void attach_send_size(int sock, uint16_t width, uint16_t height);
 
 static int random_hex(char ret[17]) {
         unsigned char raw[8];
@@ -97,7 +100,7 @@ int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *ar
                    bool want_stdout, bool want_stderr, struct cri_exec_process *ret, nl_error *err) {
         struct oci_runtime *rt = NULL;
         *ret = (struct cri_exec_process){ .pid = -1, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-                                          .pty = -1 };
+                                          .pty = -1, .attach_fd = -1 };
         if (!argv || !argv[0])
                 return nl_error_set(err, -EINVAL, "exec: no command");
         int r = oci_runtime_open(cfg, &rt, err);
@@ -236,6 +239,10 @@ fail:
 }
 
 int cri_exec_resize(const struct cri_exec_process *p, uint16_t width, uint16_t height) {
+        if (p->attach_fd >= 0) {
+                attach_send_size(p->attach_fd, width, height);
+                return 0;
+        }
         if (p->pty < 0)
                 return -ENOTTY;
         struct winsize ws = { .ws_row = height, .ws_col = width };
@@ -266,7 +273,7 @@ void cri_exec_kill(struct cri_exec_process *p) {
 }
 
 void cri_exec_process_done(struct cri_exec_process *p) {
-        int *fds[] = { &p->pidfd, &p->stdin_fd, &p->stdout_fd, &p->stderr_fd, &p->pty };
+        int *fds[] = { &p->pidfd, &p->stdin_fd, &p->stdout_fd, &p->stderr_fd, &p->pty, &p->attach_fd };
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 if (*fds[i] >= 0) {
                         close(*fds[i]);
@@ -277,4 +284,132 @@ void cri_exec_process_done(struct cri_exec_process *p) {
                 free(p->pid_file);
                 p->pid_file = NULL;
         }
+}
+
+/* ---- attach: a bridge between the shim's attach socket and the stream's pipes -------------- */
+
+/* The bridge: stdin from in to the socket, the socket's output to out and errfd; it ends (0)
+ * when the shim closes (the container's output ended) or the other side goes away. */
+static int attach_bridge(int sock, int in, int out, int errfd) {
+        uint8_t buf[SHIM_ATTACH_DATA_MAX + 1];
+        for (;;) {
+                struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = in, .events = POLLIN } };
+                if (poll(p, in >= 0 ? 2 : 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (p[0].revents) {
+                        ssize_t k = recv(sock, buf, sizeof(buf), 0);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                return 0;
+                        int fd = buf[0] == SHIM_ATTACH_STDERR ? errfd : buf[0] == SHIM_ATTACH_STDOUT ? out : -1;
+                        if (fd >= 0 && nl_write_all(fd, buf + 1, (size_t) k - 1) < 0)
+                                return 0; /* the stream is gone */
+                }
+                if (in >= 0 && p[1].revents) {
+                        ssize_t k = read(in, buf + 1, SHIM_ATTACH_DATA_MAX);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0) {
+                                buf[0] = SHIM_ATTACH_STDIN_CLOSE;
+                                (void) send(sock, buf, 1, MSG_NOSIGNAL);
+                                close(in);
+                                in = -1;
+                                continue;
+                        }
+                        buf[0] = SHIM_ATTACH_STDIN;
+                        if (send(sock, buf, (size_t) k + 1, MSG_NOSIGNAL) < 0)
+                                return 0;
+                }
+        }
+}
+
+static int attach_connect(const struct cri_config *cfg, const char *id, bool want_stdin, nl_error *err) {
+        _cleanup_free_ char *state = layout_container_state_dir(cfg->root_dir, id);
+        if (!state)
+                return nl_error_set(err, -ENOMEM, "out of memory");
+        _cleanup_close_ int dfd = open(state, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return nl_error_set(err, -ENOENT, "container %s does not exist", id);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, SHIM_ATTACH_SOCKET);
+        _cleanup_close_ int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (sock < 0 || connect(sock, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return nl_error_set(err, -errno, "container %s cannot be attached to (its monitor has no attach socket: %m)", id);
+        if (want_stdin) { /* says "this client is stdin's" (stdinOnce) */
+                uint8_t hello = SHIM_ATTACH_STDIN;
+                (void) send(sock, &hello, 1, MSG_NOSIGNAL);
+        }
+        return TAKE_FD(sock);
+}
+
+static void attach_send_size(int sock, uint16_t width, uint16_t height) {
+        uint8_t msg[5] = { SHIM_ATTACH_RESIZE };
+        uint16_t wh[2] = { width, height };
+        memcpy(msg + 1, wh, sizeof(wh));
+        (void) send(sock, msg, sizeof(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+int cri_attach_run(const struct cri_config *cfg, const char *id, int in_fd, int out_fd, int err_fd,
+                   uint16_t width, uint16_t height, nl_error *err) {
+        _cleanup_close_ int sock = attach_connect(cfg, id, in_fd >= 0, err);
+        if (sock < 0)
+                return sock;
+        if (width > 0 && height > 0)
+                attach_send_size(sock, width, height);
+        int r = attach_bridge(sock, in_fd, out_fd, err_fd);
+        return r < 0 ? nl_error_set(err, r, "attach: %s", strerror(-r)) : 0;
+}
+
+int cri_attach_start(const struct cri_config *cfg, const char *id, bool tty, bool want_stdin, bool want_stdout,
+                     bool want_stderr, struct cri_exec_process *ret, nl_error *err) {
+        *ret = (struct cri_exec_process){ .pid = -1, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+                                          .pty = -1, .attach_fd = -1 };
+        _cleanup_close_ int sock = attach_connect(cfg, id, want_stdin, err);
+        if (sock < 0)
+                return sock;
+        int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+        int r = 0;
+        /* with a tty, everything is stdout (the terminal merges the streams) */
+        if ((want_stdin && pipe2(in, O_CLOEXEC) < 0) || (want_stdout && pipe2(out, O_CLOEXEC) < 0) ||
+            (!tty && want_stderr && pipe2(errp, O_CLOEXEC) < 0)) {
+                r = nl_error_set(err, -errno, "attach: pipe: %m");
+                goto fail;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = nl_error_set(err, -errno, "attach: fork: %m");
+                goto fail;
+        }
+        if (pid == 0) {
+                (void) setpgid(0, 0);
+                signal(SIGPIPE, SIG_IGN);
+                _exit(attach_bridge(sock, in[0], out[1], errp[1]) < 0 ? 1 : 0);
+        }
+        ret->pid = pid;
+        ret->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (ret->pidfd < 0) {
+                r = nl_error_set(err, -errno, "attach: pidfd: %m");
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                ret->pid = -1;
+                goto fail;
+        }
+        ret->stdin_fd = in[1];
+        ret->stdout_fd = out[0];
+        ret->stderr_fd = errp[0];
+        in[1] = out[0] = errp[0] = -1;
+        if (tty)
+                ret->attach_fd = TAKE_FD(sock); /* resizes go to the shim */
+fail:
+        close_pair(in);
+        close_pair(out);
+        close_pair(errp);
+        if (r < 0)
+                cri_exec_process_done(ret);
+        return r;
 }

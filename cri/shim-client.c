@@ -91,6 +91,10 @@ int shim_create(const struct shim_start *s, pid_t *ret_pid, nl_error *err) {
         }
         if (s->tty)
                 argv[n++] = "--tty";
+        if (s->stdin_open)
+                argv[n++] = "--stdin";
+        if (s->stdin_open && s->stdin_once)
+                argv[n++] = "--stdin-once";
         argv[n] = NULL;
 
         int out[2];

@@ -16,3 +16,4 @@ int cmd_get(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_attach(int argc, char **argv);

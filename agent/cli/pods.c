@@ -6,11 +6,14 @@
 #include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 
 #include "cli.h"
 #include "agent/state/state.h"
 #include "common/time-util.h"
+#include "cri/cri.h"
 #include "cri/layout.h"
 #include "podspec/podspec.h"
 
@@ -251,6 +254,49 @@ static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
         return 1;
 }
 
+/* nodelet attach: the container's live output, and with -i our stdin to its stdin, through
+ * the shim's attach socket (the code kubectl attach reaches through the node server). */
+static int pod_attach(const struct cli_opts *o, const char *name) {
+        json_t *all = load_pods(o);
+        json_t *p = find_pod(o, all, name);
+        bool init = false;
+        json_t *c = p ? container_of(p, o->container, &init) : NULL;
+        const char *cid = c ? json_string_value(json_object_get(c, "containerID")) : NULL;
+        const char *sep = cid ? strstr(cid, "://") : NULL;
+        if (!sep || !json_object_get(json_object_get(c, "state"), "running")) {
+                fprintf(stderr, "nodelet attach: %s\n", !p ? "pod not found" : !c ? "container not found" : "container is not running");
+                json_decref(all);
+                return 1;
+        }
+        _cleanup_free_ char *id = strdup(sep + 3);
+        json_decref(all);
+        struct cri_config cfg = { .root_dir = o->root_dir, .run_dir = o->run_dir };
+        struct winsize ws = {};
+        struct termios saved, raw;
+        bool restore = false;
+        /* with -t our terminal goes raw: keys reach the container's terminal as typed */
+        if (o->tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+                raw = saved;
+                cfmakeraw(&raw);
+                restore = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+        }
+        /* the size of whichever end is our terminal */
+        if (o->tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+                (void) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+        nl_error err = NL_ERROR_INIT;
+        signal(SIGPIPE, SIG_IGN);
+        int r = cri_attach_run(&cfg, id, o->stdin_ ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO, ws.ws_col,
+                               ws.ws_row, &err);
+        if (restore)
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        if (r < 0) {
+                fprintf(stderr, "nodelet attach: %s\n", strempty(err.msg));
+                nl_error_clear(&err);
+                return 1;
+        }
+        return 0;
+}
+
 static void print_kv_map(const char *title, json_t *map) {
         printf("%-18s", title);
         if (!json_object_size(map)) {
@@ -369,6 +415,7 @@ static void cli_usage(FILE *f) {
                    "  nodelet describe POD                      a pod's containers, conditions and events\n"
                    "  nodelet logs POD [CONTAINER] [-p] [-f] [--timestamps] [--tail N]\n"
                    "  nodelet exec POD [-c CONTAINER] [-t] -- COMMAND [ARG...]\n"
+                   "  nodelet attach POD [-c CONTAINER] [-i] [-t] its live output (and -i: stdin)\n"
                    "\n"
                    "Options:\n"
                    "  -n, --namespace NS      the pod's namespace (default \"default\")\n"
@@ -377,7 +424,8 @@ static void cli_usage(FILE *f) {
                    "  -f, --follow            keep printing while the container runs\n"
                    "  --timestamps            prefix each log line with its time\n"
                    "  --tail N                only the last N lines\n"
-                   "  -t, --tty               exec with a terminal\n"
+                   "  -t, --tty               exec with a terminal; attach: our terminal goes raw\n"
+                   "  -i, --stdin             attach: send our stdin to the container's\n"
                    "  --run-dir DIR           the daemon's run dir (default /run/nodelet): the other dirs\n"
                    "                          are read from the daemon's DIR/nodelet.json\n"
                    "  --root-dir DIR          /var/lib/nodelet, or the daemon's\n"
@@ -465,6 +513,14 @@ static int run_exec(struct cli_opts *o, int n, char **rest) {
         return pod_exec(o, rest[0], rest + 1);
 }
 
+static int run_attach(struct cli_opts *o, int n, char **rest) {
+        if (n != 1) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return pod_attach(o, rest[0]);
+}
+
 static int run_describe(struct cli_opts *o, int n, char **rest) {
         if (n == 2 && (streq(rest[0], "pod") || streq(rest[0], "pods")))
                 return pod_describe(o, rest[1]);
@@ -504,4 +560,8 @@ int cmd_exec(int argc, char **argv) {
 
 int cmd_describe(int argc, char **argv) {
         return cli_main(argc, argv, run_describe);
+}
+
+int cmd_attach(int argc, char **argv) {
+        return cli_main(argc, argv, run_attach);
 }

@@ -160,14 +160,32 @@ struct exec_ctx {
         const struct node_server *s;
         const char *container_id;
         const struct stream_exec_options *opts;
+        bool attach, tty, stdin; /* attach: the container's own tty and stdin */
         struct cri_exec_process proc;
         bool started;
 };
 
+/* A container's spec in the pod (app, init or ephemeral). */
+static json_t *container_spec(json_t *pod, const char *name) {
+        static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++) {
+                json_t *arr = json_object_get(json_object_get(pod, "spec"), lists[l]), *c;
+                size_t i;
+                json_array_foreach (arr, i, c)
+                        if (streq_ptr(json_string_value(json_object_get(c, "name")), name))
+                                return c;
+        }
+        return NULL;
+}
+
 static int exec_start(void *userdata, struct stream_process *ret, nl_error *err) {
         struct exec_ctx *x = userdata;
-        int r = cri_exec_start(x->s->cri, x->container_id, x->opts->command, x->opts->tty, x->opts->stdin,
-                               x->opts->stdout, x->opts->stderr, &x->proc, err);
+        /* attach: the kubelet takes tty from the container's spec, and stdin reaches only a
+         * container that has one */
+        int r = x->attach ? cri_attach_start(x->s->cri, x->container_id, x->tty, x->opts->stdin && x->stdin,
+                                             x->opts->stdout, x->opts->stderr, &x->proc, err)
+                          : cri_exec_start(x->s->cri, x->container_id, x->opts->command, x->opts->tty,
+                                           x->opts->stdin, x->opts->stdout, x->opts->stderr, &x->proc, err);
         if (r < 0)
                 return r;
         x->started = true;
@@ -210,10 +228,6 @@ static bool serve_exec(struct conn *c, const struct request *rq, const struct ta
                 status = 400;
                 msg = TAKE_PTR(err.msg);
         }
-        if (status == 0 && t->ep == EP_ATTACH) {
-                status = 501;
-                msg = strdup("attach is not supported by this node yet");
-        }
         if (status != 0) {
                 (void) send_text(c, status, msg ? msg : "Internal Server Error");
                 goto out;
@@ -225,9 +239,12 @@ static bool serve_exec(struct conn *c, const struct request *rq, const struct ta
         }
         struct stream_conn sc;
         stream_conn_for(c, &sc);
-        struct exec_ctx x = { .s = c->s, .container_id = f.container_id, .opts = &opts };
+        json_t *spec = container_spec(f.pod, t->container);
+        struct exec_ctx x = { .s = c->s, .container_id = f.container_id, .opts = &opts, .attach = t->ep == EP_ATTACH,
+                              .tty = json_is_true(json_object_get(spec, "tty")),
+                              .stdin = json_is_true(json_object_get(spec, "stdin")) };
         x.proc = (struct cri_exec_process){ .pid = -1, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1,
-                                            .stderr_fd = -1, .pty = -1 };
+                                            .stderr_fd = -1, .pty = -1, .attach_fd = -1 };
         struct stream_exec_ops ops = { .start = exec_start, .resize = exec_resize, .wait = exec_wait };
         struct stream_limits limits = {};
         session = true;

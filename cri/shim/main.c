@@ -3,6 +3,7 @@
  *
  *   nodelet-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
  *                --log PATH [--log-max-size BYTES] [--log-max-files N] [--cgroup PATH] [--tty]
+ *                [--stdin [--stdin-once]]
  *
  * The foreground part forks the monitor, waits for its one line ("created <pid>" or
  * "error <message>"), prints it and exits, so the caller is never the monitor's parent. The
@@ -78,7 +79,9 @@ enum {
         ARG_LOG_MAX_SIZE,
         ARG_LOG_MAX_FILES,
         ARG_CGROUP,
-        ARG_TTY
+        ARG_TTY,
+        ARG_STDIN,
+        ARG_STDIN_ONCE,
 };
 
 static int parse_args(int argc, char **argv, struct shim_args *a) {
@@ -93,6 +96,8 @@ static int parse_args(int argc, char **argv, struct shim_args *a) {
                 {"log-max-files", required_argument, NULL, ARG_LOG_MAX_FILES},
                 {"cgroup", required_argument, NULL, ARG_CGROUP},
                 {"tty", no_argument, NULL, ARG_TTY},
+                {"stdin", no_argument, NULL, ARG_STDIN},
+                {"stdin-once", no_argument, NULL, ARG_STDIN_ONCE},
                 {},
         };
         int64_t v;
@@ -136,6 +141,12 @@ static int parse_args(int argc, char **argv, struct shim_args *a) {
                         break;
                 case ARG_TTY:
                         a->tty = true;
+                        break;
+                case ARG_STDIN:
+                        a->stdin_open = true;
+                        break;
+                case ARG_STDIN_ONCE:
+                        a->stdin_once = true;
                         break;
                 default:
                         return usage_error("unknown option \"%s\"", argv[optind - 1]);

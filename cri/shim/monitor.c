@@ -24,6 +24,8 @@ struct shim {
         struct log_writer *log;
         int sig_fd;
         int out_fd, err_fd; /* read ends; out_fd is the pty master with --tty */
+        int in_fd;          /* the container's stdin pipe's write end, with --stdin and no tty */
+        struct attach *attach;
         int console_fd;     /* listening, with --tty, until the master arrived */
         char *console_path, *console_tmpdir;
         int report_fd;
@@ -78,7 +80,7 @@ static int report_error(struct shim *s, const char *fmt, ...) {
         return 1;
 }
 
-static pid_t spawn_runtime(const struct shim *s, char *const argv[], int out, int err) {
+static pid_t spawn_runtime(const struct shim *s, char *const argv[], int in, int out, int err) {
         pid_t pid = fork();
         if (pid != 0)
                 return pid;
@@ -86,8 +88,9 @@ static pid_t spawn_runtime(const struct shim *s, char *const argv[], int out, in
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        /* stdin stays /dev/null; dup2 clears O_CLOEXEC on the copies */
-        if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+        /* stdin: the pipe with --stdin, else /dev/null; dup2 clears O_CLOEXEC on the copies */
+        if ((in >= 0 && dup2(in, STDIN_FILENO) < 0) || dup2(out, STDOUT_FILENO) < 0 ||
+            dup2(err, STDERR_FILENO) < 0)
                 _exit(127);
         if (strchr(s->a->runtime, '/'))
                 execv(s->a->runtime, argv);
@@ -104,7 +107,7 @@ static void undo_create(struct shim *s) {
         char *argv[] = {(char *) s->a->runtime, "--root", (char *) s->a->runtime_root, "delete", "-f",
                         (char *) s->a->id,      NULL};
         _cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        pid_t pid = spawn_runtime(s, argv, null, null);
+        pid_t pid = spawn_runtime(s, argv, -1, null, null);
         if (pid > 0)
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
@@ -131,8 +134,13 @@ static void read_stream(struct shim *s, int *fd, enum log_stream stream) {
         }
         if (stream == LOG_STREAM_STDERR && s->creating)
                 create_err_append(s, buf, (size_t) k);
-        else
+        else {
                 log_writer_feed(s->log, stream, buf, (size_t) k);
+                if (s->attach)
+                        attach_broadcast(s->attach,
+                                         stream == LOG_STREAM_STDERR ? SHIM_ATTACH_STDERR : SHIM_ATTACH_STDOUT,
+                                         buf, (size_t) k);
+        }
 }
 
 static void reap(struct shim *s) {
@@ -233,6 +241,18 @@ static int finish_create(struct shim *s) {
                 }
         }
         console_cleanup(s);
+        /* the attach socket, before the daemon hears "created" (it may attach right after) */
+        int in = s->in_fd;
+        s->in_fd = -1;
+        if (s->a->tty && s->a->stdin_open)
+                in = fcntl(s->out_fd, F_DUPFD_CLOEXEC, 3);
+        r = attach_open(s->a->state_dir, in, s->a->tty ? s->out_fd : -1, s->a->stdin_once, &s->attach);
+        if (r < 0) {
+                if (in >= 0)
+                        close(in);
+                undo_create(s);
+                return report_error(s, "attach socket in %s: %s", s->a->state_dir, strerror(-r));
+        }
         if (s->a->cgroup)
                 s->oom_known = cgroup_oom_kills(s->a->cgroup, &s->oom_base) == 0;
 
@@ -280,7 +300,7 @@ static int write_exit(struct shim *s) {
         return write_state_file(s, SHIM_EXIT_FILE, text, (size_t) n);
 }
 
-static int setup(struct shim *s, int pipe_out[2], int pipe_err[2]) {
+static int setup(struct shim *s, int pipe_in[2], int pipe_out[2], int pipe_err[2]) {
         sigset_t mask;
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
@@ -290,6 +310,9 @@ static int setup(struct shim *s, int pipe_out[2], int pipe_err[2]) {
         if (s->sig_fd < 0)
                 return -errno;
         if (pipe2(pipe_err, O_CLOEXEC) < 0)
+                return -errno;
+        /* stdin: true without a tty: a pipe whose write end the attach clients feed */
+        if (s->a->stdin_open && !s->a->tty && pipe2(pipe_in, O_CLOEXEC) < 0)
                 return -errno;
         if (s->a->tty) {
                 int r = console_listen(s->a->state_dir, &s->console_path, &s->console_tmpdir,
@@ -306,9 +329,11 @@ static int setup(struct shim *s, int pipe_out[2], int pipe_err[2]) {
 }
 
 static int start_create(struct shim *s) {
-        int pipe_out[2] = {-1, -1}, pipe_err[2] = {-1, -1};
-        int r = setup(s, pipe_out, pipe_err);
+        int pipe_in[2] = {-1, -1}, pipe_out[2] = {-1, -1}, pipe_err[2] = {-1, -1};
+        int r = setup(s, pipe_in, pipe_out, pipe_err);
         if (r < 0) {
+                close_fd(&pipe_in[0]);
+                close_fd(&pipe_in[1]);
                 close_fd(&pipe_out[0]);
                 close_fd(&pipe_out[1]);
                 close_fd(&pipe_err[0]);
@@ -336,8 +361,10 @@ static int start_create(struct shim *s) {
         argv[n++] = (char *) s->a->id;
         argv[n] = NULL;
 
-        s->runtime_pid = spawn_runtime(s, argv, pipe_out[1], pipe_err[1]);
+        s->runtime_pid = spawn_runtime(s, argv, pipe_in[0], pipe_out[1], pipe_err[1]);
         int saved = errno;
+        close_fd(&pipe_in[0]);
+        s->in_fd = pipe_in[1];
         close_fd(&pipe_out[1]);
         close_fd(&pipe_err[1]);
         s->out_fd = pipe_out[0];
@@ -367,6 +394,7 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
                 .out_fd = -1,
                 .err_fd = -1,
                 .console_fd = -1,
+                .in_fd = -1,
                 .report_fd = report_fd,
         };
 
@@ -377,8 +405,9 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
                 goto fail;
 
         for (;;) {
-                struct pollfd p[4];
-                int np = 0, i_sig, i_out = -1, i_err = -1, i_con = -1;
+                struct pollfd p[4 + ATTACH_POLL_MAX];
+                int np = 0, i_sig, i_out = -1, i_err = -1, i_con = -1, i_att = -1;
+                size_t n_att = 0;
                 p[i_sig = np++] = (struct pollfd){.fd = s->sig_fd, .events = POLLIN};
                 if (s->out_fd >= 0)
                         p[i_out = np++] = (struct pollfd){.fd = s->out_fd, .events = POLLIN};
@@ -386,6 +415,11 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
                         p[i_err = np++] = (struct pollfd){.fd = s->err_fd, .events = POLLIN};
                 if (s->console_fd >= 0 && s->out_fd < 0)
                         p[i_con = np++] = (struct pollfd){.fd = s->console_fd, .events = POLLIN};
+                if (s->attach) {
+                        i_att = np;
+                        n_att = attach_poll_fill(s->attach, p + np);
+                        np += (int) n_att;
+                }
 
                 int timeout = -1;
                 if (s->creating && !s->runtime_exited) {
@@ -417,6 +451,8 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
                         if (r == 0)
                                 (void) fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
                 }
+                if (i_att >= 0)
+                        attach_poll_dispatch(s->attach, p + i_att, n_att);
                 if (p[i_sig].revents) {
                         drain_signals(s);
                         reap(s);
@@ -430,6 +466,9 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
         log_writer_eof(s->log, LOG_STREAM_STDOUT);
         log_writer_eof(s->log, LOG_STREAM_STDERR);
         r = write_exit(s);
+        /* the output ended: attached clients see their streams end */
+        attach_free(s->attach);
+        s->attach = NULL;
         close_fd(&s->out_fd);
         close_fd(&s->err_fd);
         close_fd(&s->sig_fd);
@@ -437,6 +476,8 @@ int shim_monitor(const struct shim_args *a, int report_fd) {
         return r < 0 ? 1 : 0;
 
 fail:
+        attach_free(s->attach);
+        close_fd(&s->in_fd);
         close_fd(&s->out_fd);
         close_fd(&s->err_fd);
         close_fd(&s->sig_fd);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -26,6 +27,24 @@ struct shim_args {
         int64_t log_max_size;
         int log_max_files;
         bool tty;
+        bool stdin_open, stdin_once; /* the container's stdin: true and stdinOnce */
+};
+
+/* The attach socket (kubectl attach; conmon keeps one per container for the same reason: it
+ * works after the daemon restarts): a SOCK_SEQPACKET socket at <state>/attach, each message
+ * one kind byte and its data. The shim sends what the container writes from the moment a
+ * client connects (the kubelet's attach shows live output only); a client sends stdin, the
+ * end of its stdin and terminal sizes. The shim closes its clients when the container's
+ * output ends. Paths go through /proc/self/fd/<dir> on both sides: a state dir may be longer
+ * than a unix socket's 108 bytes. */
+#define SHIM_ATTACH_SOCKET "attach"
+#define SHIM_ATTACH_DATA_MAX (32 * 1024) /* data bytes in one message */
+enum {
+        SHIM_ATTACH_STDOUT = 1,       /* shim -> client */
+        SHIM_ATTACH_STDERR = 2,       /* shim -> client */
+        SHIM_ATTACH_STDIN = 16,       /* client -> shim */
+        SHIM_ATTACH_STDIN_CLOSE = 17, /* client -> shim: its stdin ended */
+        SHIM_ATTACH_RESIZE = 18,      /* client -> shim: uint16 width, uint16 height */
 };
 
 /* monitor.c: the long-lived part. Runs the runtime's create, reports on report_fd
@@ -39,6 +58,19 @@ int shim_monitor(const struct shim_args *a, int report_fd);
 int console_listen(const char *dir, char **ret_path, char **ret_tmpdir, int *ret_fd);
 /* -EAGAIN when nobody connected yet. */
 int console_receive(int listen_fd, int *ret_master);
+
+/* attach.c: the attach socket's server, driven by the monitor's poll loop. in_fd: where
+ * clients' stdin goes (the stdin pipe, or the pty master), -1 without stdin; pty: the master
+ * for resizes, or -1. Takes neither fd. */
+struct attach;
+int attach_open(const char *state_dir, int in_fd, int pty, bool stdin_once, struct attach **ret);
+/* the fds to poll (at most ATTACH_POLL_MAX), and their results back */
+#define ATTACH_POLL_MAX 34
+size_t attach_poll_fill(struct attach *a, struct pollfd *p);
+void attach_poll_dispatch(struct attach *a, const struct pollfd *p, size_t n);
+/* output for every client (never blocks: a client that falls too far behind is dropped) */
+void attach_broadcast(struct attach *a, int kind, const void *data, size_t len);
+void attach_free(struct attach *a);
 
 /* oom.c: the OOM kill count of a cgroup (cgroup v1 memory.oom_control or v2 memory.events
  * "oom_kill N"), the hierarchy found from /proc/self/mountinfo. */
