@@ -447,9 +447,11 @@ struct cri_exec_process {
         char *pid_file; /* the command's pid in the container: killed when the client goes */
 };
 /* Start argv in container id. want_stdin: a pipe (else /dev/null); want_stdout/want_stderr:
- * pipes (else /dev/null). */
+ * pipes (else /dev/null). With a tty, width and height (when not 0) size its terminal from
+ * the start. */
 int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *argv, bool tty, bool want_stdin,
-                   bool want_stdout, bool want_stderr, struct cri_exec_process *ret, nl_error *err);
+                   bool want_stdout, bool want_stderr, uint16_t width, uint16_t height,
+                   struct cri_exec_process *ret, nl_error *err);
 int cri_exec_resize(const struct cri_exec_process *p, uint16_t width, uint16_t height);
 /* Reap the runtime: the command's exit code (128+signal when killed); -errno with the reason
  * when the runtime itself failed. */

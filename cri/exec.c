@@ -96,8 +96,42 @@ static void close_pair(int p[2]) {
                 }
 }
 
+/* With a terminal of a known size, the process is given whole (--process): the container's own
+ * process with our command, a terminal and its size, so the runtime sizes the terminal before
+ * the command runs (containerd builds an exec's process from the container's the same way). */
+static char *write_process_json(const char *dir, const char *hex, char *const *argv, uint16_t width,
+                                uint16_t height, nl_error *err) {
+        _cleanup_free_ char *config = nl_strdupf("%s/config.json", dir);
+        json_error_t jerr;
+        json_t *spec = config ? json_load_file(config, 0, &jerr) : NULL;
+        json_t *proc = json_deep_copy(json_object_get(spec, "process"));
+        json_decref(spec);
+        json_t *args = json_array();
+        for (size_t i = 0; argv[i]; i++)
+                json_array_append_new(args, json_string(argv[i]));
+        if (!json_is_object(proc) || !args ||
+            json_object_set_new(proc, "args", args) < 0 || json_object_set_new(proc, "terminal", json_true()) < 0 ||
+            json_object_set_new(proc, "consoleSize", json_pack("{s:i, s:i}", "height", (int) height, "width", (int) width)) < 0) {
+                json_decref(proc);
+                nl_error_set(err, -EINVAL, "exec: the container's process in %s/config.json cannot be read", dir);
+                return NULL;
+        }
+        /* the command's own: never the container's starting arguments' leftovers */
+        json_object_del(proc, "commandLine");
+        char *path = nl_strdupf("%s/exec-%s.json", dir, hex);
+        _cleanup_free_ char *text = json_dumps(proc, JSON_COMPACT);
+        json_decref(proc);
+        if (!path || !text || nl_write_file_atomic(path, text, strlen(text), 0600) < 0) {
+                nl_error_set(err, -EIO, "exec: write %s", strempty(path));
+                free(path);
+                return NULL;
+        }
+        return path;
+}
+
 int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *argv, bool tty, bool want_stdin,
-                   bool want_stdout, bool want_stderr, struct cri_exec_process *ret, nl_error *err) {
+                   bool want_stdout, bool want_stderr, uint16_t width, uint16_t height,
+                   struct cri_exec_process *ret, nl_error *err) {
         struct oci_runtime *rt = NULL;
         *ret = (struct cri_exec_process){ .pid = -1, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
                                           .pty = -1, .attach_fd = -1 };
@@ -118,11 +152,16 @@ int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *ar
                 return nl_error_set(err, -ENOENT, "container %s does not exist", id);
         }
         char *pid_file = nl_strdupf("%s/exec-%s.pid", dir, hex);
+        _cleanup_free_ char *process_json = NULL;
         _cleanup_close_ int listener = -1;
         int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
         /* the console socket in the run dir (a unix socket's path has 108 bytes at most) */
         if (tty && (listener = console_socket(isempty(cfg->run_dir) ? "/run" : cfg->run_dir, &sock_path, err)) < 0) {
                 r = listener;
+                goto fail;
+        }
+        if (tty && width > 0 && height > 0 && !(process_json = write_process_json(dir, hex, argv, width, height, err))) {
+                r = -EIO;
                 goto fail;
         }
         /* with a tty, stderr is the runtime's own (its error if it fails before the terminal) */
@@ -153,8 +192,12 @@ int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *ar
         }
         args[k++] = "--pid-file";
         args[k++] = pid_file;
+        if (process_json) {
+                args[k++] = "--process";
+                args[k++] = process_json;
+        }
         args[k++] = id;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; !process_json && i < n; i++)
                 args[k++] = argv[i];
         args[k] = NULL;
 
@@ -215,6 +258,8 @@ int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *ar
         close_pair(errp);
         if (sock_path)
                 (void) unlink(sock_path);
+        if (process_json) /* the runtime read it before it sent the terminal */
+                (void) unlink(process_json);
         ret->pid_file = pid_file;
         oci_runtime_free(rt);
         return 0;
@@ -230,6 +275,8 @@ fail:
         close_pair(errp);
         if (sock_path)
                 (void) unlink(sock_path);
+        if (process_json)
+                (void) unlink(process_json);
         if (pid_file)
                 (void) unlink(pid_file);
         free(pid_file);
@@ -387,6 +434,10 @@ int cri_attach_start(const struct cri_config *cfg, const char *id, bool tty, boo
         if (pid == 0) {
                 (void) setpgid(0, 0);
                 signal(SIGPIPE, SIG_IGN);
+                /* our ends only: a copy of the stdin pipe's write end would keep its EOF away */
+                for (int *fd = (int[]){ in[1], out[0], errp[0] }, i = 0; i < 3; i++)
+                        if (fd[i] >= 0)
+                                close(fd[i]);
                 _exit(attach_bridge(sock, in[0], out[1], errp[1]) < 0 ? 1 : 0);
         }
         ret->pid = pid;

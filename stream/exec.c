@@ -38,6 +38,10 @@ struct exec {
         bool dead[5];    /* the client reset the stream: what we would send is dropped */
         unsigned expected, received;
         usec_t started;
+        /* a terminal's process starts once its first size arrived (or a moment passed), so
+         * what it runs sees the client's size from its first instruction */
+        bool awaiting_size;
+        usec_t size_deadline;
 
         struct stream_process proc;
         struct stream_buf stdin_buf;
@@ -98,6 +102,7 @@ static void start(struct exec *e) {
         nl_error err = NL_ERROR_INIT;
         int r;
 
+        e->awaiting_size = false;
         e->phase = PHASE_RUNNING;
         e->proc = (struct stream_process){-1, -1, -1, -1};
         /* channel.k8s.io: the kubelet's v1 handler closes stdin as soon as the streams are there */
@@ -121,10 +126,25 @@ static void start(struct exec *e) {
         e->out_eof[2] = e->proc.stderr_fd < 0;
 }
 
+static void start(struct exec *e);
+
 static void on_resize(void *userdata, uint16_t w, uint16_t h) {
         struct exec *e = userdata;
         if (e->opts->tty && e->ops->resize)
                 e->ops->resize(e->userdata, w, h);
+        if (e->awaiting_size)
+                start(e);
+}
+
+/* All streams are there: start, or with a terminal, wait a moment for its size first. */
+static void ready(struct exec *e) {
+        bool resize = ws(e) || e->up->version >= 3;
+        if (e->opts->tty && resize && e->ops->resize) {
+                e->awaiting_size = true;
+                e->size_deadline = now_monotonic() + STREAM_FIRST_SIZE_WAIT;
+                return;
+        }
+        start(e);
 }
 
 /* Client bytes for a channel we read: stdin or resize. */
@@ -193,7 +213,7 @@ static int on_spdy(void *userdata, const struct spdy_event *ev) {
                 if (ev->fin)
                         channel_end(e, ch);
                 if (wanted(e, ch) && ++e->received == e->expected)
-                        start(e);
+                        ready(e);
                 return 0;
         case SPDY_EVENT_DATA:
                 if (ch == STREAM_CHANNEL_STDIN && e->opts->stdin && !e->stdin_eof)
@@ -412,6 +432,8 @@ static usec_t next_deadline(const struct exec *e) {
         usec_t d = e->core.last_activity + e->lim.idle_timeout;
         if (e->phase == PHASE_WAITING)
                 d = MIN(d, e->started + e->lim.stream_creation_timeout);
+        if (e->awaiting_size)
+                d = MIN(d, e->size_deadline);
         if (e->have_result && !outputs_done(e))
                 d = MIN(d, e->exited + e->lim.drain);
         return d;
@@ -422,6 +444,8 @@ static int run(struct exec *e) {
                 usec_t now = now_monotonic();
                 int r;
 
+                if (e->awaiting_size && now >= e->size_deadline)
+                        start(e);
                 write_stdin(e);
                 if (e->phase == PHASE_RUNNING && e->proc.exit_fd < 0 && !e->have_result && outputs_done(e))
                         reap(e); /* no exit fd: the end of the output is the end */
@@ -563,7 +587,7 @@ int stream_exec_serve(const struct stream_conn *conn, const struct stream_upgrad
                                         : STREAM_CHANNEL_ERROR;
                 r = stream_core_ws_send(&e->core, up->base64, (uint8_t) ch, NULL, 0);
                 if (r >= 0)
-                        start(e);
+                        ready(e);
         } else if (r >= 0) {
                 e->expected =
                         1 + opts->stdin + opts->stdout + opts->stderr + (opts->tty && up->version >= 3);

@@ -163,6 +163,7 @@ struct exec_ctx {
         bool attach, tty, stdin; /* attach: the container's own tty and stdin */
         struct cri_exec_process proc;
         bool started;
+        uint16_t width, height; /* the terminal's size before the process started */
 };
 
 /* A container's spec in the pod (app, init or ephemeral). */
@@ -185,10 +186,13 @@ static int exec_start(void *userdata, struct stream_process *ret, nl_error *err)
         int r = x->attach ? cri_attach_start(x->s->cri, x->container_id, x->tty, x->opts->stdin && x->stdin,
                                              x->opts->stdout, x->opts->stderr, &x->proc, err)
                           : cri_exec_start(x->s->cri, x->container_id, x->opts->command, x->opts->tty,
-                                           x->opts->stdin, x->opts->stdout, x->opts->stderr, &x->proc, err);
+                                           x->opts->stdin, x->opts->stdout, x->opts->stderr, x->width, x->height,
+                                           &x->proc, err);
         if (r < 0)
                 return r;
         x->started = true;
+        if (x->width && x->height)
+                (void) cri_exec_resize(&x->proc, x->width, x->height);
         /* the session owns these from now on */
         *ret = (struct stream_process){ .stdin_fd = x->proc.stdin_fd, .stdout_fd = x->proc.stdout_fd,
                                         .stderr_fd = x->proc.stderr_fd, .exit_fd = x->proc.pidfd };
@@ -198,6 +202,11 @@ static int exec_start(void *userdata, struct stream_process *ret, nl_error *err)
 
 static void exec_resize(void *userdata, uint16_t width, uint16_t height) {
         struct exec_ctx *x = userdata;
+        if (!x->started) {
+                x->width = width;
+                x->height = height;
+                return;
+        }
         (void) cri_exec_resize(&x->proc, width, height);
 }
 

@@ -14,9 +14,15 @@ pod shell "  containers:
   - name: side
     image: $IMG
     command: [sleep, '3600']"
+pod reader "  containers:
+  - name: c
+    image: $IMG
+    stdin: true
+    command: [sh, -c, 'while read l; do echo got:\$l; echo err:\$l >&2; done']"
 start_daemon
 kwait "node Ready" 60 '.status.conditions[] | select(.type=="Ready") | .status == "True"' node "$NODE"
 kwait "pod shell runs" 60 '.status.phase == "Running"' pod shell
+kwait "pod reader runs" 60 '.status.phase == "Running"' pod reader
 
 big_md5=$(head -c 10485760 /dev/zero | tr '\0' x | md5sum | cut -d' ' -f1)
 head -c 1048576 /dev/urandom >"$T/in.bin"
@@ -36,12 +42,28 @@ exec_checks() { # LABEL: the same checks for one transport
         [ "$out" = "$in_md5" ] && ok || bad "$l: 1 MiB of stdin intact through exec -i ($out)"
         # a terminal: kubectl sends its size (40x100 here) on the resize stream
         out=$(script -qec "stty rows 40 cols 100; $KUBECTL --kubeconfig $ADMIN_KUBECONFIG exec -it shell -c c -- sh -c 'stty size; tty'" /dev/null 2>&1 | tr -d '\r')
-        printf '%s' "$out" | grep -q '^40 100$' && printf '%s' "$out" | grep -q '^/dev/pts/' && ok || bad "$l: exec -it under a pty with its size ($out)"
+        # (through the API server's WebSocket translation a NUL byte reaches the terminal first)
+        printf '%s' "$out" | grep -q '40 100$' && printf '%s' "$out" | grep -q '^/dev/pts/' && ok || bad "$l: exec -it under a pty with its size ($out)"
+}
+
+attach_checks() { # LABEL
+        local l=$1 out
+        # stdin: true: our line reaches the container, its answers on both streams come back
+        out=$( (printf '%s-line\n' "$l"; sleep 3) | timeout 10 "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" attach -i reader -c c 2>&1)
+        printf '%s\n' "$out" | grep -qx "got:$l-line" && printf '%s\n' "$out" | grep -qx "err:$l-line" && ok || bad "$l: kubectl attach -i ($out)"
+        # kubectl run -i --rm: a pod with stdin and stdinOnce, attached as soon as it runs,
+        # removed after; the container sees our input and then its end
+        out=$(echo "$l-run" | timeout 60 "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" run "run-$l" -i --rm --restart=Never --image="$IMG" \
+                --overrides="{\"spec\":{\"nodeName\":\"$NODE\",\"automountServiceAccountToken\":false}}" -- sh -c 'read l; echo got:$l; cat; echo stdin-ended' 2>&1)
+        printf '%s\n' "$out" | grep -qx "got:$l-run" && printf '%s\n' "$out" | grep -qx stdin-ended && ok || bad "$l: kubectl run -i --rm ($out)"
+        kwait "$l: kubectl run --rm removed its pod" 30 '.items | map(select(.metadata.name == "run-'"$l"'")) | length == 0' pods
 }
 
 exec_checks websocket
+attach_checks websocket
 export KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false
 exec_checks spdy
+attach_checks spdy
 unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS
 
 # kubectl cp both ways (tar through exec)
@@ -52,15 +74,22 @@ out=$(k exec shell -c c -- md5sum /tmp/cp.bin | cut -d' ' -f1)
 k cp default/shell:/tmp/cp.bin "$T/cp.back" -c c >/dev/null 2>&1
 cmp -s "$T/cp.bin" "$T/cp.back" && ok || bad "kubectl cp out of the pod"
 
-# a client killed mid-exec leaves no process behind
-k exec shell -c c -- sleep 4711 >/dev/null 2>&1 &
-kpid=$!
-for _ in $(seq 40); do pgrep -f '^sleep 4711$' >/dev/null && break; sleep 0.25; done
-pgrep -f '^sleep 4711$' >/dev/null && ok || bad "the exec'd sleep runs"
-kill -9 $kpid 2>/dev/null; wait $kpid 2>/dev/null
-gone=0
-for _ in $(seq 60); do pgrep -f '^sleep 4711$' >/dev/null || { gone=1; break; }; sleep 0.5; done
-[ $gone = 1 ] && ok || { bad "a client killed mid-exec leaves its process behind"; ps -eo pid,ppid,args | grep -E "[s]leep 4711|[n]odelet run" | sed 's/^/    /'; }
+# a client killed mid-exec leaves no process behind: with SPDY end to end the API server's proxy
+# closes the node's connection when kubectl's goes; through the WebSocket translation it does so
+# once the command's output finds the client gone (docs/cluster.md), so that command talks
+killed_check() { # LABEL MARKER COMMAND...
+        local l=$1 marker=$2; shift 2
+        # kubectl itself in the background (a function would leave $! a subshell's)
+        "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" exec shell -c c -- "$@" >/dev/null 2>&1 &
+        local kpid=$! gone=0
+        for _ in $(seq 40); do pgrep -f "$marker" >/dev/null && break; sleep 0.25; done
+        pgrep -f "$marker" >/dev/null && ok || bad "$l: the exec'd command runs"
+        kill -9 $kpid 2>/dev/null; wait $kpid 2>/dev/null
+        for _ in $(seq 60); do pgrep -f "$marker" >/dev/null || { gone=1; break; }; sleep 0.5; done
+        [ $gone = 1 ] && ok || { bad "$l: a client killed mid-exec leaves its process behind"; ps -eo pid,ppid,args | grep -E "$marker|[n]odelet run .*streaming" | grep -v grep | cut -c1-200 | sed 's/^/    /'; pkill -f "$marker"; }
+}
+KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false killed_check spdy '^sleep 4711$' sleep 4711
+killed_check websocket 'echo tick-4712' sh -c 'while :; do echo tick-4712; sleep 0.2; done'
 
 # port-forward: curl through it, two at once, and a port nobody listens on
 pf_checks() { # LABEL
