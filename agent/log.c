@@ -21,10 +21,15 @@ static bool stderr_is_journal(void) {
         return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
 }
 
+static int journal = -1;
+
+void log_plain_only(void) {
+        journal = 0;
+}
+
 static void log_v(int level, const char *pod, const char *uid, const char *container, const char *fmt, va_list ap) {
         if (level > arg_log_level)
                 return;
-        static int journal = -1;
         if (journal < 0)
                 journal = stderr_is_journal();
         _cleanup_free_ char *msg = NULL;

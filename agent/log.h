@@ -8,6 +8,10 @@
 /* The level logged up to: 0 errors ... 4 debug (-v). */
 extern int arg_log_level;
 
+/* Lines go to stderr only from now on, never through sd_journal_send: for a child that closed
+ * the daemon's descriptors (libsystemd's journal socket among them, cached by number). */
+void log_plain_only(void);
+
 /* Logging: plain lines on stderr, with a level. */
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
 /* With the pod's name and UID (and container) as journal fields when logging to journald. */

@@ -24,7 +24,7 @@ static int strv_from_json(json_t *a, char ***ret, size_t *ret_n) {
         return 0;
 }
 
-static int token_review(void *userdata, const char *token, char **ret_user, char ***ret_groups, size_t *ret_n) {
+static int token_review(void *userdata, const char *token, struct node_identity *ret) {
         struct manager *m = userdata;
         json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "authentication.k8s.io/v1", "kind", "TokenReview",
                                  "spec", "token", token);
@@ -45,22 +45,31 @@ static int token_review(void *userdata, const char *token, char **ret_user, char
                 json_decref(answer);
                 return 0;
         }
-        *ret_user = strdup(name);
-        r = *ret_user ? strv_from_json(json_object_get(user, "groups"), ret_groups, ret_n) : -ENOMEM;
+        const char *uid = json_string_value(json_object_get(user, "uid"));
+        *ret = (struct node_identity){ .user = strdup(name), .uid = uid ? strdup(uid) : NULL };
+        json_t *extra = json_object_get(user, "extra");
+        if (json_is_object(extra) && json_object_size(extra) > 0)
+                ret->extra = json_incref(extra);
+        r = ret->user && (!uid || ret->uid) ? strv_from_json(json_object_get(user, "groups"), &ret->groups, &ret->n_groups)
+                                            : -ENOMEM;
         json_decref(answer);
+        if (r < 0)
+                node_identity_done(ret);
         return r < 0 ? r : 1;
 }
 
-static int access_review(void *userdata, const char *user, char **groups, size_t n_groups, const char *verb,
-                         const char *subresource) {
+/* The user's uid and extra go with the review, as the kubelet's webhook authorizer sends them
+ * (an authorizer may decide on them). */
+static int access_review(void *userdata, const struct node_identity *id, const char *verb, const char *subresource) {
         struct manager *m = userdata;
         json_t *g = json_array();
-        for (size_t i = 0; i < n_groups; i++)
-                json_array_append_new(g, json_string(groups[i]));
-        json_t *body = json_pack("{s:s, s:s, s:{s:s, s:o, s:{s:s, s:s, s:s, s:s, s:s}}}", "apiVersion",
-                                 "authorization.k8s.io/v1", "kind", "SubjectAccessReview", "spec", "user", user, "groups",
-                                 g, "resourceAttributes", "verb", verb, "group", "", "resource", "nodes", "subresource",
-                                 subresource, "name", m->cfg->node_name);
+        for (size_t i = 0; i < id->n_groups; i++)
+                json_array_append_new(g, json_string(id->groups[i]));
+        json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s?, s:o, s:O?, s:{s:s, s:s, s:s, s:s, s:s}}}", "apiVersion",
+                                 "authorization.k8s.io/v1", "kind", "SubjectAccessReview", "spec", "user", id->user,
+                                 "uid", id->uid, "groups", g, "extra", id->extra, "resourceAttributes", "verb", verb,
+                                 "group", "", "resource", "nodes", "subresource", subresource, "name",
+                                 m->cfg->node_name);
         json_t *answer = NULL;
         long status = 0;
         int r = body ? api_call_sync(m->kubeconfig, "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body,

@@ -4,9 +4,12 @@
  * certificate or bearer token) and authorization, then the endpoint: /healthz, /pods,
  * /containerLogs, /metrics, /metrics/resource, /stats/summary, from the node's local state on
  * disk. */
+#include <dirent.h>
+#include <poll.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 
 #include "agent/log.h"
 #include "agent/state/state.h"
+#include "common/fs.h"
 #include "cri/cri.h"
 #include "node-server-internal.h"
 #include "node-server.h"
@@ -457,18 +461,139 @@ static const char *request_verb(const char *method) {
 
 /* ==== the child: authentication and authorization ============================================ */
 
-struct identity {
-        char *user;
-        char **groups;
-        size_t n_groups;
-};
+#define identity node_identity
+#define identity_done node_identity_done
 
-static void identity_done(struct identity *id) {
+void node_identity_done(struct node_identity *id) {
         free(id->user);
+        free(id->uid);
         for (size_t i = 0; i < id->n_groups; i++)
                 free(id->groups[i]);
         free(id->groups);
-        *id = (struct identity){};
+        json_decref(id->extra);
+        *id = (struct node_identity){};
+}
+
+/* ---- the parent's budgets ---- */
+
+void conn_ctl_authenticated(struct node_server *s) {
+        char b = CTL_AUTHENTICATED;
+        if (s->ctl_fd >= 0)
+                (void) send(s->ctl_fd, &b, 1, MSG_NOSIGNAL);
+}
+
+bool conn_ctl_long(struct node_server *s) {
+        char b = CTL_LONG;
+        if (s->ctl_fd < 0)
+                return true;
+        if (send(s->ctl_fd, &b, 1, MSG_NOSIGNAL) != 1)
+                return false;
+        struct pollfd p = {.fd = s->ctl_fd, .events = POLLIN};
+        return poll(&p, 1, 5000) == 1 && recv(s->ctl_fd, &b, 1, 0) == 1 && b == CTL_YES;
+}
+
+/* ---- the answers of the reviews, cached across connections ----
+ * As the kubelet's webhook authenticator and authorizer cache them (KubeletConfiguration
+ * authentication.webhook.cacheTTL 2m, authorization.webhook.cacheAuthorizedTTL 5m and
+ * cacheUnauthorizedTTL 30s). Each connection is its own process, so the cache is files in the
+ * run dir (root's alone), named by the SHA-256 of what was asked: never a token in clear. */
+#define AUTHN_TTL (120 * USEC_PER_SEC)
+#define AUTHZ_ALLOWED_TTL (300 * USEC_PER_SEC)
+#define AUTHZ_DENIED_TTL (30 * USEC_PER_SEC)
+#define AUTH_CACHE_DIR "auth-cache"
+#define AUTH_CACHE_MAX 4096 /* entries; past it, expired ones are removed */
+
+static char *cache_path(const struct node_server *s, const char *kind, const char *what) {
+        if (!s->cri || isempty(s->cri->run_dir))
+                return NULL;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+                  EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) == 1 &&
+                  EVP_DigestUpdate(ctx, what, strlen(what)) == 1 && EVP_DigestFinal_ex(ctx, md, &n) == 1;
+        EVP_MD_CTX_free(ctx);
+        if (!ok)
+                return NULL;
+        char hex[2 * EVP_MAX_MD_SIZE + 1];
+        for (unsigned i = 0; i < n; i++)
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        return nl_strdupf("%s/%s/%s", s->cri->run_dir, AUTH_CACHE_DIR, hex);
+}
+
+/* The cached answer, or NULL (none, or expired). */
+static json_t *cache_get(const struct node_server *s, const char *kind, const char *what) {
+        _cleanup_free_ char *path = cache_path(s, kind, what);
+        json_t *j = path ? json_load_file(path, 0, NULL) : NULL;
+        json_int_t exp = json_integer_value(json_object_get(j, "expires"));
+        if (j && (usec_t) exp > now_realtime())
+                return j;
+        json_decref(j);
+        return NULL;
+}
+
+static void cache_prune(const char *dir) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                n++;
+        if (n > AUTH_CACHE_MAX) {
+                rewinddir(d);
+                while ((de = readdir(d))) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        _cleanup_free_ char *p = nl_strdupf("%s/%s", dir, de->d_name);
+                        json_t *j = p ? json_load_file(p, 0, NULL) : NULL;
+                        if (!j || (usec_t) json_integer_value(json_object_get(j, "expires")) <= now_realtime())
+                                (void) unlinkat(dirfd(d), de->d_name, 0);
+                        json_decref(j);
+                }
+        }
+        closedir(d);
+}
+
+static void cache_put(const struct node_server *s, const char *kind, const char *what, json_t *answer, usec_t ttl) {
+        _cleanup_free_ char *path = cache_path(s, kind, what);
+        if (!path || !answer || json_object_set_new(answer, "expires", json_integer((json_int_t) (now_realtime() + ttl))) < 0)
+                return;
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return;
+        cache_prune(path);
+        *slash = '/';
+        _cleanup_free_ char *text = json_dumps(answer, JSON_COMPACT);
+        if (text)
+                (void) nl_write_file_atomic(path, text, strlen(text), 0600);
+}
+
+static json_t *identity_to_json(const struct node_identity *id) {
+        json_t *g = json_array();
+        for (size_t i = 0; i < id->n_groups; i++)
+                json_array_append_new(g, json_string(id->groups[i]));
+        return json_pack("{s:s, s:s?, s:o, s:O?}", "user", id->user, "uid", id->uid, "groups", g, "extra", id->extra);
+}
+
+static int identity_from_json(json_t *j, struct node_identity *ret) {
+        struct node_identity id = {};
+        const char *user = json_string_value(json_object_get(j, "user"));
+        const char *uid = json_string_value(json_object_get(j, "uid"));
+        json_t *groups = json_object_get(j, "groups"), *g;
+        size_t i;
+        if (!user || !(id.user = strdup(user)) || (uid && !(id.uid = strdup(uid))) ||
+            !(id.groups = calloc(json_array_size(groups) + 1, sizeof(char *)))) {
+                identity_done(&id);
+                return -ENOMEM;
+        }
+        json_array_foreach (groups, i, g)
+                if (json_is_string(g) && (id.groups[id.n_groups] = strdup(json_string_value(g))))
+                        id.n_groups++;
+        id.extra = json_incref(json_object_get(j, "extra"));
+        *ret = id;
+        return 0;
 }
 
 static char *name_entry(X509_NAME_ENTRY *e) {
@@ -533,14 +658,27 @@ static int authenticate_token(struct conn *c, const char *authorization, struct 
         if (!*token || strchr(token, ' '))
                 return 0;
         struct identity id = {};
-        int r = a->authenticate_token(a->userdata, token, &id.user, &id.groups, &id.n_groups);
+        json_t *cached = cache_get(c->s, "authn", token);
+        if (cached) {
+                int r = json_is_true(json_object_get(cached, "authenticated")) &&
+                                        identity_from_json(json_object_get(cached, "identity"), ret) == 0
+                                ? 1
+                                : 0;
+                json_decref(cached);
+                return r;
+        }
+        int r = a->authenticate_token(a->userdata, token, &id);
         if (r <= 0 || isempty(id.user)) {
                 if (r < 0)
                         log_debug("node server: token review failed: %s", strerror(-r));
+                else /* a rejection is an answer too */
+                        cache_put(c->s, "authn", token, json_pack("{s:b}", "authenticated", false), AUTHN_TTL);
                 if (r > 0)
                         identity_done(&id);
                 return 0;
         }
+        cache_put(c->s, "authn", token, json_pack("{s:b, s:o}", "authenticated", true, "identity", identity_to_json(&id)),
+                  AUTHN_TTL);
         *ret = id;
         return 1;
 }
@@ -625,10 +763,20 @@ static int log_options(const char *query, struct node_log_options *o, bool *ret_
         return 0;
 }
 
+/* A long-lived request waits for a slot of its own budget: 429 when there is none. */
+bool conn_long_slot(struct conn *c) {
+        if (conn_ctl_long(c->s))
+                return true;
+        (void) send_text(c, 429, "Too many long-running requests (logs -f, exec, attach, port-forward) on this node; try again later");
+        return false;
+}
+
 static void serve_logs(struct conn *c, const struct request *rq) {
         struct node_log_options o;
         bool previous;
         int status = log_options(rq->query, &o, &previous);
+        if (status == 0 && o.follow && !conn_long_slot(c))
+                return;
         if (status == 400) {
                 (void) send_text(c, 400, "{\"message\": \"Unable to decode query.\"}");
                 return;
@@ -733,7 +881,25 @@ static bool authorized(struct conn *c, const struct request *rq) {
         }
         const char *verb = request_verb(rq->method), *sub = request_subresource(rq);
         const struct node_server_auth *a = &c->s->auth;
-        int r = a->authorize ? a->authorize(a->userdata, id.user, id.groups, id.n_groups, verb, sub) : 1;
+        int r = 1;
+        if (a->authorize) {
+                /* the question in full: user, uid, groups, extra and the attributes */
+                json_t *q = identity_to_json(&id);
+                (void) json_object_set_new(q, "verb", json_string(verb));
+                (void) json_object_set_new(q, "subresource", json_string(sub));
+                _cleanup_free_ char *key = q ? json_dumps(q, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                json_decref(q);
+                json_t *cached = key ? cache_get(c->s, "authz", key) : NULL;
+                if (cached)
+                        r = json_is_true(json_object_get(cached, "allowed"));
+                else {
+                        r = a->authorize(a->userdata, &id, verb, sub);
+                        if (r >= 0 && key)
+                                cache_put(c->s, "authz", key, json_pack("{s:b}", "allowed", r > 0),
+                                          r > 0 ? AUTHZ_ALLOWED_TTL : AUTHZ_DENIED_TTL);
+                }
+                json_decref(cached);
+        }
         if (r <= 0) {
                 _cleanup_free_ char *msg =
                         nl_strdupf("%s (user=%s, verb=%s, resource=nodes, subresource=%s)",
@@ -809,8 +975,10 @@ _Noreturn void node_conn_serve(struct node_server *s, int fd, bool tls) {
                 else if (!tls) /* the healthz port: /healthz only, no authentication */
                         (void) (path_is(rq, 1, "healthz") ? serve_healthz(c)
                                                           : send_text(c, 404, "404 page not found\n"));
-                else if (authorized(c, rq))
+                else if (authorized(c, rq)) {
+                        conn_ctl_authenticated(s);
                         route(c, rq);
+                }
         }
         (void) body_end(c);
         conn_close(c);

@@ -29,10 +29,27 @@ struct listener {
         sd_event_source *io;
 };
 
+/* What a connection's child is doing, as it tells the parent on its control socket: each
+ * kind has its own budget (node_server_config). */
+enum child_kind {
+        CHILD_PENDING, /* handshake, request head, authentication */
+        CHILD_SHORT,   /* authenticated, a short request */
+        CHILD_LONG,    /* authenticated, a long-lived one (logs -f, exec, attach, port-forward) */
+};
+/* on the control socket, child -> parent; the parent answers CTL_LONG with CTL_YES or CTL_NO */
+#define CTL_AUTHENTICATED 'a'
+#define CTL_LONG 'l'
+#define CTL_YES 'y'
+#define CTL_NO 'n'
+
 struct child {
         struct node_server *s;
         pid_t pid;
         sd_event_source *src;
+        int ctl_fd; /* the parent's end of the control socket */
+        sd_event_source *ctl_src;
+        enum child_kind kind;
+        char peer[64]; /* the client's address, for the per-address budget */
 };
 
 struct node_server {
@@ -47,7 +64,8 @@ struct node_server {
         void *metrics_userdata;
         const char *(*health)(void *userdata);
         void *health_userdata;
-        unsigned max_connections;
+        unsigned max_connections, max_streams;
+        int ctl_fd; /* in a connection's child: its end of the control socket, else -1 */
         pid_t pid; /* the daemon's, for the process_* metrics */
         SSL_CTX *ssl;
         struct file_id tls_files[3];  /* cert, key, client CA as loaded */
@@ -60,6 +78,11 @@ struct node_server {
 
 
 /* ---- a connection's child (node-conn.c) ---- */
+
+/* Tell the parent: authenticated (CTL_AUTHENTICATED), or ask for a long-lived slot
+ * (CTL_LONG: true when granted). */
+void conn_ctl_authenticated(struct node_server *s);
+bool conn_ctl_long(struct node_server *s);
 
 #define HEADER_MAX (16u * 1024u) /* request line and headers */
 #define OUT_BUFFER 16384         /* response bytes gathered before a write */
@@ -93,6 +116,9 @@ struct request {
 
 /* Answers on the connection (node-conn.c). */
 int send_text(struct conn *c, int status, const char *msg);
+/* A long-lived request (logs -f, a stream) takes a slot of its budget; false: refused (429
+ * sent). */
+bool conn_long_slot(struct conn *c);
 int send_response(struct conn *c, int status, const char *content_type, const char *body, size_t len);
 int conn_send(struct conn *c, const char *buf, size_t n);
 /* The first value of key in the query, decoded: 1 found, 0 absent, < 0 a bad encoding. */

@@ -8,6 +8,7 @@
  * reads one request under a deadline, calls the (blocking) auth callbacks, answers and exits.
  * The child sees a copy-on-write snapshot of the daemon, reads what the daemon publishes on disk
  * (pod.json files, CRI logs, cgroup files) and never touches the event loop. */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -22,6 +23,8 @@
 
 
 #define DEFAULT_MAX_CONNECTIONS 32
+#define DEFAULT_MAX_STREAMS 64
+#define MAX_SHORT 256 /* authenticated short requests: a bound on processes, not a budget */
 
 /* ==== TLS ==================================================================================== */
 
@@ -203,7 +206,40 @@ static void child_free(struct child *ch) {
         if (!ch)
                 return;
         sd_event_source_disable_unref(ch->src);
+        sd_event_source_disable_unref(ch->ctl_src);
+        if (ch->ctl_fd >= 0)
+                close(ch->ctl_fd);
         free(ch);
+}
+
+static size_t count_children(const struct node_server *s, enum child_kind kind, const char *peer) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_children; i++)
+                if (s->children[i]->kind == kind && (!peer || streq(s->children[i]->peer, peer)))
+                        n++;
+        return n;
+}
+
+/* A child says what it does now (and asks for a long-lived slot). */
+static int on_child_ctl(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct child *ch = userdata;
+        char b;
+        ssize_t k = recv(fd, &b, 1, MSG_DONTWAIT);
+        if (k <= 0) {
+                if (k == 0 || (errno != EAGAIN && errno != EINTR))
+                        ch->ctl_src = sd_event_source_disable_unref(ch->ctl_src);
+                return 0;
+        }
+        if (b == CTL_AUTHENTICATED && ch->kind == CHILD_PENDING)
+                ch->kind = CHILD_SHORT;
+        else if (b == CTL_LONG) {
+                bool yes = ch->kind == CHILD_LONG || count_children(ch->s, CHILD_LONG, NULL) < ch->s->max_streams;
+                if (yes)
+                        ch->kind = CHILD_LONG;
+                char a = yes ? CTL_YES : CTL_NO;
+                (void) send(fd, &a, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+        return 0;
 }
 
 static void child_remove(struct node_server *s, struct child *ch) {
@@ -224,30 +260,60 @@ static int on_child_exit(sd_event_source *src, const siginfo_t *si, void *userda
         return 0;
 }
 
-static void serve_connection(struct node_server *s, struct listener *l, int fd) {
+/* In a connection's child: only the connection, the control socket and stdio stay open. The
+ * listening sockets stay the daemon's alone (a restart can bind them again while a `logs -f`
+ * still streams), and nothing else of the daemon's (its loop, the runtime's and the API
+ * server's sockets, other connections) is the child's to hold. */
+static void close_daemon_fds(int keep1, int keep2) {
+        int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
+        if (lo > 3)
+                (void) close_range(3, (unsigned) lo - 1, 0);
+        if (hi > lo + 1)
+                (void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
+        (void) close_range((unsigned) hi + 1, ~0U, 0);
+}
+
+static void peer_of(int fd, char ret[64]) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        ret[0] = '\0';
+        if (getpeername(fd, (struct sockaddr *) &ss, &sl) < 0)
+                return;
+        if (ss.ss_family == AF_INET)
+                inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, ret, 64);
+        else if (ss.ss_family == AF_INET6)
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, ret, 64);
+}
+
+static void serve_connection(struct node_server *s, struct listener *l, int fd, const char *peer) {
         struct child **list = realloc(s->children, (s->n_children + 1) * sizeof(*list));
         struct child *ch = calloc(1, sizeof(*ch));
+        int ctl[2] = {-1, -1};
         if (list)
                 s->children = list;
-        if (!list || !ch) {
+        if (!list || !ch || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
                 free(ch);
                 return;
         }
         pid_t pid = fork();
         if (pid < 0) {
                 log_warning("node server: cannot fork for a connection: %m");
+                close(ctl[0]);
+                close(ctl[1]);
                 free(ch);
                 return;
         }
         if (pid == 0) {
-                /* the listening sockets stay the daemon's alone (a restart can bind them again
-                 * while a `logs -f` still streams) */
-                for (size_t i = 0; i < ELEMENTSOF(s->listeners); i++)
-                        if (s->listeners[i].fd >= 0)
-                                close(s->listeners[i].fd);
+                log_plain_only(); /* the journal's socket is one of the daemon's */
+                close_daemon_fds(fd, ctl[1]);
+                s->ctl_fd = ctl[1];
                 node_conn_serve(s, fd, l->tls);
         }
-        *ch = (struct child){.s = s, .pid = pid};
+        close(ctl[1]);
+        *ch = (struct child){.s = s, .pid = pid, .ctl_fd = ctl[0], .kind = CHILD_PENDING};
+        snprintf(ch->peer, sizeof(ch->peer), "%s", peer);
+        if (sd_event_add_io(s->event, &ch->ctl_src, ch->ctl_fd, EPOLLIN, on_child_ctl, ch) < 0)
+                ch->ctl_src = NULL; /* without it the child stays "pending" and asks in vain */
         int r = sd_event_add_child(s->event, &ch->src, pid, WEXITED, on_child_exit, ch);
         if (r < 0) {
                 log_warning("node server: cannot watch connection process %d: %s", (int) pid, strerror(-r));
@@ -273,14 +339,21 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                                 log_warning("node server: accept on port %d: %m", l->port);
                         break;
                 }
-                if (s->n_children >= s->max_connections) {
+                char peer[64];
+                peer_of(cfd, peer);
+                /* not yet authenticated: max_connections, half of it for one address; the
+                 * authenticated ones have budgets of their own */
+                size_t pending = count_children(s, CHILD_PENDING, NULL);
+                size_t from_peer = count_children(s, CHILD_PENDING, peer);
+                if (pending >= s->max_connections || from_peer >= (s->max_connections + 1) / 2 ||
+                    s->n_children >= (size_t) s->max_connections + s->max_streams + MAX_SHORT) {
                         /* closed at once: one line per second says how many */
                         s->refused++;
                         usec_t now = now_monotonic();
                         if (now - s->refused_logged >= USEC_PER_SEC) {
-                                log_warning(
-                                        "node server: %zu connections being served (the limit), %u refused",
-                                        s->n_children, s->refused);
+                                log_warning("node server: %zu connections not yet authenticated (%zu from %s), "
+                                            "%zu in all: %u refused",
+                                            pending, from_peer, peer, s->n_children, s->refused);
                                 s->refused_logged = now;
                                 s->refused = 0;
                         }
@@ -289,7 +362,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 }
                 if (l->tls)
                         tls_maybe_reload(s);
-                serve_connection(s, l, cfd);
+                serve_connection(s, l, cfd, peer);
                 close(cfd);
         }
         return 0;
@@ -399,6 +472,8 @@ int node_server_new(sd_event *event, const struct node_server_config *cfg, struc
                 .health = cfg->health,
                 .health_userdata = cfg->health_userdata,
                 .max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS,
+                .max_streams = cfg->max_streams ? cfg->max_streams : DEFAULT_MAX_STREAMS,
+                .ctl_fd = -1,
                 .pid = getpid(),
                 .listeners = {{.fd = -1, .port = -1}, {.fd = -1, .port = -1}},
         };

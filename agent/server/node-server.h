@@ -18,20 +18,30 @@ struct cri_config;
 
 /* ==== the server ============================================================================= */
 
+/* Who made a request: a client certificate's CN and O values, or what a TokenReview said. */
+struct node_identity {
+        char *user, *uid; /* uid may be NULL */
+        char **groups;
+        size_t n_groups;
+        json_t *extra; /* {"key": ["value", ...]} or NULL */
+};
+void node_identity_done(struct node_identity *id);
+
 /* Authentication and authorization as the kubelet's webhook modes do them. Both callbacks run in
- * the connection's child process and may block (an API call). */
+ * the connection's child process and may block (an API call). Their answers are cached across
+ * connections as the kubelet's webhook caches are (authentication 2 min; authorization 5 min
+ * allowed, 30 s denied); errors are not cached. */
 struct node_server_auth {
-        /* Bearer token -> user (a TokenReview): 1 authenticated (*ret_user and the array of
-         * *ret_n_groups strings in *ret_groups malloc'ed, freed by the server), 0 rejected, < 0
-         * error (also a 401). NULL: bearer tokens are not accepted. */
-        int (*authenticate_token)(void *userdata, const char *token, char **ret_user, char ***ret_groups,
-                                  size_t *ret_n_groups);
-        /* (a SubjectAccessReview) 1 allowed, 0 denied (403), < 0 error (500). The attributes are
-         * always resource "nodes", name = the node, verb "get" (GET, HEAD), "create" (POST),
-         * "update", "patch" or "delete", subresource "proxy", "log", "stats", "metrics" or "spec"
-         * from the path. NULL: everyone authenticated is allowed (--authorization-mode
-         * AlwaysAllow). */
-        int (*authorize)(void *userdata, const char *user, char **groups, size_t n_groups, const char *verb,
+        /* Bearer token -> identity (a TokenReview): 1 authenticated (*ret filled with malloc'ed
+         * fields, freed by the server), 0 rejected, < 0 error (also a 401). NULL: bearer tokens
+         * are not accepted. */
+        int (*authenticate_token)(void *userdata, const char *token, struct node_identity *ret);
+        /* (a SubjectAccessReview, with the identity's user, uid, groups and extra) 1 allowed,
+         * 0 denied (403), < 0 error (500). The attributes are always resource "nodes", name =
+         * the node, verb "get" (GET, HEAD), "create" (POST), "update", "patch" or "delete",
+         * subresource "proxy", "log", "stats", "metrics" or "spec" from the path. NULL: everyone
+         * authenticated is allowed (--authorization-mode AlwaysAllow). */
+        int (*authorize)(void *userdata, const struct node_identity *id, const char *verb,
                          const char *subresource);
         void *userdata;
 };
@@ -53,7 +63,13 @@ struct node_server_config {
          * node_metrics_write_default()'s. */
         int (*write_metrics)(void *userdata, FILE *out);
         void *metrics_userdata;
-        unsigned max_connections; /* connections served at once (children); 0: 32 */
+        /* Budgets, so that no kind of client starves another: connections not yet
+         * authenticated (the TLS handshake and the request head, 10 s at most) at most
+         * max_connections (0: 32), half of them from one address; long-lived requests (logs
+         * -f, exec, attach, port-forward) at most max_streams (0: 64), the next one answered
+         * 429; the other authenticated requests are short and never wait for either. */
+        unsigned max_connections;
+        unsigned max_streams;
         /* /healthz: NULL when healthy, else what is wrong (runs in the child); NULL: healthy */
         const char *(*health)(void *userdata);
         void *health_userdata;

@@ -430,6 +430,10 @@ void node_stream_serve(struct conn *c, const struct request *rq) {
                 (void) send_text(c, 400, "400 Bad Request");
                 return;
         }
+        if (!conn_long_slot(c)) {
+                stream_http_request_done(&hrq);
+                return;
+        }
         bool session = t.ep == EP_PORTFORWARD ? serve_portforward(c, rq, &t, &hrq, &up)
                                               : serve_exec(c, rq, &t, &hrq, &up);
         stream_upgrade_done(&up);

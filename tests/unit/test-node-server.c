@@ -7,7 +7,10 @@
  * limitBytes, since, previous, follow across a rotation, the kubelet's error messages), request
  * limits (header size, bodies, traversal), healthz, metrics, the Summary API, the connection
  * cap, certificate reload, the self-signed fallback, and the shared log reader alone. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,27 +46,55 @@ static char **strv(size_t n, ...) {
         return v;
 }
 
-static int fake_token(void *userdata, const char *token, char **ret_user, char ***ret_groups,
-                      size_t *ret_n) {
+/* The reviews run in the connection's child: each call leaves a line in a file of the
+ * fixture's dir (userdata), so a test can count them. */
+static void count_call(void *userdata, const char *what) {
+        if (!userdata)
+                return;
+        _cleanup_free_ char *path = nl_strdupf("%s/calls", (const char *) userdata);
+        FILE *f = fopen(path, "a");
+        if (f) {
+                fprintf(f, "%s\n", what);
+                fclose(f);
+        }
+}
+
+static int fake_token(void *userdata, const char *token, struct node_identity *ret) {
+        count_call(userdata, "authn");
         if (streq(token, "boom"))
                 return -EIO;
-        if (streq(token, "good-token")) {
-                *ret_user = strdup("tokenuser");
-                *ret_groups = strv(1, "g1");
-                *ret_n = 1;
+        if (streq(token, "good-token") || streq(token, "uid-token")) {
+                *ret = (struct node_identity){ .user = strdup("tokenuser"), .groups = strv(1, "g1"), .n_groups = 1 };
+                if (streq(token, "uid-token")) {
+                        ret->uid = strdup("u-42");
+                        ret->extra = json_pack("{s:[s]}", "scopes", "read");
+                }
                 return 1;
         }
         if (streq(token, "autherr-token")) {
-                *ret_user = strdup("erruser");
-                *ret_groups = NULL;
-                *ret_n = 0;
+                *ret = (struct node_identity){ .user = strdup("erruser") };
                 return 1;
         }
         return 0;
 }
 
-static int fake_authorize(void *userdata, const char *user, char **groups, size_t n_groups, const char *verb,
-                          const char *subresource) {
+static int daemon_marker_fd = -1; /* one of "the daemon's" descriptors, for the child to lack */
+
+static int fake_authorize(void *userdata, const struct node_identity *id, const char *verb, const char *subresource) {
+        count_call(userdata, "authz");
+        if (daemon_marker_fd >= 0 && fcntl(daemon_marker_fd, F_GETFD) >= 0)
+                count_call(userdata, "daemon-fd-held");
+        const char *user = id->user;
+        char **groups = id->groups;
+        size_t n_groups = id->n_groups;
+        /* uid and extra reach the authorizer */
+        if (id->uid) {
+                json_t *want = json_pack("{s:[s]}", "scopes", "read");
+                bool ok = streq(id->uid, "u-42") && json_equal(id->extra, want);
+                json_decref(want);
+                if (!ok)
+                        return 0;
+        }
         if (!streq(verb, "get"))
                 return 0;
         if (streq(user, "admin"))
@@ -335,8 +366,15 @@ static long get_as(const char *who, const char *path, char **ret_body, const cha
                 args[n++] = "--key";
                 args[n++] = key;
         }
-        if (extra)
-                args[n++] = extra;
+        /* extra: one option, or an option and its value split at the first space */
+        _cleanup_free_ char *extra_copy = extra ? strdup(extra) : NULL;
+        char *space = extra_copy ? strchr(extra_copy, ' ') : NULL;
+        if (space)
+                *space = '\0';
+        if (extra_copy)
+                args[n++] = extra_copy;
+        if (space)
+                args[n++] = space + 1;
         args[n++] = "--path-as-is";
         struct curl c;
         curl_start(&c, url, args);
@@ -690,6 +728,7 @@ static struct node_server *second_server(unsigned max, const char *crt, const ch
                 .node_name = NODE,
                 .cri = &fx.cri,
                 .max_connections = max,
+                .max_streams = 1,
                 .auth = {.authenticate_token = fake_token, .authorize = fake_authorize},
         };
         struct node_server *s = NULL;
@@ -700,25 +739,124 @@ static struct node_server *second_server(unsigned max, const char *crt, const ch
         return s;
 }
 
-TEST(connection_cap) {
+/* A TCP connection that never says a thing (a slow or hostile client before its handshake). */
+static int idle_connection(int port) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                abort();
+        return fd;
+}
+
+TEST(connection_budgets) {
         if (!fixture())
                 return;
         _cleanup_free_ char *crt = path_of(fx.certs, "server.crt"), *key = path_of(fx.certs, "server.key");
-        struct node_server *s = second_server(1, crt, key);
+        /* 4 not yet authenticated (2 from one address), 1 long-lived stream */
+        struct node_server *s = second_server(4, crt, key);
         if (!s)
                 return;
         int main_port = fx.port;
         fx.port = node_server_port(s, false);
+        /* two silent connections from 127.0.0.1 take that address's half */
+        int idle1 = idle_connection(fx.port), idle2 = idle_connection(fx.port);
+        run_for(300 * MSEC);
+        CHECK_INT_EQ(node_server_connections(s), 2);
+        CHECK_INT_EQ(get("/healthz", NULL), 0); /* closed at once */
+        /* ... but not another address's */
+        CHECK_INT_EQ(get_as("admin", "/healthz", NULL, "--interface 127.0.0.2"), 200);
+        close(idle1);
+        close(idle2);
+        run_for(300 * MSEC);
+        CHECK_INT_EQ(get("/healthz", NULL), 200);
+
+        /* a long-lived stream holds the one long slot; a second is refused with 429, and the
+         * short requests go on */
         struct curl c;
         start_follow(&c);
         run_for(600 * MSEC);
-        CHECK_INT_EQ(node_server_connections(s), 1);
-        CHECK_INT_EQ(get("/healthz", NULL), 0); /* closed at once */
+        CHECK(!c.done);
+        _cleanup_free_ char *body = NULL, *url = nl_strdupf(
+                "/containerLogs/default/web/side?follow=true");
+        CHECK_INT_EQ(get(url, &body), 429);
+        CHECK(body && strstr(body, "Too many long-running requests"));
+        CHECK_INT_EQ(get("/pods", NULL), 200);
+        CHECK_INT_EQ(get("/healthz", NULL), 200);
         write_pod(side_terminated);
         CHECK_INT_EQ(curl_finish(&c, NULL), 200);
         write_pod(side_running);
         run_for(200 * MSEC);
-        CHECK_INT_EQ(get("/healthz", NULL), 200);
+        node_server_free(s);
+        fx.port = main_port;
+}
+
+static int count_lines(const char *path, const char *what) {
+        _cleanup_free_ char *text = NULL;
+        if (nl_read_file(path, 1 << 20, false, &text, NULL) < 0)
+                return 0;
+        int n = 0;
+        size_t len = strlen(what);
+        for (char *p = text; (p = strstr(p, what)); p += len)
+                n++;
+        return n;
+}
+
+/* The reviews' answers are kept as the kubelet's webhook caches keep them; uid and extra reach
+ * the authorizer. */
+TEST(review_answers_are_cached) {
+        if (!fixture())
+                return;
+        _cleanup_free_ char *crt = path_of(fx.certs, "server.crt"), *key = path_of(fx.certs, "server.key"),
+                            *ca = path_of(fx.certs, "ca.crt"), *run = path_of(fx.dir, "run-cache"),
+                            *calls = path_of(fx.dir, "calls");
+        nl_mkdir_p(run, 0700);
+        unlink(calls);
+        struct cri_config cri = fx.cri;
+        cri.run_dir = run;
+        struct node_server_config cfg = {
+                .address = "127.0.0.1", .port = -1, .cert_file = crt, .key_file = key, .client_ca_file = ca,
+                .node_name = NODE, .cri = &cri,
+                .auth = {.authenticate_token = fake_token, .authorize = fake_authorize, .userdata = fx.dir},
+        };
+        struct node_server *s = NULL;
+        nl_error err = NL_ERROR_INIT;
+        if (node_server_new(fx.event, &cfg, &s, &err) < 0) {
+                TEST_FAIL("node_server_new: %s", err.msg);
+                nl_error_clear(&err);
+                return;
+        }
+        int main_port = fx.port;
+        fx.port = node_server_port(s, false);
+        daemon_marker_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        for (int i = 0; i < 3; i++)
+                CHECK_INT_EQ(get_as("token:good-token", "/pods", NULL, NULL), 200);
+        CHECK_INT_EQ(count_lines(calls, "authn"), 1);
+        CHECK_INT_EQ(count_lines(calls, "authz"), 1);
+        /* the connection's child holds none of the daemon's descriptors */
+        CHECK_INT_EQ(count_lines(calls, "daemon-fd-held"), 0);
+        close(daemon_marker_fd);
+        daemon_marker_fd = -1;
+        /* a denial is cached too (POST: the fake refuses create), and another subresource is
+         * another question */
+        CHECK_INT_EQ(get_as("token:good-token", "/pods", NULL, "-XPOST"), 403);
+        CHECK_INT_EQ(get_as("token:good-token", "/pods", NULL, "-XPOST"), 403);
+        CHECK_INT_EQ(get_as("token:good-token", "/metrics", NULL, NULL), 200);
+        CHECK_INT_EQ(count_lines(calls, "authz"), 3);
+        /* a rejected token is remembered; a failed review is not */
+        CHECK_INT_EQ(get_as("token:bad-token", "/pods", NULL, NULL), 401);
+        CHECK_INT_EQ(get_as("token:bad-token", "/pods", NULL, NULL), 401);
+        CHECK_INT_EQ(get_as("token:boom", "/pods", NULL, NULL), 401);
+        CHECK_INT_EQ(get_as("token:boom", "/pods", NULL, NULL), 401);
+        CHECK_INT_EQ(count_lines(calls, "authn"), 4);
+        /* uid and extra: the fake authorizer allows them only as the token review gave them,
+         * the first time and from the cache */
+        CHECK_INT_EQ(get_as("token:uid-token", "/pods", NULL, NULL), 200);
+        CHECK_INT_EQ(get_as("token:uid-token", "/pods", NULL, NULL), 200);
+        CHECK_INT_EQ(count_lines(calls, "authn"), 5);
+        /* nothing in the cache names a token */
+        _cleanup_free_ char *cmd = nl_strdupf("grep -rq good-token %s", run);
+        CHECK(system(cmd) != 0);
         node_server_free(s);
         fx.port = main_port;
 }
