@@ -218,7 +218,7 @@ static const char *const unsupported_keys[] = {
         "reservedSystemCPUs", "rotateCertificates", "runtimeRequestTimeout", "seccompDefault",
         "serializeImagePulls", "serverTLSBootstrap", "shutdownGracePeriod",
         "shutdownGracePeriodByPodPriority", "shutdownGracePeriodCriticalPods", "singleProcessOOMKill",
-        "staticPodURL", "staticPodURLHeader", "streamingConnectionIdleTimeout", "systemCgroups",
+        "staticPodURL", "staticPodURLHeader", "systemCgroups",
         "systemReserved", "systemReservedCgroup", "tlsCipherSuites", "tlsMinVersion",
         "topologyManagerPolicy", "topologyManagerPolicyOptions", "topologyManagerScope", "tracing",
         "volumePluginDir", "volumeStatsAggPeriod",

@@ -367,6 +367,10 @@ const struct setting config_settings[] = {
         { .flag = "sync-frequency", .arg = "DUR", .key = "syncFrequency", .type = S_PERIOD,
           FIELD(sync_frequency), .opts = S_DURATION_KIND, .def = "1m",
           .help = "resync of every pod (syncFrequency) [1m0s]" },
+        { .flag = "streaming-connection-idle-timeout", .arg = "DUR", .key = "streamingConnectionIdleTimeout",
+          .type = S_PERIOD, FIELD(streaming_idle_timeout), .opts = S_DURATION_KIND, .def = "4h",
+          .help = "an exec, attach or port-forward with no traffic either way\nends after this long "
+                  "(streamingConnectionIdleTimeout) [4h0m0s]" },
         { .flag = "container-log-max-size", .arg = "Q", .key = "containerLogMaxSize", .type = S_QUANTITY,
           FIELD(container_log_max_size), .def = "10Mi",
           .help = "rotate a container log at this size (containerLogMaxSize)\n[10Mi]" },

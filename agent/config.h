@@ -18,6 +18,7 @@ struct nodelet_config {
         char *pod_manifest_path;    /* --pod-manifest-path / staticPodPath */
         usec_t file_check_frequency; /* fileCheckFrequency, 20 s */
         usec_t sync_frequency;       /* syncFrequency, 1 min */
+        usec_t streaming_idle_timeout; /* streamingConnectionIdleTimeout, 4 h */
         char *runtime_path;         /* --container-runtime-path, "crun" */
         char *shim_path;            /* default: nodelet-shim beside the nodelet binary */
         char *cni_conf_dir;         /* --cni-conf-dir, /etc/cni/net.d */

@@ -112,6 +112,7 @@ int manager_start_node_server(struct manager *m) {
                 },
                 .health = health,
                 .health_userdata = m,
+                .streaming_idle_timeout = c->streaming_idle_timeout,
         };
         if (sc.port == 0 && sc.healthz_port == 0)
                 return 0;

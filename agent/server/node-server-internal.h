@@ -65,6 +65,7 @@ struct node_server {
         const char *(*health)(void *userdata);
         void *health_userdata;
         unsigned max_connections, max_streams;
+        usec_t streaming_idle_timeout;
         int ctl_fd; /* in a connection's child: its end of the control socket, else -1 */
         pid_t pid; /* the daemon's, for the process_* metrics */
         SSL_CTX *ssl;

@@ -473,6 +473,7 @@ int node_server_new(sd_event *event, const struct node_server_config *cfg, struc
                 .health_userdata = cfg->health_userdata,
                 .max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS,
                 .max_streams = cfg->max_streams ? cfg->max_streams : DEFAULT_MAX_STREAMS,
+                .streaming_idle_timeout = cfg->streaming_idle_timeout,
                 .ctl_fd = -1,
                 .pid = getpid(),
                 .listeners = {{.fd = -1, .port = -1}, {.fd = -1, .port = -1}},

@@ -70,6 +70,7 @@ struct node_server_config {
          * 429; the other authenticated requests are short and never wait for either. */
         unsigned max_connections;
         unsigned max_streams;
+        usec_t streaming_idle_timeout; /* exec/attach/port-forward with no traffic end; 0: 4 h */
         /* /healthz: NULL when healthy, else what is wrong (runs in the child); NULL: healthy */
         const char *(*health)(void *userdata);
         void *health_userdata;

@@ -255,7 +255,7 @@ static bool serve_exec(struct conn *c, const struct request *rq, const struct ta
         x.proc = (struct cri_exec_process){ .pid = -1, .pidfd = -1, .stdin_fd = -1, .stdout_fd = -1,
                                             .stderr_fd = -1, .pty = -1, .attach_fd = -1 };
         struct stream_exec_ops ops = { .start = exec_start, .resize = exec_resize, .wait = exec_wait };
-        struct stream_limits limits = {};
+        struct stream_limits limits = { .idle_timeout = c->s->streaming_idle_timeout };
         session = true;
         int r = stream_exec_serve(&sc, up, &opts, &ops, &x, &limits, rq->raw + rq->head_len,
                                   rq->len - rq->head_len, &err);
@@ -391,7 +391,7 @@ static bool serve_portforward(struct conn *c, const struct request *rq, const st
         struct stream_conn sc;
         stream_conn_for(c, &sc);
         struct stream_portforward_ops ops = { .connect = pf_connect };
-        struct stream_limits limits = {};
+        struct stream_limits limits = { .idle_timeout = c->s->streaming_idle_timeout };
         session = true;
         (void) stream_portforward_serve(&sc, up, ports, n_ports, &ops, &p, t->pod, strempty(f.uid), &limits,
                                         rq->raw + rq->head_len, rq->len - rq->head_len, &err);

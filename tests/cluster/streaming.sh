@@ -128,6 +128,20 @@ out=$(n10250 -X POST --cert "$ADMIN_CERT" --key "$ADMIN_KEY" "https://127.0.0.1:
 code=$(n10250 -o /dev/null -w '%{http_code}' -X POST --cert "$ADMIN_CERT" --key "$ADMIN_KEY" "https://127.0.0.1:$PORT/exec/default/nosuchpod/c?command=id&output=1")
 [ "$code" = 404 ] && ok || bad "exec in a pod that does not exist: 404 (got $code)"
 
+# streamingConnectionIdleTimeout: a session with no traffic either way ends (and its command
+# with it), the connection closed as the kubelet closes it (kubectl may exit 0); the daemon
+# restarted with 2 s (pods keep running)
+stop_daemon
+EXTRA_ARGS+=(--streaming-connection-idle-timeout 2s)
+start_daemon
+kwait "node Ready after the restart" 60 '.status.conditions[] | select(.type=="Ready") | .status == "True"' node "$NODE"
+start=$(date +%s)
+timeout 60 "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" exec shell -c c -- sleep 4713 >/dev/null 2>&1; rc=$?
+took=$(($(date +%s) - start))
+gone=0
+for _ in $(seq 20); do pgrep -f '^sleep 4713$' >/dev/null || { gone=1; break; }; sleep 0.5; done
+[ $rc != 124 ] && [ $took -lt 30 ] && [ $gone = 1 ] && ok || bad "an idle exec ends after the idle timeout (rc $rc after ${took}s, process gone: $gone)"
+
 stop_daemon
 if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$T/daemon.log"; then
         bad "sanitizer reports in the daemon's log"; grep -A12 "ERROR: \|runtime error:" "$T/daemon.log" | head -40
