@@ -33,6 +33,13 @@ fig() { # KEY FMT
         printf '%s / %s (%s)' "$($2 "$m")" "$($2 "$p")" "$n"
 }
 cmd_of() { get "$1" 6; }
+# tput_of2 KEY: MiB/s of stream.bytes at the median time (KEY: seconds)
+tput_of2() {
+        local b m
+        b=$(get stream.bytes 2) m=$(get "$1" 2)
+        [ -n "$b" ] && [ -n "$m" ] && [ "$m" != - ] || { echo "not measured"; return; }
+        awk -v b="$b" -v m="$m" 'BEGIN {printf "%.0f MiB/s", b / 1048576 / m}'
+}
 
 PULLS=(pull.nodelet.big pull.podman.big pull.skopeo.big import.nodelet.big import.podman.big pull.nodelet.busybox pull.podman.busybox import.nodelet.busybox)
 # tput_of KEY: MiB/s at the median time / at the p99 time (the slow tail)
@@ -283,6 +290,20 @@ Commands:
 
 $(for n in 1 10; do c=$(cmd_of "cluster.start.$n"); [ -n "$c" ] && printf -- '- %s pod(s): `bench/cluster-latency.sh %s REPEATS`: %s\n' "$n" "$n" "$c"; done)
 $(notes cluster | sed 's/^/- /')
+
+## Streams: kubectl exec and port-forward
+
+Through the same control plane: \`kubectl exec web -- true\` (kubectl's WebSocket to the API
+server, which speaks SPDY to the node server; the node server runs the runtime's exec) beside
+the runtime's own exec of the same command in the same container; and a file downloaded with
+curl through \`kubectl port-forward\` beside the same download straight to the pod's IP.
+
+| | kubectl / port-forward | floor / direct |
+|---|---|---|
+| exec round trip | $(fig stream.exec lat) | $(fig stream.exec.floor lat) |
+| download of $(awk -v b="$(get stream.bytes 2)" 'BEGIN {if (b) printf "%d MiB", b / 1048576; else printf "-"}') | $(tput_of2 stream.pf.s) | $(tput_of2 stream.direct.s) |
+
+$(notes stream | sed 's/^/- /')
 
 ## Where the time goes
 

@@ -96,6 +96,8 @@ echo "bench: image pull and import, $PULL_RUNS runs each" >&2
 bench/pull.sh "$PULL_RUNS"
 echo "bench: cluster mode, kubectl apply to running (real kube-apiserver)" >&2
 if [ "$QUICK" = 1 ]; then bench/cluster-latency.sh 1 2; else bench/cluster-latency.sh 1 10; bench/cluster-latency.sh 10 3; fi
+echo "bench: streams, kubectl exec round trip and port-forward throughput" >&2
+if [ "$QUICK" = 1 ]; then bench/stream.sh 5 64; else bench/stream.sh 20 256; fi
 if [ "$QUICK" != 1 ]; then
         echo "bench: profile of one pod start (strace timeline, callgrind)" >&2
         bench/profile.sh "$T/profile" crun 2>/dev/null

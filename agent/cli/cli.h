@@ -17,3 +17,4 @@ int cmd_describe(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_port_forward(int argc, char **argv);

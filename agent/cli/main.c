@@ -20,6 +20,7 @@ static int help(void) {
                "  logs POD [C]   Print a container's log (-p previous, -f follow).\n"
                "  exec POD -- C  Run a command in a running container.\n"
                "  attach POD     Attach to a running container's output (and -i: stdin).\n"
+               "  port-forward POD LOCAL:REMOTE  Forward a local port to a port in the pod.\n"
                "  images COMMAND Manage the node's images: pull, ls, inspect, rm, prune, import.\n"
                "  version        Print the version.\n"
                "  help           Show this help.\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv) {
                 return cmd_exec(argc - 1, argv + 1);
         if (streq(cmd, "attach"))
                 return cmd_attach(argc - 1, argv + 1);
+        if (streq(cmd, "port-forward"))
+                return cmd_port_forward(argc - 1, argv + 1);
         if (streq(cmd, "version") || streq(cmd, "--version")) {
                 printf("nodelet %s\n", NODELET_VERSION);
                 return 0;

@@ -5,13 +5,19 @@
 #include <getopt.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 
 #include "cli.h"
 #include "agent/state/state.h"
+#include "common/fs.h"
 #include "common/time-util.h"
 #include "cri/cri.h"
 #include "cri/layout.h"
@@ -297,6 +303,153 @@ static int pod_attach(const struct cli_opts *o, const char *name) {
         return 0;
 }
 
+/* ---- nodelet port-forward: kubectl port-forward's job in static mode -------------------- */
+
+/* Copy both ways between two sockets until both directions ended. */
+static void relay(int a, int b) {
+        char buf[32 * 1024];
+        bool open_in[2] = { true, true }; /* a->b, b->a */
+        int fds[2] = { a, b };
+        while (open_in[0] || open_in[1]) {
+                struct pollfd p[2] = { { .fd = open_in[0] ? a : -1, .events = POLLIN },
+                                       { .fd = open_in[1] ? b : -1, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                for (int i = 0; i < 2; i++) {
+                        if (!open_in[i] || !p[i].revents)
+                                continue;
+                        ssize_t k = read(fds[i], buf, sizeof(buf));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0 || nl_write_all(fds[1 - i], buf, (size_t) k) < 0) {
+                                open_in[i] = false;
+                                (void) shutdown(fds[1 - i], SHUT_WR);
+                        }
+                }
+        }
+}
+
+struct forward {
+        uint16_t local, remote;
+        int listener;
+};
+
+static int parse_forward(const char *arg, struct forward *f) {
+        int64_t l, r;
+        const char *colon = strchr(arg, ':');
+        _cleanup_free_ char *left = colon ? strndup(arg, (size_t) (colon - arg)) : strdup(arg);
+        if (!left || nl_parse_int64(left, 1, 65535, &l) < 0 || nl_parse_int64(colon ? colon + 1 : arg, 1, 65535, &r) < 0)
+                return -EINVAL;
+        *f = (struct forward){ .local = (uint16_t) l, .remote = (uint16_t) r, .listener = -1 };
+        return 0;
+}
+
+static int pod_port_forward(const struct cli_opts *o, const char *name, char **specs, size_t n) {
+        struct forward *fw = calloc(n, sizeof(*fw));
+        if (!fw)
+                return 1;
+        for (size_t i = 0; i < n; i++)
+                if (parse_forward(specs[i], &fw[i]) < 0) {
+                        fprintf(stderr, "nodelet port-forward: \"%s\": want LOCAL:REMOTE or PORT (1-65535)\n", specs[i]);
+                        free(fw);
+                        return 2;
+                }
+        json_t *all = load_pods(o);
+        json_t *p = find_pod(o, all, name);
+        const char *uid = json_string_value(json_object_get(json_object_get(p, "metadata"), "uid"));
+        _cleanup_free_ char *id_path = uid ? layout_pod_file(o->root_dir, uid, LAYOUT_SANDBOX_ID) : NULL, *sb_id = NULL;
+        struct cri_config cfg = { .root_dir = o->root_dir, .run_dir = o->run_dir };
+        struct sandbox *sb = NULL;
+        nl_error err = NL_ERROR_INIT;
+        int netns = -1, rc = 1;
+        if (!p) {
+                fprintf(stderr, "nodelet port-forward: pod not found\n");
+                goto out;
+        }
+        if (!id_path || nl_read_file(id_path, 128, true, &sb_id, NULL) < 0 ||
+            (sb_id[strcspn(sb_id, "\n")] = '\0', cri_sandbox_load(&cfg, sb_id, &sb, &err) < 0)) {
+                fprintf(stderr, "nodelet port-forward: pod %s has no sandbox%s%s\n", name, err.msg ? ": " : "", strempty(err.msg));
+                goto out;
+        }
+        if (sb->netns_path && (netns = open(sb->netns_path, O_RDONLY | O_CLOEXEC)) < 0) {
+                fprintf(stderr, "nodelet port-forward: open the pod's network namespace: %m\n");
+                goto out;
+        }
+        /* the listeners in the node's network namespace, then ours becomes the pod's: every
+         * connection we make from here on is made inside the pod, as the kubelet's are */
+        for (size_t i = 0; i < n; i++) {
+                struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(fw[i].local),
+                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                int one = 1;
+                fw[i].listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fw[i].listener < 0 || setsockopt(fw[i].listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+                    bind(fw[i].listener, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fw[i].listener, 64) < 0) {
+                        fprintf(stderr, "nodelet port-forward: listen on 127.0.0.1:%u: %m\n", fw[i].local);
+                        goto out;
+                }
+                printf("Forwarding from 127.0.0.1:%u -> %u\n", fw[i].local, fw[i].remote);
+        }
+        fflush(stdout);
+        if (netns >= 0 && setns(netns, CLONE_NEWNET) < 0) {
+                fprintf(stderr, "nodelet port-forward: enter the pod's network namespace: %m\n");
+                goto out;
+        }
+        /* connections are children, never waited for */
+        struct sigaction sa_chld = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
+        (void) sigaction(SIGCHLD, &sa_chld, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        for (;;) {
+                struct pollfd pf[64];
+                size_t np = n < 64 ? n : 64;
+                for (size_t i = 0; i < np; i++)
+                        pf[i] = (struct pollfd){ .fd = fw[i].listener, .events = POLLIN };
+                if (poll(pf, np, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                for (size_t i = 0; i < np; i++) {
+                        if (!pf[i].revents)
+                                continue;
+                        int c = accept4(fw[i].listener, NULL, NULL, SOCK_CLOEXEC);
+                        if (c < 0)
+                                continue;
+                        printf("Handling connection for %u\n", fw[i].local);
+                        fflush(stdout);
+                        pid_t pid = fork();
+                        if (pid == 0) {
+                                struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(fw[i].remote),
+                                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                                int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                                if (s < 0 || connect(s, (struct sockaddr *) &to, sizeof(to)) < 0) {
+                                        /* kubectl's words for the same failure */
+                                        fprintf(stderr, "error forwarding port %u to pod %s: failed to connect to localhost:%u inside the pod's network namespace: %m\n",
+                                                fw[i].remote, name, fw[i].remote);
+                                        _exit(1);
+                                }
+                                relay(c, s);
+                                _exit(0);
+                        }
+                        close(c);
+                }
+        }
+        rc = 0;
+out:
+        for (size_t i = 0; i < n; i++)
+                if (fw[i].listener >= 0)
+                        close(fw[i].listener);
+        free(fw);
+        if (netns >= 0)
+                close(netns);
+        sandbox_free(sb);
+        nl_error_clear(&err);
+        json_decref(all);
+        return rc;
+}
+
 static void print_kv_map(const char *title, json_t *map) {
         printf("%-18s", title);
         if (!json_object_size(map)) {
@@ -416,6 +569,7 @@ static void cli_usage(FILE *f) {
                    "  nodelet logs POD [CONTAINER] [-p] [-f] [--timestamps] [--tail N]\n"
                    "  nodelet exec POD [-c CONTAINER] [-t] -- COMMAND [ARG...]\n"
                    "  nodelet attach POD [-c CONTAINER] [-i] [-t] its live output (and -i: stdin)\n"
+                   "  nodelet port-forward POD LOCAL:REMOTE|PORT...  127.0.0.1:LOCAL to the pod's REMOTE\n"
                    "\n"
                    "Options:\n"
                    "  -n, --namespace NS      the pod's namespace (default \"default\")\n"
@@ -521,6 +675,14 @@ static int run_attach(struct cli_opts *o, int n, char **rest) {
         return pod_attach(o, rest[0]);
 }
 
+static int run_port_forward(struct cli_opts *o, int n, char **rest) {
+        if (n < 2) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return pod_port_forward(o, rest[0], rest + 1, (size_t) n - 1);
+}
+
 static int run_describe(struct cli_opts *o, int n, char **rest) {
         if (n == 2 && (streq(rest[0], "pod") || streq(rest[0], "pods")))
                 return pod_describe(o, rest[1]);
@@ -564,4 +726,8 @@ int cmd_describe(int argc, char **argv) {
 
 int cmd_attach(int argc, char **argv) {
         return cli_main(argc, argv, run_attach);
+}
+
+int cmd_port_forward(int argc, char **argv) {
+        return cli_main(argc, argv, run_port_forward);
 }

@@ -4,7 +4,7 @@
 # shim's attach socket (the code kubectl attach uses through the node server), `stdinOnce`
 # closes stdin after the first attach, a tty container's terminal gets the attach's size, and
 # attach keeps working after the daemon restarts. `nodelet exec` beside it.
-# Needs root, crun, jq, socat, script (util-linux).
+# `nodelet port-forward` beside them. Needs root, crun, jq, socat, curl, script (util-linux).
 SUITE=attach BRIDGE=nlattach SUBNET=10.99.16.0/24
 . "$(dirname "$0")/lib/node.sh"
 cli() { "$NODELET" "$@" "${ARGS[@]}"; }
@@ -31,12 +31,16 @@ manifest term "  containers:
     stdin: true
     tty: true
     command: [sh]"
+manifest web "  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'mkdir -p /w && echo served-by-pod > /w/index.html && exec httpd -f -p 8080 -h /w']"
 manifest nostdin "  containers:
   - name: c
     image: $IMG
     command: [sh, -c, 'if read l; then echo \"unexpected:\$l\"; else echo no-stdin; fi; sleep 3600']"
 start_daemon
-for p in reader once ticker term nostdin; do check "$p runs" "$p" 60 '.status.phase == "Running"'; done
+for p in reader once ticker term nostdin web; do check "$p runs" "$p" 60 '.status.phase == "Running"'; done
 name() { echo "$1-$NODE"; }
 
 # live output: what the container writes while attached, never what it wrote before
@@ -75,6 +79,23 @@ start_daemon
 sleep 1
 out=$(printf 'after-restart\n' | timeout 3 "$NODELET" attach -i "$(name reader)" "${ARGS[@]}" 2>/dev/null)
 printf '%s\n' "$out" | grep -qx 'got:after-restart' && ok || bad "attach after a daemon restart ($out)"
+
+# port-forward: a local port to the pod's, connections made inside the pod's network namespace
+lp=18600; while ss -Htln "sport = :$lp" | grep -q .; do lp=$((lp + 1)); done
+"$NODELET" port-forward "$(name web)" "$lp:8080" "$((lp + 1)):9999" "${ARGS[@]}" >"$T/pf.out" 2>"$T/pf.err" &
+pf=$!
+for _ in $(seq 40); do curl -s --max-time 1 "http://127.0.0.1:$lp/" >/dev/null && break; sleep 0.25; done
+out=$(curl -s --max-time 5 "http://127.0.0.1:$lp/")
+[ "$out" = served-by-pod ] && ok || bad "port-forward: curl through it ($out; $(cat "$T/pf.err"))"
+curl -s --max-time 5 "http://127.0.0.1:$lp/" >"$T/pf1" & c1=$!
+curl -s --max-time 5 "http://127.0.0.1:$lp/" >"$T/pf2" & c2=$!
+wait $c1 $c2
+[ "$(cat "$T/pf1")" = served-by-pod ] && [ "$(cat "$T/pf2")" = served-by-pod ] && ok || bad "port-forward: two connections at once"
+# the pod's loopback, not the node's: nothing listens on 9999 in the pod
+out=$(curl -s --max-time 5 "http://127.0.0.1:$((lp + 1))/" 2>&1); sleep 0.5
+[ -z "$out" ] && grep -q "error forwarding port 9999" "$T/pf.err" && ok || bad "port-forward: a closed port is reported ($(cat "$T/pf.err"))"
+grep -q "^Forwarding from 127.0.0.1:$lp -> 8080$" "$T/pf.out" && ok || bad "port-forward says what it forwards ($(cat "$T/pf.out"))"
+kill $pf 2>/dev/null; wait $pf 2>/dev/null
 
 # exec beside it: exit code and output
 out=$("$NODELET" exec "$(name reader)" "${ARGS[@]}" -- sh -c 'echo in-container; exit 3'); rc=$?
