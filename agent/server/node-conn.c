@@ -323,11 +323,27 @@ static bool token_char(char ch) {
         return ch > ' ' && ch < 127 && !strchr("()<>@,;:\\\"/[]?={}", ch);
 }
 
+/* Where the head in rq->raw[from..len) ends (the empty line); sets rq->head_len. */
+static char *head_end(struct request *rq, size_t from) {
+        for (size_t i = from; i < rq->len; i++) {
+                if (rq->raw[i] != '\n')
+                        continue;
+                if (i + 1 < rq->len && rq->raw[i + 1] == '\n') {
+                        rq->head_len = i + 2;
+                        return rq->raw + i + 1;
+                }
+                if (i + 2 < rq->len && rq->raw[i + 1] == '\r' && rq->raw[i + 2] == '\n') {
+                        rq->head_len = i + 3;
+                        return rq->raw + i + 1;
+                }
+        }
+        return NULL;
+}
+
 /* Read the request head; returns the HTTP status to refuse it with, 0 when it parsed, -1 when
  * the connection is to be dropped without an answer (closed early, timed out). */
 static int request_read(struct conn *c, struct request *rq) {
-        char *end = NULL;
-        while (!end) {
+        for (;;) {
                 if (rq->len >= HEADER_MAX)
                         return 431;
                 ssize_t n = conn_recv(c, rq->raw + rq->len, HEADER_MAX - rq->len);
@@ -336,18 +352,15 @@ static int request_read(struct conn *c, struct request *rq) {
                 size_t from = rq->len > 3 ? rq->len - 3 : 0;
                 rq->len += (size_t) n;
                 rq->raw[rq->len] = '\0';
-                for (size_t i = from; i < rq->len && !end; i++) {
-                        if (rq->raw[i] != '\n')
-                                continue;
-                        if (i + 1 < rq->len && rq->raw[i + 1] == '\n') {
-                                end = rq->raw + i + 1;
-                                rq->head_len = i + 2;
-                        } else if (i + 2 < rq->len && rq->raw[i + 1] == '\r' && rq->raw[i + 2] == '\n') {
-                                end = rq->raw + i + 1;
-                                rq->head_len = i + 3;
-                        }
-                }
+                if (head_end(rq, from))
+                        return node_request_parse(rq);
         }
+}
+
+int node_request_parse(struct request *rq) {
+        char *end = head_end(rq, 0);
+        if (!end)
+                return rq->len >= HEADER_MAX ? 431 : 400;
         /* the head as it came, for the upgrades (all of its headers); raw[head_len..len) is
          * what the client sent after it (a session's first bytes) */
         memcpy(rq->head, rq->raw, rq->head_len);

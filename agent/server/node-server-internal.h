@@ -115,6 +115,10 @@ struct request {
         bool trailing_slash;
 };
 
+/* The request head in rq->raw[0..len) (NUL-terminated at len): 0 when it parsed (rq's fields
+ * point into raw), else the HTTP status to refuse it with. */
+int node_request_parse(struct request *rq);
+
 /* Answers on the connection (node-conn.c). */
 int send_text(struct conn *c, int status, const char *msg);
 /* A long-lived request (logs -f, a stream) takes a slot of its budget; false: refused (429
