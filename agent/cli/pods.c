@@ -225,7 +225,10 @@ static int pod_logs(const struct cli_opts *o, const char *name, const char *cont
         return r < 0 && r != -EPIPE ? 1 : 0;
 }
 
-static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
+/* The running container exec and attach reach: its runtime's name and its ID, or -1 with
+ * the reason printed for command cmd. */
+static int running_container(const struct cli_opts *o, const char *name, const char *cmd, char **ret_runtime,
+                             char **ret_id) {
         json_t *all = load_pods(o);
         json_t *p = find_pod(o, all, name);
         bool init = false;
@@ -233,13 +236,21 @@ static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
         const char *cid = c ? json_string_value(json_object_get(c, "containerID")) : NULL;
         const char *sep = cid ? strstr(cid, "://") : NULL;
         if (!sep || !json_object_get(json_object_get(c, "state"), "running")) {
-                fprintf(stderr, "nodelet exec: %s\n", !p ? "pod not found" : !c ? "container not found" : "container is not running");
+                fprintf(stderr, "nodelet %s: %s\n", cmd, !p ? "pod not found" : !c ? "container not found" : "container is not running");
                 json_decref(all);
-                return 1;
+                return -1;
         }
-        _cleanup_free_ char *runtime = strndup(cid, (size_t) (sep - cid)), *id = strdup(sep + 3);
-        _cleanup_free_ char *root = layout_runtime_root(o->run_dir, runtime);
+        *ret_runtime = strndup(cid, (size_t) (sep - cid));
+        *ret_id = strdup(sep + 3);
         json_decref(all);
+        return *ret_runtime && *ret_id ? 0 : -1;
+}
+
+static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
+        _cleanup_free_ char *runtime = NULL, *id = NULL;
+        if (running_container(o, name, "exec", &runtime, &id) < 0)
+                return 1;
+        _cleanup_free_ char *root = layout_runtime_root(o->run_dir, runtime);
         size_t n = 0;
         while (argv[n])
                 n++;
@@ -263,19 +274,9 @@ static int pod_exec(const struct cli_opts *o, const char *name, char **argv) {
 /* nodelet attach: the container's live output, and with -i our stdin to its stdin, through
  * the shim's attach socket (the code kubectl attach reaches through the node server). */
 static int pod_attach(const struct cli_opts *o, const char *name) {
-        json_t *all = load_pods(o);
-        json_t *p = find_pod(o, all, name);
-        bool init = false;
-        json_t *c = p ? container_of(p, o->container, &init) : NULL;
-        const char *cid = c ? json_string_value(json_object_get(c, "containerID")) : NULL;
-        const char *sep = cid ? strstr(cid, "://") : NULL;
-        if (!sep || !json_object_get(json_object_get(c, "state"), "running")) {
-                fprintf(stderr, "nodelet attach: %s\n", !p ? "pod not found" : !c ? "container not found" : "container is not running");
-                json_decref(all);
+        _cleanup_free_ char *runtime = NULL, *id = NULL;
+        if (running_container(o, name, "attach", &runtime, &id) < 0)
                 return 1;
-        }
-        _cleanup_free_ char *id = strdup(sep + 3);
-        json_decref(all);
         struct cri_config cfg = { .root_dir = o->root_dir, .run_dir = o->run_dir };
         struct winsize ws = {};
         struct termios saved, raw;

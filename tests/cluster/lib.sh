@@ -38,6 +38,16 @@ kwait() { # DESCRIPTION TIMEOUT JQ-EXPR KUBECTL-GET-ARGS...
         return 1
 }
 apply() { k apply -f - >/dev/null; }
+# The suite's end: the daemon stopped, its sanitizer reports (make test SANITIZE=1 builds) are
+# failures, the summary line and the exit status.
+finish_suite() {
+        stop_daemon
+        if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$T/daemon.log"; then
+                bad "sanitizer reports in the daemon's log"; grep -A12 "ERROR: \|runtime error:" "$T/daemon.log" | head -40
+        else ok; fi
+        echo "$SUITE: $pass passed, $fail failed"
+        [ "$fail" = 0 ]
+}
 pod() { # NAME SPEC-YAML: a pod bound to our node
         printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: default\nspec:\n  nodeName: %s\n  automountServiceAccountToken: false\n  terminationGracePeriodSeconds: 5\n%s\n' "$1" "$NODE" "$2" | apply
 }

@@ -142,9 +142,4 @@ gone=0
 for _ in $(seq 20); do pgrep -f '^sleep 4713$' >/dev/null || { gone=1; break; }; sleep 0.5; done
 [ $rc != 124 ] && [ $took -lt 30 ] && [ $gone = 1 ] && ok || bad "an idle exec ends after the idle timeout (rc $rc after ${took}s, process gone: $gone)"
 
-stop_daemon
-if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$T/daemon.log"; then
-        bad "sanitizer reports in the daemon's log"; grep -A12 "ERROR: \|runtime error:" "$T/daemon.log" | head -40
-else ok; fi
-echo "$SUITE: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish_suite
