@@ -42,6 +42,8 @@ struct exec {
          * what it runs sees the client's size from its first instruction */
         bool awaiting_size;
         usec_t size_deadline;
+        bool have_size; /* a size came before the start: sent again once the process runs */
+        uint16_t width, height;
 
         struct stream_process proc;
         struct stream_buf stdin_buf;
@@ -120,6 +122,10 @@ static void start(struct exec *e) {
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 if (*fds[i] >= 0)
                         stream_set_nonblock(*fds[i]);
+        /* a size that came before the process: resize() is called before start() (a starter
+         * may use it) and again now, for a starter that had no terminal to size yet */
+        if (e->have_size && e->opts->tty && e->ops->resize)
+                e->ops->resize(e->userdata, e->width, e->height);
         if (!e->opts->stdin)
                 close_fd(&e->proc.stdin_fd);
         e->out_eof[1] = e->proc.stdout_fd < 0;
@@ -132,6 +138,11 @@ static void on_resize(void *userdata, uint16_t w, uint16_t h) {
         struct exec *e = userdata;
         if (e->opts->tty && e->ops->resize)
                 e->ops->resize(e->userdata, w, h);
+        if (e->phase != PHASE_RUNNING) {
+                e->have_size = true;
+                e->width = w;
+                e->height = h;
+        }
         if (e->awaiting_size)
                 start(e);
 }

@@ -464,7 +464,9 @@ struct stream_process {
 struct stream_exec_ops {
         /* The client's streams are all there: start the process (exec) or attach to it. */
         int (*start)(void *userdata, struct stream_process *ret, nl_error *err);
-        /* A terminal size from the resize stream (tty sessions). */
+        /* A terminal size from the resize stream (tty sessions). The first may come before
+         * start() (a terminal's process waits up to STREAM_FIRST_SIZE_WAIT for it); the last
+         * size seen before start() is given again right after it. */
         void (*resize)(void *userdata, uint16_t width, uint16_t height);
         /* The process ended: its result. A failure here is reported as the runtime's error. */
         int (*wait)(void *userdata, struct stream_result *ret);
