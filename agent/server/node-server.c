@@ -421,7 +421,7 @@ void node_server_free(struct node_server *s) {
                 ch->src = NULL;
                 kill(ch->pid, SIGKILL);
                 (void) waitpid(ch->pid, NULL, 0);
-                free(ch);
+                child_free(ch); /* its control socket's source too */
         }
         free(s->children);
         SSL_CTX_free(s->ssl);
