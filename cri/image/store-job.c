@@ -144,14 +144,17 @@ static int job_start(struct image_store *s, sd_event *event, const char *what, j
                 child_main(parent, s, work, arg, p[1]);
         }
         close(p[1]);
-        j = calloc(1, sizeof(*j));
-        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (!j || pidfd < 0) {
-                r = !j ? -ENOMEM : -errno;
+        j = malloc(sizeof(*j));
+        if (!j) {
+                r = -ENOMEM;
                 goto fail;
         }
-        *j = (struct image_store_job){.pid = pid, .fd = p[0], .done = done, .userdata = userdata};
-        p[0] = -1;
+        *j = (struct image_store_job){.pid = pid, .fd = TAKE_FD(p[0]), .done = done, .userdata = userdata};
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+                r = -errno;
+                goto fail;
+        }
         r = sd_event_add_io(event, &j->watch, pidfd, EPOLLIN, on_exit_ready, j);
         if (r < 0)
                 goto fail;
