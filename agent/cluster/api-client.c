@@ -242,17 +242,15 @@ void api_client_free(struct api_client *c) {
 /* The easy handle both the loop's requests and the children's blocking calls use. */
 static CURL *make_easy(const struct kubeconfig *kc, const char *user_agent, const char *method, const char *path,
                        const char *body, const char *content_type, struct curl_slist **headers, char *errbuf) {
-        _cleanup_free_ char *url = nl_strdupf("%s%s", kc->server, path);
-        CURL *e = url ? curl_easy_init() : NULL;
+        CURL *e = curl_easy_init();
         if (!e)
                 return NULL;
         _cleanup_free_ char *ct = nl_strdupf("Content-Type: %s", content_type ? content_type : "application/json");
         struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
         if (h && body && ct)
                 h = curl_slist_append(h, ct);
-        bool ok = h && kubeconfig_apply(kc, e, &h) == 0;
-        ok = ok && curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK &&
+        bool ok = h && kubeconfig_apply(kc, e, path, &h) == 0;
+        ok = ok && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_HTTPHEADER, h) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&

@@ -19,6 +19,13 @@ struct kubeconfig {
         char *path;
         char *server;          /* https://host:port, no trailing slash */
         char *tls_server_name; /* clusters[].cluster.tls-server-name */
+        /* With tls-server-name on an https server: requests name that host in their URL (so
+         * libcurl verifies the certificate against it and sends it as SNI), connect to the
+         * server's own address (connect_to, CURLOPT_CONNECT_TO) and send its authority as
+         * Host. NULL otherwise. */
+        char *tls_url_base;    /* "https://<tls-server-name>:<port>[/prefix]" */
+        struct curl_slist *connect_to;
+        char *host_header;     /* "Host: <server's host>:<port>" */
         bool insecure;         /* insecure-skip-tls-verify */
         char *ca_file, *ca_data;
         size_t ca_data_len;
@@ -36,9 +43,10 @@ int kubeconfig_load(const char *path, const char *context, struct kubeconfig *re
 int kubeconfig_parse(const char *buf, size_t len, const char *dir, const char *context, struct kubeconfig *ret,
                      nl_error *err);
 void kubeconfig_done(struct kubeconfig *kc);
-/* Set TLS (CA, client certificate/key, verification) on an easy handle and append the
- * Authorization header (bearer token) to *headers. */
-int kubeconfig_apply(const struct kubeconfig *kc, CURL *easy, struct curl_slist **headers);
+/* Set the URL (server + path), TLS (CA, client certificate/key, verification, the name the
+ * certificate must carry) on an easy handle and append the Host (with tls-server-name) and
+ * Authorization (bearer token) headers to *headers. */
+int kubeconfig_apply(const struct kubeconfig *kc, CURL *easy, const char *path, struct curl_slist **headers);
 
 /* ==== the asynchronous client (agent/api-client.c) =========================================== */
 

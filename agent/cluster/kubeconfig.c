@@ -70,6 +70,67 @@ static int path_field(json_t *obj, const char *key, const char *dir, const char 
         return *ret ? 0 : -ENOMEM;
 }
 
+/* tls-server-name, as client-go's rest.TLSClientConfig.ServerName (which the kubelet's
+ * kubeconfig loading fills from it): the name sent as SNI and checked against the server's
+ * certificate, while the connection still goes to `server`. libcurl (7.88 here) has no option
+ * for "verify this other name": the URL names tls-server-name, CURLOPT_CONNECT_TO sends the
+ * connection to the server's host and port, and Host: keeps the server's authority, as
+ * client-go's requests carry it. An http server has no TLS: the name is unused, as in Go. */
+static bool dns_name_ok(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' || strstr(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                      *p == '.'))
+                        return false;
+        return true;
+}
+
+static int tls_server_name_setup(struct kubeconfig *kc, const char *file, const char *cluster, nl_error *err) {
+        if (!dns_name_ok(kc->tls_server_name))
+                return nl_error_set(err, -EINVAL,
+                                    "%s: cluster \"%s\": tls-server-name must be a DNS name or an IPv4 address, got \"%s\"",
+                                    file, cluster, kc->tls_server_name);
+        if (strncmp(kc->server, "https://", 8) != 0)
+                return 0;
+        CURLU *u = curl_url();
+        char *host = NULL, *port = NULL, *explicit_port = NULL, *base = NULL;
+        _cleanup_free_ char *to = NULL;
+        int r = -ENOMEM;
+        if (!u)
+                goto out;
+        if (curl_url_set(u, CURLUPART_URL, kc->server, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+            curl_url_set(u, CURLUPART_HOST, kc->tls_server_name, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_URL, &base, 0) != CURLUE_OK) {
+                r = nl_error_set(err, -EINVAL, "%s: cluster \"%s\": server \"%s\" with tls-server-name \"%s\": not a URL libcurl takes",
+                                 file, cluster, kc->server, kc->tls_server_name);
+                goto out;
+        }
+        /* libcurl gives "https://name:6443/" for a server without a path: requests add theirs */
+        size_t n = strlen(base);
+        while (n > 0 && base[n - 1] == '/')
+                base[--n] = '\0';
+        to = nl_strdupf("%s::%s:%s", kc->tls_server_name, host, port);
+        kc->tls_url_base = strdup(base);
+        /* the Host a request to `server` carries: its port only when the URL has one */
+        if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) == CURLUE_OK)
+                kc->host_header = nl_strdupf("Host: %s:%s", host, explicit_port);
+        else
+                kc->host_header = nl_strdupf("Host: %s", host);
+        kc->connect_to = to ? curl_slist_append(NULL, to) : NULL;
+        r = kc->tls_url_base && kc->host_header && kc->connect_to ? 0 : -ENOMEM;
+out:
+        curl_free(host);
+        curl_free(port);
+        curl_free(explicit_port);
+        curl_free(base);
+        curl_url_cleanup(u);
+        return r;
+}
+
 int kubeconfig_parse(const char *buf, size_t len, const char *dir, const char *context, struct kubeconfig *ret,
                      nl_error *err) {
         const char *file = ret->path ? ret->path : "kubeconfig";
@@ -124,7 +185,9 @@ int kubeconfig_parse(const char *buf, size_t len, const char *dir, const char *c
         kc.insecure = json_is_true(insecure);
         if ((r = str_field(cluster, "tls-server-name", file, "cluster", &s, err)) < 0)
                 goto fail;
-        kc.tls_server_name = s ? strdup(s) : NULL;
+        kc.tls_server_name = s && *s ? strdup(s) : NULL;
+        if (kc.tls_server_name && (r = tls_server_name_setup(&kc, file, cluster_name, err)) < 0)
+                goto fail;
         if ((r = path_field(cluster, "certificate-authority", dir, file, "cluster", &kc.ca_file, err)) < 0 ||
             (r = data_field(cluster, "certificate-authority-data", file, "cluster", &kc.ca_data, &kc.ca_data_len, err)) <
                     0)
@@ -198,6 +261,9 @@ void kubeconfig_done(struct kubeconfig *kc) {
         free(kc->path);
         free(kc->server);
         free(kc->tls_server_name);
+        free(kc->tls_url_base);
+        curl_slist_free_all(kc->connect_to);
+        free(kc->host_header);
         free(kc->ca_file);
         free(kc->ca_data);
         free(kc->cert_file);
@@ -213,8 +279,16 @@ void kubeconfig_done(struct kubeconfig *kc) {
         *kc = (struct kubeconfig){};
 }
 
-int kubeconfig_apply(const struct kubeconfig *kc, CURL *e, struct curl_slist **headers) {
-        bool ok = true;
+int kubeconfig_apply(const struct kubeconfig *kc, CURL *e, const char *path, struct curl_slist **headers) {
+        _cleanup_free_ char *url = nl_strdupf("%s%s", kc->tls_url_base ?: kc->server, path);
+        bool ok = url && curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK;
+        if (kc->tls_url_base) {
+                struct curl_slist *n = curl_slist_append(*headers, kc->host_header);
+                if (!n)
+                        return -ENOMEM;
+                *headers = n;
+                ok = ok && curl_easy_setopt(e, CURLOPT_CONNECT_TO, kc->connect_to) == CURLE_OK;
+        }
         if (kc->insecure)
                 ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) == CURLE_OK &&
                      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) == CURLE_OK;
@@ -235,8 +309,6 @@ int kubeconfig_apply(const struct kubeconfig *kc, CURL *e, struct curl_slist **h
                      curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM") == CURLE_OK;
         } else if (kc->key_file)
                 ok = ok && curl_easy_setopt(e, CURLOPT_SSLKEY, kc->key_file) == CURLE_OK;
-        /* tls-server-name is read but not applied: libcurl checks the URL's host, and has no
-         * option to check another name without rewriting the connection target */
         if (!ok)
                 return -EIO;
         _cleanup_free_ char *token = NULL;

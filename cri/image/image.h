@@ -171,6 +171,28 @@ int image_store_read_blob(struct image_store *s, const char *digest, size_t max,
 int image_store_unpack_layer(struct image_store *s, const char *blob_digest, const char *media_type,
                              const char *diff_id, const char *chain_id, nl_error *err);
 bool image_store_has_layer(struct image_store *s, const char *chain_id);
+
+/* The two slow calls above, run in a forked child of the caller while its sd-event loop goes
+ * on: a layer of a million files or a blob of gigabytes takes minutes to unpack, sync or hash,
+ * and a daemon's loop must keep its probes, its Lease and its watchdog going meanwhile. The
+ * child does exactly what the blocking call does (the store stays crash-safe: a killed child
+ * is a crash) and sends "<code>\n<message>" through a pipe; the loop sees its exit on a
+ * pidfd, so SIGCHLD need not be blocked. done is called once, from the loop, never from the
+ * start call, after the job is gone (drop your pointer to it first thing). A start that fails
+ * returns -errno with err set and never calls done. */
+struct image_store_job;
+typedef void (*image_store_job_done_fn)(int r, const nl_error *err, void *userdata);
+int image_store_unpack_layer_async(struct image_store *s, sd_event *event, const char *blob_digest,
+                                   const char *media_type, const char *diff_id, const char *chain_id,
+                                   image_store_job_done_fn done, void *userdata, struct image_store_job **ret,
+                                   nl_error *err);
+int image_store_commit_blob_async(struct image_store *s, sd_event *event, const char *tmp_path,
+                                  const char *expected_digest, int64_t expected_size,
+                                  image_store_job_done_fn done, void *userdata, struct image_store_job **ret,
+                                  nl_error *err);
+/* Stop waiting: the child is killed (what it leaves is a crash's, cleared by the store) and
+ * reaped from the loop when it is gone; done is not called. Accepts NULL. */
+void image_store_job_cancel(struct image_store_job *j);
 char *image_store_layer_path(struct image_store *s, const char *chain_id); /* .../rootfs */
 
 struct image_info {

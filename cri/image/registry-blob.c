@@ -36,6 +36,7 @@ struct blob_job {
 
         char *tmp_path;
         int fd;
+        struct image_store_job *commit; /* verifying and moving it into the store, off the loop */
         uint64_t reported; /* bytes last reported as progress */
 
         struct blob_job *prev, *next;
@@ -67,6 +68,7 @@ static void job_free(struct blob_job *j) {
         http_request_free(j->req);
         auth_op_cancel(j->auth);
         sd_event_source_disable_unref(j->retry_timer);
+        image_store_job_cancel(j->commit);
         if (j->fd >= 0)
                 close(j->fd);
         if (j->tmp_path)
@@ -178,19 +180,11 @@ static void on_auth(int r, const nl_error *err, void *userdata) {
         attempt_start(j);
 }
 
-static void commit(struct blob_job *j) {
-        struct registry_client *c = j->client;
+static void on_committed(int r, const nl_error *cerr, void *userdata) {
+        struct blob_job *j = userdata;
         nl_error err = NL_ERROR_INIT;
-        int r;
 
-        report_progress(j, (uint64_t) j->size);
-        if (j->fd >= 0 && fsync(j->fd) < 0) {
-                job_fail(j, -errno, PULL_ERR_OTHER, "fetch blob %s: sync: %s", j->digest, strerror(errno));
-                return;
-        }
-        close(j->fd);
-        j->fd = -1;
-        r = image_store_commit_blob(c->store, j->tmp_path, j->digest, j->size, &err);
+        j->commit = NULL;
         if (r < 0) {
                 /* The size is right (we wrote exactly that many bytes), so a failed check is the
                  * content: the registry served bytes that are not this digest. */
@@ -198,17 +192,17 @@ static void commit(struct blob_job *j) {
                 (void) unlink(j->tmp_path);
                 free(j->tmp_path);
                 j->tmp_path = NULL;
+                const char *detail = cerr && cerr->msg ? cerr->msg : strerror(-r);
                 if (kind == PULL_ERR_DIGEST) {
                         /* The store says "blob <digest>: content has digest ...": keep the detail. */
-                        const char *detail = strempty(err.msg);
                         size_t dl = strlen(j->digest);
                         if (strncmp(detail, "blob ", 5) == 0 && strncmp(detail + 5, j->digest, dl) == 0 &&
                             strncmp(detail + 5 + dl, ": ", 2) == 0)
                                 detail += 7 + dl;
-                        _cleanup_free_ char *d = strdup(detail);
                         nl_error_set(&err, r, "blob %s from registry \"%s\" does not match its digest (%s)",
-                                     j->digest, j->repo->ep[j->ep].host, d ? d : "verification failed");
-                }
+                                     j->digest, j->repo->ep[j->ep].host, detail);
+                } else
+                        nl_error_set(&err, r, "%s", detail);
                 job_finish(j, r, kind, &err);
                 nl_error_clear(&err);
                 return;
@@ -216,6 +210,26 @@ static void commit(struct blob_job *j) {
         free(j->tmp_path);
         j->tmp_path = NULL; /* moved into the store */
         job_finish(j, 0, PULL_OK, NULL);
+}
+
+/* The store's digest check reads the whole blob again and syncs it: gigabytes of a layer take
+ * seconds to minutes, so it runs in a child of ours (image_store_commit_blob_async) and the
+ * download's slot stays taken until it is done. */
+static void commit(struct blob_job *j) {
+        struct registry_client *c = j->client;
+        nl_error err = NL_ERROR_INIT;
+        int r;
+
+        report_progress(j, (uint64_t) j->size);
+        if (j->fd >= 0)
+                close(j->fd);
+        j->fd = -1;
+        r = image_store_commit_blob_async(c->store, c->event, j->tmp_path, j->digest, j->size, on_committed, j,
+                                          &j->commit, &err);
+        if (r < 0) {
+                job_finish(j, r, PULL_ERR_OTHER, &err);
+                nl_error_clear(&err);
+        }
 }
 
 static void on_blob(http_request *req, void *userdata) {

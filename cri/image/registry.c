@@ -31,7 +31,8 @@ struct pull_job {
 
         struct reg_repo *repo;
         size_t ep;
-        sd_event_source *step; /* start, then one layer unpacked per dispatch */
+        sd_event_source *step; /* start, then the next layer's unpack started per dispatch */
+        struct image_store_job *unpack; /* the layer being unpacked, off the loop */
         http_request *req;
         struct auth_op *auth;
         bool auth_tried;
@@ -240,6 +241,7 @@ static void pull_free(struct pull_job *p) {
         pull_unlink(p);
         blob_detach(p->client, p);
         sd_event_source_disable_unref(p->step);
+        image_store_job_cancel(p->unpack);
         http_request_free(p->req);
         auth_op_cancel(p->auth);
         reg_repo_unref(p->repo);
@@ -737,35 +739,48 @@ static void record_image(struct pull_job *p) {
         pull_finish(p, 0, PULL_OK, &err);
 }
 
-/* One layer per dispatch of a defer source, in order, so timers and sockets get their turn
- * between layers.
- * image_store_unpack_layer() forks a child and waits for it: the one blocking call on the
- * loop. The daemon issue moves that wait onto a child source (sd_event_add_child with the
- * child's pidfd), which needs an asynchronous unpack in the store API. */
+static void on_unpacked(int r, const nl_error *err, void *userdata) {
+        struct pull_job *p = userdata;
+        size_t i = p->unpack_next - 1;
+
+        p->unpack = NULL;
+        if (r < 0) {
+                nl_error e = NL_ERROR_INIT;
+                nl_error_set(&e, r, "%s", err && err->msg ? err->msg : strerror(-r));
+                nl_error_prefix(&e, "layer %zu (%s)", i, p->manifest->layers[i].digest);
+                pull_finish(p, r, r == -EBADMSG ? PULL_ERR_DIGEST : PULL_ERR_OTHER, &e);
+                nl_error_clear(&e);
+                return;
+        }
+        r = sd_event_source_set_enabled(p->step, SD_EVENT_ONESHOT);
+        if (r < 0)
+                pull_fail(p, r, PULL_ERR_OTHER, "cannot schedule the unpack: %s", strerror(-r));
+}
+
+/* The layers in order, each unpacked in a child of ours (image_store_unpack_layer_async):
+ * a layer of a million files or gigabytes takes minutes, and the loop runs probes, the Lease
+ * and the watchdog meanwhile. The next one starts from the loop when a child is done. */
 static void unpack_step(struct pull_job *p) {
         struct oci_manifest *m = p->manifest;
         nl_error err = NL_ERROR_INIT;
         int r;
 
+        while (p->unpack_next < m->n_layers && image_store_has_layer(p->client->store, p->chain_ids[p->unpack_next]))
+                p->unpack_next++;
         if (p->unpack_next >= m->n_layers) {
                 p->step = sd_event_source_disable_unref(p->step);
                 record_image(p);
                 return;
         }
         size_t i = p->unpack_next++;
-        if (!image_store_has_layer(p->client->store, p->chain_ids[i])) {
-                r = image_store_unpack_layer(p->client->store, m->layers[i].digest, m->layers[i].media_type,
-                                             p->config->diff_ids[i], p->chain_ids[i], &err);
-                if (r < 0) {
-                        nl_error_prefix(&err, "layer %zu (%s)", i, m->layers[i].digest);
-                        pull_finish(p, r, r == -EBADMSG ? PULL_ERR_DIGEST : PULL_ERR_OTHER, &err);
-                        nl_error_clear(&err);
-                        return;
-                }
+        r = image_store_unpack_layer_async(p->client->store, p->client->event, m->layers[i].digest,
+                                           m->layers[i].media_type, p->config->diff_ids[i], p->chain_ids[i],
+                                           on_unpacked, p, &p->unpack, &err);
+        if (r < 0) {
+                nl_error_prefix(&err, "layer %zu (%s)", i, m->layers[i].digest);
+                pull_finish(p, r, PULL_ERR_OTHER, &err);
+                nl_error_clear(&err);
         }
-        r = sd_event_source_set_enabled(p->step, SD_EVENT_ONESHOT);
-        if (r < 0)
-                pull_fail(p, r, PULL_ERR_OTHER, "cannot schedule the unpack: %s", strerror(-r));
 }
 
 /* ==== starting, joining ================================================================== */

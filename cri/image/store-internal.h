@@ -40,6 +40,7 @@ struct image_store {
         char *root;
         int root_fd;
         int lock_fd;
+        pid_t lock_pid;      /* the process lock_fd was opened by */
         unsigned lock_depth; /* flock is per open file: nested lock calls only count */
         bool lock_exclusive;
         char *session;  /* tmp/<session>: this handle's temp area, alive while session_fd is locked */

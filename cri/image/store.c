@@ -29,7 +29,28 @@ static int mkdirat_dir(int dfd, const char *name, mode_t mode) {
 
 /* ==== locking and the temp area =========================================================== */
 
+/* flock belongs to the open file, and a forked child shares its parent's: a child taking the
+ * lock through the inherited descriptor would convert the parent's lock (or have its own
+ * dropped by the parent's unlock) instead of waiting for it. So a process other than the one
+ * that opened the descriptor opens the lock file again. The store's slow calls run in forked
+ * children (store-job.c, and the agent's operations read layers). */
+static int lock_fd_ours(struct image_store *s) {
+        if (s->lock_pid == getpid())
+                return 0;
+        int fd = openat(s->root_fd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        close(s->lock_fd); /* the parent's lock stays: it holds the open file too */
+        s->lock_fd = fd;
+        s->lock_pid = getpid();
+        s->lock_depth = 0;
+        return 0;
+}
+
 int store_lock(struct image_store *s, bool exclusive) {
+        int r = lock_fd_ours(s);
+        if (r < 0)
+                return r;
         if (s->lock_depth > 0) {
                 if (exclusive && !s->lock_exclusive)
                         return -EDEADLK;
@@ -45,7 +66,7 @@ int store_lock(struct image_store *s, bool exclusive) {
 }
 
 void store_unlock(struct image_store *s) {
-        if (s->lock_depth == 0)
+        if (s->lock_depth == 0 || s->lock_pid != getpid())
                 return;
         if (--s->lock_depth == 0)
                 (void) flock(s->lock_fd, LOCK_UN);
@@ -166,6 +187,7 @@ int image_store_open(const char *root, struct image_store **ret, nl_error *err) 
                 r = -errno;
                 goto fail;
         }
+        s->lock_pid = getpid();
         r = store_lock(s, true);
         if (r < 0)
                 goto fail;

@@ -7,8 +7,11 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-event.h>
 
 #include "cri/cri.h"
 #include "common/fs.h"
@@ -299,6 +302,159 @@ TEST(lock_nesting) {
                 free(p);
         }
 out:
+        image_store_close(s);
+        cleanup_root(dir);
+}
+
+/* A forked child shares its parent's open lock file: locking through it would convert the
+ * parent's lock instead of waiting for it (the store's slow calls run in forks). */
+TEST(lock_in_a_fork_waits_for_the_parent) {
+        char *dir = tmp_root();
+        struct image_store *s = open_store(dir);
+        int status = 0;
+
+        CHECK(s);
+        if (!s)
+                goto out;
+        CHECK_INT_EQ(store_lock(s, false), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                alarm(1); /* still waiting then: killed by SIGALRM, as it should be */
+                _exit(store_lock(s, true) == 0 ? 0 : 1);
+        }
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM);
+        store_unlock(s);
+        /* and once the parent lets go, a fork gets it */
+        pid = fork();
+        if (pid == 0) {
+                alarm(5);
+                _exit(store_lock(s, true) == 0 ? 0 : 1);
+        }
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+out:
+        image_store_close(s);
+        cleanup_root(dir);
+}
+
+/* ==== the slow calls off the loop ========================================================= */
+
+struct async_fx {
+        sd_event *event;
+        int done, r, ticks;
+        char *msg;
+        const char *fifo; /* opened for writing from the timer: lets a blocked child go on */
+};
+
+static void async_done(int r, const nl_error *err, void *userdata) {
+        struct async_fx *a = userdata;
+        a->done++;
+        a->r = r;
+        free(a->msg);
+        a->msg = err && err->msg ? strdup(err->msg) : NULL;
+}
+
+static int async_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct async_fx *a = userdata;
+        a->ticks++;
+        if (a->fifo && a->ticks >= 5) {
+                int fd = open(a->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                if (fd >= 0) {
+                        close(fd);
+                        a->fifo = NULL;
+                }
+        }
+        (void) sd_event_source_set_time_relative(s, 10000);
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+static void async_run(struct async_fx *a) {
+        sd_event_source *t = NULL;
+        a->done = a->ticks = 0;
+        CHECK_INT_EQ(sd_event_add_time_relative(a->event, &t, CLOCK_MONOTONIC, 10000, 0, async_tick, a), 0);
+        while (!a->done && a->ticks < 1000) /* 10 s at most */
+                CHECK(sd_event_run(a->event, UINT64_MAX) >= 0);
+        sd_event_source_disable_unref(t);
+}
+
+TEST(async_commit_and_unpack) {
+        char *dir = tmp_root();
+        struct image_store *s = open_store(dir);
+        struct async_fx a = {};
+        struct image_store_job *j = NULL;
+        nl_error err = NL_ERROR_INIT;
+        char digest[DIGEST_STRING_MAX], *path = NULL, *fifo = NULL;
+        int fd = -1;
+
+        CHECK(s);
+        CHECK_INT_EQ(sd_event_new(&a.event), 0);
+        if (!s || !a.event)
+                goto out;
+        /* a good blob is committed, from the loop */
+        digest_buffer("hello", 5, digest);
+        CHECK_INT_EQ(image_store_tmpfile(s, &path, &fd), 0);
+        CHECK_INT_EQ(write(fd, "hello", 5), 5);
+        close(fd);
+        CHECK_INT_EQ(image_store_commit_blob_async(s, a.event, path, digest, 5, async_done, &a, &j, &err), 0);
+        CHECK_INT_EQ(a.done, 0); /* never from the start call */
+        async_run(&a);
+        CHECK_INT_EQ(a.done, 1);
+        CHECK_INT_EQ(a.r, 0);
+        CHECK(image_store_has_blob(s, digest));
+        free(path);
+        path = NULL;
+
+        /* A child that cannot go on (its "blob" is a FIFO nobody writes) does not hold up the
+         * loop: the timer runs until it lets the child go; the child's error comes back whole. */
+        fifo = nl_strdupf("%s/fifo", s->tmp_dir);
+        CHECK_INT_EQ(mkfifo(fifo, 0600), 0);
+        CHECK_INT_EQ(image_store_commit_blob_async(s, a.event, fifo, digest, 5, async_done, &a, &j, &err), 0);
+        a.fifo = fifo;
+        async_run(&a);
+        CHECK_INT_EQ(a.done, 1);
+        CHECK(a.ticks >= 5);
+        CHECK_INT_EQ(a.r, -EINVAL);
+        CHECK(a.msg && strstr(a.msg, "is not a regular file"));
+
+        /* a layer is unpacked */
+        const char *names[] = {"etc/hello"};
+        struct membuf t;
+        char layer[DIGEST_STRING_MAX];
+        tar_of_names(names, 1, &t);
+        CHECK_INT_EQ(image_store_put_blob(s, t.data, t.len, NULL, layer, &err), 0);
+        free(t.data);
+        CHECK_INT_EQ(image_store_unpack_layer_async(s, a.event, layer, MEDIA_OCI_LAYER, layer, layer, async_done, &a,
+                                                    &j, &err), 0);
+        async_run(&a);
+        CHECK_INT_EQ(a.done, 1);
+        CHECK_INT_EQ(a.r, 0);
+        CHECK(layer_dir_exists(s, layer));
+        /* a diff ID that is not the content's: the message names both */
+        char other[DIGEST_STRING_MAX];
+        digest_buffer("x", 1, other);
+        CHECK_INT_EQ(image_store_unpack_layer_async(s, a.event, layer, MEDIA_OCI_LAYER, other, other, async_done, &a,
+                                                    &j, &err), 0);
+        async_run(&a);
+        CHECK_INT_EQ(a.r, -EBADMSG);
+        CHECK(a.msg && strstr(a.msg, "expected diff_id"));
+
+        /* cancelled: done never comes, the child is reaped from the loop */
+        (void) unlink(fifo);
+        CHECK_INT_EQ(mkfifo(fifo, 0600), 0);
+        CHECK_INT_EQ(image_store_commit_blob_async(s, a.event, fifo, digest, 5, async_done, &a, &j, &err), 0);
+        image_store_job_cancel(j);
+        a.fifo = NULL;
+        a.done = 0;
+        for (int i = 0; i < 20; i++)
+                CHECK(sd_event_run(a.event, 10000) >= 0);
+        CHECK_INT_EQ(a.done, 0);
+        CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+out:
+        free(fifo);
+        free(a.msg);
+        nl_error_clear(&err);
+        sd_event_unref(a.event);
         image_store_close(s);
         cleanup_root(dir);
 }
