@@ -585,6 +585,8 @@ static void handle_pod(struct api_source *s, const char *type, json_t *obj) {
                         if (pod)
                                 manager_pod_metadata(s->m, uid, pod);
                 }
+                /* or someone's status patch: a readiness gate's condition may have changed */
+                manager_pod_conditions(s->m, uid, json_object_get(status, "conditions"));
                 return;
         }
         free(p->meta);
@@ -608,12 +610,11 @@ static void handle_pod(struct api_source *s, const char *type, json_t *obj) {
                 log_info("pod %s/%s from the API server%s", p->ns, p->name, fresh ? "" : ": spec changed");
         free(p->spec);
         p->spec = TAKE_PTR(spec);
-        if (fresh && manager_has_pod(s->m, uid)) {
-                /* running already (adopted from disk after our restart): keep it as it is */
-                pod_free(pod);
-                return;
-        }
+        /* a pod running already (adopted from disk after our restart) takes the API's spec as
+         * an update: what changed while we were away applies as any update does (containers
+         * are compared by the hash kept with each), what did not leaves it alone */
         manager_pod_update(s->m, uid, pod);
+        manager_pod_conditions(s->m, uid, json_object_get(status, "conditions"));
 }
 
 static int on_retry(sd_event_source *es, uint64_t usec, void *userdata) {
