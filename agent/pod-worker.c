@@ -1646,9 +1646,16 @@ void pod_worker_update(struct pod_worker *w, struct pod *pod) {
                         return;
                 }
         } else if (r == 0) {
+                json_t *a = pod_to_json(w->pod), *b = pod_to_json(pod);
+                /* the same spec comes again when a pod adopted after a restart is listed */
+                bool same = a && b && json_equal(json_object_get(a, "spec"), json_object_get(b, "spec"));
+                json_decref(a);
+                json_decref(b);
                 r = take_spec_in_place(w, pod);
                 if (r == 0) {
-                        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: spec changed: applied in place", pod_name(w));
+                        if (!same)
+                                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: spec changed: applied in place",
+                                        pod_name(w));
                         data_update_volumes(w); /* labels and annotations in downward API volumes */
                         schedule(w);
                         return;
