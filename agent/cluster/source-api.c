@@ -380,12 +380,28 @@ static void patch_done(long status, json_t *body, const char *error, void *userd
         free(op);
 }
 
+/* The status as a strategic-merge patch: conditions merge by type, field by field, so a
+ * condition that lost its reason or message (Ready False -> True) says so with null, as the
+ * kubelet's two-way merge patch does; otherwise the API keeps the stale ones beside the new
+ * status. */
+static json_t *patch_status(json_t *status) {
+        json_t *copy = json_deep_copy(status), *c;
+        size_t i;
+        json_array_foreach(json_object_get(copy, "conditions"), i, c) {
+                if (!json_object_get(c, "reason"))
+                        json_object_set_new(c, "reason", json_null());
+                if (!json_object_get(c, "message"))
+                        json_object_set_new(c, "message", json_null());
+        }
+        return copy;
+}
+
 static void patch_send(struct api_source *s, const char *key_uid, bool mirror, const char *ns, const char *name,
                        const char *precondition_uid, json_t *status, struct api_request **slot) {
         struct patch_op *op = calloc(1, sizeof(*op));
         _cleanup_free_ char *ens = api_escape(ns), *ename = api_escape(name);
         _cleanup_free_ char *path = nl_strdupf("/api/v1/namespaces/%s/pods/%s/status", strempty(ens), strempty(ename));
-        json_t *body = json_pack("{s:{s:s}, s:O}", "metadata", "uid", precondition_uid, "status", status);
+        json_t *body = json_pack("{s:{s:s}, s:o}", "metadata", "uid", precondition_uid, "status", patch_status(status));
         if (op && path && body && (op->uid = strdup(key_uid)) &&
             (op->sent = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS))) {
                 op->s = s;

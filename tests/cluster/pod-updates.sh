@@ -60,7 +60,7 @@ kwait "gate False: Ready False, the kubelet's message" 20 \
         "$READY | .status == \"False\" and .reason == \"ReadinessGatesNotReady\" and .message == \"the status of pod readiness gate \\\"example.com/gate\\\" is not \\\"True\\\", but False\"" pod gated
 k patch pod gated --subresource status --type=strategic \
         -p '{"status": {"conditions": [{"type": "example.com/gate", "status": "True"}]}}' >/dev/null || bad "status patch (strategic)"
-kwait "gate True: Ready True" 20 "$READY | .status == \"True\"" pod gated
+kwait "gate True: Ready True, no stale reason or message" 20 "$READY | .status == \"True\" and .reason == null and .message == null" pod gated
 # the node's own patch (Ready True) came after the gate's: the gate's condition is still there
 sleep 6 # a resync or two (--sync-frequency 5s)
 kwait "the gate's condition survives the node's status updates" 5 \
