@@ -1135,11 +1135,21 @@ static void write_status(struct pod_worker *w) {
         }
         json_t *j = pod_to_json(w->pod);
         json_t *st = build_status(w, old);
-        json_object_set_new(j, "status", st);
         json_decref(old);
         json_decref(w->last_status);
         w->last_status = json_incref(st);
         api_source_pod_status(w->m->api_source, w->pod, st);
+        if (json_array_size(w->gate_conditions) > 0) {
+                /* pod.json shows the gates' conditions as the API has them (the kubelet's status
+                 * manager keeps conditions it does not own); the patch above never carries them */
+                json_t *local = json_deep_copy(st), *c;
+                size_t i;
+                json_array_foreach(w->gate_conditions, i, c)
+                        json_array_append(json_object_get(local, "conditions"), c);
+                json_decref(st);
+                st = local;
+        }
+        json_object_set_new(j, "status", st);
         char *s = json_dumps(j, JSON_INDENT(2));
         json_decref(j);
         if (!s || streq_ptr(s, w->last_written)) {
