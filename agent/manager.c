@@ -252,6 +252,12 @@ void manager_pod_metadata(struct manager *m, const char *uid, struct pod *pod) {
                 pod_free(pod);
 }
 
+void manager_pod_conditions(struct manager *m, const char *uid, json_t *conditions) {
+        struct pod_worker *w = find_worker(m, uid);
+        if (w)
+                pod_worker_conditions(w, conditions);
+}
+
 bool manager_has_pod(struct manager *m, const char *uid) {
         return find_worker(m, uid) != NULL;
 }
@@ -312,6 +318,27 @@ static struct file_pods *file_entry(struct manager *m, const char *path) {
         return &n[m->n_file_pods++];
 }
 
+enum pod_difference { POD_SAME, POD_METADATA, POD_SPEC };
+
+/* How a manifest's pod differs from the one running: its spec, else its labels and
+ * annotations (config.seen, a timestamp, aside), else not at all. */
+static enum pod_difference pod_compare(const struct pod *a, const struct pod *b) {
+        json_t *x = pod_to_json(a), *y = pod_to_json(b);
+        enum pod_difference d = POD_SPEC;
+        if (x && y && json_equal(json_object_get(x, "spec"), json_object_get(y, "spec"))) {
+                d = POD_SAME;
+                json_t *mx = json_object_get(x, "metadata"), *my = json_object_get(y, "metadata");
+                json_object_del(json_object_get(mx, "annotations"), "kubernetes.io/config.seen");
+                json_object_del(json_object_get(my, "annotations"), "kubernetes.io/config.seen");
+                if (!json_equal(json_object_get(mx, "labels"), json_object_get(my, "labels")) ||
+                    !json_equal(json_object_get(mx, "annotations"), json_object_get(my, "annotations")))
+                        d = POD_METADATA;
+        }
+        json_decref(x);
+        json_decref(y);
+        return d;
+}
+
 static void on_file(const char *path, struct pod **pods, size_t n, const char *error, void *userdata) {
         struct manager *m = userdata;
         struct file_pods *f = file_entry(m, path);
@@ -342,9 +369,22 @@ static void on_file(const char *path, struct pod **pods, size_t n, const char *e
                 const char *uid = strempty(pods[i]->metadata.uid);
                 if (f->uids)
                         f->uids[f->n++] = strdup(uid);
-                /* same UID means same content (the UID hashes it): nothing to do */
-                if (find_worker(m, uid)) {
-                        pod_free(pods[i]);
+                /* same UID: same content when the UID hashes it; a manifest with its own
+                 * metadata.uid may have changed (the kubelet's config merge sees an UPDATE when
+                 * the pods differ semantically) */
+                struct pod_worker *w = find_worker(m, uid);
+                if (w) {
+                        switch (pod_compare(pod_worker_pod(w), pods[i])) {
+                        case POD_SAME:
+                                pod_free(pods[i]);
+                                break;
+                        case POD_METADATA:
+                                manager_pod_metadata(m, uid, pods[i]);
+                                break;
+                        default:
+                                log_info("manifest %s: pod %s changed", path, strempty(pods[i]->metadata.name));
+                                manager_pod_update(m, uid, pods[i]);
+                        }
                         continue;
                 }
                 log_info("manifest %s: pod %s", path, strempty(pods[i]->metadata.name));

@@ -93,6 +93,8 @@ void manager_pod_update(struct manager *m, const char *uid, struct pod *spec);
 void manager_worker_gone(struct manager *m, struct pod_worker *w);
 /* Labels or annotations of a running pod changed (pod is taken). */
 void manager_pod_metadata(struct manager *m, const char *uid, struct pod *pod);
+/* The API's status.conditions of a pod (borrowed), for its readiness gates. */
+void manager_pod_conditions(struct manager *m, const char *uid, json_t *conditions);
 /* A worker runs this UID. */
 bool manager_has_pod(struct manager *m, const char *uid);
 /* The pod has state on disk (<root>/pods/<uid>/pod.json): it ran here before. */
@@ -152,5 +154,8 @@ struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, c
 struct pod *pod_worker_take_next(struct pod_worker *w);
 /* New labels or annotations for the running pod (pod is taken): the downward API sees them. */
 void pod_worker_metadata(struct pod_worker *w, struct pod *pod);
+/* The pod's status.conditions as the API server has them (borrowed): the readiness gates'
+ * conditions decide Ready. */
+void pod_worker_conditions(struct pod_worker *w, json_t *conditions);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);

@@ -18,6 +18,7 @@
 #define BACKOFF_INITIAL (10 * USEC_PER_SEC) /* the kubelet's container restart back-off */
 #define BACKOFF_MAX (300 * USEC_PER_SEC)
 
+#include "pod-actions.h"
 #include "pod-worker.h"
 
 
@@ -340,6 +341,7 @@ static void done_create(json_t *result, void *userdata) {
                 }
                 c->id = strdup(id);
                 c->killed = false;
+                c->spec_restart = false;
                 c->image_pulled = false; /* the next start pulls again (pullPolicy Always) */
         }
         if (error) {
@@ -351,8 +353,10 @@ static void done_create(json_t *result, void *userdata) {
                 pod_event(w, "Warning", "Failed", "Error: %s", error);
                 /* retry after a back-off, as the kubelet's next sync would */
                 c->exited_mono = now_monotonic();
-                if (!c->backoff)
+                if (!c->backoff) {
                         c->backoff = BACKOFF_INITIAL;
+                        c->backoff_hash = pod_container_hash(c->spec);
+                }
                 c->backoff_updated = c->exited_mono;
         } else {
                 set_waiting(c, NULL, NULL);
@@ -604,6 +608,14 @@ static void backoff_next(struct ctr *c, usec_t now) {
         else
                 c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
         c->backoff_updated = now;
+        c->backoff_hash = pod_container_hash(c->spec);
+}
+
+/* The kubelet keys its back-off by pod, container name and container hash (getStableKey): a
+ * new image starts without back-off. */
+static void backoff_check_spec(struct ctr *c) {
+        if (c->backoff && c->backoff_hash != pod_container_hash(c->spec))
+                c->backoff = 0;
 }
 
 
@@ -615,6 +627,7 @@ static void start_container(struct ctr *c) {
         if (manager_runtime_error(w->m, true))
                 return;
         usec_t now = now_monotonic(), until = 0;
+        backoff_check_spec(c);
         if (in_backoff(c, now, &until)) {
                 if (c->id) {
                         _cleanup_free_ char *pf = pod_format(w);
@@ -654,7 +667,9 @@ static void start_container(struct ctr *c) {
 }
 
 static bool should_restart(const struct pod_worker *w, const struct ctr *c) {
-        if (c->sidecar)
+        /* computePodActions: "Restart regardless of the restart policy because the container
+         * spec changed" */
+        if (c->sidecar || c->spec_restart)
                 return true;
         const char *policy = strempty(w->pod->spec.restart_policy);
         if (streq(policy, "Always"))
@@ -979,6 +994,8 @@ static const char *pod_phase(const struct pod_worker *w) {
                 const struct ctr *c = &w->app[i];
                 if (running(c) && c->st->state == CONTAINER_RUNNING)
                         run++;
+                else if (c->spec_restart)
+                        waiting++; /* killed for a new spec: it starts again at once */
                 else if (exited(c) && !c->busy) {
                         stopped++;
                         if (c->st->exit_code == 0)
@@ -1059,8 +1076,14 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
         bool ready = !terminal && streq(unready, "[]") && initialized;
         const char *ready_reason = ready ? NULL : terminal ? "PodCompleted" : "ContainersNotReady";
         _cleanup_free_ char *ready_msg = ready || terminal ? NULL : nl_strdupf("containers with unready status: %s", unready);
-        json_array_append_new(conds, condition("Ready", ready, ready_reason, ready_msg,
-                                               transition_time(old_conditions, "Ready", ready, now)));
+        /* the kubelet's GeneratePodReadyCondition: Ready says what ContainersReady says until
+         * that is True, then it waits for every readiness gate's condition (set in the API by
+         * someone else) to be True */
+        _cleanup_free_ char *gates_msg = ready ? pod_readiness_gates_message(w->pod, w->gate_conditions) : NULL;
+        bool pod_ready = ready && !gates_msg;
+        json_array_append_new(conds, condition("Ready", pod_ready, gates_msg ? "ReadinessGatesNotReady" : ready_reason,
+                                               gates_msg ? gates_msg : ready_msg,
+                                               transition_time(old_conditions, "Ready", pod_ready, now)));
         json_array_append_new(conds, condition("ContainersReady", ready, ready_reason, ready_msg,
                                                transition_time(old_conditions, "ContainersReady", ready, now)));
         json_array_append_new(conds, condition("PodScheduled", true, NULL, NULL,
@@ -1112,11 +1135,21 @@ static void write_status(struct pod_worker *w) {
         }
         json_t *j = pod_to_json(w->pod);
         json_t *st = build_status(w, old);
-        json_object_set_new(j, "status", st);
         json_decref(old);
         json_decref(w->last_status);
         w->last_status = json_incref(st);
         api_source_pod_status(w->m->api_source, w->pod, st);
+        if (json_array_size(w->gate_conditions) > 0) {
+                /* pod.json shows the gates' conditions as the API has them (the kubelet's status
+                 * manager keeps conditions it does not own); the patch above never carries them */
+                json_t *local = json_deep_copy(st), *c;
+                size_t i;
+                json_array_foreach(w->gate_conditions, i, c)
+                        json_array_append(json_object_get(local, "conditions"), c);
+                json_decref(st);
+                st = local;
+        }
+        json_object_set_new(j, "status", st);
         char *s = json_dumps(j, JSON_INDENT(2));
         json_decref(j);
         if (!s || streq_ptr(s, w->last_written)) {
@@ -1182,6 +1215,55 @@ static void stop_everything(struct pod_worker *w, bool remove) {
         w->remove_after |= remove;
 }
 
+static void spec_pre_stop_done(struct ctr *c, bool ok, const char *message) {
+        struct pod_worker *w = c->w;
+        c->hook_busy = false;
+        c->pre_stop_done = true;
+        if (!ok)
+                pod_event(w, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", strempty(message));
+        /* the kubelet grants at least 2 s after preStop before SIGKILL */
+        usec_t min = now_monotonic() + 2 * USEC_PER_SEC;
+        if (c->kill_deadline < min)
+                c->kill_deadline = min;
+        schedule(w);
+}
+
+/* computePodActions: a running container whose hash no longer matches its spec (containerChanged:
+ * a new image) is killed as the kubelet's killContainer does it (preStop, then its stop signal,
+ * SIGKILL at the end of the pod's grace period) and started again with the new spec, whatever
+ * the restart policy; the other containers, the sandbox and the volumes are left alone. */
+static void restart_changed(struct ctr *c, usec_t now) {
+        struct pod_worker *w = c->w;
+        if (!c->spec_restart) {
+                if (c->busy || c->hook_busy || c->hook_kill_reason || !pod_container_changed(c->spec, c->st))
+                        return;
+                c->spec_restart = true;
+                c->pre_stop_done = false;
+                c->killed = false;
+                c->kill_deadline = now + (usec_t) grace_seconds(w) * USEC_PER_SEC;
+                log_pod(2, pod_name(w), w->uid, c->spec->name, "pod %s: container %s definition changed, restarting it",
+                        pod_name(w), c->spec->name);
+                pod_event(w, "Normal", "Killing", "Container %s definition changed, will be restarted", c->spec->name);
+                probes_stop(c);
+        }
+        if (!running(c) || c->busy || c->hook_busy)
+                return;
+        if (now >= c->kill_deadline) {
+                kill_container(c, SIGKILL);
+                return;
+        }
+        const struct pod_lifecycle_handler *pre = c->spec->lifecycle ? c->spec->lifecycle->pre_stop : NULL;
+        if (pre && !c->pre_stop_done) {
+                c->hook_busy = true;
+                if (hook_run(c, pre, c->kill_deadline - now, spec_pre_stop_done) < 0)
+                        spec_pre_stop_done(c, false, "cannot run the hook");
+        } else if (!c->killed) {
+                kill_container(c, 0);
+                c->killed = c->busy;
+        }
+        arm_timer(w, c->kill_deadline);
+}
+
 static void sync_running(struct pod_worker *w) {
         usec_t now = now_monotonic();
         if (!w->sb) {
@@ -1216,10 +1298,8 @@ static void sync_running(struct pod_worker *w) {
                         arm_timer(w, w->sb_retry_at);
                 return;
         }
-        if (!w->start_realtime) {
+        if (!w->start_realtime)
                 w->start_realtime = now_realtime();
-                w->start_mono = now;
-        }
         /* kills decided by a probe or hook: SIGKILL at the end of their grace period */
         for (size_t i = 0; i < w->n_init + w->n_app; i++) {
                 struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
@@ -1230,15 +1310,27 @@ static void sync_running(struct pod_worker *w) {
                                 arm_timer(w, c->kill_deadline);
                 }
         }
+        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
+                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+                if (!c->init || c->sidecar)
+                        restart_changed(c, now);
+        }
         if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
-                usec_t deadline = w->start_mono + (usec_t) w->pod->spec.active_deadline_seconds.v * USEC_PER_SEC;
-                if (now >= deadline) {
+                /* as the kubelet's activeDeadlineHandler: measured on the wall clock from the
+                 * pod's startTime (kept in pod.json, so a restart of the daemon does not start
+                 * the clock over), with the spec's current value (the API lets it shrink on a
+                 * running pod) */
+                usec_t real = now_realtime();
+                usec_t deadline = w->start_realtime + (usec_t) w->pod->spec.active_deadline_seconds.v * USEC_PER_SEC;
+                if (real >= deadline) {
                         w->deadline_exceeded = true;
                         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: active deadline exceeded", pod_name(w));
+                        pod_event(w, "Normal", "DeadlineExceeded",
+                                  "Pod was active on the node longer than the specified deadline");
                         stop_everything(w, false);
                         return;
                 }
-                arm_timer(w, deadline);
+                arm_timer(w, now + (deadline - real));
         }
 
         /* init containers, in order */
@@ -1389,6 +1481,22 @@ static void adopt(struct pod_worker *w) {
                 log_pod(2, pod_name(w), w->uid, NULL, "pod %s: adopted what was running", pod_name(w));
 }
 
+/* The pod's startTime from its pod.json: a pod that ran here before the daemon restarted keeps
+ * it (the kubelet keeps it in the API's status), and so does its active deadline's clock. */
+static void restore_start_time(struct pod_worker *w) {
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_POD_JSON);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        if (!path || nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) < 0)
+                return;
+        json_t *j = json_loadb(buf, len, 0, NULL);
+        const char *start = json_string_value(json_object_get(json_object_get(j, "status"), "startTime"));
+        usec_t t = start ? parse_rfc3339(start) : 0;
+        if (t)
+                w->start_realtime = t;
+        json_decref(j);
+}
+
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static void ctrs_init(struct pod_worker *w) {
@@ -1494,6 +1602,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
                 return w;
         }
         adopt(w);
+        restore_start_time(w);
         /* adopted running containers are probed again from scratch, as after a kubelet restart */
         for (size_t i = 0; i < w->n_init + w->n_app; i++) {
                 struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
@@ -1505,10 +1614,67 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         return w;
 }
 
+/* The new spec replaces the running one: the containers keep their slots (same names, same
+ * order) and point into it; the old spec stays until the worker goes. */
+static int take_spec_in_place(struct pod_worker *w, struct pod *pod) {
+        struct pod **n = realloc(w->retired, (w->n_retired + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        w->retired = n;
+        w->retired[w->n_retired++] = w->pod;
+        w->pod = pod;
+        for (size_t i = 0; i < w->n_init; i++)
+                w->init[i].spec = &pod->spec.init_containers[i];
+        for (size_t i = 0; i < w->n_app; i++) {
+                struct ctr *c = &w->app[i];
+                if (pod_container_hash(&pod->spec.containers[i]) != pod_container_hash(c->spec))
+                        /* the next start pulls the new image as its pull policy says */
+                        c->image_pulled = false;
+                c->spec = &pod->spec.containers[i];
+        }
+        return 0;
+}
+
+/* A new spec for the same UID, as the kubelet's UpdatePod -> SyncPod -> computePodActions: the
+ * sandbox, its IP and volumes stay unless the pod-level spec that made them changed
+ * (pod_update_needs_recreate); containers whose hash changed (a new image) are restarted by
+ * the sync (restart_changed), the others keep running; activeDeadlineSeconds and
+ * terminationGracePeriodSeconds apply from the next sync. */
 void pod_worker_update(struct pod_worker *w, struct pod *pod) {
+        _cleanup_free_ char *field = NULL;
+        int r = -EINVAL;
+        if (w->next || w->remove_after || w->rejected_reason)
+                r = 1; /* being removed already, or never ran: the new spec starts fresh after it */
+        else
+                r = pod_update_needs_recreate(w->pod, pod, &field);
+        if (r == 0 && w->state != W_RUNNING) {
+                /* a pod that ended (its deadline, a failed init container) stays ended, as the
+                 * kubelet never runs a terminal pod again; it shows the new spec */
+                r = take_spec_in_place(w, pod);
+                if (r == 0) {
+                        schedule(w);
+                        return;
+                }
+        } else if (r == 0) {
+                json_t *a = pod_to_json(w->pod), *b = pod_to_json(pod);
+                /* the same spec comes again when a pod adopted after a restart is listed */
+                bool same = a && b && json_equal(json_object_get(a, "spec"), json_object_get(b, "spec"));
+                json_decref(a);
+                json_decref(b);
+                r = take_spec_in_place(w, pod);
+                if (r == 0) {
+                        if (!same)
+                                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: spec changed: applied in place",
+                                        pod_name(w));
+                        data_update_volumes(w); /* labels and annotations in downward API volumes */
+                        schedule(w);
+                        return;
+                }
+        }
         pod_free(w->next);
         w->next = pod;
-        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: spec changed: restarting it", pod_name(w));
+        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: spec changed%s%s: restarting the whole pod", pod_name(w),
+                field ? " at " : "", strempty(field));
         stop_everything(w, true);
         schedule(w);
 }
@@ -1546,6 +1712,30 @@ void pod_worker_metadata(struct pod_worker *w, struct pod *pod) {
 #undef SWAP
         pod_free(pod);
         data_update_volumes(w);
+        schedule(w);
+}
+
+void pod_worker_conditions(struct pod_worker *w, json_t *conditions) {
+        /* only the gates' conditions: the others are ours, or mean nothing to the node */
+        json_t *gates = json_array(), *c;
+        size_t i;
+        json_array_foreach(conditions, i, c) {
+                const char *type = json_string_value(json_object_get(c, "type"));
+                for (size_t k = 0; type && k < w->pod->spec.n_readiness_gates; k++)
+                        if (streq_ptr(w->pod->spec.readiness_gates[k].condition_type, type)) {
+                                json_array_append_new(gates, json_pack("{s:s, s:O?}", "type", type, "status",
+                                                                       json_object_get(c, "status")));
+                                break;
+                        }
+        }
+        if (!gates)
+                return;
+        if (json_equal(gates, w->gate_conditions) || (!w->gate_conditions && json_array_size(gates) == 0)) {
+                json_decref(gates);
+                return;
+        }
+        json_decref(w->gate_conditions);
+        w->gate_conditions = gates;
         schedule(w);
 }
 
@@ -1607,6 +1797,10 @@ void pod_worker_free(struct pod_worker *w) {
         sandbox_free(w->sb);
         pod_free(w->pod);
         pod_free(w->next);
+        for (size_t i = 0; i < w->n_retired; i++)
+                pod_free(w->retired[i]);
+        free(w->retired);
+        json_decref(w->gate_conditions);
         free(w->uid);
         free(w->qos);
         json_decref(w->events);

@@ -43,6 +43,9 @@ struct ctr {
         bool hook_busy;               /* a hook in flight (postStart or preStop) */
         bool pre_stop_done;
         char *hook_kill_reason;       /* set when a hook or probe failure decided a kill */
+        bool spec_restart;            /* its definition changed: killed to start again with the
+                                         new spec whatever the restart policy */
+        uint32_t backoff_hash;        /* the spec hash the back-off counts for */
         usec_t kill_deadline;         /* SIGKILL after this when such a kill is not done */
 };
 
@@ -54,6 +57,11 @@ struct pod_worker {
         struct manager *m;
         struct pod *pod;
         struct pod *next; /* a replacement spec waiting for this pod to terminate */
+        /* specs replaced in place: kept until the worker goes, as probes and hooks in flight
+         * may still point into them */
+        struct pod **retired;
+        size_t n_retired;
+        json_t *gate_conditions; /* cluster mode: the readiness gates' conditions in the API */
         char *uid;
         struct sandbox *sb;
         bool sb_busy, remove_busy;
@@ -65,7 +73,7 @@ struct pod_worker {
         size_t n_init, n_app;
         enum worker_state state;
         bool failed_init, deadline_exceeded, remove_after;
-        usec_t start_realtime, start_mono, kill_deadline;
+        usec_t start_realtime, kill_deadline; /* startTime: kept in pod.json across restarts */
         sd_event_source *defer, *timer;
         char *last_written;
         json_t *last_status; /* the status last built (conditions' transition times) */

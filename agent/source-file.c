@@ -42,7 +42,7 @@ struct file_entry {
         char *path;
         unsigned char sha256[32];
         bool have_sha;   /* false when the file could not be read whole */
-        char *signature; /* what was last reported: "E<error>" or "P<uid>\n<uid>\n..." */
+        char *signature; /* what was last reported: "E<error>" or "P<uid>\n<pod>\n..." */
         bool seen;       /* in the current scan */
 };
 
@@ -274,8 +274,18 @@ static int report(struct file_source *s, struct file_entry *e, struct file_resul
                 nl_buf_printf(&sig, "E%s", error);
         else {
                 nl_buf_puts(&sig, "P");
-                for (size_t i = 0; i < res->n_pods; i++)
-                        nl_buf_printf(&sig, "%s\n", res->pods[i]->metadata.uid);
+                /* the pods' content too, not only their UIDs: a manifest with its own
+                 * metadata.uid keeps it across edits, and its edits are updates of that pod */
+                for (size_t i = 0; i < res->n_pods; i++) {
+                        json_t *j = pod_to_json(res->pods[i]);
+                        json_object_del(json_object_get(json_object_get(j, "metadata"), "annotations"),
+                                        CONFIG_SEEN_ANNOTATION);
+                        _cleanup_free_ char *c = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                        json_decref(j);
+                        if (!c)
+                                sig.oom = true;
+                        nl_buf_printf(&sig, "%s\n%s\n", res->pods[i]->metadata.uid, strempty(c));
+                }
         }
         _cleanup_free_ char *signature = nl_buf_steal(&sig);
         if (!signature)

@@ -518,6 +518,10 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                          "createdAt", (json_int_t) now_realtime(), "stopSignal",
                          plan->stop_signal ? plan->stop_signal : "SIGTERM", "terminationMessagePolicy",
                          strempty(c->termination_message_policy), "sandboxId", in->sb->id, "cgroupPath", cgpath);
+        /* the spec's hash, kept with the container as the kubelet keeps it in a label: after a
+         * restart of the daemon a changed spec is still seen as changed */
+        if (meta)
+                json_object_set_new(meta, "hash", json_integer((json_int_t) pod_container_hash(c)));
         meta_path = nl_strdupf("%s/container.json", dir);
         if (!meta || !meta_path || (r = write_json(meta_path, meta)) < 0) {
                 r = nl_error_set(err, r < 0 ? r : -ENOMEM, "write %s/container.json", dir);
@@ -730,6 +734,11 @@ int cri_container_status(const struct cri_config *cfg, const char *id, struct co
         st->stop_signal = json_str(meta, "stopSignal");
         st->restart_count = (unsigned) json_integer_value(json_object_get(meta, "restartCount"));
         st->created_at = (usec_t) json_integer_value(json_object_get(meta, "createdAt"));
+        json_t *hash = json_object_get(meta, "hash");
+        if (json_is_integer(hash) && json_integer_value(hash) >= 0 && json_integer_value(hash) <= UINT32_MAX) {
+                st->has_hash = true;
+                st->hash = (uint32_t) json_integer_value(hash);
+        }
         _cleanup_free_ char *policy = json_str(meta, "terminationMessagePolicy");
         json_decref(meta);
 

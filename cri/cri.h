@@ -401,6 +401,9 @@ enum container_state { CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_EXITED, C
 struct container_status {
         char *id, *pod_uid, *name, *image, *image_id, *log_path;
         unsigned restart_count;
+        bool has_hash;  /* containers made before nodelet kept the hash have none */
+        uint32_t hash;  /* pod_container_hash() of the spec it was made from (the kubelet's
+                           io.kubernetes.container.hash label) */
         enum container_state state;
         pid_t pid;
         usec_t created_at, started_at, finished_at; /* CLOCK_REALTIME, 0 when not yet */

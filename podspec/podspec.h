@@ -675,5 +675,9 @@ int pod_apply_static_rules(struct pod *p, const char *node_name, const char *sou
 typedef const char *(*podspec_lookup_fn)(const char *name, void *userdata);
 char *podspec_expand(const char *in, podspec_lookup_fn lookup, void *userdata);
 
+/* The kubelet's container hash (its name and image): a running container whose recorded hash
+ * differs from its spec's is restarted. */
+uint32_t pod_container_hash(const struct pod_container *c);
+
 /* Kubelet's QoS class of a pod: "Guaranteed", "Burstable" or "BestEffort". */
 const char *pod_qos_class(const struct pod *p);

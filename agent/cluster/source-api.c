@@ -380,12 +380,28 @@ static void patch_done(long status, json_t *body, const char *error, void *userd
         free(op);
 }
 
+/* The status as a strategic-merge patch: conditions merge by type, field by field, so a
+ * condition that lost its reason or message (Ready False -> True) says so with null, as the
+ * kubelet's two-way merge patch does; otherwise the API keeps the stale ones beside the new
+ * status. */
+static json_t *patch_status(json_t *status) {
+        json_t *copy = json_deep_copy(status), *c;
+        size_t i;
+        json_array_foreach(json_object_get(copy, "conditions"), i, c) {
+                if (!json_object_get(c, "reason"))
+                        json_object_set_new(c, "reason", json_null());
+                if (!json_object_get(c, "message"))
+                        json_object_set_new(c, "message", json_null());
+        }
+        return copy;
+}
+
 static void patch_send(struct api_source *s, const char *key_uid, bool mirror, const char *ns, const char *name,
                        const char *precondition_uid, json_t *status, struct api_request **slot) {
         struct patch_op *op = calloc(1, sizeof(*op));
         _cleanup_free_ char *ens = api_escape(ns), *ename = api_escape(name);
         _cleanup_free_ char *path = nl_strdupf("/api/v1/namespaces/%s/pods/%s/status", strempty(ens), strempty(ename));
-        json_t *body = json_pack("{s:{s:s}, s:O}", "metadata", "uid", precondition_uid, "status", status);
+        json_t *body = json_pack("{s:{s:s}, s:o}", "metadata", "uid", precondition_uid, "status", patch_status(status));
         if (op && path && body && (op->uid = strdup(key_uid)) &&
             (op->sent = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS))) {
                 op->s = s;
@@ -585,6 +601,8 @@ static void handle_pod(struct api_source *s, const char *type, json_t *obj) {
                         if (pod)
                                 manager_pod_metadata(s->m, uid, pod);
                 }
+                /* or someone's status patch: a readiness gate's condition may have changed */
+                manager_pod_conditions(s->m, uid, json_object_get(status, "conditions"));
                 return;
         }
         free(p->meta);
@@ -608,12 +626,11 @@ static void handle_pod(struct api_source *s, const char *type, json_t *obj) {
                 log_info("pod %s/%s from the API server%s", p->ns, p->name, fresh ? "" : ": spec changed");
         free(p->spec);
         p->spec = TAKE_PTR(spec);
-        if (fresh && manager_has_pod(s->m, uid)) {
-                /* running already (adopted from disk after our restart): keep it as it is */
-                pod_free(pod);
-                return;
-        }
+        /* a pod running already (adopted from disk after our restart) takes the API's spec as
+         * an update: what changed while we were away applies as any update does (containers
+         * are compared by the hash kept with each), what did not leaves it alone */
         manager_pod_update(s->m, uid, pod);
+        manager_pod_conditions(s->m, uid, json_object_get(status, "conditions"));
 }
 
 static int on_retry(sd_event_source *es, uint64_t usec, void *userdata) {

@@ -319,6 +319,40 @@ out:
         fixture_done(&f);
 }
 
+/* A manifest with its own metadata.uid keeps it across edits: each edit is reported (an update
+ * of that pod, applied in place by the worker), a comment-only change is not. */
+TEST(own_uid_edits_reported) {
+        struct fixture f = {};
+        f.dir = make_dir();
+        CHECK(f.dir);
+        const char *v1 = "apiVersion: v1\nkind: Pod\nmetadata: {name: app, uid: fixed-1}\n"
+                         "spec: {containers: [{name: main, image: busybox:1}]}\n";
+        const char *v2 = "apiVersion: v1\nkind: Pod\nmetadata: {name: app, uid: fixed-1}\n"
+                         "spec: {containers: [{name: main, image: busybox:2}]}\n";
+        write_in_place(f.dir, "app.yaml", v1);
+        if (!fixture_start(&f, f.dir, LONG_RESCAN))
+                goto out;
+        run_until(f.event, &f.c, 1, 2000 * MSEC);
+        CHECK_INT_EQ(f.c.n, 1);
+        collector_clear(&f.c);
+
+        write_renamed(f.dir, "app.yaml", v2);
+        run_until(f.event, &f.c, 1, 2000 * MSEC);
+        run_for(f.event, 300 * MSEC);
+        CHECK_INT_EQ(f.c.n, 1);
+        const struct update *u = find_update(&f.c, "/app.yaml");
+        CHECK(u && u->n_pods == 1 && streq(u->uids[0], "fixed-1"));
+        collector_clear(&f.c);
+
+        char *commented = nl_strdupf("# a comment\n%s", v2);
+        write_renamed(f.dir, "app.yaml", commented ? commented : v2);
+        free(commented);
+        run_for(f.event, 500 * MSEC);
+        CHECK_INT_EQ(f.c.n, 0);
+out:
+        fixture_done(&f);
+}
+
 TEST(broken_file_beside_good_ones) {
         struct fixture f = {};
         f.dir = make_dir();
