@@ -55,7 +55,8 @@ with open(sys.argv[2], "a", buffering=1) as f:
                 f.write("%.3f %s\n" % (t, line))
 ' "$T/notify.sock" "$T/notify.log" &
 SOCAT_PID=$!
-sleep 0.3
+# the listener bound before the daemon starts (python takes its time on a loaded machine)
+for _ in $(seq 100); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
 mkdir -p "$T/out"
 # The probe appends the time it ran; readiness, so a slow run under I/O does not restart it.
 manifest probed "  terminationGracePeriodSeconds: 1
