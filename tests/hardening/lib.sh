@@ -69,7 +69,8 @@ wait_ready() {
 listen_notify() {
         socat -u UNIX-RECV:"$T/notify.sock" - >>"$T/notify.log" 2>/dev/null &
         SOCAT_PID=$!
-        sleep 0.2
+        # bound before the daemon starts, however loaded the machine is
+        for _ in $(seq 100); do [ -S "$T/notify.sock" ] && break; sleep 0.05; done
 }
 
 finish() {
