@@ -295,6 +295,12 @@ static int split_path(struct request *rq, const char *path) {
         return 0;
 }
 
+void node_request_done(struct request *rq) {
+        for (size_t i = 0; i < rq->n_seg; i++)
+                free(rq->seg[i]);
+        rq->n_seg = 0;
+}
+
 /* The first value of key in the query, decoded: 1 found, 0 absent, < 0 a bad encoding. */
 int query_get(const char *query, const char *key, char **ret) {
         size_t klen = strlen(key);

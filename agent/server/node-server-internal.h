@@ -118,6 +118,9 @@ struct request {
 /* The request head in rq->raw[0..len) (NUL-terminated at len): 0 when it parsed (rq's fields
  * point into raw), else the HTTP status to refuse it with. */
 int node_request_parse(struct request *rq);
+/* Frees what parsing allocated (the path's segments; a connection's child leaves that to
+ * its exit). */
+void node_request_done(struct request *rq);
 
 /* Answers on the connection (node-conn.c). */
 int send_text(struct conn *c, int status, const char *msg);

@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (status != 0) {
                 if (status != 400 && status != 413 && status != 431)
                         abort();
+                node_request_done(&rq);
                 return 0;
         }
         if (!rq.method || !*rq.method || !rq.target || rq.n_seg > PATH_SEGMENTS_MAX || rq.head_len > rq.len)
@@ -36,5 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(v);
         }
         (void) node_stream_path(&rq);
+        node_request_done(&rq);
         return 0;
 }
