@@ -751,17 +751,22 @@ static int64_t grace_seconds(const struct pod_worker *w) {
         return w->pod->spec.termination_grace_period_seconds.set ? w->pod->spec.termination_grace_period_seconds.v : 30;
 }
 
-static void pre_stop_done(struct ctr *c, bool ok, const char *message) {
+/* A preStop hook ended: its failure is an event, and the deadline (the pod's or one
+ * container's) leaves the kubelet's minimum of 2 s after preStop before SIGKILL. */
+static void pre_stop_finished(struct ctr *c, bool ok, const char *message, usec_t *kill_deadline) {
         struct pod_worker *w = c->w;
         c->hook_busy = false;
         c->pre_stop_done = true;
         if (!ok)
                 pod_event(w, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", strempty(message));
-        /* the kubelet grants at least 2 s after preStop before SIGKILL */
         usec_t min = now_monotonic() + 2 * USEC_PER_SEC;
-        if (w->kill_deadline < min)
-                w->kill_deadline = min;
+        if (*kill_deadline < min)
+                *kill_deadline = min;
         schedule(w);
+}
+
+static void pre_stop_done(struct ctr *c, bool ok, const char *message) {
+        pre_stop_finished(c, ok, message, &c->w->kill_deadline);
 }
 
 /* Stop app containers first, then sidecars once the apps are gone (the kubelet's sidecar
@@ -1216,16 +1221,7 @@ static void stop_everything(struct pod_worker *w, bool remove) {
 }
 
 static void spec_pre_stop_done(struct ctr *c, bool ok, const char *message) {
-        struct pod_worker *w = c->w;
-        c->hook_busy = false;
-        c->pre_stop_done = true;
-        if (!ok)
-                pod_event(w, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", strempty(message));
-        /* the kubelet grants at least 2 s after preStop before SIGKILL */
-        usec_t min = now_monotonic() + 2 * USEC_PER_SEC;
-        if (c->kill_deadline < min)
-                c->kill_deadline = min;
-        schedule(w);
+        pre_stop_finished(c, ok, message, &c->kill_deadline);
 }
 
 /* computePodActions: a running container whose hash no longer matches its spec (containerChanged:

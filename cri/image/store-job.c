@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "common/fs.h"
 #include "store-internal.h"
 
 #define JOB_MSG_MAX 4096
@@ -76,16 +77,8 @@ static int job_result(struct image_store_job *j, nl_error *err) {
         size_t len = 0;
         int status = 0;
 
-        for (;;) {
-                ssize_t n = read(j->fd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-                if (len >= sizeof(buf) - 1)
-                        break;
-        }
+        ssize_t got = nl_read_all(j->fd, buf, sizeof(buf) - 1);
+        len = got > 0 ? (size_t) got : 0;
         buf[len] = '\0';
         /* the pidfd said it exited: this does not wait */
         while (waitpid(j->pid, &status, 0) < 0)

@@ -714,16 +714,8 @@ static int child_wait(pid_t pid, int fd, int *ret_code, char **ret_msg) {
         size_t len = 0;
         int status, r = 0;
 
-        for (;;) {
-                ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-                if (len >= sizeof(buf) - 1)
-                        break;
-        }
+        ssize_t got = nl_read_all(fd, buf, sizeof(buf) - 1);
+        len = got > 0 ? (size_t) got : 0;
         buf[len] = '\0';
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
