@@ -6,7 +6,10 @@
  * these (and containers' images and resources) to change on a running pod
  * (ValidatePodUpdate); the pod worker reads them on every sync: activeDeadlineSeconds and
  * terminationGracePeriodSeconds take effect at once, tolerations and scheduling gates mean
- * nothing on the node, readiness gates only change how Ready is computed. */
+ * nothing on the node, readiness gates only change how Ready is computed. Ephemeral containers
+ * are added through pods/ephemeralcontainers and never change or go once added
+ * (ValidatePodEphemeralContainersUpdate): additions start in the running pod, anything else
+ * (a static manifest may do it) is a change of the pod (ephemeral_changed). */
 static const char *const IN_PLACE_FIELDS[] = {
         "activeDeadlineSeconds", "terminationGracePeriodSeconds", "tolerations", "schedulingGates",
         "readinessGates", "ephemeralContainers", NULL,
@@ -47,6 +50,23 @@ static json_t *sandbox_view(const struct pod *p) {
         return copy;
 }
 
+/* The old ephemeral containers, unchanged, must begin the new list; NULL when they do, else
+ * the field that changed. */
+static char *ephemeral_changed(const struct pod *old, const struct pod *new) {
+        json_t *a = pod_to_json(old), *b = pod_to_json(new);
+        json_t *la = json_object_get(json_object_get(a, "spec"), "ephemeralContainers");
+        json_t *lb = json_object_get(json_object_get(b, "spec"), "ephemeralContainers");
+        char *field = NULL;
+        for (size_t i = 0; i < json_array_size(la) && !field; i++)
+                if (!json_equal(json_array_get(la, i), json_array_get(lb, i)))
+                        field = nl_strdupf("spec.ephemeralContainers[%zu]", i);
+        if (!a || !b)
+                field = strdup("spec");
+        json_decref(a);
+        json_decref(b);
+        return field;
+}
+
 /* The first differing field of two container views, as "spec.containers[1].name". */
 static char *container_diff(const char *list, json_t *a, json_t *b) {
         size_t n = json_array_size(a) > json_array_size(b) ? json_array_size(a) : json_array_size(b);
@@ -74,8 +94,11 @@ int pod_update_needs_recreate(const struct pod *old, const struct pod *new, char
                 r = -ENOMEM;
                 goto out;
         }
-        if (json_equal(a, b))
+        if (json_equal(a, b)) {
+                field = ephemeral_changed(old, new);
+                r = field ? 1 : 0;
                 goto out;
+        }
         /* name the first field that differs, in key order */
         json_t *keys = json_array();
         const char *k;

@@ -79,6 +79,18 @@ char *pod_format(const struct pod_worker *w) {
         return nl_strdupf("%s_%s(%s)", pod_name(w), strempty(w->pod->metadata.namespace), w->uid);
 }
 
+size_t ctr_count(const struct pod_worker *w) {
+        return w->n_init + w->n_app + w->n_eph;
+}
+
+struct ctr *ctr_at(struct pod_worker *w, size_t i) {
+        if (i < w->n_init)
+                return &w->init[i];
+        if (i < w->n_init + w->n_app)
+                return &w->app[i - w->n_init];
+        return w->eph[i - w->n_init - w->n_app];
+}
+
 bool running(const struct ctr *c) {
         return c->id && c->st && (c->st->state == CONTAINER_RUNNING || c->st->state == CONTAINER_CREATED);
 }
@@ -244,6 +256,7 @@ struct create_arg {
         const struct sandbox *sb;
         unsigned restart_count;
         const char *remove_id; /* the container before the previous one */
+        const char *target_id; /* an ephemeral container's target: its PID namespace */
         struct pod_data *data; /* cluster mode: ConfigMaps, Secrets, service links */
 };
 
@@ -269,6 +282,7 @@ static json_t *work_create(struct manager *m, const void *argp) {
                 .c = a->c,
                 .restart_count = a->restart_count,
                 .plan_ctx = &pc,
+                .target_id = a->target_id,
         };
         char *id = NULL;
         const char *reason = NULL;
@@ -619,6 +633,17 @@ static void backoff_check_spec(struct ctr *c) {
 }
 
 
+/* targetContainerName names a container or an init container (validateEphemeralContainers). */
+static const struct ctr *target_of(const struct pod_worker *w, const char *name) {
+        for (size_t i = 0; i < w->n_app; i++)
+                if (streq_ptr(w->app[i].spec->name, name))
+                        return &w->app[i];
+        for (size_t i = 0; i < w->n_init; i++)
+                if (streq_ptr(w->init[i].spec->name, name))
+                        return &w->init[i];
+        return NULL;
+}
+
 static void start_container(struct ctr *c) {
         struct pod_worker *w = c->w;
         if (c->busy || c->pulling || !w->sb)
@@ -646,12 +671,26 @@ static void start_container(struct ctr *c) {
         if (c->id)
                 backoff_next(c, now);
 
+        const char *target_id = NULL;
+        if (c->ephemeral && !isempty(c->spec->target_container_name)) {
+                const struct ctr *t = target_of(w, c->spec->target_container_name);
+                if (!t || !running(t)) {
+                        /* containerd refuses a TARGET namespace of a container that is not
+                         * running; the kubelet reports that error and tries at its next sync */
+                        set_waiting(c, "CreateContainerError", "target container \"%s\" is not running",
+                                    c->spec->target_container_name);
+                        arm_timer(w, now + BACKOFF_INITIAL);
+                        return;
+                }
+                target_id = t->id;
+        }
+
         struct create_arg *a = calloc(1, sizeof(*a));
         if (!a)
                 return;
         *a = (struct create_arg){ .pod = w->pod, .c = c->spec, .sb = w->sb,
                                   .restart_count = c->id ? c->restart_count + 1 : c->restart_count,
-                                  .remove_id = c->id ? c->prev_id : NULL, .data = w->data };
+                                  .remove_id = c->id ? c->prev_id : NULL, .data = w->data, .target_id = target_id };
         c->busy = true;
         /* the kubelet's default waiting reasons while a container is made: PodInitializing for
          * init containers, ContainerCreating for the others */
@@ -715,8 +754,8 @@ void kill_container(struct ctr *c, int sig) {
 static json_t *work_remove(struct manager *m, const void *argp) {
         const struct pod_worker *w = argp;
         nl_error err = NL_ERROR_INIT;
-        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
-                const struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                const struct ctr *c = ctr_at((struct pod_worker *) w, i);
                 if (c->id)
                         (void) cri_container_remove(&m->cri, c->id, &err);
                 if (c->prev_id)
@@ -787,8 +826,8 @@ static void terminate_step(struct pod_worker *w) {
         bool apps_running = false, any_running = false, any_busy = false;
         for (size_t i = 0; i < w->n_app; i++)
                 apps_running |= running(&w->app[i]);
-        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
-                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
                 any_running |= running(c);
                 /* the grace period is over: SIGKILL, whether or not a preStop hook still runs */
                 if (running(c) && !c->busy && now >= w->kill_deadline) {
@@ -939,6 +978,12 @@ static json_t *container_status_json(const struct pod_worker *w, const struct ct
                               "started", started);
         if (c->id)
                 json_object_set_new(j, "containerID", json_str_or_null(nl_strdupf("%s://%s", runtime_name(m), c->id)));
+        if (c->ephemeral) {
+                /* the kubelet's prober manager sets ready and started for containers and init
+                 * containers only: an ephemeral container is never ready and has no started */
+                json_object_set_new(j, "ready", json_false());
+                json_object_del(j, "started");
+        }
         return j;
 }
 
@@ -1025,6 +1070,11 @@ static const char *pod_phase(const struct pod_worker *w) {
                 return "Running";
         }
         return "Pending";
+}
+
+static bool pod_terminal(const struct pod_worker *w) {
+        const char *phase = pod_phase(w);
+        return streq(phase, "Succeeded") || streq(phase, "Failed");
 }
 
 /* Transition times are kept per condition type and status in the previous pod.json. */
@@ -1116,6 +1166,14 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
         else
                 json_decref(inits);
         json_object_set_new(st, "containerStatuses", apps);
+        if (w->n_eph) {
+                /* as the kubelet's convertToAPIContainerStatuses for ephemeral containers: the
+                 * same states and reasons as the pod's containers */
+                json_t *eph = json_array();
+                for (size_t i = 0; i < w->n_eph; i++)
+                        json_array_append_new(eph, container_status_json(w, w->eph[i], "ContainerCreating"));
+                json_object_set_new(st, "ephemeralContainerStatuses", eph);
+        }
         if (w->deadline_exceeded) {
                 json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
                 json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
@@ -1207,8 +1265,8 @@ static void stop_everything(struct pod_worker *w, bool remove) {
                 w->state = W_TERMINATING;
                 w->kill_deadline = now_monotonic() + (usec_t) grace_seconds(w) * USEC_PER_SEC;
                 /* as the kubelet: no liveness probe kills a container of a terminating pod */
-                for (size_t i = 0; i < w->n_init + w->n_app; i++)
-                        probes_stop_liveness(i < w->n_init ? &w->init[i] : &w->app[i - w->n_init]);
+                for (size_t i = 0; i < ctr_count(w); i++)
+                        probes_stop_liveness(ctr_at(w, i));
         } else if (w->state == W_TERMINATING) {
                 /* a second delete with a shorter grace period shortens the wait */
                 usec_t d = now_monotonic() + (usec_t) grace_seconds(w) * USEC_PER_SEC;
@@ -1297,8 +1355,8 @@ static void sync_running(struct pod_worker *w) {
         if (!w->start_realtime)
                 w->start_realtime = now_realtime();
         /* kills decided by a probe or hook: SIGKILL at the end of their grace period */
-        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
-                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
                 if (c->hook_kill_reason && running(c) && !c->busy) {
                         if (now >= c->kill_deadline)
                                 kill_container(c, SIGKILL);
@@ -1306,9 +1364,10 @@ static void sync_running(struct pod_worker *w) {
                                 arm_timer(w, c->kill_deadline);
                 }
         }
-        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
-                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
-                if (!c->init || c->sidecar)
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
+                /* an ephemeral container is never restarted (its spec cannot change either) */
+                if ((!c->init || c->sidecar) && !c->ephemeral)
                         restart_changed(c, now);
         }
         if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
@@ -1328,6 +1387,17 @@ static void sync_running(struct pod_worker *w) {
                 }
                 arm_timer(w, now + (deadline - real));
         }
+
+        /* Ephemeral containers first, as the kubelet's SyncPod (step 5, before init containers, so
+         * that one can debug a pod whose init containers fail), each once: computePodActions
+         * starts one only while the runtime has no container of that name (a create that
+         * failed is tried again), never again after it ran, whatever the restart policy. */
+        if (!pod_terminal(w))
+                for (size_t i = 0; i < w->n_eph; i++) {
+                        struct ctr *c = w->eph[i];
+                        if (!c->id && !c->busy)
+                                start_container(c);
+                }
 
         /* init containers, in order */
         for (size_t i = 0; i < w->n_init; i++) {
@@ -1383,10 +1453,8 @@ static void sync_running(struct pod_worker *w) {
 }
 
 static void sync_pod(struct pod_worker *w) {
-        for (size_t i = 0; i < w->n_init; i++)
-                refresh(&w->init[i]);
-        for (size_t i = 0; i < w->n_app; i++)
-                refresh(&w->app[i]);
+        for (size_t i = 0; i < ctr_count(w); i++)
+                refresh(ctr_at(w, i));
 
         if (w->state == W_RUNNING)
                 sync_running(w);
@@ -1441,8 +1509,8 @@ static void adopt(struct pod_worker *w) {
                         container_status_free(st);
                         continue;
                 }
-                for (size_t i = 0; i < w->n_init + w->n_app; i++) {
-                        struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+                for (size_t i = 0; i < ctr_count(w); i++) {
+                        struct ctr *c = ctr_at(w, i);
                         if (!streq_ptr(c->spec->name, st->name))
                                 continue;
                         /* the newest container is current, the one before it the previous */
@@ -1495,6 +1563,28 @@ static void restore_start_time(struct pod_worker *w) {
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
+/* Slots for the ephemeral containers of pod that have none yet (the list only grows: the API
+ * neither changes nor removes one, pod_update_needs_recreate sees to the rest). */
+static int ephemeral_add(struct pod_worker *w, struct pod *pod) {
+        size_t n = pod->spec.n_ephemeral_containers;
+        for (size_t i = 0; i < w->n_eph && i < n; i++)
+                w->eph[i]->spec = &pod->spec.ephemeral_containers[i];
+        if (n <= w->n_eph)
+                return 0;
+        struct ctr **e = realloc(w->eph, n * sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        w->eph = e;
+        for (; w->n_eph < n; w->n_eph++) {
+                struct ctr *c = calloc(1, sizeof(*c));
+                if (!c)
+                        return -ENOMEM;
+                *c = (struct ctr){ .w = w, .spec = &pod->spec.ephemeral_containers[w->n_eph], .ephemeral = true };
+                w->eph[w->n_eph] = c;
+        }
+        return 0;
+}
+
 static void ctrs_init(struct pod_worker *w) {
         w->n_init = w->pod->spec.n_init_containers;
         w->n_app = w->pod->spec.n_containers;
@@ -1505,6 +1595,7 @@ static void ctrs_init(struct pod_worker *w) {
                                            .sidecar = streq_ptr(w->pod->spec.init_containers[i].restart_policy, "Always") };
         for (size_t i = 0; i < w->n_app; i++)
                 w->app[i] = (struct ctr){ .w = w, .spec = &w->pod->spec.containers[i] };
+        (void) ephemeral_add(w, w->pod);
 }
 
 static void ctr_done(struct ctr *c) {
@@ -1600,8 +1691,8 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         adopt(w);
         restore_start_time(w);
         /* adopted running containers are probed again from scratch, as after a kubelet restart */
-        for (size_t i = 0; i < w->n_init + w->n_app; i++) {
-                struct ctr *c = i < w->n_init ? &w->init[i] : &w->app[i - w->n_init];
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
                 if (running(c))
                         probes_start(c);
         }
@@ -1628,6 +1719,12 @@ static int take_spec_in_place(struct pod_worker *w, struct pod *pod) {
                         c->image_pulled = false;
                 c->spec = &pod->spec.containers[i];
         }
+        /* kubectl debug: the new ephemeral containers start at the next sync, nothing else
+         * restarts (the kubelet's computePodActions adds them to EphemeralContainersToStart);
+         * out of memory, the missing ones come with the next update or resync */
+        if (ephemeral_add(w, pod) < 0)
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: out of memory for its ephemeral containers, ignoring",
+                        pod_name(w));
         return 0;
 }
 
@@ -1786,8 +1883,13 @@ void pod_worker_free(struct pod_worker *w) {
                 ctr_done(&w->init[i]);
         for (size_t i = 0; w->app && i < w->n_app; i++)
                 ctr_done(&w->app[i]);
+        for (size_t i = 0; i < w->n_eph; i++) {
+                ctr_done(w->eph[i]);
+                free(w->eph[i]);
+        }
         free(w->init);
         free(w->app);
+        free(w->eph);
         sd_event_source_disable_unref(w->defer);
         sd_event_source_disable_unref(w->timer);
         sandbox_free(w->sb);

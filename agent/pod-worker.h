@@ -24,6 +24,7 @@ struct ctr {
         struct pod_worker *w;
         const struct pod_container *spec;
         bool init, sidecar;
+        bool ephemeral; /* spec.ephemeralContainers (kubectl debug): started once, never restarted */
         char *id;      /* current container */
         char *prev_id; /* the previous one, kept for its logs (kubectl logs --previous) */
         struct container_status *st;
@@ -71,6 +72,10 @@ struct pod_worker {
         usec_t sb_retry_at;
         struct ctr *init, *app;
         size_t n_init, n_app;
+        /* ephemeral containers, one allocation each: a spec update adds them while operations
+         * hold pointers to the others */
+        struct ctr **eph;
+        size_t n_eph;
         enum worker_state state;
         bool failed_init, deadline_exceeded, remove_after;
         usec_t start_realtime, kill_deadline; /* startTime: kept in pod.json across restarts */
@@ -94,6 +99,10 @@ struct pod_worker {
         bool data_volumes_again; /* newer data came during it */
 };
 
+
+/* Every container of the pod: init, then app, then ephemeral ones; i < ctr_count(w). */
+size_t ctr_count(const struct pod_worker *w);
+struct ctr *ctr_at(struct pod_worker *w, size_t i);
 
 void schedule(struct pod_worker *w);
 void arm_timer(struct pod_worker *w, usec_t when);

@@ -372,6 +372,35 @@ static int allowed_oom_score_adj(int want) {
         return want;
 }
 
+/* An ephemeral container with targetContainerName joins its target's PID namespace: the CRI's
+ * NamespaceMode TARGET, which containerd turns into the OCI spec's pid namespace path
+ * /proc/<target's init pid>/ns/pid. A pod that shares one PID namespace (or the host's) has
+ * its containers there already; the kubelet then asks for the pod's mode, not TARGET. */
+static int target_pid_namespace(const struct container_create *in, char **ret, nl_error *err) {
+        if (!in->target_id || in->sb->pidns_path || in->sb->host_pid) {
+                *ret = NULL;
+                return 0;
+        }
+        const char *target = strempty(in->c->target_container_name);
+        struct container_status *st = NULL;
+        int r = cri_container_status(in->cfg, in->target_id, &st, NULL);
+        if (r < 0 || st->state != CONTAINER_RUNNING || st->pid <= 0) {
+                container_status_free(st);
+                return nl_error_set(err, r < 0 ? r : -ESRCH, "target container \"%s\" is not running", target);
+        }
+        char *path = nl_strdupf("/proc/%d/ns/pid", (int) st->pid);
+        container_status_free(st);
+        if (!path)
+                return -ENOMEM;
+        if (access(path, F_OK) < 0) {
+                r = nl_error_set(err, -errno, "target container \"%s\": %s: %m", target, path);
+                free(path);
+                return r;
+        }
+        *ret = path;
+        return 0;
+}
+
 int cri_container_create(const struct container_create *in, char **ret_id, const char **ret_reason, nl_error *err) {
         const struct cri_config *cfg = in->cfg;
         const struct pod_container *c = in->c;
@@ -383,7 +412,7 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
         json_t *seccomp = NULL, *spec = NULL, *meta = NULL;
         _cleanup_free_ char *id = NULL, *dir = NULL, *rootfs = NULL, *passwd = NULL, *group = NULL,
                             *log_path = NULL, *cgpath = NULL, *state = NULL, *runtime_root = NULL,
-                            *config_path = NULL, *log_dir = NULL, *meta_path = NULL;
+                            *config_path = NULL, *log_dir = NULL, *meta_path = NULL, *target_pidns = NULL;
         bool mounted = false;
         struct oci_runtime *rt = NULL;
         _cleanup_close_ int userns_fd = -1;
@@ -395,6 +424,9 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 goto fail;
         }
         r = oci_runtime_open(cfg, &rt, err);
+        if (r < 0)
+                goto fail;
+        r = target_pid_namespace(in, &target_pidns, err);
         if (r < 0)
                 goto fail;
 
@@ -468,7 +500,7 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
                 .netns_path = in->sb->netns_path,
                 .ipcns_path = in->sb->ipcns_path,
                 .utsns_path = in->sb->utsns_path,
-                .pidns_path = in->sb->pidns_path,
+                .pidns_path = target_pidns ? target_pidns : in->sb->pidns_path,
                 .userns_path = in->sb->userns_path,
                 .userns = in->sb->userns,
                 .new_pid_ns = !in->sb->host_pid,

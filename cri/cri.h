@@ -381,6 +381,8 @@ struct container_create {
         const struct pod_container *c;
         unsigned restart_count;
         const struct plan_context *plan_ctx; /* downward API values; passwd/group are read here */
+        const char *target_id; /* an ephemeral container's target (targetContainerName): its PID
+                                  namespace is joined; NULL for the pod's own */
 };
 
 /* Like CRI CreateContainer: look up the image, mount the overlay rootfs, plan the process,

@@ -214,6 +214,10 @@ int pod_set_defaults(struct pod *p) {
         for (size_t i = 0; i < s->n_containers; i++)
                 if (default_container(&s->containers[i], host_network) < 0)
                         return -ENOMEM;
+        /* SetObjectDefaults_Pod defaults EphemeralContainerCommon as a Container */
+        for (size_t i = 0; i < s->n_ephemeral_containers; i++)
+                if (default_container(&s->ephemeral_containers[i], host_network) < 0)
+                        return -ENOMEM;
         for (size_t i = 0; i < s->n_volumes; i++)
                 if (default_volume(&s->volumes[i]) < 0)
                         return -ENOMEM;

@@ -304,6 +304,10 @@ struct pod_container {
         char *image_pull_policy;
         struct pod_security_context *security_context;
         nl_opt_bool stdin_, stdin_once, tty;
+        /* ephemeral containers only (EphemeralContainer.targetContainerName): the container whose
+         * PID namespace it joins; its other fields are EphemeralContainerCommon, which has the
+         * Container's fields */
+        char *target_container_name;
 };
 
 /* ---- volumes ---------------------------------------------------------------------------- */
@@ -442,7 +446,7 @@ struct pod_spec {
         POD_ARRAY(struct pod_volume, volumes);
         POD_ARRAY(struct pod_container, init_containers);
         POD_ARRAY(struct pod_container, containers);
-        json_t *ephemeral_containers;
+        POD_ARRAY(struct pod_container, ephemeral_containers); /* added through pods/ephemeralcontainers */
         char *restart_policy;
         nl_opt_int termination_grace_period_seconds;
         nl_opt_int active_deadline_seconds;

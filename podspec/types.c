@@ -186,17 +186,22 @@ TYPE(volume_mount_desc, FS("name", name), FB("readOnly", read_only), FS("recursi
 #undef T
 
 #define T struct pod_container
-TYPE(container_desc, FS("name", name), FS("image", image), FSL("command", command), FSL("args", args),
-     FS("workingDir", working_dir), FOL("ports", ports, container_port_desc),
-     FOL("envFrom", env_from, env_from_source_desc), FOL("env", env, env_var_desc),
-     FO("resources", resources, resource_requirements_desc), FRAW("resizePolicy", resize_policy),
-     FS("restartPolicy", restart_policy), FOL("volumeMounts", volume_mounts, volume_mount_desc),
-     FRAW("volumeDevices", volume_devices), FO("livenessProbe", liveness_probe, probe_desc),
-     FO("readinessProbe", readiness_probe, probe_desc), FO("startupProbe", startup_probe, probe_desc),
-     FO("lifecycle", lifecycle, lifecycle_desc), FS("terminationMessagePath", termination_message_path),
-     FS("terminationMessagePolicy", termination_message_policy), FS("imagePullPolicy", image_pull_policy),
-     FO("securityContext", security_context, security_context_desc), FB("stdin", stdin_),
-     FB("stdinOnce", stdin_once), FB("tty", tty));
+/* EphemeralContainerCommon has exactly the Container's fields; an EphemeralContainer adds
+ * targetContainerName (a regular container with that field is an unknown field under --strict) */
+#define CONTAINER_FIELDS FS("name", name), FS("image", image), FSL("command", command), FSL("args", args), \
+     FS("workingDir", working_dir), FOL("ports", ports, container_port_desc), \
+     FOL("envFrom", env_from, env_from_source_desc), FOL("env", env, env_var_desc), \
+     FO("resources", resources, resource_requirements_desc), FRAW("resizePolicy", resize_policy), \
+     FS("restartPolicy", restart_policy), FOL("volumeMounts", volume_mounts, volume_mount_desc), \
+     FRAW("volumeDevices", volume_devices), FO("livenessProbe", liveness_probe, probe_desc), \
+     FO("readinessProbe", readiness_probe, probe_desc), FO("startupProbe", startup_probe, probe_desc), \
+     FO("lifecycle", lifecycle, lifecycle_desc), FS("terminationMessagePath", termination_message_path), \
+     FS("terminationMessagePolicy", termination_message_policy), FS("imagePullPolicy", image_pull_policy), \
+     FO("securityContext", security_context, security_context_desc), FB("stdin", stdin_), \
+     FB("stdinOnce", stdin_once), FB("tty", tty)
+TYPE(container_desc, CONTAINER_FIELDS);
+TYPE(ephemeral_container_desc, CONTAINER_FIELDS, FS("targetContainerName", target_container_name));
+#undef CONTAINER_FIELDS
 #undef T
 
 /* ---- volumes ---- */
@@ -359,7 +364,7 @@ TYPE(os_desc, FS("name", name));
 
 #define T struct pod_spec
 TYPE(pod_spec_desc, FOL("volumes", volumes, volume_desc), FOL("initContainers", init_containers, container_desc),
-     FOL("containers", containers, container_desc), FRAW("ephemeralContainers", ephemeral_containers),
+     FOL("containers", containers, container_desc), FOL("ephemeralContainers", ephemeral_containers, ephemeral_container_desc),
      FS("restartPolicy", restart_policy), FI("terminationGracePeriodSeconds", termination_grace_period_seconds),
      FI("activeDeadlineSeconds", active_deadline_seconds), FS("dnsPolicy", dns_policy),
      FSM("nodeSelector", node_selector), FS("serviceAccountName", service_account_name),

@@ -417,6 +417,56 @@ static int64_t grace_period(const struct pod_spec *spec) {
         return spec->termination_grace_period_seconds.set ? spec->termination_grace_period_seconds.v : 30;
 }
 
+static bool names_container(const struct pod_container *list, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(list[i].name, name))
+                        return true;
+        return false;
+}
+
+/* As kube-apiserver's validateEphemeralContainers (pods/ephemeralcontainers): the Container's
+ * checks, then only the fields on its allow list (no ports, probes, lifecycle, resources,
+ * resizePolicy, restartPolicy: "Ephemeral Containers should not be relied upon for fundamental
+ * pod services"), no subPath or subPathExpr, a name unique among all the pod's containers and
+ * a targetContainerName that names a container or an init container. */
+static void validate_ephemeral_containers(V *v, const struct pod_spec *spec, const char *const *volumes,
+                                          size_t n_volumes) {
+        static const char *const not_allowed = "cannot be set for an Ephemeral Container";
+        for (size_t i = 0; i < spec->n_ephemeral_containers; i++) {
+                const struct pod_container *c = &spec->ephemeral_containers[i];
+                size_t o = vpush(v, "ephemeralContainers[%zu]", i);
+                validate_container_common(v, c, spec, volumes, n_volumes);
+                const char *fields[] = { "ports", "resources", "resizePolicy", "restartPolicy", "livenessProbe",
+                                         "readinessProbe", "startupProbe", "lifecycle" };
+                const bool set[] = { c->n_ports > 0,
+                                     c->resources && (c->resources->n_limits || c->resources->n_requests ||
+                                                      json_array_size(c->resources->claims) > 0),
+                                     c->resize_policy && json_array_size(c->resize_policy) > 0,
+                                     c->restart_policy != NULL, c->liveness_probe, c->readiness_probe,
+                                     c->startup_probe, c->lifecycle };
+                for (size_t k = 0; k < ELEMENTSOF(fields); k++)
+                        if (set[k])
+                                verr(v, POD_ERROR_FORBIDDEN, fields[k], "%s", not_allowed);
+                for (size_t k = 0; k < c->n_volume_mounts; k++) {
+                        size_t o2 = vpush(v, "volumeMounts[%zu]", k);
+                        if (!isempty(c->volume_mounts[k].sub_path))
+                                verr(v, POD_ERROR_FORBIDDEN, "subPath", "%s", not_allowed);
+                        if (!isempty(c->volume_mounts[k].sub_path_expr))
+                                verr(v, POD_ERROR_FORBIDDEN, "subPathExpr", "%s", not_allowed);
+                        vpop(v, o2);
+                }
+                if (!isempty(c->name) && (names_container(spec->containers, spec->n_containers, c->name) ||
+                                          names_container(spec->init_containers, spec->n_init_containers, c->name) ||
+                                          names_container(spec->ephemeral_containers, i, c->name)))
+                        verr_str(v, POD_ERROR_DUPLICATE, "name", c->name, NULL);
+                const char *target = c->target_container_name;
+                if (!isempty(target) && !names_container(spec->containers, spec->n_containers, target) &&
+                    !names_container(spec->init_containers, spec->n_init_containers, target))
+                        verr_str(v, POD_ERROR_NOT_FOUND, "targetContainerName", target, NULL);
+                vpop(v, o);
+        }
+}
+
 void validate_containers(V *v, const struct pod_spec *spec, const char *const *volumes, size_t n_volumes) {
         struct host_ports seen = {};
 
@@ -482,4 +532,5 @@ void validate_containers(V *v, const struct pod_spec *spec, const char *const *v
                 host_ports_done(&own);
                 vpop(v, o);
         }
+        validate_ephemeral_containers(v, spec, volumes, n_volumes);
 }

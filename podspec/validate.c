@@ -610,7 +610,7 @@ static void validate_spec(V *v, const struct pod_spec *spec) {
                 else if (!str_in(spec->os->name, oses))
                         verr_unsupported(v, "os", spec->os->name, oses);
         }
-        if (spec->ephemeral_containers && json_array_size(spec->ephemeral_containers) > 0)
+        if (spec->n_ephemeral_containers > 0)
                 verr(v, POD_ERROR_FORBIDDEN, "ephemeralContainers", "cannot be set on create");
         vpop(v, o);
 }

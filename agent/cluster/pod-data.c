@@ -840,6 +840,9 @@ static int collect(struct pod_data_fetch *f, const struct pod *pod) {
                 r = collect_container(f, &s->init_containers[i]);
         for (size_t i = 0; i < s->n_containers && r >= 0; i++)
                 r = collect_container(f, &s->containers[i]);
+        /* as the kubelet's VisitPodConfigmapNames/VisitPodSecretNames: ephemeral containers too */
+        for (size_t i = 0; i < s->n_ephemeral_containers && r >= 0; i++)
+                r = collect_container(f, &s->ephemeral_containers[i]);
         for (size_t i = 0; i < s->n_image_pull_secrets && r >= 0; i++)
                 r = add_item(f, ITEM_OBJECT, true, s->image_pull_secrets[i].name, 0);
         /* the master service always; the namespace's when links are on (one list covers the

@@ -100,6 +100,27 @@ TEST(recreating_updates) {
         free(field);
 }
 
+#define EPH1 "  ephemeralContainers:\n  - {name: dbg, image: busybox, targetContainerName: a}\n"
+#define EPH2 EPH1 "  - {name: dbg2, image: busybox, stdin: true}\n"
+
+/* kubectl debug adds through pods/ephemeralcontainers: the pod stays; an ephemeral container
+ * changed or removed (the API refuses it, a static manifest may) is a change of the pod */
+TEST(ephemeral_container_updates) {
+        char *field = NULL;
+        CHECK_INT_EQ(update(TWO("x:1", "y:1", ""), TWO("x:1", "y:1", EPH1), &field), 0);
+        CHECK(!field);
+        CHECK_INT_EQ(update(TWO("x:1", "y:1", EPH1), TWO("x:1", "y:1", EPH2), &field), 0);
+        CHECK(!field);
+        CHECK_INT_EQ(update(TWO("x:1", "y:1", EPH2), TWO("x:1", "y:1", EPH1), &field), 1);
+        CHECK_STR_EQ(field, "spec.ephemeralContainers[1]");
+        free(field);
+        CHECK_INT_EQ(update(TWO("x:1", "y:1", EPH1),
+                            TWO("x:1", "y:1", "  ephemeralContainers:\n  - {name: dbg, image: busybox:2}\n"), &field),
+                     1);
+        CHECK_STR_EQ(field, "spec.ephemeralContainers[0]");
+        free(field);
+}
+
 TEST(container_changed) {
         struct pod_container spec = { .name = "c", .image = "busybox:latest" };
         struct pod_container old = { .name = "c", .image = "busybox:1.35" };
