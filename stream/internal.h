@@ -12,7 +12,10 @@
 /* The largest chunk read from a local fd or sent in one data frame or message: client-go's
  * io.Copy buffer, and the WebSocket client's read buffer (32 KiB plus the channel byte). */
 #define STREAM_CHUNK (32u * 1024u)
-#define STREAM_FIRST_SIZE_WAIT (500ULL * 1000ULL) /* usec: a terminal waits this long for its size */
+/* usec: a terminal waits this long for its size; kubectl sends one as soon as its streams are
+ * there, but on a loaded machine that took more than the 500 ms tried first (clients that send
+ * none, which kubectl never is with a tty, start this much later) */
+#define STREAM_FIRST_SIZE_WAIT (2000ULL * 1000ULL)
 
 /* JSON string escaping as Go's encoding/json writes it (HTML-safe: <, >, & as \u003c...;
  * invalid UTF-8 as \ufffd; U+2028 and U+2029 escaped), appended with the quotes. */
