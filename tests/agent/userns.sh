@@ -111,6 +111,15 @@ left=""
 for c in $cids; do left+=$(awk '{print $5}' /proc/self/mountinfo | grep "^$T/root/containers/$c"); done
 if [ -n "$cids" ] && [ -z "$left" ]; then ok; else bad "no idmapped mount of the removed pod's containers is left ($cids): $left"; fi
 if [ "$(cat "$H/dir/rootfile")" = host-secret ]; then ok; else bad "the hostPath volume's files survive the pod"; fi
+# the first root's pods go before the suite moves to another root (the exit's cleanup only
+# knows the last one): every container and the shared pid namespace's holder with them
+rm -f "$M"/*.yaml
+for _ in $(seq 90); do [ -z "$(ls -A "$T/root/pods" 2>/dev/null)" ] && break; sleep 0.5; done
+sleep 1
+# (the pid namespace's holder is a fork of the daemon: the daemon's command line, another pid)
+others=$(pgrep -f "^sleep 360[2-5]$|nodelet run --root-dir $T/root " | grep -vx "$DAEMON_PID")
+if [ -z "$(ls -A "$T/root/pods" 2>/dev/null)" ] && [ -z "$others" ]; then ok; else
+        bad "removing the userns pods leaves nothing running ($(ls "$T/root/pods" 2>/dev/null | wc -l) pods; left: $others)"; fi
 stop_daemon
 
 # a root dir whose file system cannot be idmapped (ramfs): the kubelet's refusal, retried;
