@@ -57,7 +57,8 @@ cp "$D"/usr/share/nodelet/examples/*.yaml "$D/etc/nodelet/manifests/"
 tests/fixtures/make-images.sh "$T/img" >/dev/null 2>&1 && "$D/usr/bin/nodelet" images --root-dir "$T/root" import "$T/img/layout" >/dev/null \
         || bad "image import"
 NODELET_ARGS="${ARGS[*]} --pod-manifest-path $D/etc/nodelet/manifests"
-eval "$exec_start" >"$T/daemon.log" 2>&1 &
+# exec: $! must be the daemon itself, not a subshell whose kill would leave the daemon orphaned
+eval "exec $exec_start" >"$T/daemon.log" 2>&1 &
 DAEMON=$!
 running=0
 for _ in $(seq 60); do
