@@ -103,7 +103,7 @@ $(NODELET): $(BUILD)/agent/cli/main.o $(LIBS)
 
 # The per-container monitor: its own files, the log writer and common/ only (no curl, no
 # libsystemd...), so each running container costs little memory.
-$(SHIM): $(call obj,$(SHIM_SRC) cri/log-writer.c) $(LIB_COMMON)
+$(SHIM): $(call obj,$(SHIM_SRC) cri/log-writer.c cri/console.c) $(LIB_COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/test-main.o $(LIB_TEST) $(LIBS)

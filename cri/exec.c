@@ -19,6 +19,7 @@
 
 #include "common/fs.h"
 #include "layout.h"
+#include "console.h"
 #include "runtime.h"
 #include "shim/shim.h"
 
@@ -35,25 +36,8 @@ static int random_hex(char ret[17]) {
         return 0;
 }
 
-/* A listening unix socket at a fresh path under dir; the path in *ret_path. */
-static int console_socket(const char *dir, char **ret_path, nl_error *err) {
-        char hex[17];
-        if (random_hex(hex) < 0)
-                return nl_error_set(err, -EIO, "console socket: no random bytes");
-        _cleanup_free_ char *path = nl_strdupf("%s/exec-%s.sock", dir, hex);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (!path || strlen(path) >= sizeof(sa.sun_path))
-                return nl_error_set(err, -ENAMETOOLONG, "console socket path under %s is too long", dir);
-        strcpy(sa.sun_path, path);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
-                return nl_error_set(err, -errno, "console socket %s: %m", path);
-        *ret_path = TAKE_PTR(path);
-        return TAKE_FD(fd);
-}
-
-/* The pty master the runtime sends (SCM_RIGHTS), within the deadline; if the runtime exits
- * first, its own words (diag: its stderr) say why. */
+/* The pty master the runtime sends over the console socket, within the deadline; if the
+ * runtime exits first, its own words (diag: its stderr) say why. */
 static int receive_master(int listener, int pidfd, int diag, nl_error *err) {
         struct pollfd pfs[2] = { { .fd = listener, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
         int k = poll(pfs, 2, CONSOLE_SOCKET_TIMEOUT_MSEC);
@@ -66,26 +50,11 @@ static int receive_master(int listener, int pidfd, int diag, nl_error *err) {
         }
         if (k <= 0)
                 return nl_error_set(err, k == 0 ? -ETIMEDOUT : -errno, "the runtime did not send the terminal");
-        struct pollfd pf;
-        _cleanup_close_ int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0)
-                return nl_error_set(err, -errno, "console socket: accept: %m");
-        char data[256];
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } ctl = {};
-        struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-        pf = (struct pollfd){ .fd = c, .events = POLLIN };
-        if (poll(&pf, 1, CONSOLE_SOCKET_TIMEOUT_MSEC) <= 0 || recvmsg(c, &m, MSG_CMSG_CLOEXEC) < 0)
-                return nl_error_set(err, -EIO, "console socket: nothing received");
-        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-        if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int)))
-                return nl_error_set(err, -EBADMSG, "console socket: no terminal in the message");
-        int fd;
-        memcpy(&fd, CMSG_DATA(h), sizeof(fd));
-        return fd;
+        int master = -1;
+        int r = console_receive(listener, &master);
+        if (r < 0)
+                return nl_error_set(err, r, "console socket: %s", strerror(-r));
+        return master;
 }
 
 static void close_pair(int p[2]) {
@@ -140,7 +109,7 @@ int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *ar
         int r = oci_runtime_open(cfg, &rt, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id), *sock_path = NULL;
+        _cleanup_free_ char *dir = layout_container_dir(cfg->root_dir, id), *sock_path = NULL, *sock_tmpdir = NULL;
         char hex[17];
         if (!dir || random_hex(hex) < 0) {
                 oci_runtime_free(rt);
@@ -156,8 +125,9 @@ int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *ar
         _cleanup_close_ int listener = -1;
         int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
         /* the console socket in the run dir (a unix socket's path has 108 bytes at most) */
-        if (tty && (listener = console_socket(isempty(cfg->run_dir) ? "/run" : cfg->run_dir, &sock_path, err)) < 0) {
-                r = listener;
+        _cleanup_free_ char *sock_name = nl_strdupf("exec-%s.sock", hex);
+        if (tty && (r = console_listen(dir, strempty(sock_name), &sock_path, &sock_tmpdir, &listener)) < 0) {
+                nl_error_set(err, r, "console socket in %s: %s", dir, strerror(-r));
                 goto fail;
         }
         if (tty && width > 0 && height > 0 && !(process_json = write_process_json(dir, hex, argv, width, height, err))) {
@@ -258,6 +228,8 @@ int cri_exec_start(const struct cri_config *cfg, const char *id, char *const *ar
         close_pair(errp);
         if (sock_path)
                 (void) unlink(sock_path);
+        if (sock_tmpdir)
+                (void) rmdir(sock_tmpdir);
         if (process_json) /* the runtime read it before it sent the terminal */
                 (void) unlink(process_json);
         ret->pid_file = pid_file;
@@ -275,6 +247,8 @@ fail:
         close_pair(errp);
         if (sock_path)
                 (void) unlink(sock_path);
+        if (sock_tmpdir)
+                (void) rmdir(sock_tmpdir);
         if (process_json)
                 (void) unlink(process_json);
         if (pid_file)

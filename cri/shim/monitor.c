@@ -13,6 +13,7 @@
 
 #include "common/fs.h"
 #include "common/time-util.h"
+#include "cri/console.h"
 #include "cri/log-writer.h"
 #include "shim.h"
 
@@ -315,7 +316,7 @@ static int setup(struct shim *s, int pipe_in[2], int pipe_out[2], int pipe_err[2
         if (s->a->stdin_open && !s->a->tty && pipe2(pipe_in, O_CLOEXEC) < 0)
                 return -errno;
         if (s->a->tty) {
-                int r = console_listen(s->a->state_dir, &s->console_path, &s->console_tmpdir,
+                int r = console_listen(s->a->state_dir, "console.sock", &s->console_path, &s->console_tmpdir,
                                        &s->console_fd);
                 if (r < 0)
                         return r;

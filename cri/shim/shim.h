@@ -52,12 +52,6 @@ enum {
  * Returns the process exit status. */
 int shim_monitor(const struct shim_args *a, int report_fd);
 
-/* console.c: the runtime's --console-socket protocol (the pty master arrives over a unix
- * socket as SCM_RIGHTS). The socket lives in dir if its path fits sun_path, else in a
- * private directory under /tmp (*ret_tmpdir, to be removed after). */
-int console_listen(const char *dir, char **ret_path, char **ret_tmpdir, int *ret_fd);
-/* -EAGAIN when nobody connected yet. */
-int console_receive(int listen_fd, int *ret_master);
 
 /* attach.c: the attach socket's server, driven by the monitor's poll loop. in_fd: where
  * clients' stdin goes (the stdin pipe, or the pty master), -1 without stdin; pty: the master

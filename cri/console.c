@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* --tty: the runtime creates the container's pty and sends us its master over the unix
- * socket given as --console-socket, as one SCM_RIGHTS message (crun and runc alike; conmon
- * and containerd's shims receive it the same way). */
+/* --tty: the runtime creates the pty and sends us its master over the unix socket given as
+ * --console-socket, as one SCM_RIGHTS message (crun and runc alike; conmon and containerd's
+ * shims receive it the same way). Used by nodelet-shim (a container's terminal) and by
+ * cri/exec.c (an exec's). */
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "shim.h"
+#include "console.h"
 
 #define CONSOLE_RECV_TIMEOUT_MSEC 5000
 
-int console_listen(const char *dir, char **ret_path, char **ret_tmpdir, int *ret_fd) {
+int console_listen(const char *dir, const char *name, char **ret_path, char **ret_tmpdir, int *ret_fd) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        _cleanup_free_ char *path = nl_strdupf("%s/console.sock", dir), *tmpdir = NULL;
+        _cleanup_free_ char *path = nl_strdupf("%s/%s", dir, name), *tmpdir = NULL;
         if (!path)
                 return -ENOMEM;
         if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -24,7 +25,7 @@ int console_listen(const char *dir, char **ret_path, char **ret_tmpdir, int *ret
                         return -errno;
                 tmpdir = strdup(tmpl);
                 free(path);
-                path = nl_strdupf("%s/console.sock", tmpl);
+                path = nl_strdupf("%s/%s", tmpl, name);
                 if (!tmpdir || !path) {
                         (void) rmdir(tmpl);
                         return -ENOMEM;
