@@ -38,18 +38,8 @@ static void job_destroy(void *userdata) {
 static void report(int fd, int code, const char *msg) {
         char buf[JOB_MSG_MAX];
         int n = snprintf(buf, sizeof(buf), "%d\n%s", code, strempty(msg));
-        size_t left = n < 0 ? 0 : (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1;
-        const char *p = buf;
-
-        while (left > 0) {
-                ssize_t k = write(fd, p, left);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return;
-                p += k;
-                left -= (size_t) k;
-        }
+        size_t len = n < 0 ? 0 : (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1;
+        (void) nl_write_all(fd, buf, len);
 }
 
 _Noreturn static void child_main(pid_t parent, struct image_store *s, job_work_fn work, const void *arg,

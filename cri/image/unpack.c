@@ -655,21 +655,9 @@ out:
 static void child_report(int fd, int code, const char *msg) {
         char buf[UNPACK_MSG_MAX];
         int n = snprintf(buf, sizeof(buf), "%d\n%s", code, strempty(msg));
-        const char *p = buf;
-        size_t left;
-
         if (n < 0)
                 return;
-        left = (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1;
-        while (left > 0) {
-                ssize_t k = write(fd, p, left);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return;
-                p += k;
-                left -= (size_t) k;
-        }
+        (void) nl_write_all(fd, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
 }
 
 _Noreturn static void child_run(struct image_store *s, int blob_fd, int root_fd, int report_fd) {
