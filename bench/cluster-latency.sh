@@ -11,28 +11,13 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 N=${1:-1} R=${2:-5}
 bench_setup || exit 1
-CP=$T/cp
-if ! NODE_NAME=$BENCH_NODE tests/cluster/control-plane.sh start "$CP" >"$T/cp.log" 2>&1; then
-        note cluster "cluster mode not measured: the control plane did not start (tests/cluster/control-plane.sh; go needed the first time)"
-        tail -5 "$T/cp.log" >&2
-        exit 0
-fi
-. "$CP/env"
-k() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+bench_cluster cluster "cluster mode" 12350 || exit 0
 finish() {
         pkill -f "curl -sN --cacert $CA_CERT" 2>/dev/null
-        stop_daemon
-        tests/cluster/control-plane.sh stop "$CP" >/dev/null 2>&1
+        bench_cluster_stop
         bench_cleanup
 }
 trap finish EXIT
-port=12350
-while ss -Htln "sport = :$port" | grep -q .; do port=$((port + 1)); done
-"$NODELET" run "${ARGS[@]}" --pod-manifest-path "$M" --node-name "$BENCH_NODE" --cni-conf-dir "$T/cni" \
-        --container-runtime-path "${RUNTIME:-crun}" --kubeconfig "$NODE_KUBECONFIG" --node-ip 127.0.0.1 \
-        --port "$port" --healthz-port 0 --tls-cert-file "$KUBELET_CERT" --tls-private-key-file "$KUBELET_KEY" \
-        --client-ca-file "$CA_CERT" >>"$T/daemon.log" 2>&1 &
-DAEMON=$!
 for _ in $(seq 120); do
         k get node "$BENCH_NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True && break
         sleep 0.5

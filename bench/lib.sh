@@ -71,6 +71,32 @@ stop_daemon() {
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
         DAEMON=
 }
+# bench_cluster KEY WHAT PORT: a real control plane (tests/cluster/control-plane.sh) in $T/cp,
+# its env sourced, and the daemon (DAEMON) joined to it as $BENCH_NODE with its node port the
+# first free one from PORT. When the control plane does not start: a note under KEY that WHAT
+# was not measured, and 1. bench_cluster_stop undoes it.
+bench_cluster() {
+        local key=$1 what=$2 port=$3
+        CP=$T/cp
+        if ! NODE_NAME=$BENCH_NODE tests/cluster/control-plane.sh start "$CP" >"$T/cp.log" 2>&1; then
+                note "$key" "$what not measured: the control plane did not start (tests/cluster/control-plane.sh; go needed the first time)"
+                tail -5 "$T/cp.log" >&2
+                return 1
+        fi
+        . "$CP/env"
+        while ss -Htln "sport = :$port" | grep -q .; do port=$((port + 1)); done
+        "$NODELET" run "${ARGS[@]}" --pod-manifest-path "$M" --node-name "$BENCH_NODE" --cni-conf-dir "$T/cni" \
+                --container-runtime-path "$RUNTIME" --kubeconfig "$NODE_KUBECONFIG" --node-ip 127.0.0.1 \
+                --port "$port" --healthz-port 0 --tls-cert-file "$KUBELET_CERT" --tls-private-key-file "$KUBELET_KEY" \
+                --client-ca-file "$CA_CERT" >>"$T/daemon.log" 2>&1 &
+        DAEMON=$!
+}
+bench_cluster_stop() {
+        stop_daemon
+        [ -n "${CP:-}" ] && tests/cluster/control-plane.sh stop "$CP" >/dev/null 2>&1
+}
+k() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+
 # remove every pod through the daemon: an empty manifest dir, then wait for ROOT/pods to empty;
 # the running daemon does it if there is one (a new one would first adopt the pods)
 drain_pods() {

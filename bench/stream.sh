@@ -9,28 +9,14 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 E=${1:-20} MIB=${2:-256}
 bench_setup || exit 1
-CP=$T/cp
-if ! NODE_NAME=$BENCH_NODE tests/cluster/control-plane.sh start "$CP" >"$T/cp.log" 2>&1; then
-        note stream "streams not measured: the control plane did not start (tests/cluster/control-plane.sh; go needed the first time)"
-        exit 0
-fi
-. "$CP/env"
-k() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+bench_cluster stream streams 12450 || exit 0
 PF=
 finish() {
         [ -n "$PF" ] && kill "$PF" 2>/dev/null
-        stop_daemon
-        tests/cluster/control-plane.sh stop "$CP" >/dev/null 2>&1
+        bench_cluster_stop
         bench_cleanup
 }
 trap finish EXIT
-port=12450
-while ss -Htln "sport = :$port" | grep -q .; do port=$((port + 1)); done
-"$NODELET" run "${ARGS[@]}" --pod-manifest-path "$M" --node-name "$BENCH_NODE" --cni-conf-dir "$T/cni" \
-        --container-runtime-path "${RUNTIME:-crun}" --kubeconfig "$NODE_KUBECONFIG" --node-ip 127.0.0.1 \
-        --port "$port" --healthz-port 0 --tls-cert-file "$KUBELET_CERT" --tls-private-key-file "$KUBELET_KEY" \
-        --client-ca-file "$CA_CERT" >>"$T/daemon.log" 2>&1 &
-DAEMON=$!
 k apply -f - >/dev/null <<Y
 apiVersion: v1
 kind: Pod
