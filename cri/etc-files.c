@@ -44,8 +44,19 @@ int pod_hostname_and_domain(const struct pod *pod, const char *cluster_domain, c
                             char **ret_domain, nl_error *err) {
         const char *name = pod->metadata.name;
         _cleanup_free_ char *hostname = NULL, *domain = NULL;
+        bool override = pod->spec.hostname_override != NULL;
 
-        if (!isempty(pod->spec.hostname)) {
+        /* spec.hostnameOverride (GA in 1.37) is the hostname as given, a DNS subdomain, and
+         * takes hostname and subdomain's place: no domain, so no FQDN line in /etc/hosts
+         * (the kubelet's GeneratePodHostNameAndDomain) */
+        if (override) {
+                if (!podspec_is_dns1123_subdomain(pod->spec.hostname_override)) {
+                        _cleanup_free_ char *q = pod_error_quote(pod->spec.hostname_override);
+                        return nl_error_set(err, -EINVAL, "pod HostnameOverride %s is not a valid DNS subdomain",
+                                            strempty(q));
+                }
+                name = pod->spec.hostname_override;
+        } else if (!isempty(pod->spec.hostname)) {
                 if (!podspec_is_dns1123_label(pod->spec.hostname)) {
                         _cleanup_free_ char *q = pod_error_quote(pod->spec.hostname);
                         return nl_error_set(err, -EINVAL, "pod Hostname %s is not a valid DNS label",
@@ -69,7 +80,7 @@ int pod_hostname_and_domain(const struct pod *pod, const char *cluster_domain, c
         hostname = strndup(name, len);
         if (!hostname)
                 return nl_error_set(err, -ENOMEM, "out of memory");
-        if (!isempty(pod->spec.subdomain)) {
+        if (!override && !isempty(pod->spec.subdomain)) {
                 if (!podspec_is_dns1123_label(pod->spec.subdomain)) {
                         _cleanup_free_ char *q = pod_error_quote(pod->spec.subdomain);
                         return nl_error_set(err, -EINVAL, "pod Subdomain %s is not a valid DNS label",

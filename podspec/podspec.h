@@ -462,6 +462,7 @@ struct pod_spec {
         POD_ARRAY(struct pod_local_object_reference, image_pull_secrets);
         char *hostname;
         char *subdomain;
+        char *hostname_override; /* *string: NULL when absent, "" is a value (and invalid) */
         json_t *affinity;
         char *scheduler_name;
         POD_ARRAY(struct pod_toleration, tolerations);

@@ -382,7 +382,7 @@ TYPE(pod_spec_desc, FOL("volumes", volumes, volume_desc), FOL("initContainers", 
      FRAW("topologySpreadConstraints", topology_spread_constraints),
      FB("setHostnameAsFQDN", set_hostname_as_fqdn), FO("os", os, os_desc), FB("hostUsers", host_users),
      FRAW("schedulingGates", scheduling_gates), FRAW("resourceClaims", resource_claims),
-     FO("resources", resources, resource_requirements_desc));
+     FO("resources", resources, resource_requirements_desc), FS("hostnameOverride", hostname_override));
 #undef T
 
 /* ---- status ---- */

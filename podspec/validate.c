@@ -573,6 +573,16 @@ static void validate_spec(V *v, const struct pod_spec *spec) {
                 check_name(v, "hostname", spec->hostname, names_dns1123_label);
         if (!isempty(spec->subdomain))
                 check_name(v, "subdomain", spec->subdomain, names_dns1123_label);
+        if (spec->hostname_override) {
+                /* validateHostnameOverride (GA in 1.37) */
+                if (opt_true(spec->set_hostname_as_fqdn))
+                        verr(v, POD_ERROR_FORBIDDEN, "hostnameOverride", "may not be specified when setHostnameAsFQDN is true");
+                if (opt_true(spec->host_network))
+                        verr(v, POD_ERROR_FORBIDDEN, "hostnameOverride", "may not be specified when hostNetwork is true");
+                if (strlen(spec->hostname_override) > 64)
+                        verr(v, POD_ERROR_TOO_LONG, "hostnameOverride", "may not be more than 64 bytes");
+                check_name(v, "hostnameOverride", spec->hostname_override, names_dns1123_subdomain);
+        }
         validate_tolerations(v, spec);
         for (size_t i = 0; i < spec->n_host_aliases; i++) {
                 const struct pod_host_alias *h = &spec->host_aliases[i];

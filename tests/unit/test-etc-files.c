@@ -157,6 +157,36 @@ TEST(hostname_spec_and_errors) {
         done();
 }
 
+TEST(hostname_override) {
+        /* the e2e "Override hostname of Pod" tests: hostnameOverride wins over hostname and
+         * subdomain, with no domain, so `hostname -f` prints it too */
+        struct pod *p = load(POD_HEAD "spec:\n  hostname: custom-host\n  subdomain: sub\n"
+                                      "  hostnameOverride: override.example.com\n" CONTAINERS);
+        char *hostname = NULL, *domain = NULL, *k = NULL;
+        nl_error err = NL_ERROR_INIT;
+        CHECK(p);
+        CHECK_INT_EQ(pod_hostname_and_domain(p, "cluster.local", &hostname, &domain, NULL), 0);
+        CHECK_STR_EQ(hostname, "override.example.com");
+        CHECK(domain == NULL);
+        CHECK_INT_EQ(pod_kernel_hostname(p, hostname, domain, &k, NULL), 0);
+        CHECK_STR_EQ(k, "override.example.com");
+        char *ips[] = {"10.200.0.4"};
+        char *got = etc_hosts_managed(ips, 1, hostname, domain, NULL, 0);
+        char want[1024];
+        snprintf(want, sizeof(want), "%s10.200.0.4\toverride.example.com\n", MANAGED_BASE);
+        CHECK_STR_EQ(got, want);
+        free(got);
+        free(k);
+        free(hostname);
+
+        p = load(POD_HEAD "spec:\n  hostnameOverride: Not_A_Subdomain\n" CONTAINERS);
+        CHECK(p);
+        CHECK_INT_EQ(pod_hostname_and_domain(p, "cluster.local", &hostname, &domain, &err), -EINVAL);
+        CHECK(err.msg && strstr(err.msg, "pod HostnameOverride \"Not_A_Subdomain\" is not a valid DNS subdomain"));
+        nl_error_clear(&err);
+        done();
+}
+
 TEST(kernel_hostname_fqdn) {
         struct pod *p = load(
                 POD_HEAD "spec:\n  hostname: h1\n  subdomain: sub\n  setHostnameAsFQDN: true\n" CONTAINERS);
