@@ -1460,8 +1460,14 @@ static void sync_pod(struct pod_worker *w) {
                 sync_running(w);
         if (w->state == W_TERMINATING)
                 terminate_step(w);
-        if (w->state == W_STOPPED && w->remove_after)
+        if (w->state == W_STOPPED && w->remove_after) {
+                /* the final status (every container terminated) is written and sent before
+                 * the removal, as the kubelet's status manager has it before its DELETE: a
+                 * pod a finalizer holds shows its containers terminated, not Running */
+                write_status(w);
+                write_events(w);
                 remove_step(w);
+        }
         if (w->state == W_REMOVED) {
                 /* a replacement spec starts fresh; otherwise the worker and its record go */
                 manager_worker_gone(w->m, w);

@@ -34,6 +34,7 @@ struct api_pod {
         char *meta; /* the same of its labels and annotations */
         bool terminal_skipped;
         bool deleting;     /* deletionTimestamp seen: DELETE when the worker is gone */
+        bool delete_after_patch; /* the worker is gone: DELETE once its final status is sent */
         char *last_status; /* what the API has from us */
         json_t *pending;   /* a newer status waiting for the patch in flight */
         struct api_request *patch;
@@ -374,6 +375,11 @@ static void patch_done(long status, json_t *body, const char *error, void *userd
                 if (next && pre)
                         patch_send(s, op->uid, op->mirror, ns, name, pre, next, slot);
                 json_decref(next);
+                struct api_pod *p = op->mirror ? NULL : find_pod(s, op->uid);
+                if (p && p->delete_after_patch && !p->patch) {
+                        delete_pod(s, p->ns, p->name, p->uid);
+                        drop_pod(s, p);
+                }
         }
         free(op->uid);
         free(op->sent);
@@ -484,6 +490,13 @@ void api_source_pod_gone(struct api_source *s, const struct pod *pod) {
         }
         struct api_pod *p = find_pod(s, pod->metadata.uid);
         if (p && p->deleting) {
+                /* as the kubelet's status manager: the final status (containers terminated) is
+                 * sent before the DELETE, which a finalizer may hold; the object then shows the
+                 * terminated containers, not the last Running status */
+                if (p->patch) {
+                        p->delete_after_patch = true;
+                        return;
+                }
                 delete_pod(s, p->ns, p->name, p->uid);
                 drop_pod(s, p);
         }

@@ -214,6 +214,20 @@ secs=$(( $(date +%s) - t0 ))
 if [ $gone = 1 ] && [ $secs -le 20 ]; then ok; else bad "a 5 s delete grace cuts the 50 s preStop sleep (pod gone after $secs s, gone=$gone)"; fi
 echo "    sleepy: gone $secs s after a delete with a 5 s grace period"
 
+# --- a pod held by a finalizer shows its containers terminated (issue 18's e2e run: the DELETE
+# went out with the final status patch still in flight, which it cancelled, so the API kept the
+# Running status of a pod whose containers were gone) ---------------------------------------------
+for i in 1 2 3 4; do
+        printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: held-%s, namespace: default, finalizers: [example.com/hold]}\nspec:\n  nodeName: %s\n  automountServiceAccountToken: false\n  containers:\n  - name: c\n    image: %s\n    command: [sh, -c, "trap \\"exit 0\\" TERM; while true; do sleep 1; done"]\n' "$i" "$NODE" "$IMG" | apply
+done
+for i in 1 2 3 4; do kwait "pod held-$i runs" 40 '.status.phase == "Running"' pod held-$i; done
+k delete pod held-1 held-2 held-3 held-4 --wait=false >/dev/null
+for i in 1 2 3 4; do
+        kwait "held-$i (finalizer): the API shows its container terminated" 30 \
+                '.metadata.deletionTimestamp != null and .status.containerStatuses[0].state.terminated.exitCode == 0 and .status.containerStatuses[0].ready == false' pod held-$i
+done
+for i in 1 2 3 4; do k patch pod held-$i --type=json -p '[{"op": "remove", "path": "/metadata/finalizers"}]' >/dev/null 2>&1; done
+
 # --- kubectl delete ---------------------------------------------------------------------------------
 uid=$(k get pod hello -o jsonpath='{.metadata.uid}')
 k delete pod hello --wait=false >/dev/null

@@ -20,9 +20,14 @@ SUITE_CLEANUP=stop_cp
 . tests/agent/lib/node.sh
 . "$CP/env"
 k() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
-free_port() { local p=$1; while ss -Htln "sport = :$p" | grep -q .; do p=$((p + 1)); done; echo "$p"; }
+free_port() { # FROM [TAKEN]: the first port from FROM nothing listens on, other than TAKEN
+        local p=$1
+        while [ "$p" = "${2:-}" ] || ss -Htln "sport = :$p" | grep -q .; do p=$((p + 1)); done
+        echo "$p"
+}
 PORT=$(free_port 11250)
-HEALTHZ=$(free_port 11248)
+# not PORT, which nothing listens on yet (with 11248-11251 taken both would get the same)
+HEALTHZ=$(free_port 11248 "$PORT")
 EXTRA_ARGS=(--kubeconfig "$NODE_KUBECONFIG" --node-ip 127.0.0.1 --port "$PORT" --healthz-port "$HEALTHZ"
         --tls-cert-file "$KUBELET_CERT" --tls-private-key-file "$KUBELET_KEY" --client-ca-file "$CA_CERT"
         --sync-frequency 5s)
