@@ -133,6 +133,13 @@ $(STREAM_SERVER): $(BUILD)/tests/fixtures/stream-test-server.o $(LIB_STREAM) $(L
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# A systemd-logind stand-in on a private bus for the graceful node shutdown test
+# (tests/hardening/shutdown.sh): Inhibit, InhibitDelayMaxUSec, PrepareForShutdown on a signal.
+FAKE_LOGIND := $(BUILD)/tests/fake-logind
+$(FAKE_LOGIND): tests/fixtures/fake-logind.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+
 # Fuzz targets replay their committed corpus through a plain main() (tests/fuzz/replay.c).
 $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/replay.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -178,7 +185,7 @@ $(BUILD)/tests/hard-%: $(BUILD)/tests/hardening/%.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 .PHONY: test-hardening
-test-hardening: $(NODELET) $(SHIM) $(BUILD)/tests/hard-mkimage $(HARD_BIN)
+test-hardening: $(NODELET) $(SHIM) $(BUILD)/tests/hard-mkimage $(HARD_BIN) $(FAKE_LOGIND)
 	@tests/run-tests.sh hardening $(HARD_BIN) -- $(abspath $(NODELET))
 
 # Benchmarks (bench/run.sh): pod start/teardown latency beside crun/runc run and podman kube
