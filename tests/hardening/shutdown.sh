@@ -26,22 +26,13 @@ if ! command -v dbus-daemon >/dev/null || [ ! -x "$FAKE_LOGIND" ]; then
         echo "$SUITE: 0 passed, 0 failed"
         exit 0
 fi
-BUS_PID= LOGIND_PID=
-SUITE_CLEANUP=stop_bus
-stop_bus() {
-        [ -n "$LOGIND_PID" ] && kill "$LOGIND_PID" 2>/dev/null && wait "$LOGIND_PID" 2>/dev/null
-        [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null && wait "$BUS_PID" 2>/dev/null
-        LOGIND_PID= BUS_PID=
-}
+. tests/fixtures/logind.sh
+SUITE_CLEANUP=bus_stop
 # the daemon's log since the last mark
 mark_log() { LOG_FROM=$(( $(cat "$T/daemon.log" 2>/dev/null | wc -l) + 1 )); }
 log_since() { tail -n +"${LOG_FROM:-1}" "$T/daemon.log" 2>/dev/null; }
 wait_since() { # TIMEOUT PATTERN: in the daemon's log since the mark
         for _ in $(seq $(($1 * 5))); do log_since | grep -q -- "$2" && return 0; sleep 0.2; done
-        return 1
-}
-wait_log() { # FILE TIMEOUT PATTERN
-        for _ in $(seq $(($2 * 5))); do grep -q -- "$3" "$1" 2>/dev/null && return 0; sleep 0.2; done
         return 1
 }
 epoch() { date -d "$1" +%s 2>/dev/null || echo 0; }
@@ -83,32 +74,7 @@ n=$(log_since | grep -c "graceful node shutdown off")
 [ "$n" = 1 ] && ok || bad "no bus: want one warning that graceful node shutdown is off, got $n"
 stop_daemon
 
-sed -e "s|@SOCK@|$T/bus.sock|" >"$T/bus.conf" <<'X'
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=@SOCK@</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_type="method_return"/>
-    <allow send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-  </policy>
-</busconfig>
-X
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
-BUS_PID=$!
-for _ in $(seq 100); do [ -S "$T/bus.sock" ] && break; sleep 0.05; done
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus.sock
+bus_start
 
 mark_log
 start_daemon
@@ -119,14 +85,8 @@ n=$(log_since | grep -c "graceful node shutdown off")
 stop_daemon
 
 # ---- a logind that keeps its 5 s limit ------------------------------------------------------------
-start_logind() { # ARGS...
-        "$FAKE_LOGIND" "$@" >>"$T/logind.log" 2>&1 &
-        LOGIND_PID=$!
-        wait_log "$T/logind.log" 20 " ready " || bad "fake-logind did not start"
-}
-stop_logind() { kill "$LOGIND_PID" 2>/dev/null; wait "$LOGIND_PID" 2>/dev/null; LOGIND_PID=; }
 : >"$T/logind.log"
-start_logind --delay-max-sec 5 --conf-dir "$T/elsewhere"
+logind_start --delay-max-sec 5 --conf-dir "$T/elsewhere"
 cat >"$T/kubelet.yaml" <<X
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -144,12 +104,12 @@ log_since | grep -qF "$want" && ok || { bad "limit kept: want the kubelet's mess
 grep -q "InhibitDelayMaxSec=20" "$T/logind.conf.d/99-nodelet.conf" 2>/dev/null && ok || bad "no drop-in with InhibitDelayMaxSec=20"
 grep -q "inhibit who=nodelet" "$T/logind.log" && bad "limit kept: a lock was taken anyway" || ok
 stop_daemon
-stop_logind
+logind_stop
 
 # ---- the shutdown -----------------------------------------------------------------------------------
 : >"$T/logind.log"
 rm -rf "$T/logind.conf.d"
-start_logind --delay-max-sec 5 --conf-dir "$T/logind.conf.d"
+logind_start --delay-max-sec 5 --conf-dir "$T/logind.conf.d"
 mkdir -p "$T/out"
 rm -f "$M/plain.yaml"
 VOL="  volumes: [{name: out, hostPath: {path: $T/out, type: Directory}}]"
@@ -239,4 +199,8 @@ sleep 3
 check "reg: still stopped after a restart" reg 10 "$SHUT and .status.containerStatuses[0].restartCount == 0 and .status.containerStatuses[0].state.terminated != null"
 wait_log "$T/logind.log" 30 "inhibit who=nodelet.*held=1" && [ "$(grep -c 'inhibit who=nodelet' "$T/logind.log")" -ge 3 ] && ok \
         || bad "no lock after the restart"
+stop_daemon
+if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$T/daemon.log"; then
+        bad "sanitizer reports in the daemon's log"; grep -A12 "ERROR: \|runtime error:" "$T/daemon.log" | head -40
+else ok; fi
 finish
