@@ -201,11 +201,12 @@ bench: $(NODELET) $(SHIM)
 # etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on
 # loopback and runs the daemon as a node against them. Needs root and Go.
 .PHONY: test-cluster
-test-cluster: $(NODELET) $(SHIM)
+test-cluster: $(NODELET) $(SHIM) $(FAKE_LOGIND)
 	NODELET=$(abspath $(NODELET)) tests/cluster/cluster.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/streaming.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/pod-updates.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/ephemeral.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/shutdown.sh
 
 # The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
 # (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with
