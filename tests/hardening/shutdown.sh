@@ -17,7 +17,8 @@
 #   stays Succeeded; a pod added meanwhile is rejected (NodeShutdown); the lock is released
 #   after the last pod stopped; systemd's STATUS says the node is shutting down;
 # - on PrepareForShutdown(false): the lock is taken again, new pods run, the stopped ones stay
-#   stopped, also across a restart of the daemon.
+#   stopped, also across a restart of the daemon;
+# - the system bus restarting: the daemon connects again and takes a new lock.
 SUITE=hard-shutdown BRIDGE=nlshut SUBNET=10.99.26.0/24
 . "$(dirname "$0")/lib.sh"
 FAKE_LOGIND=$(cd "$(dirname "$NODELET")" && pwd)/tests/fake-logind
@@ -33,6 +34,11 @@ mark_log() { LOG_FROM=$(( $(cat "$T/daemon.log" 2>/dev/null | wc -l) + 1 )); }
 log_since() { tail -n +"${LOG_FROM:-1}" "$T/daemon.log" 2>/dev/null; }
 wait_since() { # TIMEOUT PATTERN: in the daemon's log since the mark
         for _ in $(seq $(($1 * 5))); do log_since | grep -q -- "$2" && return 0; sleep 0.2; done
+        return 1
+}
+locks() { grep -c 'inhibit who=nodelet' "$T/logind.log"; }
+wait_locks() { # N: at least N locks taken so far
+        for _ in $(seq 150); do [ "$(locks)" -ge "$1" ] && return 0; sleep 0.2; done
         return 1
 }
 epoch() { date -d "$1" +%s 2>/dev/null || echo 0; }
@@ -184,7 +190,7 @@ d=$((stub_end - stub_t))
 
 # ---- the shutdown is cancelled ----------------------------------------------------------------------
 kill -USR2 "$LOGIND_PID"
-wait_log "$T/logind.log" 30 "inhibit who=nodelet.*held=1" && [ "$(grep -c 'inhibit who=nodelet' "$T/logind.log")" = 2 ] && ok \
+wait_locks 2 && [ "$(locks)" = 2 ] && grep -q "inhibit who=nodelet.*held=1" "$T/logind.log" && ok \
         || bad "the lock was not taken again"
 manifest after "  terminationGracePeriodSeconds: 1
   containers:
@@ -197,8 +203,16 @@ start_daemon
 check "after: running after a restart" after 60 '.status.phase == "Running"'
 sleep 3
 check "reg: still stopped after a restart" reg 10 "$SHUT and .status.containerStatuses[0].restartCount == 0 and .status.containerStatuses[0].state.terminated != null"
-wait_log "$T/logind.log" 30 "inhibit who=nodelet.*held=1" && [ "$(grep -c 'inhibit who=nodelet' "$T/logind.log")" -ge 3 ] && ok \
-        || bad "no lock after the restart"
+wait_locks 3 && ok || bad "no lock after the restart"
+# the system bus restarts (and logind with it): the daemon connects again and takes a new lock
+n=$(locks)
+bus_stop
+sleep 2
+bus_start
+logind_start --delay-max-sec 30 --conf-dir "$T/logind.conf.d"
+wait_locks $((n + 1)) && ok || bad "no lock after the bus came back"
+grep -q "graceful node shutdown: watching for node shutdown events again" "$T/daemon.log" && ok || bad "no reconnection logged"
+check "after: still running after the bus restart" after 10 '.status.phase == "Running"'
 stop_daemon
 if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$T/daemon.log"; then
         bad "sanitizer reports in the daemon's log"; grep -A12 "ERROR: \|runtime error:" "$T/daemon.log" | head -40
