@@ -409,7 +409,7 @@ static void drop_bus(struct shutdown_manager *sm) {
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         struct shutdown_manager *sm = userdata;
-        log_info("graceful node shutdown: watching for node shutdown events again");
+        log_debug("graceful node shutdown: watching for node shutdown events again");
         connect_bus(sm);
         return 0;
 }
@@ -454,6 +454,12 @@ static void connect_bus(struct shutdown_manager *sm) {
         if (r >= 0)
                 r = sd_bus_match_signal(sm->bus, &sm->disconnect, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
                                         "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, sm);
+        if (r < 0 && sm->watching) {
+                /* the bus is restarting: as the kubelet, try again every second */
+                log_debug("graceful node shutdown: no system bus yet: %s", strerror(-r));
+                schedule_retry(sm);
+                return;
+        }
         if (r < 0) {
                 log_warning("graceful node shutdown off: no system bus: %s", strerror(-r));
                 drop_bus(sm);
