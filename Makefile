@@ -133,6 +133,13 @@ $(STREAM_SERVER): $(BUILD)/tests/fixtures/stream-test-server.o $(LIB_STREAM) $(L
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# A systemd-logind stand-in on a private bus for the graceful node shutdown test
+# (tests/hardening/shutdown.sh): Inhibit, InhibitDelayMaxUSec, PrepareForShutdown on a signal.
+FAKE_LOGIND := $(BUILD)/tests/fake-logind
+$(FAKE_LOGIND): tests/fixtures/fake-logind.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+
 # Fuzz targets replay their committed corpus through a plain main() (tests/fuzz/replay.c).
 $(BUILD)/tests/fuzz-%-replay: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/tests/fuzz/replay.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -178,7 +185,7 @@ $(BUILD)/tests/hard-%: $(BUILD)/tests/hardening/%.o $(LIB_TEST) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 .PHONY: test-hardening
-test-hardening: $(NODELET) $(SHIM) $(BUILD)/tests/hard-mkimage $(HARD_BIN)
+test-hardening: $(NODELET) $(SHIM) $(BUILD)/tests/hard-mkimage $(HARD_BIN) $(FAKE_LOGIND)
 	@tests/run-tests.sh hardening $(HARD_BIN) -- $(abspath $(NODELET))
 
 # Benchmarks (bench/run.sh): pod start/teardown latency beside crun/runc run and podman kube
@@ -194,11 +201,12 @@ bench: $(NODELET) $(SHIM)
 # etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on
 # loopback and runs the daemon as a node against them. Needs root and Go.
 .PHONY: test-cluster
-test-cluster: $(NODELET) $(SHIM)
+test-cluster: $(NODELET) $(SHIM) $(FAKE_LOGIND)
 	NODELET=$(abspath $(NODELET)) tests/cluster/cluster.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/streaming.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/pod-updates.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/ephemeral.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/shutdown.sh
 
 # The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
 # (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with

@@ -291,6 +291,43 @@ static int load_user_namespaces(struct nodelet_config *c, const char *key, const
         return 0;
 }
 
+/* shutdownGracePeriodByPodPriority: [{priority: int32, shutdownGracePeriodSeconds: int64}], at
+ * most CONFIG_MAX_LIST entries; the file's list replaces what was there. */
+static int load_shutdown_by_priority(struct nodelet_config *c, const char *key, const json_t *v, nl_error *err) {
+        if (!json_is_array(v))
+                return nl_error_set(err, -EINVAL, "%s: must be a list, not %s", key, json_kind(v));
+        size_t n = json_array_size(v);
+        if (n > CONFIG_MAX_LIST)
+                return nl_error_set(err, -E2BIG, "%s: more than %d entries", key, CONFIG_MAX_LIST);
+        _cleanup_free_ struct shutdown_grace_by_priority *list = calloc(n ? n : 1, sizeof(*list));
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const json_t *e = json_array_get(v, i), *x;
+                const char *k;
+                if (!json_is_object(e))
+                        return nl_error_set(err, -EINVAL, "%s[%zu]: must be a map, not %s", key, i, json_kind(e));
+                json_object_foreach((json_t *) e, k, x) {
+                        if (!streq(k, "priority") && !streq(k, "shutdownGracePeriodSeconds"))
+                                return nl_error_set(err, -EINVAL, "%s[%zu].%s: unknown key", key, i, k);
+                        /* int32 priorities; seconds capped at a year: a shutdown is not delayed longer */
+                        json_int_t lo = streq(k, "priority") ? INT32_MIN : 0,
+                                   hi = streq(k, "priority") ? INT32_MAX : 365 * 24 * 3600;
+                        if (!json_is_integer(x) || json_integer_value(x) < lo || json_integer_value(x) > hi)
+                                return nl_error_set(err, -EINVAL, "%s[%zu].%s: must be an integer from %lld to %lld",
+                                                    key, i, k, (long long) lo, (long long) hi);
+                        if (streq(k, "priority"))
+                                list[i].priority = (int32_t) json_integer_value(x);
+                        else
+                                list[i].seconds = (int64_t) json_integer_value(x);
+                }
+        }
+        free(c->shutdown_by_priority);
+        c->shutdown_by_priority = TAKE_PTR(list);
+        c->n_shutdown_by_priority = n;
+        return 0;
+}
+
 /* Apply the file's value v of setting s, its key spelled key in messages. */
 static int apply_file_value(const struct file_ctx *f, const struct setting *s, const char *key, const json_t *v,
                             nl_error *err) {
@@ -316,6 +353,8 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                                                     key, json_kind(v));
                 } else if ((r = get_string(v, key, false, &str, err)) < 0)
                         return r;
+                if (s->opts & S_ZERO_OK)
+                        return config_parse_duration(str, key, FIELD_PTR(c, s, usec_t), err);
                 return config_parse_period(str, key, FIELD_PTR(c, s, usec_t), err);
         case S_QUANTITY:
                 if ((r = get_string(v, key, false, &str, err)) < 0)
@@ -361,6 +400,8 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                                             "(\"cgroupfs\" is the only driver)",
                                             key, str);
                 return 0;
+        case S_SHUTDOWN_PRIORITY:
+                return load_shutdown_by_priority(c, key, v, err);
         case S_REGISTRY_INSECURE:
                 return foreach_item(v, key, add_insecure_registry, c, err);
         case S_REGISTRY_CA:

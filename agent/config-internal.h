@@ -37,12 +37,14 @@ enum setting_type {
         S_REGISTRY_INSECURE, /* a host for plain HTTP */
         S_REGISTRY_CA,       /* HOST=FILE */
         S_REGISTRY_MIRROR,   /* HOST=URL */
+        S_SHUTDOWN_PRIORITY, /* shutdownGracePeriodByPodPriority: [{priority, shutdownGracePeriodSeconds}] */
         S_HEADING,           /* not a setting: a heading in --help */
 };
 
 #define S_EMPTY_OK (1u << 0)       /* "" is a value (resolvConf: no resolv.conf) */
 #define S_EMPTY_IS_NULL (1u << 1)  /* "" unsets it (staticPodPath: no static pods) */
 #define S_DURATION_KIND (1u << 2)  /* the file's non-string says "must be a duration string" */
+#define S_ZERO_OK (1u << 3)        /* S_PERIOD: 0 is a value (off), negative is not */
 
 struct setting {
         const char *flag, *alias, *arg; /* --flag ARG (also --alias); NULL: the file only */
@@ -78,6 +80,9 @@ int config_check_runtime(const char *v, const char *what, nl_error *err);
 int config_check_mirror_url(const char *url, const char *what, nl_error *err);
 /* A period nodelet runs on a timer: a Go duration that must be positive. */
 int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err);
+/* The same where 0 is allowed (shutdownGracePeriod: 0 is off). */
+int config_parse_duration(const char *s, const char *what, usec_t *ret, nl_error *err);
+
 int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_error *err);
 /* The kubelet's checks (pkg/kubelet/apis/config/validation), with its wording. */
 int config_check_values(const struct nodelet_config *c, nl_error *err);

@@ -271,6 +271,8 @@ int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_
         return 0;
 }
 
+static int check_shutdown(const struct nodelet_config *c, nl_error *err);
+
 /* The kubelet's checks (pkg/kubelet/apis/config/validation), with its wording. */
 int config_check_values(const struct nodelet_config *c, nl_error *err) {
         if (c->image_gc_high_threshold < 0 || c->image_gc_high_threshold > 100)
@@ -291,6 +293,9 @@ int config_check_values(const struct nodelet_config *c, nl_error *err) {
                         "imageGCLowThresholdPercent (--image-gc-low-threshold) %d must be less than "
                         "imageGCHighThresholdPercent (--image-gc-high-threshold) %d",
                         c->image_gc_low_threshold, c->image_gc_high_threshold);
+        int r = check_shutdown(c, err);
+        if (r < 0)
+                return r;
         if (c->container_log_max_files < 2)
                 return nl_error_set(
                         err, -EINVAL,
@@ -305,8 +310,73 @@ int config_finish(struct nodelet_config *c, nl_error *err) {
         c->seccomp_root = c->root_dir ? layout_seccomp_dir(c->root_dir) : NULL;
         if (!c->node_name || !c->root_dir || !c->run_dir || !c->log_dir || !c->containers_log_dir ||
             !c->runtime_path || !c->shim_path || !c->cni_conf_dir || !c->cni_bin_dirs || !c->seccomp_root ||
-            !c->cluster_domain || !c->resolv_conf)
+            !c->cluster_domain || !c->resolv_conf || !c->logind_conf_dir)
                 return nl_error_set(err, -ENOMEM, "configuration: out of memory");
+        return 0;
+}
+
+/* The same where 0 is allowed (shutdownGracePeriod: 0 turns the feature off). */
+int config_parse_duration(const char *s, const char *what, usec_t *ret, nl_error *err) {
+        _cleanup_free_ char *msg = NULL;
+        int64_t ns;
+        int r = go_duration_parse(s, &ns, &msg);
+        if (r == -ENOMEM)
+                return nl_error_set(err, r, "out of memory");
+        if (r < 0)
+                return nl_error_set(err, r, "%s: %s", what, msg);
+        if (ns < 0)
+                return nl_error_set(err, -EINVAL, "%s: \"%s\" must be a duration >= 0 such as \"30s\"", what, s);
+        *ret = (usec_t) (ns / 1000 + (ns % 1000 != 0));
+        return 0;
+}
+
+/* Go's time.Duration.String(), to the microsecond: the kubelet's messages print durations so. */
+char *config_format_duration(usec_t u) {
+        if (u == 0)
+                return strdup("0s");
+        if (u < 1000)
+                return nl_strdupf("%llu\xc2\xb5s", (unsigned long long) u);
+        char frac[16] = "";
+        if (u < USEC_PER_SEC) {
+                if (u % 1000)
+                        snprintf(frac, sizeof(frac), ".%03llu", (unsigned long long) (u % 1000));
+                for (size_t n = strlen(frac); n > 0 && frac[n - 1] == '0'; n--)
+                        frac[n - 1] = '\0';
+                return nl_strdupf("%llu%sms", (unsigned long long) (u / 1000), frac);
+        }
+        unsigned long long h = u / (3600 * USEC_PER_SEC), m = u / (60 * USEC_PER_SEC) % 60,
+                           sec = u / USEC_PER_SEC % 60, f = u % USEC_PER_SEC;
+        if (f) {
+                snprintf(frac, sizeof(frac), ".%06llu", f);
+                for (size_t n = strlen(frac); n > 0 && frac[n - 1] == '0'; n--)
+                        frac[n - 1] = '\0';
+        }
+        if (h)
+                return nl_strdupf("%lluh%llum%llu%ss", h, m, sec, frac);
+        if (m)
+                return nl_strdupf("%llum%llu%ss", m, sec, frac);
+        return nl_strdupf("%llu%ss", sec, frac);
+}
+
+/* The kubelet's graceful node shutdown checks (pkg/kubelet/apis/config/validation), with its
+ * wording and its duration format. */
+static int check_shutdown(const struct nodelet_config *c, nl_error *err) {
+        _cleanup_free_ char *p = config_format_duration(c->shutdown_grace_period),
+                            *cp = config_format_duration(c->shutdown_grace_period_critical_pods);
+        if (!p || !cp)
+                return -ENOMEM;
+        if (c->shutdown_grace_period_critical_pods > c->shutdown_grace_period)
+                return nl_error_set(err, -EINVAL, "shutdownGracePeriodCriticalPods %s must be <= shutdownGracePeriod %s",
+                                    cp, p);
+        if (c->shutdown_grace_period > 0 && c->shutdown_grace_period < USEC_PER_SEC)
+                return nl_error_set(err, -EINVAL, "shutdownGracePeriod %s must be either zero or otherwise >= 1 sec", p);
+        if (c->shutdown_grace_period_critical_pods > 0 && c->shutdown_grace_period_critical_pods < USEC_PER_SEC)
+                return nl_error_set(err, -EINVAL,
+                                    "shutdownGracePeriodCriticalPods %s must be either zero or otherwise >= 1 sec", cp);
+        if (c->n_shutdown_by_priority > 0 && (c->shutdown_grace_period > 0 || c->shutdown_grace_period_critical_pods > 0))
+                return nl_error_set(err, -EINVAL,
+                                    "Cannot specify both shutdownGracePeriodByPodPriority and shutdownGracePeriod at "
+                                    "the same time");
         return 0;
 }
 
@@ -384,6 +454,14 @@ const struct setting config_settings[] = {
         { .flag = "image-gc-low-threshold", .arg = "PCT", .key = "imageGCLowThresholdPercent", .type = S_INT,
           FIELD(image_gc_low_threshold), .min = 0, .max = 100, .def = "80",
           .help = "disk use image GC frees down to, below the high one\n(imageGCLowThresholdPercent) [80]" },
+        /* graceful node shutdown; the kubelet has these in its configuration file only */
+        { .flag = "shutdown-grace-period", .arg = "DUR", .key = "shutdownGracePeriod", .type = S_PERIOD,
+          FIELD(shutdown_grace_period), .opts = S_DURATION_KIND | S_ZERO_OK, .def = "0",
+          .help = "delay a node shutdown this long to stop pods, 0 for off\n(shutdownGracePeriod) [0s]" },
+        { .flag = "shutdown-grace-period-critical-pods", .arg = "DUR", .key = "shutdownGracePeriodCriticalPods",
+          .type = S_PERIOD, FIELD(shutdown_grace_period_critical_pods), .opts = S_DURATION_KIND | S_ZERO_OK,
+          .def = "0",
+          .help = "of that, the part kept for critical pods\n(shutdownGracePeriodCriticalPods) [0s]" },
         { .flag = "insecure-registry", .arg = "HOST", .key = "nodelet.insecureRegistries",
           .type = S_REGISTRY_INSECURE,
           .help = "plain HTTP (or unverified TLS) for HOST[:PORT];\nrepeatable [none]" },
@@ -434,6 +512,9 @@ const struct setting config_settings[] = {
         { .key = "healthzBindAddress", .type = S_IP, FIELD(healthz_bind_address), .def = "127.0.0.1" },
         { .key = "address", .type = S_IP, FIELD(address), .def = "0.0.0.0" },
         { .key = "cgroupDriver", .type = S_CGROUP_DRIVER },
+        { .key = "shutdownGracePeriodByPodPriority", .type = S_SHUTDOWN_PRIORITY },
+        { .key = "nodelet.logindConfDir", .type = S_PATH, FIELD(logind_conf_dir),
+          .def = "/etc/systemd/logind.conf.d" },
         /* clang-format on */
 };
 
@@ -481,6 +562,8 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
         case S_INT:
                 return parse_int_flag(s->flag, v, s->min, s->max, FIELD_PTR(c, s, int), err);
         case S_PERIOD:
+                if (s->opts & S_ZERO_OK)
+                        return config_parse_duration(v, what, FIELD_PTR(c, s, usec_t), err);
                 return config_parse_period(v, what, FIELD_PTR(c, s, usec_t), err);
         case S_QUANTITY:
                 return config_parse_log_max_size(v, what, FIELD_PTR(c, s, int64_t), err);
@@ -548,6 +631,7 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
         case S_BOOL:
         case S_USERNS:
         case S_CGROUP_DRIVER:
+        case S_SHUTDOWN_PRIORITY:
                 break;
         }
         return -EINVAL;
@@ -625,6 +709,8 @@ void config_done(struct nodelet_config *c) {
         free(c->tls_cert_file);
         free(c->tls_private_key_file);
         free(c->client_ca_file);
+        free(c->shutdown_by_priority);
+        free(c->logind_conf_dir);
         *c = (struct nodelet_config){};
 }
 

@@ -8,6 +8,12 @@
 
 #define NODELET_VERSION "0.1.0"
 
+/* shutdownGracePeriodByPodPriority: pods of at least this priority get this long */
+struct shutdown_grace_by_priority {
+        int32_t priority;
+        int64_t seconds;
+};
+
 struct nodelet_config {
         char *config_file;          /* --config */
         char *node_name;            /* --hostname-override / --node-name; default: hostname, lowercased */
@@ -34,6 +40,13 @@ struct nodelet_config {
         char *resolv_conf;          /* resolvConf, /etc/resolv.conf */
         int image_gc_high_threshold; /* imageGCHighThresholdPercent, 85 */
         int image_gc_low_threshold;  /* imageGCLowThresholdPercent, 80 */
+        /* graceful node shutdown (agent/shutdown.c): all 0 / empty: off */
+        usec_t shutdown_grace_period;               /* shutdownGracePeriod, 0 */
+        usec_t shutdown_grace_period_critical_pods; /* shutdownGracePeriodCriticalPods, 0 */
+        struct shutdown_grace_by_priority *shutdown_by_priority; /* shutdownGracePeriodByPodPriority */
+        size_t n_shutdown_by_priority;
+        char *logind_conf_dir; /* nodelet.logindConfDir: the InhibitDelayMaxSec drop-in goes here,
+                                  /etc/systemd/logind.conf.d */
         struct registry_config registry; /* insecure registries, CAs, mirrors, auth file */
         int verbosity;              /* -v */
         /* cluster mode */
@@ -63,5 +76,8 @@ int config_load_file(struct nodelet_config *c, const char *path, nl_error *err);
  * Returns 1 after --help. */
 int config_parse_run_args(struct nodelet_config *c, int argc, char **argv, nl_error *err);
 void config_done(struct nodelet_config *c);
+/* Go's time.Duration.String() of a whole number of microseconds ("1m30s", "500ms", "0s"): the
+ * kubelet's messages print durations so. */
+char *config_format_duration(usec_t u);
 /* The cri layer's view of the configuration (pointers into c). */
 void config_to_cri(const struct nodelet_config *c, struct cri_config *ret);

@@ -204,6 +204,12 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
                                           : "Cannot enforce AppArmor: AppArmor is not enabled on the host");
                 return -1;
         }
+        /* last, as the kubelet's node shutdown admit handler comes after the others */
+        if (shutdown_manager_shutting_down(m)) {
+                *reason = strdup("NodeShutdown");
+                *message = strdup("Pod was rejected as the node is shutting down.");
+                return -1;
+        }
         return 0;
 }
 
@@ -296,7 +302,21 @@ void manager_worker_gone(struct manager *m, struct pod_worker *w) {
                 sd_event_exit(m->event, 0);
 }
 
+bool manager_pod_stopping(struct manager *m, const char *uid) {
+        struct pod_worker *w = find_worker(m, uid);
+        return w && pod_worker_stopping(w);
+}
+
+void manager_node_changed(struct manager *m) {
+        node_status_changed(m->node_status);
+        manager_notify_status(m);
+}
+
 void manager_notify_status(struct manager *m) {
+        if (shutdown_manager_shutting_down(m)) {
+                (void) sd_notifyf(false, "STATUS=%zu pods; node is shutting down", m->n_workers);
+                return;
+        }
         const char *why = manager_runtime_error(m, false);
         if (why)
                 (void) sd_notifyf(false, "STATUS=%zu pods; %s", m->n_workers, why);
@@ -640,6 +660,8 @@ int manager_start(struct manager *m, nl_error *err) {
                         return r;
         }
         (void) manager_start_node_server(m);
+        if ((r = shutdown_manager_start(m)) < 0)
+                return nl_error_set(err, r, "graceful node shutdown: %s", strerror(-r));
         /* READY once the initial scan's pods have their workers: after the source's deferred
          * first scan, which runs before this (lower priority) one */
         sd_event_source *first = NULL;
@@ -658,6 +680,8 @@ void manager_free(struct manager *m) {
         if (!m)
                 return;
         file_source_free(m->files);
+        shutdown_manager_free(m->shutdown);
+        m->shutdown = NULL;
         api_source_free(m->api_source);
         m->api_source = NULL;
         node_status_free(m->node_status);

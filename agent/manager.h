@@ -13,6 +13,7 @@
 
 struct manager;
 struct pod_worker;
+struct shutdown_manager;
 
 /* ---- operations off the loop (agent/ops.c) ---- */
 
@@ -79,6 +80,7 @@ struct manager {
         sd_event_source *sync_timer, *image_gc_timer, *sigterm, *sigint, *watchdog;
         struct runtime_state runtime;
         struct userns_alloc userns;
+        struct shutdown_manager *shutdown; /* graceful node shutdown; NULL when off */
         char *host_ip;
         int64_t allocatable_milli_cpu, allocatable_memory, allocatable_ephemeral;
         bool initial_scan_done, ready_sent, exiting;
@@ -127,6 +129,20 @@ int userns_pod_mapping(struct manager *m, const struct pod *pod, struct cri_user
 void userns_pod_release(struct manager *m, const char *uid);
 
 
+/* ---- graceful node shutdown (agent/shutdown.c) ---- */
+
+/* With shutdownGracePeriod (or shutdownGracePeriodByPodPriority) set: hold logind's delay
+ * inhibitor and stop pods when it announces a shutdown. No bus or no logind: a warning, off. */
+int shutdown_manager_start(struct manager *m);
+void shutdown_manager_free(struct shutdown_manager *sm);
+/* Between logind's PrepareForShutdown(true) and (false): the Node is not Ready, no pod is
+ * admitted. */
+bool shutdown_manager_shutting_down(const struct manager *m);
+/* Something the Node's status shows changed: report it now (cluster mode), and to systemd. */
+void manager_node_changed(struct manager *m);
+/* The pod with this UID still runs or is being stopped. */
+bool manager_pod_stopping(struct manager *m, const char *uid);
+
 /* ---- the node server (agent/node-auth.c) ---- */
 
 /* The node server (10250, 10248) with the API server's TokenReview and SubjectAccessReview; a
@@ -157,5 +173,11 @@ void pod_worker_metadata(struct pod_worker *w, struct pod *pod);
 /* The pod's status.conditions as the API server has them (borrowed): the readiness gates'
  * conditions decide Ready. */
 void pod_worker_conditions(struct pod_worker *w, json_t *conditions);
+/* The node shuts down (the kubelet's node shutdown manager's killPod): stop the pod within
+ * grace_seconds and keep it, reported Failed (unless it Succeeded) with reason Terminated and a
+ * DisruptionTarget condition; it is not run again. */
+void pod_worker_node_shutdown(struct pod_worker *w, int64_t grace_seconds);
+/* Still running or stopping (not stopped yet). */
+bool pod_worker_stopping(const struct pod_worker *w);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);

@@ -61,6 +61,9 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
+/* the kubelet's nodeShutdownMessage */
+#define NODE_SHUTDOWN_MESSAGE "Pod was terminated in response to imminent node shutdown."
+
 static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...) _printf_(3, 4);
 static void set_waiting(struct ctr *c, const char *reason, const char *fmt, ...) {
         free(c->waiting_reason);
@@ -785,6 +788,8 @@ static void done_remove(json_t *result, void *userdata) {
 }
 
 static int64_t grace_seconds(const struct pod_worker *w) {
+        if (w->node_shutdown)
+                return w->shutdown_grace;
         if (w->pod->metadata.deletion_grace_period_seconds.set)
                 return w->pod->metadata.deletion_grace_period_seconds.v;
         return w->pod->spec.termination_grace_period_seconds.set ? w->pod->spec.termination_grace_period_seconds.v : 30;
@@ -1033,8 +1038,17 @@ static bool all_inits_done(const struct pod_worker *w) {
         return true;
 }
 
-/* kubelet getPhase */
+static const char *phase_of_containers(const struct pod_worker *w);
+
+/* kubelet getPhase, and a node shutdown's status function: Failed unless it Succeeded */
 static const char *pod_phase(const struct pod_worker *w) {
+        const char *phase = phase_of_containers(w);
+        if (w->node_shutdown && !streq(phase, "Succeeded"))
+                return "Failed";
+        return phase;
+}
+
+static const char *phase_of_containers(const struct pod_worker *w) {
         if (w->deadline_exceeded || w->failed_init)
                 return "Failed";
         if (!all_inits_done(w))
@@ -1143,6 +1157,11 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                                                transition_time(old_conditions, "ContainersReady", ready, now)));
         json_array_append_new(conds, condition("PodScheduled", true, NULL, NULL,
                                                transition_time(old_conditions, "PodScheduled", true, now)));
+        if (w->node_shutdown)
+                /* as the kubelet's node shutdown manager (PodDisruptionConditions) */
+                json_array_append_new(conds, condition("DisruptionTarget", true, "TerminationByKubelet",
+                                                       NODE_SHUTDOWN_MESSAGE,
+                                                       transition_time(old_conditions, "DisruptionTarget", true, now)));
 
         json_t *st = json_pack("{s:s, s:o, s:s, s:o, s:s}", "phase", phase, "conditions", conds, "hostIP",
                                strempty(w->m->host_ip), "hostIPs",
@@ -1174,7 +1193,10 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                         json_array_append_new(eph, container_status_json(w, w->eph[i], "ContainerCreating"));
                 json_object_set_new(st, "ephemeralContainerStatuses", eph);
         }
-        if (w->deadline_exceeded) {
+        if (w->node_shutdown) {
+                json_object_set_new(st, "reason", json_string("Terminated"));
+                json_object_set_new(st, "message", json_string(NODE_SHUTDOWN_MESSAGE));
+        } else if (w->deadline_exceeded) {
                 json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
                 json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
         }
@@ -1553,6 +1575,8 @@ static void adopt(struct pod_worker *w) {
 
 /* The pod's startTime from its pod.json: a pod that ran here before the daemon restarted keeps
  * it (the kubelet keeps it in the API's status), and so does its active deadline's clock. */
+/* restore_start_time also finds out whether a node shutdown stopped the pod before a restart of
+ * the daemon: it stays stopped (the kubelet never runs a terminal pod again). */
 static void restore_start_time(struct pod_worker *w) {
         _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_POD_JSON);
         _cleanup_free_ char *buf = NULL;
@@ -1564,6 +1588,12 @@ static void restore_start_time(struct pod_worker *w) {
         usec_t t = start ? parse_rfc3339(start) : 0;
         if (t)
                 w->start_realtime = t;
+        json_t *st = json_object_get(j, "status");
+        if (streq_ptr(json_string_value(json_object_get(st, "reason")), "Terminated") &&
+            streq_ptr(json_string_value(json_object_get(st, "message")), NODE_SHUTDOWN_MESSAGE)) {
+                w->node_shutdown = true;
+                w->shutdown_grace = 0;
+        }
         json_decref(j);
 }
 
@@ -1696,6 +1726,9 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         }
         adopt(w);
         restore_start_time(w);
+        if (w->node_shutdown)
+                /* what still runs of it (nothing, after a reboot) stops at once */
+                stop_everything(w, false);
         /* adopted running containers are probed again from scratch, as after a kubelet restart */
         for (size_t i = 0; i < ctr_count(w); i++) {
                 struct ctr *c = ctr_at(w, i);
@@ -1836,6 +1869,21 @@ void pod_worker_conditions(struct pod_worker *w, json_t *conditions) {
         json_decref(w->gate_conditions);
         w->gate_conditions = gates;
         schedule(w);
+}
+
+void pod_worker_node_shutdown(struct pod_worker *w, int64_t grace) {
+        if (w->rejected_reason || w->node_shutdown)
+                return;
+        w->node_shutdown = true;
+        w->shutdown_grace = grace < 0 ? 0 : grace;
+        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: node shutdown: stopping it (grace period %llds)", pod_name(w),
+                (long long) w->shutdown_grace);
+        stop_everything(w, false);
+        schedule(w);
+}
+
+bool pod_worker_stopping(const struct pod_worker *w) {
+        return w->state == W_RUNNING || w->state == W_TERMINATING;
 }
 
 void pod_worker_kick(struct pod_worker *w) {

@@ -78,6 +78,8 @@ struct pod_worker {
         size_t n_eph;
         enum worker_state state;
         bool failed_init, deadline_exceeded, remove_after;
+        bool node_shutdown;   /* stopped for a node shutdown: Failed, reason Terminated */
+        int64_t shutdown_grace; /* its grace period override, seconds */
         usec_t start_realtime, kill_deadline; /* startTime: kept in pod.json across restarts */
         sd_event_source *defer, *timer;
         char *last_written;

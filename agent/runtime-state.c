@@ -179,10 +179,24 @@ const char *manager_runtime_error(const struct manager *m, bool host_network) {
 
 char *manager_node_not_ready_message(const struct manager *m) {
         const struct runtime_state *rs = &m->runtime;
-        /* the kubelet joins its runtime and network errors into the Ready condition's message */
-        if (rs->runtime_error && rs->network_error)
-                return nl_strdupf("[%s, %s]", rs->runtime_error, rs->network_error);
-        if (rs->runtime_error || rs->network_error)
-                return strdup(rs->runtime_error ? rs->runtime_error : rs->network_error);
-        return NULL;
+        /* the kubelet joins its runtime, network and node shutdown manager errors into the Ready
+         * condition's message (errors.NewAggregate: one as is, several as "[a, b]") */
+        const char *errs[3];
+        size_t n = 0;
+        if (rs->runtime_error)
+                errs[n++] = rs->runtime_error;
+        if (rs->network_error)
+                errs[n++] = rs->network_error;
+        if (shutdown_manager_shutting_down(m))
+                errs[n++] = "node is shutting down";
+        if (n == 0)
+                return NULL;
+        if (n == 1)
+                return strdup(errs[0]);
+        nl_buf b = {};
+        nl_buf_puts(&b, "[");
+        for (size_t i = 0; i < n; i++)
+                nl_buf_printf(&b, "%s%s", i ? ", " : "", errs[i]);
+        nl_buf_puts(&b, "]");
+        return nl_buf_steal(&b);
 }

@@ -37,5 +37,8 @@ const char *pod_config_source(const struct pod *pod);
  * every nodeStatusReportFrequency anyway), and the Lease in kube-node-lease. */
 int node_status_start(struct manager *m, nl_error *err);
 void node_status_free(struct node_status *ns);
+/* What the Node's status shows changed (its Ready condition): report it now, not at the next
+ * tick. NULL: no-op. */
+void node_status_changed(struct node_status *ns);
 /* The Node object's UID once registered (mirror pods' owner reference), else NULL. */
 const char *node_status_uid(const struct node_status *ns);

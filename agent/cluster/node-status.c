@@ -335,6 +335,12 @@ static void report(struct node_status *ns, bool force) {
         json_decref(body);
 }
 
+void node_status_changed(struct node_status *ns) {
+        /* as the kubelet's shutdown manager calls syncNodeStatus at once */
+        if (ns && ns->registered)
+                report(ns, false);
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct node_status *ns = userdata;
         if (!ns->registered) {

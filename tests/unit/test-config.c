@@ -659,6 +659,74 @@ TEST(file_bad_values) {
         CHECK_LOAD_ERROR("clusterDomain: on\n", "FILE: clusterDomain: must be a string, not a boolean");
 }
 
+/* ==== graceful node shutdown =============================================================== */
+
+TEST(shutdown_settings) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        /* off by default */
+        config_init_defaults(&c);
+        CHECK(c.shutdown_grace_period == 0 && c.shutdown_grace_period_critical_pods == 0 &&
+              c.n_shutdown_by_priority == 0);
+        CHECK_STR_EQ(c.logind_conf_dir, "/etc/systemd/logind.conf.d");
+        config_done(&c);
+        CHECK(load("shutdownGracePeriod: 1m30s\nshutdownGracePeriodCriticalPods: 30s\n", &c, &msg) >= 0);
+        CHECK(c.shutdown_grace_period == 90 * USEC_PER_SEC && c.shutdown_grace_period_critical_pods == 30 * USEC_PER_SEC);
+        config_done(&c);
+        free(msg);
+        CHECK(load("shutdownGracePeriodByPodPriority:\n- {priority: 100000, shutdownGracePeriodSeconds: 10}\n"
+                   "- {priority: 0, shutdownGracePeriodSeconds: 30}\n",
+                   &c, &msg) >= 0);
+        CHECK(c.n_shutdown_by_priority == 2 && c.shutdown_by_priority[0].priority == 100000 &&
+              c.shutdown_by_priority[0].seconds == 10 && c.shutdown_by_priority[1].seconds == 30);
+        config_done(&c);
+        free(msg);
+        CHECK(parse(&c, &msg, ARGS("--shutdown-grace-period", "20s", "--shutdown-grace-period-critical-pods", "8s")) >= 0);
+        CHECK(c.shutdown_grace_period == 20 * USEC_PER_SEC && c.shutdown_grace_period_critical_pods == 8 * USEC_PER_SEC);
+        config_done(&c);
+        free(msg);
+        /* the kubelet's validation, its words and Go's duration format */
+        CHECK_PARSE_ERROR("shutdownGracePeriodCriticalPods 1m0s must be <= shutdownGracePeriod 30s",
+                          "--shutdown-grace-period", "30s", "--shutdown-grace-period-critical-pods", "1m");
+        CHECK_PARSE_ERROR("shutdownGracePeriod 1.5ms must be either zero or otherwise >= 1 sec",
+                          "--shutdown-grace-period", "1500us");
+        CHECK_PARSE_ERROR("--shutdown-grace-period: \"-1s\" must be a duration >= 0 such as \"30s\"",
+                          "--shutdown-grace-period=-1s");
+        CHECK_LOAD_ERROR("shutdownGracePeriod: 30\n",
+                         "FILE: shutdownGracePeriod: must be a duration string such as \"20s\", not an integer");
+        CHECK_LOAD_ERROR("shutdownGracePeriodCriticalPods: 500ms\nshutdownGracePeriod: 1h\n",
+                         "FILE: shutdownGracePeriodCriticalPods 500ms must be either zero or otherwise >= 1 sec");
+        CHECK_LOAD_ERROR("shutdownGracePeriod: 2h0m0.25s\nshutdownGracePeriodCriticalPods: 3h\n",
+                         "FILE: shutdownGracePeriodCriticalPods 3h0m0s must be <= shutdownGracePeriod 2h0m0.25s");
+        CHECK_LOAD_ERROR("shutdownGracePeriod: 10s\nshutdownGracePeriodByPodPriority: [{priority: 1, "
+                         "shutdownGracePeriodSeconds: 1}]\n",
+                         "FILE: Cannot specify both shutdownGracePeriodByPodPriority and shutdownGracePeriod at the "
+                         "same time");
+        CHECK_LOAD_ERROR("shutdownGracePeriodByPodPriority: {priority: 1}\n",
+                         "FILE: shutdownGracePeriodByPodPriority: must be a list, not a map");
+        CHECK_LOAD_ERROR("shutdownGracePeriodByPodPriority: [{priority: 1, grace: 2}]\n",
+                         "FILE: shutdownGracePeriodByPodPriority[0].grace: unknown key");
+        CHECK_LOAD_ERROR("shutdownGracePeriodByPodPriority: [{priority: 3000000000}]\n",
+                         "FILE: shutdownGracePeriodByPodPriority[0].priority: must be an integer from -2147483648 to "
+                         "2147483647");
+        CHECK_LOAD_ERROR("shutdownGracePeriodByPodPriority: [{shutdownGracePeriodSeconds: -1}]\n",
+                         "FILE: shutdownGracePeriodByPodPriority[0].shutdownGracePeriodSeconds: must be an integer "
+                         "from 0 to 31536000");
+        /* Go's Duration.String() */
+        const struct {
+                usec_t u;
+                const char *s;
+        } durations[] = {
+                { 0, "0s" }, { 7, "7\xc2\xb5s" }, { 1500, "1.5ms" }, { 250000, "250ms" }, { USEC_PER_SEC, "1s" },
+                { 90 * USEC_PER_SEC, "1m30s" }, { 3600 * USEC_PER_SEC, "1h0m0s" }, { 1500000, "1.5s" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++) {
+                char *s = config_format_duration(durations[i].u);
+                CHECK_STR_EQ(s, durations[i].s);
+                free(s);
+        }
+}
+
 TEST(file_too_large) {
         size_t n = 1024 * 1024 + 10;
         char *big = malloc(n + 1);
