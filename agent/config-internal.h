@@ -37,6 +37,8 @@ enum setting_type {
         S_REGISTRY_INSECURE, /* a host for plain HTTP */
         S_REGISTRY_CA,       /* HOST=FILE */
         S_REGISTRY_MIRROR,   /* HOST=URL */
+        S_RESERVED,          /* RESOURCE=QUANTITY,...: cpu, memory, ephemeral-storage, pid; the flag is
+                              * repeatable and replaces the file's map */
         S_HEADING,           /* not a setting: a heading in --help */
 };
 
@@ -78,6 +80,9 @@ int config_check_runtime(const char *v, const char *what, nl_error *err);
 int config_check_mirror_url(const char *url, const char *what, nl_error *err);
 /* A period nodelet runs on a timer: a Go duration that must be positive. */
 int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err);
+/* One entry of kubeReserved or systemReserved, checked with the kubelet's words. */
+int config_reserved_set(struct config_reserved *r, const char *resource, const char *value, const char *what,
+                        nl_error *err);
 int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_error *err);
 /* The kubelet's checks (pkg/kubelet/apis/config/validation), with its wording. */
 int config_check_values(const struct nodelet_config *c, nl_error *err);

@@ -179,9 +179,9 @@ struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb
                 .host_ip = m->host_ip,
                 .host_ips = m->host_ip ? &m->host_ip : NULL,
                 .n_host_ips = m->host_ip ? 1 : 0,
-                .node_allocatable_milli_cpu = m->allocatable_milli_cpu,
-                .node_allocatable_memory = m->allocatable_memory,
-                .node_allocatable_ephemeral = m->allocatable_ephemeral,
+                .node_allocatable_milli_cpu = m->allocatable.milli_cpu,
+                .node_allocatable_memory = m->allocatable.memory,
+                .node_allocatable_ephemeral = m->allocatable.ephemeral_storage,
         };
 }
 
