@@ -156,7 +156,7 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
         node.n_scalars = ELEMENTSOF(scalars);
         size_t n = 0;
         for (size_t i = 0; i < m->n_workers; i++)
-                if (pod_worker_active(m->workers[i]))
+                if (pod_worker_admitted(m->workers[i]))
                         others[n++] = pod_worker_pod(m->workers[i]);
         int r = admission_check(&node, pod, others, n, reason, message);
         if (r == -ENOMEM)

@@ -180,6 +180,9 @@ const char *pod_worker_uid(const struct pod_worker *w);
 const struct pod *pod_worker_pod(const struct pod_worker *w);
 /* Running (not finished, not rejected): counts against the node's allocatable. */
 bool pod_worker_active(const struct pod_worker *w);
+/* Counts against the node at admission: admitted and not yet terminated (a pod being
+ * terminated still holds its resources and host ports). */
+bool pod_worker_admitted(const struct pod_worker *w);
 /* A pod admission refused: reported Failed with reason and message, never run. */
 struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message);
 /* The replacement spec that waited for this pod's end, if any (ownership to the caller). */

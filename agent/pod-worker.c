@@ -1852,6 +1852,17 @@ bool pod_worker_active(const struct pod_worker *w) {
         return !streq(phase, "Succeeded") && !streq(phase, "Failed");
 }
 
+bool pod_worker_admitted(const struct pod_worker *w) {
+        /* the kubelet's filterOutInactivePods: a pod counts until its termination is complete;
+         * a terminal pod only while it is being terminated */
+        if (w->rejected_reason || w->state >= W_STOPPED)
+                return false;
+        if (w->state == W_TERMINATING)
+                return true;
+        const char *phase = pod_phase(w);
+        return !streq(phase, "Succeeded") && !streq(phase, "Failed");
+}
+
 /* Admission rejected the pod before a worker existed: the worker only reports it. */
 struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message) {
         struct pod_worker *w = worker_alloc(m, pod);

@@ -115,6 +115,24 @@ n=$(ls "$T/root/containers" 2>/dev/null | wc -l)
 # web, clash-udp, selector-ok, affinity-ok: one container each (no sandbox container: pinned namespaces)
 [ "$n" = 4 ] && ok || bad "no container for a rejected pod (got $n container dirs, want 4)"
 
+# a pod being terminated still holds its port until it is gone (the kubelet's
+# filterOutInactivePods): a pod asking for it meanwhile is rejected
+manifest holder "  terminationGracePeriodSeconds: 30
+  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, 'while true; do sleep 1; done']
+    ports: [{containerPort: 81, hostPort: $(( HP + 1 ))}]"
+check "a pod that ignores SIGTERM runs" holder 60 '.status.phase == "Running" and .status.containerStatuses[0].state.running != null'
+rm -f "$M/holder.yaml"
+for _ in $(seq 50); do grep -q "pod holder-$NODE: terminating" "$T/daemon.log" && break; sleep 0.2; done
+manifest successor "  containers:
+  - name: c
+    image: $IMG
+    command: [sleep, '3600']
+    ports: [{containerPort: 81, hostPort: $(( HP + 1 ))}]"
+rejected "the port of a pod still terminating: NodePorts" successor NodePorts "Predicate NodePorts failed: node(s) didn${Q}t have free ports for the requested pod ports"
+
 # a pod that was rejected stays rejected when its port is free again: admission is once, as
 # the kubelet's (a new pod, here a changed manifest, is admitted anew)
 rm -f "$M/web.yaml"
