@@ -209,7 +209,7 @@ static const char *const unsupported_keys[] = {
         "evictionMaxPodGracePeriod", "evictionMinimumReclaim", "evictionPressureTransitionPeriod",
         "evictionSoft", "evictionSoftGracePeriod", "failSwapOn", "featureGates", "hairpinMode",
         "imageMaximumGCAge", "imageMinimumGCAge", "imageServiceEndpoint", "iptablesDropBit",
-        "iptablesMasqueradeBit", "kernelMemcgNotification", "kubeAPIBurst", "kubeAPIQPS", "kubeReserved",
+        "iptablesMasqueradeBit", "kernelMemcgNotification", "kubeAPIBurst", "kubeAPIQPS",
         "kubeReservedCgroup", "kubeletCgroups", "localStorageCapacityIsolation", "logging",
         "makeIPTablesUtilChains", "maxOpenFiles", "maxParallelImagePulls", "memoryManagerPolicy",
         "memorySwap", "memoryThrottlingFactor", "nodeStatusMaxImages", "oomScoreAdj", "podCIDR",
@@ -219,7 +219,7 @@ static const char *const unsupported_keys[] = {
         "serializeImagePulls", "serverTLSBootstrap", "shutdownGracePeriod",
         "shutdownGracePeriodByPodPriority", "shutdownGracePeriodCriticalPods", "singleProcessOOMKill",
         "staticPodURL", "staticPodURLHeader", "systemCgroups",
-        "systemReserved", "systemReservedCgroup", "tlsCipherSuites", "tlsMinVersion",
+        "systemReservedCgroup", "tlsCipherSuites", "tlsMinVersion",
         "topologyManagerPolicy", "topologyManagerPolicyOptions", "topologyManagerScope", "tracing",
         "volumePluginDir", "volumeStatsAggPeriod",
         /* clang-format on */
@@ -328,6 +328,28 @@ static int load_shutdown_by_priority(struct nodelet_config *c, const char *key, 
         return 0;
 }
 
+/* kubeReserved / systemReserved: a map of resource to quantity string (the kubelet's
+ * map[string]string), checked as its flags are. */
+static int load_reserved(struct config_reserved *r, const char *key, const json_t *v, nl_error *err) {
+        const char *k;
+        json_t *x;
+        int ret;
+        if ((ret = get_map(v, key, err)) < 0)
+                return ret;
+        struct config_reserved n = {};
+        json_object_foreach((json_t *) v, k, x) {
+                _cleanup_free_ char *item = nl_strdupf("%s.%s", key, k);
+                const char *q;
+                if (!item)
+                        return -ENOMEM;
+                if ((ret = get_string(x, item, false, &q, err)) < 0 ||
+                    (ret = config_reserved_set(&n, k, q, key, err)) < 0)
+                        return ret;
+        }
+        *r = n;
+        return 0;
+}
+
 /* Apply the file's value v of setting s, its key spelled key in messages. */
 static int apply_file_value(const struct file_ctx *f, const struct setting *s, const char *key, const json_t *v,
                             nl_error *err) {
@@ -408,6 +430,8 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                 return load_registry_cas(c, f, key, v, err);
         case S_REGISTRY_MIRROR:
                 return load_registry_mirrors(c, key, v, err);
+        case S_RESERVED:
+                return load_reserved(FIELD_PTR(c, s, struct config_reserved), key, v, err);
         case S_CONFIG:
         case S_NODE_NAME:
         case S_LABELS:

@@ -38,6 +38,8 @@ enum setting_type {
         S_REGISTRY_CA,       /* HOST=FILE */
         S_REGISTRY_MIRROR,   /* HOST=URL */
         S_SHUTDOWN_PRIORITY, /* shutdownGracePeriodByPodPriority: [{priority, shutdownGracePeriodSeconds}] */
+        S_RESERVED,          /* RESOURCE=QUANTITY,...: cpu, memory, ephemeral-storage, pid; the flag is
+                              * repeatable and replaces the file's map */
         S_HEADING,           /* not a setting: a heading in --help */
 };
 
@@ -83,6 +85,9 @@ int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *
 /* The same where 0 is allowed (shutdownGracePeriod: 0 is off). */
 int config_parse_duration(const char *s, const char *what, usec_t *ret, nl_error *err);
 
+/* One entry of kubeReserved or systemReserved, checked with the kubelet's words. */
+int config_reserved_set(struct config_reserved *r, const char *resource, const char *value, const char *what,
+                        nl_error *err);
 int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_error *err);
 /* The kubelet's checks (pkg/kubelet/apis/config/validation), with its wording. */
 int config_check_values(const struct nodelet_config *c, nl_error *err);

@@ -92,6 +92,57 @@ int config_check_mirror_url(const char *url, const char *what, nl_error *err) {
         return nl_error_set(err, -EINVAL, "%s: mirror \"%s\" must be an http:// or https:// URL", what, url);
 }
 
+/* The kubelet's parseResourceList for --kube-reserved and --system-reserved: cpu, memory,
+ * ephemeral-storage and pid, each a quantity that is not negative. */
+int config_reserved_set(struct config_reserved *r, const char *resource, const char *value, const char *what,
+                        nl_error *err) {
+        pod_quantity q;
+        int64_t *field = streq(resource, "cpu")                 ? &r->milli_cpu
+                         : streq(resource, "memory")            ? &r->memory
+                         : streq(resource, "ephemeral-storage") ? &r->ephemeral_storage
+                         : streq(resource, "pid")               ? &r->pid
+                                                                : NULL;
+        if (!field)
+                return nl_error_set(err, -EINVAL, "%s: cannot reserve \"%s\" resource", what, resource);
+        if (pod_quantity_parse(value, &q) < 0)
+                return nl_error_set(err, -EINVAL, "%s: failed to parse quantity \"%s\" for \"%s\" resource", what,
+                                    value, resource);
+        if (pod_quantity_is_negative(&q))
+                return nl_error_set(err, -EINVAL, "%s: resource quantity for \"%s\" cannot be negative: %s", what,
+                                    resource, value);
+        *field = streq(resource, "cpu") ? pod_quantity_milli_value(&q) : pod_quantity_value(&q);
+        return 0;
+}
+
+/* "cpu=100m, memory=1Gi" as the kubelet's MapStringString flag: pairs split at ",", each at
+ * its first "=", both sides trimmed, empty pairs skipped. */
+static int reserved_parse(struct config_reserved *r, const char *v, const char *what, nl_error *err) {
+        _cleanup_free_ char *copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        char *save = NULL;
+        for (char *pair = strtok_r(copy, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(pair, '=');
+                if (!eq)
+                        return nl_error_set(err, -EINVAL, "%s: malformed pair \"%s\", expect string=string", what,
+                                            pair);
+                *eq = '\0';
+                char *k = pair, *val = eq + 1;
+                while (*k == ' ' || *k == '\t')
+                        k++;
+                for (char *e = k + strlen(k); e > k && (e[-1] == ' ' || e[-1] == '\t');)
+                        *--e = '\0';
+                while (*val == ' ' || *val == '\t')
+                        val++;
+                for (char *e = val + strlen(val); e > val && (e[-1] == ' ' || e[-1] == '\t');)
+                        *--e = '\0';
+                int ret = config_reserved_set(r, k, val, what, err);
+                if (ret < 0)
+                        return ret;
+        }
+        return 0;
+}
+
 /* ---- Go durations ------------------------------------------------------------------------ */
 
 /* Go's time package quote(): bytes outside printable ASCII as \xHH, '"' and '\' escaped. */
@@ -421,6 +472,13 @@ const struct setting config_settings[] = {
           .help = "CNI plugin directories, searched in order; repeatable\n[/usr/lib/cni,/opt/cni/bin]" },
         { .flag = "max-pods", .arg = "N", .key = "maxPods", .type = S_INT, FIELD(max_pods), .min = 1,
           .max = CONFIG_MAX_PODS, .def = "110", .help = "Pods this node runs at most (maxPods) [110]" },
+        { .flag = "kube-reserved", .arg = "RES=Q,...", .key = "kubeReserved", .type = S_RESERVED,
+          FIELD(kube_reserved),
+          .help = "cpu, memory, ephemeral-storage and pid kept back for the\nnode's daemons: not allocatable "
+                  "(kubeReserved) [none]" },
+        { .flag = "system-reserved", .arg = "RES=Q,...", .key = "systemReserved", .type = S_RESERVED,
+          FIELD(system_reserved),
+          .help = "the same for the system (systemReserved) [none]" },
         { .flag = "cluster-dns", .arg = "IP[,IP...]", .key = "clusterDNS", .type = S_IP_LIST,
           FIELD(cluster_dns), .noun = "addresses",
           .help = "nameservers for dnsPolicy ClusterFirst; repeatable\n"
@@ -628,6 +686,14 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                         return r;
                 return registry_config_add(&c->registry, "mirror", v, err);
         }
+        case S_RESERVED:
+                /* gathered: the flags given replace the file's map once all are read */
+                if (acc)
+                        return config_list_push_n(&acc->v, &acc->n, v, strlen(v)) == -E2BIG
+                                       ? nl_error_set(err, -E2BIG, "%s: given more than %d times", what,
+                                                      CONFIG_MAX_LIST)
+                                       : 0;
+                return reserved_parse(FIELD_PTR(c, s, struct config_reserved), v, what, err);
         case S_BOOL:
         case S_USERNS:
         case S_CGROUP_DRIVER:
@@ -639,6 +705,17 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
 
 /* A list flag given at least once replaces the setting with what it gathered. */
 static int apply_flag_list(struct nodelet_config *c, const struct setting *s, struct strv *acc, nl_error *err) {
+        if (s->type == S_RESERVED) {
+                _cleanup_free_ char *what = nl_strdupf("--%s", s->flag);
+                struct config_reserved r = {};
+                for (size_t i = 0; i < acc->n; i++) {
+                        int ret = reserved_parse(&r, acc->v[i], strempty(what), err);
+                        if (ret < 0)
+                                return ret;
+                }
+                *FIELD_PTR(c, s, struct config_reserved) = r;
+                return 0;
+        }
         if (s->type == S_PATH_LIST) {
                 if (acc->n == 0)
                         return nl_error_set(err, -EINVAL, "--%s: no directory given", s->flag);
@@ -863,13 +940,13 @@ int config_parse_run_args(struct nodelet_config *c, int argc, char **argv, nl_er
                         break;
                 }
                 size_t i = (size_t) (s - config_settings);
-                bool gathered = s->type == S_PATH_LIST || s->type == S_IP_LIST;
+                bool gathered = s->type == S_PATH_LIST || s->type == S_IP_LIST || s->type == S_RESERVED;
                 seen[i] = true;
                 r = apply_flag_value(c, s, optarg, gathered ? &lists[i] : NULL, err);
         }
         for (size_t i = 0; i < ELEMENTSOF(config_settings); i++) {
                 const struct setting *l = &config_settings[i];
-                if (r >= 0 && seen[i] && (l->type == S_PATH_LIST || l->type == S_IP_LIST))
+                if (r >= 0 && seen[i] && (l->type == S_PATH_LIST || l->type == S_IP_LIST || l->type == S_RESERVED))
                         r = apply_flag_list(c, l, &lists[i], err);
                 strv_done(&lists[i]);
         }

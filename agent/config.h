@@ -14,6 +14,12 @@ struct shutdown_grace_by_priority {
         int64_t seconds;
 };
 
+/* kubeReserved / systemReserved: what the node keeps back from pods (cpu in millicores,
+ * memory and ephemeral-storage in bytes, pid a count; 0 when not set) */
+struct config_reserved {
+        int64_t milli_cpu, memory, ephemeral_storage, pid;
+};
+
 struct nodelet_config {
         char *config_file;          /* --config */
         char *node_name;            /* --hostname-override / --node-name; default: hostname, lowercased */
@@ -32,6 +38,8 @@ struct nodelet_config {
         size_t n_cni_bin_dirs;
         char *seccomp_root;         /* <root_dir>/seccomp */
         int max_pods;               /* --max-pods / maxPods, 110 */
+        struct config_reserved kube_reserved;   /* --kube-reserved / kubeReserved */
+        struct config_reserved system_reserved; /* --system-reserved / systemReserved */
         uint32_t userns_ids_per_pod; /* userNamespaces.idsPerPod, 65536 */
         int64_t container_log_max_size; /* containerLogMaxSize, "10Mi" */
         int container_log_max_files;    /* containerLogMaxFiles, 5 */

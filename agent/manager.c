@@ -21,6 +21,7 @@
 #include "log.h"
 #include "source-file.h"
 #include "manager.h"
+#include "admission.h"
 #include "cri/layout.h"
 #include "agent/server/node-server.h"
 #include "probes/probes.h"
@@ -48,14 +49,6 @@ static char *detect_host_ip(void) {
         return strdup(buf);
 }
 
-static void detect_allocatable(struct manager *m) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        struct sysinfo si;
-        m->allocatable_milli_cpu = (cpus > 0 ? cpus : 1) * 1000;
-        m->allocatable_memory = sysinfo(&si) == 0 ? (int64_t) si.totalram * si.mem_unit : 0;
-        m->allocatable_ephemeral = 0;
-}
-
 /* ---- pods by UID ------------------------------------------------------------------------- */
 
 static struct pod_worker *find_worker(struct manager *m, const char *uid) {
@@ -75,48 +68,6 @@ static int add_worker(struct manager *m, struct pod *pod) {
                 return -ENOMEM;
         m->workers[m->n_workers++] = w;
         return 0;
-}
-
-/* Sums of what pods ask for saturate: requests near INT64_MAX must not wrap around to a
- * negative total and pass admission. */
-static int64_t sat_add(int64_t a, int64_t b) {
-        int64_t r;
-        if (__builtin_add_overflow(a, b, &r))
-                return b > 0 ? INT64_MAX : INT64_MIN;
-        return r;
-}
-
-/* What a pod asks for (the kubelet's PodRequests): app containers and sidecars add up, a
- * regular init container needs its own request plus the sidecars before it, the pod needs
- * the larger of the two, plus its overhead. */
-static int64_t pod_request(const struct pod *p, const char *resource) {
-        const struct pod_spec *s = &p->spec;
-        int64_t apps = 0, init_max = 0, sidecars = 0;
-        bool cpu = streq(resource, "cpu");
-        for (size_t i = 0; i < s->n_init_containers; i++) {
-                const struct pod_resource_requirements *r = s->init_containers[i].resources;
-                int64_t v = 0;
-                for (size_t k = 0; r && k < r->n_requests; k++)
-                        if (streq(r->requests[k].name, resource))
-                                v = cpu ? pod_quantity_milli_value(&r->requests[k].q) : pod_quantity_value(&r->requests[k].q);
-                if (streq_ptr(s->init_containers[i].restart_policy, "Always"))
-                        sidecars = sat_add(sidecars, v);
-                else if (sat_add(v, sidecars) > init_max)
-                        init_max = sat_add(v, sidecars);
-        }
-        for (size_t i = 0; i < s->n_containers; i++) {
-                const struct pod_resource_requirements *r = s->containers[i].resources;
-                for (size_t k = 0; r && k < r->n_requests; k++)
-                        if (streq(r->requests[k].name, resource))
-                                apps = sat_add(apps, cpu ? pod_quantity_milli_value(&r->requests[k].q)
-                                                         : pod_quantity_value(&r->requests[k].q));
-        }
-        int64_t total = sat_add(apps, sidecars) > init_max ? sat_add(apps, sidecars) : init_max;
-        for (size_t k = 0; k < s->n_overhead; k++)
-                if (streq(s->overhead[k].name, resource))
-                        total = sat_add(total, cpu ? pod_quantity_milli_value(&s->overhead[k].q)
-                                                   : pod_quantity_value(&s->overhead[k].q));
-        return total;
 }
 
 /* Does the pod ask for an AppArmor profile (the kubelet's apparmor isRequired): a profile other
@@ -148,52 +99,70 @@ static bool apparmor_enabled(void) {
         return nl_read_file("/sys/module/apparmor/parameters/enabled", 16, false, &v, NULL) == 0 && v[0] == 'Y';
 }
 
-/* The kubelet's admission for what a node without an API server can check: pod count,
- * cpu and memory requests against allocatable (the sysctl check is the worker's). */
+/* The node as admission sees it: its name, labels and taints (the API server's Node once
+ * known), its allocatable. The arrays point into m->node_labels and m->node_taints. */
+static int admission_node_of(const struct manager *m, struct admission_node *ret, struct pod_kv **ret_labels,
+                             struct admission_taint **ret_taints) {
+        size_t nl = json_object_size(m->node_labels), nt = json_array_size(m->node_taints);
+        _cleanup_free_ struct pod_kv *labels = calloc(nl ? nl : 1, sizeof(*labels));
+        _cleanup_free_ struct admission_taint *taints = calloc(nt ? nt : 1, sizeof(*taints));
+        if (!labels || !taints)
+                return -ENOMEM;
+        const char *k;
+        json_t *v;
+        size_t n = 0;
+        json_object_foreach(m->node_labels, k, v) if (json_is_string(v)) labels[n++] =
+                (struct pod_kv){ (char *) k, (char *) json_string_value(v) };
+        nl = n;
+        n = 0;
+        for (size_t i = 0; i < nt; i++) {
+                json_t *t = json_array_get(m->node_taints, i);
+                taints[n++] = (struct admission_taint){ json_string_value(json_object_get(t, "key")),
+                                                        json_string_value(json_object_get(t, "value")),
+                                                        json_string_value(json_object_get(t, "effect")) };
+        }
+        const struct node_resources *a = &m->allocatable;
+        *ret = (struct admission_node){
+                .name = m->cfg->node_name,
+                .labels = labels,
+                .n_labels = nl,
+                .taints = taints,
+                .n_taints = n,
+                .milli_cpu = a->milli_cpu,
+                .memory = a->memory,
+                .ephemeral_storage = a->ephemeral_storage,
+                .pods = a->pods,
+        };
+        *ret_labels = TAKE_PTR(labels);
+        *ret_taints = TAKE_PTR(taints);
+        return 0;
+}
+
+/* The kubelet's admit handlers that run before a pod's worker: the predicate handler
+ * (agent/admission.c: OS, resources, node affinity, node name, host ports, NoExecute taints)
+ * against the pods that run, then AppArmor. Sysctls are the worker's. */
 static int admit(struct manager *m, const struct pod *pod, char **reason, char **message) {
-        size_t active = 0;
-        int64_t used_cpu = 0, used_mem = 0;
+        struct admission_node node;
+        _cleanup_free_ struct pod_kv *labels = NULL;
+        _cleanup_free_ struct admission_taint *taints = NULL;
+        _cleanup_free_ const struct pod **others = calloc(m->n_workers + 1, sizeof(*others));
+        if (!others || admission_node_of(m, &node, &labels, &taints) < 0)
+                goto oom;
+        struct admission_scalar scalars[] = {
+                { "hugepages-2Mi", m->allocatable.hugepages_2mi },
+                { "hugepages-1Gi", m->allocatable.hugepages_1gi },
+        };
+        node.scalars = scalars;
+        node.n_scalars = ELEMENTSOF(scalars);
+        size_t n = 0;
         for (size_t i = 0; i < m->n_workers; i++)
-                if (pod_worker_active(m->workers[i])) {
-                        active++;
-                        used_cpu = sat_add(used_cpu, pod_request(pod_worker_pod(m->workers[i]), "cpu"));
-                        used_mem = sat_add(used_mem, pod_request(pod_worker_pod(m->workers[i]), "memory"));
-                }
-        if ((int) active + 1 > m->cfg->max_pods) {
-                *reason = strdup("OutOfpods");
-                *message = nl_strdupf("Node didn't have enough resource: pods, requested: 1, used: %zu, capacity: %d",
-                                      active, m->cfg->max_pods);
+                if (pod_worker_admitted(m->workers[i]))
+                        others[n++] = pod_worker_pod(m->workers[i]);
+        int r = admission_check(&node, pod, others, n, reason, message);
+        if (r == -ENOMEM)
+                goto oom;
+        if (r < 0)
                 return -1;
-        }
-        int64_t cpu = pod_request(pod, "cpu"), mem = pod_request(pod, "memory");
-        if (cpu > 0 && sat_add(used_cpu, cpu) > m->allocatable_milli_cpu) {
-                *reason = strdup("OutOfcpu");
-                *message = nl_strdupf("Node didn't have enough resource: cpu, requested: %" PRId64 ", used: %" PRId64
-                                      ", capacity: %" PRId64,
-                                      cpu, used_cpu, m->allocatable_milli_cpu);
-                return -1;
-        }
-        if (mem > 0 && sat_add(used_mem, mem) > m->allocatable_memory) {
-                *reason = strdup("OutOfmemory");
-                *message = nl_strdupf("Node didn't have enough resource: memory, requested: %" PRId64 ", used: %" PRId64
-                                      ", capacity: %" PRId64,
-                                      mem, used_mem, m->allocatable_memory);
-                return -1;
-        }
-        /* then the OS, as the kubelet's predicate admit handler: the node selector's
-         * kubernetes.io/os, then spec.os.name, against this node's "linux" */
-        for (size_t i = 0; i < pod->spec.n_node_selector; i++)
-                if (streq_ptr(pod->spec.node_selector[i].key, "kubernetes.io/os") &&
-                    !streq_ptr(pod->spec.node_selector[i].value, "linux")) {
-                        *reason = strdup("PodOSSelectorNodeLabelDoesNotMatch");
-                        *message = strdup("Failed to admit pod as the `kubernetes.io/os` label doesn't match node label");
-                        return -1;
-                }
-        if (pod->spec.os && !isempty(pod->spec.os->name) && !streq(pod->spec.os->name, "linux")) {
-                *reason = strdup("PodOSNotSupported");
-                *message = strdup("Failed to admit pod as the OS field doesn't match node OS");
-                return -1;
-        }
         /* the kubelet's AppArmor admit handler: a profile that cannot be enforced is refused,
          * never silently dropped. Where AppArmor is enabled nodelet does not apply profiles
          * yet either: refused too, saying so (docs/reliability.md). */
@@ -211,6 +180,11 @@ static int admit(struct manager *m, const struct pod *pod, char **reason, char *
                 return -1;
         }
         return 0;
+oom:
+        /* the kubelet's words for an admit handler's own failure */
+        *reason = strdup("UnexpectedAdmissionError");
+        *message = strdup("out of memory while admitting the pod");
+        return -1;
 }
 
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
@@ -615,8 +589,7 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
         }
         userns_manager_scan(m);
         m->host_ip = cfg->node_ip ? strdup(cfg->node_ip) : detect_host_ip();
-        detect_allocatable(m);
-        if (!m->pull_backoff || !m->host_ip) {
+        if (!m->pull_backoff || !m->host_ip || manager_node_resources_init(m) < 0) {
                 manager_free(m);
                 return -ENOMEM;
         }
@@ -707,5 +680,7 @@ void manager_free(struct manager *m) {
         sd_event_source_disable_unref(m->sigint);
         sd_event_unref(m->event);
         free(m->host_ip);
+        json_decref(m->node_labels);
+        json_decref(m->node_taints);
         free(m);
 }

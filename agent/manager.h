@@ -47,6 +47,13 @@ struct userns_alloc {
         uint8_t *used;                     /* a bit per slot */
 };
 
+/* ---- the node's resources and labels (agent/node-resources.c) ---- */
+
+/* Quantities of the node's resources: cpu in millicores, the others in bytes, pods a count. */
+struct node_resources {
+        int64_t milli_cpu, memory, ephemeral_storage, hugepages_2mi, hugepages_1gi, pods;
+};
+
 /* ---- the manager (agent/manager.c) ---- */
 
 /* Which UIDs each manifest file defined last, so a file's new content replaces exactly its
@@ -82,7 +89,11 @@ struct manager {
         struct userns_alloc userns;
         struct shutdown_manager *shutdown; /* graceful node shutdown; NULL when off */
         char *host_ip;
-        int64_t allocatable_milli_cpu, allocatable_memory, allocatable_ephemeral;
+        /* the node as admission sees it (agent/node-resources.c): what the machine has, what
+         * pods may have, the Node's labels and taints (the API's once known, else our own) */
+        struct node_resources capacity, allocatable;
+        json_t *node_labels; /* object */
+        json_t *node_taints; /* array of {key, value, effect} */
         bool initial_scan_done, ready_sent, exiting;
 };
 
@@ -143,6 +154,27 @@ void manager_node_changed(struct manager *m);
 /* The pod with this UID still runs or is being stopped. */
 bool manager_pod_stopping(struct manager *m, const char *uid);
 
+/* The machine's capacity and the allocatable that follows from it (at start). */
+int manager_node_resources_init(struct manager *m);
+/* The part of allocatable the hard eviction thresholds hold back (the kubelet's
+ * hardEvictionReservation), per resource, from the node's capacity. The eviction manager's to
+ * fill in; today nothing is held back. */
+void manager_eviction_reservation(const struct manager *m, const struct node_resources *capacity,
+                                  struct node_resources *ret);
+/* allocatable = capacity - kubeReserved - systemReserved - eviction reservation, each at least
+ * 0; memory also less the hugepages (the kubelet's node status setter). */
+void node_resources_allocatable(const struct node_resources *capacity, const struct config_reserved *kube_reserved,
+                                const struct config_reserved *system_reserved,
+                                const struct node_resources *eviction, struct node_resources *ret);
+/* The labels the kubelet gives its Node (kubernetes.io/hostname, kubernetes.io/os,
+ * kubernetes.io/arch and the beta ones, then --node-labels): a new object. */
+json_t *manager_own_node_labels(const struct manager *m);
+/* The API server's Node (borrowed): its labels and taints are what admission matches from now. */
+void manager_node_object(struct manager *m, json_t *node);
+/* Quantities as the API prints them: "1900m", "2", "1024Ki", "1000". */
+char *node_resources_format_cpu(int64_t milli);
+char *node_resources_format_bytes(int64_t bytes);
+
 /* ---- the node server (agent/node-auth.c) ---- */
 
 /* The node server (10250, 10248) with the API server's TokenReview and SubjectAccessReview; a
@@ -164,6 +196,9 @@ const char *pod_worker_uid(const struct pod_worker *w);
 const struct pod *pod_worker_pod(const struct pod_worker *w);
 /* Running (not finished, not rejected): counts against the node's allocatable. */
 bool pod_worker_active(const struct pod_worker *w);
+/* Counts against the node at admission: admitted and not yet terminated (a pod being
+ * terminated still holds its resources and host ports). */
+bool pod_worker_admitted(const struct pod_worker *w);
 /* A pod admission refused: reported Failed with reason and message, never run. */
 struct pod_worker *pod_worker_new_rejected(struct manager *m, struct pod *pod, const char *reason, const char *message);
 /* The replacement spec that waited for this pod's end, if any (ownership to the caller). */

@@ -182,9 +182,9 @@ struct plan_context plan_context_for(struct manager *m, const struct sandbox *sb
                 .host_ip = m->host_ip,
                 .host_ips = m->host_ip ? &m->host_ip : NULL,
                 .n_host_ips = m->host_ip ? 1 : 0,
-                .node_allocatable_milli_cpu = m->allocatable_milli_cpu,
-                .node_allocatable_memory = m->allocatable_memory,
-                .node_allocatable_ephemeral = m->allocatable_ephemeral,
+                .node_allocatable_milli_cpu = m->allocatable.milli_cpu,
+                .node_allocatable_memory = m->allocatable.memory,
+                .node_allocatable_ephemeral = m->allocatable.ephemeral_storage,
         };
 }
 
@@ -1902,6 +1902,17 @@ const struct pod *pod_worker_pod(const struct pod_worker *w) {
 bool pod_worker_active(const struct pod_worker *w) {
         if (w->rejected_reason || w->state != W_RUNNING)
                 return false;
+        const char *phase = pod_phase(w);
+        return !streq(phase, "Succeeded") && !streq(phase, "Failed");
+}
+
+bool pod_worker_admitted(const struct pod_worker *w) {
+        /* the kubelet's filterOutInactivePods: a pod counts until its termination is complete;
+         * a terminal pod only while it is being terminated */
+        if (w->rejected_reason || w->state >= W_STOPPED)
+                return false;
+        if (w->state == W_TERMINATING)
+                return true;
         const char *phase = pod_phase(w);
         return !streq(phase, "Succeeded") && !streq(phase, "Failed");
 }

@@ -27,7 +27,7 @@ struct node_status {
         sd_event_source *timer, *lease_timer;
         bool registered;
         char *uid;
-        struct api_request *reg, *patch, *lease_req;
+        struct api_request *reg, *patch, *lease_req, *get;
         char *last_reported; /* status without heartbeat times, as last sent */
         usec_t last_report;  /* CLOCK_MONOTONIC */
         char *lease_rv;      /* the Lease's resourceVersion for the next PUT */
@@ -124,15 +124,18 @@ static json_t *make_node_info(const struct manager *m) {
                          "architecture", go_arch(u.machine));
 }
 
-/* Quantities as the API prints them: memory in Ki. */
-static json_t *resources(const struct manager *m, int64_t ephemeral) {
-        char cpu[32], mem[32], pods[32], eph[32];
-        snprintf(cpu, sizeof(cpu), "%" PRId64, m->allocatable_milli_cpu / 1000);
-        snprintf(mem, sizeof(mem), "%" PRId64 "Ki", m->allocatable_memory / 1024);
-        snprintf(pods, sizeof(pods), "%d", m->cfg->max_pods);
-        snprintf(eph, sizeof(eph), "%" PRId64 "Ki", ephemeral / 1024);
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "cpu", cpu, "memory", mem, "pods", pods,
-                         "ephemeral-storage", eph, "hugepages-2Mi", "0", "hugepages-1Gi", "0");
+/* Quantities as the API prints them (the API server keeps its own canonical form). */
+static json_t *resources(const struct node_resources *r) {
+        _cleanup_free_ char *cpu = node_resources_format_cpu(r->milli_cpu),
+                            *mem = node_resources_format_bytes(r->memory),
+                            *eph = node_resources_format_bytes(r->ephemeral_storage),
+                            *h2 = node_resources_format_bytes(r->hugepages_2mi),
+                            *h1 = node_resources_format_bytes(r->hugepages_1gi);
+        char pods[32];
+        snprintf(pods, sizeof(pods), "%" PRId64, r->pods);
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "cpu", strempty(cpu), "memory", strempty(mem), "pods",
+                         pods, "ephemeral-storage", strempty(eph), "hugepages-2Mi", strempty(h2), "hugepages-1Gi",
+                         strempty(h1));
 }
 
 static json_t *condition(const char *type, bool status, const char *reason, const char *message, const char *now,
@@ -210,15 +213,13 @@ static json_t *images(struct manager *m) {
 
 static json_t *node_status_json(struct node_status *ns, const char *now) {
         struct manager *m = ns->m;
-        struct statvfs sv;
-        int64_t eph = statvfs(m->cfg->root_dir, &sv) == 0 ? (int64_t) sv.f_blocks * (int64_t) sv.f_frsize : 0;
         const char *ip = m->cfg->node_ip ? m->cfg->node_ip : m->host_ip;
         /* the runtime's one (default) handler and what it can do, as the kubelet reports the
          * CRI's RuntimeHandlers: user namespaces as the node's check found */
         json_t *handlers = json_pack("[{s:s, s:{s:b, s:b}}]", "name", "", "features", "recursiveReadOnlyMounts", false,
                                      "userNamespaces", m->runtime.userns_supported);
         return json_pack("{s:o, s:o, s:o, s:[{s:s, s:s}, {s:s, s:s}], s:{s:{s:i}}, s:O, s:o, s:o}", "capacity",
-                         resources(m, eph), "allocatable", resources(m, eph), "conditions", conditions(ns, now),
+                         resources(&m->capacity), "allocatable", resources(&m->allocatable), "conditions", conditions(ns, now),
                          "addresses", "type", "InternalIP", "address", strempty(ip), "type", "Hostname", "address",
                          m->cfg->node_name, "daemonEndpoints", "kubeletEndpoint", "Port", m->cfg->port, "nodeInfo",
                          ns->node_info, "images", images(m), "runtimeHandlers", handlers);
@@ -252,6 +253,7 @@ static void on_registered(long status, json_t *body, const char *error, void *us
         ns->reg = NULL;
         if (status == 201 || status == 200) {
                 take_uid(ns, body);
+                manager_node_object(ns->m, body);
                 ns->registered = true;
                 log_info("node %s registered with %s", ns->m->cfg->node_name, ns->m->kubeconfig->server);
                 report(ns, true);
@@ -272,17 +274,8 @@ static void on_registered(long status, json_t *body, const char *error, void *us
 static void do_register(struct node_status *ns) {
         struct manager *m = ns->m;
         _cleanup_free_ char *now = now_rfc3339();
-        struct utsname u;
-        uname(&u);
-        json_t *labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kubernetes.io/hostname", m->cfg->node_name,
-                                   "kubernetes.io/os", "linux", "kubernetes.io/arch", go_arch(u.machine),
-                                   "beta.kubernetes.io/os", "linux", "beta.kubernetes.io/arch", go_arch(u.machine));
-        for (size_t i = 0; i < m->cfg->n_node_labels; i++) {
-                const char *kv = m->cfg->node_labels[i], *eq = strchr(kv, '=');
-                _cleanup_free_ char *k = eq ? strndup(kv, (size_t) (eq - kv)) : NULL;
-                if (k)
-                        json_object_set_new(labels, k, json_string(eq + 1));
-        }
+        /* the same labels admission matches until the API server's Node is read back */
+        json_t *labels = manager_own_node_labels(m);
         json_t *node = json_pack("{s:s, s:s, s:{s:s, s:o, s:{s:s}}, s:{}, s:o}", "apiVersion", "v1", "kind", "Node",
                                  "metadata", "name", m->cfg->node_name, "labels", labels, "annotations",
                                  "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec", "status",
@@ -296,6 +289,7 @@ static void on_patched(long status, json_t *body, const char *error, void *userd
         ns->patch = NULL;
         if (status == 200) {
                 take_uid(ns, body);
+                manager_node_object(ns->m, body);
                 return;
         }
         if (status == 404) {
@@ -341,13 +335,34 @@ void node_status_changed(struct node_status *ns) {
                 report(ns, false);
 }
 
+static void on_node(long status, json_t *body, const char *error, void *userdata) {
+        struct node_status *ns = userdata;
+        ns->get = NULL;
+        if (status == 200)
+                manager_node_object(ns->m, body);
+}
+
+/* The Node as the API server has it, for admission: labels and taints others may have set
+ * (kubectl label, kubectl taint). The kubelet watches its Node; a read every tick that sent no
+ * status (whose answer is the Node too) keeps it as fresh. */
+static void read_node(struct node_status *ns) {
+        if (ns->get || ns->patch)
+                return;
+        _cleanup_free_ char *ename = api_escape(ns->m->cfg->node_name);
+        _cleanup_free_ char *path = nl_strdupf("/api/v1/nodes/%s", strempty(ename));
+        if (path)
+                ns->get = api_request(ns->m->api, "GET", path, NULL, NULL, on_node, ns);
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct node_status *ns = userdata;
         if (!ns->registered) {
                 if (!ns->reg)
                         do_register(ns);
-        } else
+        } else {
                 report(ns, false);
+                read_node(ns);
+        }
         (void) sd_event_source_set_time(s, usec + ns->m->cfg->node_status_update_frequency);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
         return 0;
@@ -469,6 +484,7 @@ void node_status_free(struct node_status *ns) {
         api_request_cancel(ns->reg);
         api_request_cancel(ns->patch);
         api_request_cancel(ns->lease_req);
+        api_request_cancel(ns->get);
         sd_event_source_disable_unref(ns->timer);
         sd_event_source_disable_unref(ns->lease_timer);
         json_decref(ns->node_info);

@@ -178,7 +178,8 @@ check "a hostNetwork pod reports the node's IP, once" hostnet-ips 30 '.status.po
 hip=$(pod_json hostnet-ips | jq -r .status.hostIP)
 [ "$("$NODELET" logs "hostnet-ips-$NODE" "${ARGS[@]}" 2>/dev/null)" = "$hip" ] && ok || bad "a hostNetwork pod's POD_IP is the node's IP ($hip)"
 check "os.name windows: PodOSNotSupported" windows 20 '.status.phase == "Failed" and .status.reason == "PodOSNotSupported" and .status.message == "Failed to admit pod as the OS field doesn'"'"'t match node OS" and .status.containerStatuses == null'
-check "a windows node selector: PodOSSelectorNodeLabelDoesNotMatch" os-selector 20 '.status.phase == "Failed" and .status.reason == "PodOSSelectorNodeLabelDoesNotMatch" and .status.containerStatuses == null'
+# a node selector is node affinity's (upstream's OS check reads the pod's kubernetes.io/os label)
+check "a windows node selector: NodeAffinity" os-selector 20 '.status.phase == "Failed" and .status.reason == "NodeAffinity" and .status.message == "Predicate NodeAffinity failed: node(s) didn'"'"'t match Pod'"'"'s node affinity/selector" and .status.containerStatuses == null'
 
 # events, as kubectl describe shows them
 desc=$("$NODELET" describe "onfailure-$NODE" "${ARGS[@]}")

@@ -803,6 +803,46 @@ TEST(flags_override_file) {
         free(want);
 }
 
+/* kubeReserved / systemReserved: the kubelet's resources and words; flags replace the file's
+ * map (not merge into it) and add up among themselves, as its MapStringString flags. */
+TEST(reserved) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(load("kubeReserved: {cpu: 100m, memory: 1Gi, ephemeral-storage: 2G, pid: \"1000\"}\n"
+                          "systemReserved: {cpu: \"1.5\"}\n",
+                          &c, &msg),
+                     0);
+        CHECK_INT_EQ(c.kube_reserved.milli_cpu, 100);
+        CHECK_INT_EQ(c.kube_reserved.memory, 1LL << 30);
+        CHECK_INT_EQ(c.kube_reserved.ephemeral_storage, 2000000000);
+        CHECK_INT_EQ(c.kube_reserved.pid, 1000);
+        CHECK_INT_EQ(c.system_reserved.milli_cpu, 1500);
+        free(msg);
+        config_done(&c);
+        CHECK_LOAD_ERROR("kubeReserved: {gpu: \"1\"}\n", "FILE: kubeReserved: cannot reserve \"gpu\" resource");
+        CHECK_LOAD_ERROR("systemReserved: {memory: \"-1\"}\n",
+                         "FILE: systemReserved: resource quantity for \"memory\" cannot be negative: -1");
+        CHECK_LOAD_ERROR("kubeReserved: {cpu: abc}\n",
+                         "FILE: kubeReserved: failed to parse quantity \"abc\" for \"cpu\" resource");
+        CHECK_LOAD_ERROR("kubeReserved: [cpu]\n", "FILE: kubeReserved: must be a map, not a list");
+
+        const char *path = write_config("kubeReserved: {cpu: 100m, memory: 1Gi}\n");
+        char cfg[512];
+        snprintf(cfg, sizeof(cfg), "%s", path);
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--config", cfg, "--kube-reserved", " cpu = 200m ,", "--kube-reserved",
+                                          "pid=10")),
+                     0);
+        CHECK_INT_EQ(c.kube_reserved.milli_cpu, 200);
+        CHECK_INT_EQ(c.kube_reserved.memory, 0); /* the file's map is replaced */
+        CHECK_INT_EQ(c.kube_reserved.pid, 10);
+        free(msg);
+        config_done(&c);
+        CHECK_PARSE_ERROR("--system-reserved: malformed pair \"cpu\", expect string=string", "--system-reserved",
+                          "cpu");
+        CHECK_PARSE_ERROR("--kube-reserved: cannot reserve \"hugepages-2Mi\" resource", "--kube-reserved",
+                          "hugepages-2Mi=2Mi");
+}
+
 /* ==== the example ========================================================================= */
 
 TEST(deploy_example_loads) {
