@@ -37,12 +37,14 @@ enum setting_type {
         S_REGISTRY_INSECURE, /* a host for plain HTTP */
         S_REGISTRY_CA,       /* HOST=FILE */
         S_REGISTRY_MIRROR,   /* HOST=URL */
+        S_EVICTION_MAP,      /* evictionHard & co: a map of signal to value; the flag's form kept */
         S_HEADING,           /* not a setting: a heading in --help */
 };
 
 #define S_EMPTY_OK (1u << 0)       /* "" is a value (resolvConf: no resolv.conf) */
 #define S_EMPTY_IS_NULL (1u << 1)  /* "" unsets it (staticPodPath: no static pods) */
 #define S_DURATION_KIND (1u << 2)  /* the file's non-string says "must be a duration string" */
+#define S_LANGLE (1u << 3)         /* S_EVICTION_MAP: "signal<value" (thresholds), else "signal=value" */
 
 struct setting {
         const char *flag, *alias, *arg; /* --flag ARG (also --alias); NULL: the file only */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "source-file.h"
 #include "manager.h"
+#include "eviction.h"
 #include "cri/layout.h"
 #include "agent/server/node-server.h"
 #include "probes/probes.h"
@@ -629,6 +630,8 @@ int manager_start(struct manager *m, nl_error *err) {
         if ((r = runtime_state_start(m, err)) < 0)
                 return r;
 
+        if ((r = eviction_manager_start(m, err)) < 0)
+                return r;
         if (m->cfg->pod_manifest_path) {
                 r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
                                     on_file, m, &m->files, err);
@@ -677,6 +680,7 @@ void manager_free(struct manager *m) {
         image_pull_backoff_free(m->pull_backoff);
         runtime_state_done(&m->runtime);
         userns_manager_done(&m->userns);
+        eviction_manager_free(m->eviction);
         sd_event_source_disable_unref(m->sync_timer);
         sd_event_source_disable_unref(m->image_gc_timer);
         sd_event_source_disable_unref(m->sigterm);

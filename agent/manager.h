@@ -79,6 +79,7 @@ struct manager {
         sd_event_source *sync_timer, *image_gc_timer, *sigterm, *sigint, *watchdog;
         struct runtime_state runtime;
         struct userns_alloc userns;
+        struct eviction_manager *eviction; /* agent/eviction.h */
         char *host_ip;
         int64_t allocatable_milli_cpu, allocatable_memory, allocatable_ephemeral;
         bool initial_scan_done, ready_sent, exiting;
@@ -157,5 +158,11 @@ void pod_worker_metadata(struct pod_worker *w, struct pod *pod);
 /* The pod's status.conditions as the API server has them (borrowed): the readiness gates'
  * conditions decide Ready. */
 void pod_worker_conditions(struct pod_worker *w, json_t *conditions);
+/* The eviction manager's kill, as the kubelet's TerminatePodAbnormally with Evict: an Evicted
+ * event, the containers stopped within grace seconds, then phase Failed, reason Evicted and
+ * message for good; with disruption, the DisruptionTarget condition (TerminationByKubelet). */
+void pod_worker_evict(struct pod_worker *w, const char *message, int64_t grace, bool disruption);
+/* The pod was evicted and everything of it has stopped. */
+bool pod_worker_evicted_stopped(const struct pod_worker *w);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);

@@ -785,6 +785,8 @@ static void done_remove(json_t *result, void *userdata) {
 }
 
 static int64_t grace_seconds(const struct pod_worker *w) {
+        if (w->grace_override.set)
+                return w->grace_override.v;
         if (w->pod->metadata.deletion_grace_period_seconds.set)
                 return w->pod->metadata.deletion_grace_period_seconds.v;
         return w->pod->spec.termination_grace_period_seconds.set ? w->pod->spec.termination_grace_period_seconds.v : 30;
@@ -1035,7 +1037,7 @@ static bool all_inits_done(const struct pod_worker *w) {
 
 /* kubelet getPhase */
 static const char *pod_phase(const struct pod_worker *w) {
-        if (w->deadline_exceeded || w->failed_init)
+        if (w->deadline_exceeded || w->failed_init || w->evicted_message)
                 return "Failed";
         if (!all_inits_done(w))
                 return "Pending";
@@ -1143,6 +1145,12 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                                                transition_time(old_conditions, "ContainersReady", ready, now)));
         json_array_append_new(conds, condition("PodScheduled", true, NULL, NULL,
                                                transition_time(old_conditions, "PodScheduled", true, now)));
+        if (w->evicted_disruption)
+                /* the kubelet's eviction under pressure (PodDisruptionConditions, on since 1.26) */
+                json_array_append_new(conds, condition("DisruptionTarget", true, "TerminationByKubelet",
+                                                       w->evicted_message,
+                                                       transition_time(old_conditions, "DisruptionTarget", true,
+                                                                       now)));
 
         json_t *st = json_pack("{s:s, s:o, s:s, s:o, s:s}", "phase", phase, "conditions", conds, "hostIP",
                                strempty(w->m->host_ip), "hostIPs",
@@ -1174,7 +1182,10 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                         json_array_append_new(eph, container_status_json(w, w->eph[i], "ContainerCreating"));
                 json_object_set_new(st, "ephemeralContainerStatuses", eph);
         }
-        if (w->deadline_exceeded) {
+        if (w->evicted_message) {
+                json_object_set_new(st, "reason", json_string("Evicted"));
+                json_object_set_new(st, "message", json_string(w->evicted_message));
+        } else if (w->deadline_exceeded) {
                 json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
                 json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
         }
@@ -1778,6 +1789,23 @@ void pod_worker_terminate(struct pod_worker *w) {
         schedule(w);
 }
 
+void pod_worker_evict(struct pod_worker *w, const char *message, int64_t grace, bool disruption) {
+        if (w->evicted_message || w->state != W_RUNNING || w->rejected_reason)
+                return;
+        w->evicted_message = strdup(strempty(message));
+        w->evicted_disruption = disruption;
+        w->grace_override = (nl_opt_int){ .set = true, .v = grace };
+        log_pod(1, pod_name(w), w->uid, NULL, "pod %s: evicted (grace period %llds): %s", pod_name(w),
+                (long long) grace, strempty(message));
+        pod_event(w, "Warning", "Evicted", "%s", strempty(message));
+        stop_everything(w, false);
+        schedule(w);
+}
+
+bool pod_worker_evicted_stopped(const struct pod_worker *w) {
+        return w->evicted_message && w->state == W_STOPPED;
+}
+
 void pod_worker_delete(struct pod_worker *w, const char *deletion_timestamp, int64_t grace) {
         if (w->remove_after)
                 return; /* terminating for removal already */
@@ -1903,6 +1931,7 @@ void pod_worker_free(struct pod_worker *w) {
         free(w->qos);
         json_decref(w->events);
         free(w->rejected_reason);
+        free(w->evicted_message);
         free(w->rejected_message);
         free(w->sb_error);
         free(w->runtime_wait);

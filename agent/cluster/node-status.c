@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "agent/manager.h"
+#include "agent/eviction.h"
 #include "cluster.h"
 
 #define LEASE_RENEW (10 * USEC_PER_SEC) /* the kubelet renews at a quarter of the 40 s duration */
@@ -124,11 +125,18 @@ static json_t *make_node_info(const struct manager *m) {
                          "architecture", go_arch(u.machine));
 }
 
-/* Quantities as the API prints them: memory in Ki. */
-static json_t *resources(const struct manager *m, int64_t ephemeral) {
+/* Quantities as the API prints them: memory in Ki. Allocatable is capacity minus the hard
+ * eviction thresholds of memory.available and nodefs.available, as the kubelet's
+ * GetNodeAllocatableReservation (the eviction manager's eviction_allocatable). */
+static json_t *resources(const struct manager *m, int64_t ephemeral, bool allocatable) {
         char cpu[32], mem[32], pods[32], eph[32];
+        int64_t memory = m->allocatable_memory;
+        if (allocatable) {
+                memory = eviction_allocatable(m, EVICTION_MEMORY_AVAILABLE, memory);
+                ephemeral = eviction_allocatable(m, EVICTION_NODEFS_AVAILABLE, ephemeral);
+        }
         snprintf(cpu, sizeof(cpu), "%" PRId64, m->allocatable_milli_cpu / 1000);
-        snprintf(mem, sizeof(mem), "%" PRId64 "Ki", m->allocatable_memory / 1024);
+        snprintf(mem, sizeof(mem), "%" PRId64 "Ki", memory / 1024);
         snprintf(pods, sizeof(pods), "%d", m->cfg->max_pods);
         snprintf(eph, sizeof(eph), "%" PRId64 "Ki", ephemeral / 1024);
         return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "cpu", cpu, "memory", mem, "pods", pods,
@@ -146,18 +154,11 @@ static char *now_rfc3339(void) {
         return format_rfc3339(now_realtime());
 }
 
-/* The node's conditions with the kubelet's reasons and messages; pressure from its default
- * hard eviction thresholds (memory.available < 100Mi, nodefs.available < 10%). */
+/* The node's conditions with the kubelet's reasons and messages; pressure as the eviction
+ * manager decided it (its thresholds, held for evictionPressureTransitionPeriod). */
 static json_t *conditions(struct node_status *ns, const char *now) {
-        struct sysinfo si;
-        bool mem = false, disk = false, pid = false;
-        if (sysinfo(&si) == 0) {
-                uint64_t avail = (uint64_t) si.freeram * si.mem_unit + (uint64_t) si.bufferram * si.mem_unit;
-                mem = avail < 100ull * 1024 * 1024;
-        }
-        struct statvfs sv;
-        if (statvfs(ns->m->cfg->root_dir, &sv) == 0 && sv.f_blocks > 0)
-                disk = (double) sv.f_bavail / (double) sv.f_blocks < 0.10;
+        bool mem = eviction_node_pressure(ns->m, PRESSURE_MEMORY), disk = eviction_node_pressure(ns->m, PRESSURE_DISK),
+             pid = eviction_node_pressure(ns->m, PRESSURE_PID);
         bool now_p[3] = { mem, disk, pid };
         for (int i = 0; i < 3; i++)
                 if (!ns->pressure_since[i] || now_p[i] != ns->pressure[i]) {
@@ -218,7 +219,7 @@ static json_t *node_status_json(struct node_status *ns, const char *now) {
         json_t *handlers = json_pack("[{s:s, s:{s:b, s:b}}]", "name", "", "features", "recursiveReadOnlyMounts", false,
                                      "userNamespaces", m->runtime.userns_supported);
         return json_pack("{s:o, s:o, s:o, s:[{s:s, s:s}, {s:s, s:s}], s:{s:{s:i}}, s:O, s:o, s:o}", "capacity",
-                         resources(m, eph), "allocatable", resources(m, eph), "conditions", conditions(ns, now),
+                         resources(m, eph, false), "allocatable", resources(m, eph, true), "conditions", conditions(ns, now),
                          "addresses", "type", "InternalIP", "address", strempty(ip), "type", "Hostname", "address",
                          m->cfg->node_name, "daemonEndpoints", "kubeletEndpoint", "Port", m->cfg->port, "nodeInfo",
                          ns->node_info, "images", images(m), "runtimeHandlers", handlers);
