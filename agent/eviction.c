@@ -476,8 +476,9 @@ static void done_reclaim(json_t *result, void *userdata) {
                 }
 }
 
-/* An evicted pod's disk-backed emptyDirs are emptied once it stopped: as the kubelet tears
- * down a terminated pod's volumes, so the eviction frees what it was for. */
+/* An evicted pod's emptyDirs (on disk, and tmpfs ones: their pages are memory) are emptied once
+ * it stopped: as the kubelet tears down a terminated pod's volumes, so the eviction frees what it
+ * was for. */
 struct free_arg {
         char *uid;
         char **dirs;
@@ -512,7 +513,7 @@ static void free_evicted(struct eviction_manager *e) {
                 strv_free_n(arg.dirs, arg.n);
                 arg = (struct free_arg){};
                 for (size_t k = 0; k < w->pod->spec.n_volumes; k++)
-                        if (disk_empty_dir(&w->pod->spec.volumes[k])) {
+                        if (w->pod->spec.volumes[k].empty_dir) {
                                 char *dir = layout_volume_dir(m->cri.root_dir, w->uid, EMPTY_DIR_PLUGIN,
                                                               w->pod->spec.volumes[k].name);
                                 if (dir)
@@ -646,13 +647,17 @@ static bool thresholds_still_met(struct eviction_manager *e) {
         return false;
 }
 
+/* The last pod evicted under pressure is not cleaned up yet (the kubelet's waitForPodsCleanup):
+ * terminating, or stopped with its volumes not yet emptied. Its resources are seen freed at the
+ * next observation. */
 static bool evicting(const struct eviction_manager *e) {
         if (!e->evicting_uid)
                 return false;
         for (size_t i = 0; i < e->m->n_workers; i++) {
                 const struct pod_worker *w = e->m->workers[i];
                 if (streq(w->uid, e->evicting_uid))
-                        return w->state == W_TERMINATING;
+                        return w->state == W_TERMINATING ||
+                               (w->state == W_STOPPED && (!w->evicted_volumes_freed || e->freeing_busy));
         }
         return false;
 }
