@@ -1558,6 +1558,8 @@ static void adopt(struct pod_worker *w) {
 
 /* The pod's startTime from its pod.json: a pod that ran here before the daemon restarted keeps
  * it (the kubelet keeps it in the API's status), and so does its active deadline's clock. */
+static void restore_eviction(struct pod_worker *w);
+
 static void restore_start_time(struct pod_worker *w) {
         _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_POD_JSON);
         _cleanup_free_ char *buf = NULL;
@@ -1701,6 +1703,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         }
         adopt(w);
         restore_start_time(w);
+        restore_eviction(w);
         /* adopted running containers are probed again from scratch, as after a kubelet restart */
         for (size_t i = 0; i < ctr_count(w); i++) {
                 struct ctr *c = ctr_at(w, i);
@@ -1710,6 +1713,30 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: %s", pod_name(w), w->sb ? "resumed" : "starting");
         schedule(w);
         return w;
+}
+
+/* A pod the eviction manager evicted stays evicted across a restart of the daemon, as the
+ * kubelet never runs a Failed pod again: its reason and message are read back from pod.json and
+ * whatever still runs of it is stopped. */
+static void restore_eviction(struct pod_worker *w) {
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_POD_JSON);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        if (!path || nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) < 0)
+                return;
+        json_t *j = json_loadb(buf, len, 0, NULL), *st = json_object_get(j, "status"), *c;
+        size_t i;
+        if (streq_ptr(json_string_value(json_object_get(st, "phase")), "Failed") &&
+            streq_ptr(json_string_value(json_object_get(st, "reason")), "Evicted")) {
+                w->evicted_message = strdup(strempty(json_string_value(json_object_get(st, "message"))));
+                json_array_foreach(json_object_get(st, "conditions"), i, c)
+                        if (streq_ptr(json_string_value(json_object_get(c, "type")), "DisruptionTarget"))
+                                w->evicted_disruption = true;
+                w->grace_override = (nl_opt_int){ .set = true, .v = 1 };
+                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: was evicted: stays stopped", pod_name(w));
+                stop_everything(w, false);
+        }
+        json_decref(j);
 }
 
 /* The new spec replaces the running one: the containers keep their slots (same names, same

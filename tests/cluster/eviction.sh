@@ -92,9 +92,11 @@ kwait "the evicted pods' containers are stopped" 30 '[.status.containerStatuses[
 m=$(event_for sizelimit Evicted)
 [ "$m" = 'Usage of EmptyDir volume "scratch" exceeds the limit "2Mi". ' ] && ok || bad "an Evicted event for sizelimit: [$m]"
 kwait "the neighbour keeps running" 5 "$RUNNING" pod calm
-# an evicted pod stays evicted: nothing restarts it
-sleep 11
-kwait "still evicted after a resync" 5 "$(evicted 'startswith("Usage of EmptyDir")') and ([.status.containerStatuses[] | .restartCount == 0] | all)" pod sizelimit
+# an evicted pod stays evicted: not a resync, not a restart of the daemon restarts it
+stop_daemon
+start_daemon
+sleep 12
+kwait "still evicted after the daemon's restart and a resync" 5 "$(evicted 'startswith("Usage of EmptyDir")') and ([.status.containerStatuses[] | .restartCount == 0] | all)" pod sizelimit
 kwait "the neighbour still runs" 5 "$RUNNING" pod calm
 delete_all
 stop_daemon
