@@ -430,3 +430,42 @@ bool eviction_pod_is_critical(const struct pod *pod, bool is_static) {
                         return true;
         return pod->spec.priority.set && pod->spec.priority.v >= SYSTEM_CRITICAL_PRIORITY;
 }
+
+/* ToleratesTaint for the taint {key, value "", effect}. */
+static bool tolerates(const struct pod *pod, const char *key, const char *effect) {
+        for (size_t i = 0; i < pod->spec.n_tolerations; i++) {
+                const struct pod_toleration *t = &pod->spec.tolerations[i];
+                if (!isempty(t->effect) && !streq(t->effect, effect))
+                        continue;
+                bool exists = streq_ptr(t->operator_, "Exists");
+                if (isempty(t->key) ? !exists : !streq(t->key, key))
+                        continue;
+                if (exists || isempty(t->value))
+                        return true;
+        }
+        return false;
+}
+
+char *eviction_admit_message(const struct pod *pod, bool is_static, const bool pressure[_PRESSURE_MAX]) {
+        static const char *const names[_PRESSURE_MAX] = { "MemoryPressure", "DiskPressure", "PIDPressure" };
+        size_t n = 0;
+        for (int p = 0; p < _PRESSURE_MAX; p++)
+                n += pressure[p];
+        if (n == 0 || eviction_pod_is_critical(pod, is_static))
+                return NULL;
+        /* memory pressure alone: only BestEffort pods that do not tolerate its taint wait */
+        if (n == 1 && pressure[PRESSURE_MEMORY] &&
+            (!streq(pod_qos_class(pod), "BestEffort") ||
+             tolerates(pod, "node.kubernetes.io/memory-pressure", "NoSchedule")))
+                return NULL;
+        nl_buf b = {};
+        nl_buf_puts(&b, "The node had condition: [");
+        const char *sep = "";
+        for (int p = 0; p < _PRESSURE_MAX; p++)
+                if (pressure[p]) {
+                        nl_buf_printf(&b, "%s%s", sep, names[p]);
+                        sep = " ";
+                }
+        nl_buf_puts(&b, "]. ");
+        return nl_buf_steal(&b);
+}

@@ -600,7 +600,8 @@ static struct pod_worker *rank_victim(struct eviction_manager *e, enum eviction_
                         continue;
                 struct eviction_pod_stats *s = &pods[n++];
                 *s = (struct eviction_pod_stats){
-                        .name = (const char *) w, /* the worker, taken back after ranking */
+                        .name = pod_name(w),
+                        .ref = w,
                         .has_stats = true,
                         .priority = w->pod->spec.priority.set ? (int32_t) w->pod->spec.priority.v : 0,
                         .memory_request = pod_request_of(w->pod, "memory"),
@@ -615,7 +616,7 @@ static struct pod_worker *rank_victim(struct eviction_manager *e, enum eviction_
         if (n == 0)
                 return NULL;
         eviction_rank(res, pods, n);
-        return (struct pod_worker *) pods[0].name;
+        return pods[0].ref;
 }
 
 static void evict_one(struct eviction_manager *e, size_t ti) {
@@ -804,4 +805,10 @@ bool eviction_node_pressure(const struct manager *m, enum eviction_pressure p) {
 int64_t eviction_allocatable(const struct manager *m, enum eviction_signal signal, int64_t capacity) {
         int64_t reserve = m->eviction ? eviction_hard_reservation(&m->eviction->cfg, signal, capacity) : 0;
         return capacity > reserve ? capacity - reserve : 0;
+}
+
+char *eviction_admit(const struct manager *m, const struct pod *pod) {
+        if (!m->eviction)
+                return NULL;
+        return eviction_admit_message(pod, is_static(pod), m->eviction->pressure);
 }

@@ -104,6 +104,7 @@ bool eviction_threshold_met(const struct eviction_threshold *t, const struct evi
 /* What ranking needs of one pod (statsFunc and the pod). */
 struct eviction_pod_stats {
         const char *name;
+        void *ref;                                /* the caller's */
         bool has_stats;
         int32_t priority;
         int64_t memory_usage, memory_request;     /* working set, bytes */
@@ -143,6 +144,12 @@ char *eviction_format_bytes(int64_t n);
 /* IsCriticalPod: a static pod, a mirror pod, or priority >= 2000000000 (SystemCriticalPriority). */
 bool eviction_pod_is_critical(const struct pod *pod, bool is_static);
 
+/* The eviction manager's Admit: NULL when the pod may start, else the message of its
+ * rejection (reason "Evicted"): "The node had condition: [DiskPressure]. ". Under memory
+ * pressure alone only BestEffort pods are refused, unless they tolerate the
+ * node.kubernetes.io/memory-pressure taint; critical pods always start. */
+char *eviction_admit_message(const struct pod *pod, bool is_static, const bool pressure[_PRESSURE_MAX]);
+
 /* ---- the manager (eviction.c) ---- */
 
 struct manager;
@@ -153,5 +160,7 @@ void eviction_manager_free(struct eviction_manager *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct eviction_manager *, eviction_manager_free)
 /* The node's condition as the eviction manager last decided it (false before it observed). */
 bool eviction_node_pressure(const struct manager *m, enum eviction_pressure p);
+/* eviction_admit_message with the node's conditions now. */
+char *eviction_admit(const struct manager *m, const struct pod *pod);
 /* capacity minus the hard threshold of signal, for allocatable (0 reserve without a manager). */
 int64_t eviction_allocatable(const struct manager *m, enum eviction_signal signal, int64_t capacity);

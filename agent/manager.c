@@ -154,6 +154,14 @@ static bool apparmor_enabled(void) {
 static int admit(struct manager *m, const struct pod *pod, char **reason, char **message) {
         size_t active = 0;
         int64_t used_cpu = 0, used_mem = 0;
+        /* the eviction manager's admit handler first: no new pods while the node is under
+         * pressure (reason Evicted, as the kubelet) */
+        char *pressure = eviction_admit(m, pod);
+        if (pressure) {
+                *reason = strdup("Evicted");
+                *message = pressure;
+                return -1;
+        }
         for (size_t i = 0; i < m->n_workers; i++)
                 if (pod_worker_active(m->workers[i])) {
                         active++;

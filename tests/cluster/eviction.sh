@@ -8,8 +8,9 @@
 #     Burstable pod filling a memory-backed emptyDir is evicted before a Guaranteed one, with
 #     the kubelet's "The node was low on resource: memory" message and DisruptionTarget;
 #  3. disk: the node's root dir on a small tmpfs (the node's disk; prepared by
-#     deploy/prepare-node.sh as always) filled below nodefs.available sets DiskPressure, an
-#     unused image is removed first, then the worst pod is evicted, and DiskPressure clears.
+#     deploy/prepare-node.sh as always) filled below nodefs.available sets DiskPressure, a pod
+#     arriving then is rejected, an unused image is removed first, then the worst pod is
+#     evicted, and DiskPressure clears.
 # Needs root, Go (first run builds the control plane), jq, socat, openssl, the runtime packages.
 SUITE=eviction-cluster BRIDGE=nlevict SUBNET=10.99.24.0/24 NODE=nodelet-evict
 export APISERVER_PORT=${APISERVER_PORT:-16480} ETCD_PORT=${ETCD_PORT:-12480} ETCD_PEER_PORT=${ETCD_PEER_PORT:-12481}
@@ -155,7 +156,7 @@ mv "$T/root" "$T/root1"
 mkdir -p "$T/root" && mount -t tmpfs -o size=256m nodelet-evict-disk "$T/root" || bad "tmpfs for the root dir"
 "$NODELET" images --root-dir "$T/root" import "$T/img/layout" >/dev/null || bad "images imported into the small root"
 "$NODELET" images --root-dir "$T/root" ls 2>/dev/null | grep -q layered && ok || bad "layered:latest is there before"
-EXTRA_ARGS=("${BASE_ARGS[@]}" --eviction-hard "nodefs.available<25%,imagefs.available<25%" --eviction-pressure-transition-period 10s)
+EXTRA_ARGS=("${BASE_ARGS[@]}" --eviction-hard "nodefs.available<25%,imagefs.available<25%" --eviction-pressure-transition-period 30s)
 start_daemon
 kwait "node Ready on the small disk" 60 '.status.conditions[] | select(.type=="Ready") | .status == "True"' node "$NODE"
 # (the API server prints 196608Ki as 192Mi)
@@ -174,6 +175,10 @@ pod filler "  containers:
     volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, emptyDir: {}}]"
 kwait "DiskPressure is set" 90 '.status.conditions[] | select(.type == "DiskPressure") | .status == "True" and .reason == "KubeletHasDiskPressure" and .message == "kubelet has disk pressure"' node "$NODE"
+# the eviction manager's admission: no new pod starts while the node has disk pressure
+pod latecomer "  containers:
+  - {name: app, image: $IMG, command: [sleep, '3600']}"
+kwait "a pod arriving under DiskPressure is rejected" 30 "$(evicted '. == "The node had condition: [DiskPressure]. "') and .status.containerStatuses == null" pod latecomer
 kwait "the filler is evicted for ephemeral-storage" 90 "$(evicted 'startswith("The node was low on resource: ephemeral-storage. Threshold quantity: 64Mi, available: ")')" pod filler
 if "$NODELET" images --root-dir "$T/root" ls 2>/dev/null | grep -q layered; then bad "the unused image layered:latest was removed"; else ok; fi
 "$NODELET" images --root-dir "$T/root" ls 2>/dev/null | grep -q "busybox" && ok || bad "the image in use stays"

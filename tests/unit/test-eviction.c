@@ -243,3 +243,35 @@ TEST(signals_and_critical_pods) {
         p.metadata.n_annotations = 1;
         CHECK(eviction_pod_is_critical(&p, false)); /* a mirror pod */
 }
+
+TEST(admit_under_pressure) {
+        bool none[_PRESSURE_MAX] = {}, mem[_PRESSURE_MAX] = { [PRESSURE_MEMORY] = true },
+             disk[_PRESSURE_MAX] = { [PRESSURE_DISK] = true },
+             both[_PRESSURE_MAX] = { [PRESSURE_MEMORY] = true, [PRESSURE_DISK] = true };
+        struct pod besteffort = {};
+        struct pod_resource req = { (char *) "memory", {} };
+        CHECK_INT_EQ(pod_quantity_parse("16Mi", &req.q), 0);
+        struct pod_resource_requirements rr = { .requests = &req, .n_requests = 1 };
+        struct pod_container ctr = { .name = (char *) "c", .resources = &rr };
+        struct pod burstable = { .spec = { .containers = &ctr, .n_containers = 1 } };
+        CHECK(eviction_admit_message(&besteffort, false, none) == NULL);
+        /* memory pressure alone: BestEffort refused, Burstable admitted */
+        char *m = eviction_admit_message(&besteffort, false, mem);
+        CHECK_STR_EQ(m, "The node had condition: [MemoryPressure]. ");
+        free(m);
+        CHECK(eviction_admit_message(&burstable, false, mem) == NULL);
+        /* ... unless it tolerates the memory-pressure taint */
+        struct pod_toleration tol = { .key = (char *) "node.kubernetes.io/memory-pressure",
+                                      .operator_ = (char *) "Exists", .effect = (char *) "NoSchedule" };
+        besteffort.spec.tolerations = &tol;
+        besteffort.spec.n_tolerations = 1;
+        CHECK(eviction_admit_message(&besteffort, false, mem) == NULL);
+        /* any other pressure: everything but critical pods */
+        m = eviction_admit_message(&burstable, false, disk);
+        CHECK_STR_EQ(m, "The node had condition: [DiskPressure]. ");
+        free(m);
+        m = eviction_admit_message(&besteffort, false, both);
+        CHECK_STR_EQ(m, "The node had condition: [MemoryPressure DiskPressure]. ");
+        free(m);
+        CHECK(eviction_admit_message(&burstable, true, disk) == NULL); /* a static pod */
+}
