@@ -445,6 +445,11 @@ static json_t *work_reclaim(struct manager *m, const void *arg) {
         json_t *j = images < 0 || err.msg ? json_pack("{s:s, s:I}", "error", strempty(err.msg), "logs", (json_int_t) logs)
                                           : json_pack("{s:i, s:I}", "images", images, "logs", (json_int_t) logs);
         nl_error_clear(&err);
+        /* the pods' usage after the reclaim, for the ranking: the kubelet ranks with fresh
+         * summary stats, and the last periodic measurement may predate the pod that filled
+         * the disk */
+        if (j)
+                json_object_set_new(j, "storage", work_du(m, NULL));
         return j;
 }
 
@@ -455,6 +460,11 @@ static void done_reclaim(json_t *result, void *userdata) {
         struct eviction_manager *e = userdata;
         const char *error = json_string_value(json_object_get(result, "error"));
         e->reclaim_busy = false;
+        json_t *storage = json_object_get(result, "storage");
+        if (json_is_object(storage) && !json_object_get(storage, "error")) {
+                json_decref(e->storage);
+                e->storage = json_incref(storage);
+        }
         if (error)
                 log_warning("eviction manager: reclaiming node resources: %s", error);
         else
