@@ -197,7 +197,8 @@ bench: $(NODELET) $(SHIM)
 	bench/run.sh
 
 # Cluster mode end to end (tests/cluster/cluster.sh; streaming.sh: exec, attach, cp,
-# port-forward through kubectl; pod-updates.sh): builds or reuses the real kube-apiserver,
+# port-forward through kubectl; pod-updates.sh; ephemeral.sh; eviction.sh: eviction and local
+# storage limits): builds or reuses the real kube-apiserver,
 # etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on
 # loopback and runs the daemon as a node against them. Needs root and Go.
 .PHONY: test-cluster
@@ -208,6 +209,7 @@ test-cluster: $(NODELET) $(SHIM) $(FAKE_LOGIND)
 	NODELET=$(abspath $(NODELET)) tests/cluster/ephemeral.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/shutdown.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/admission.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/eviction.sh
 
 # The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
 # (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with

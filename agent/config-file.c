@@ -205,9 +205,7 @@ static const char *const unsupported_keys[] = {
         "cpuManagerPolicy", "cpuManagerPolicyOptions", "cpuManagerReconcilePeriod", "crashLoopBackOff",
         "enableControllerAttachDetach", "enableContentionProfiling", "enableDebugFlagsHandler",
         "enableDebuggingHandlers", "enableProfilingHandler", "enableServer", "enableSystemLogHandler",
-        "enableSystemLogQuery", "enforceNodeAllocatable", "eventBurst", "eventRecordQPS", "evictionHard",
-        "evictionMaxPodGracePeriod", "evictionMinimumReclaim", "evictionPressureTransitionPeriod",
-        "evictionSoft", "evictionSoftGracePeriod", "failSwapOn", "featureGates", "hairpinMode",
+        "enableSystemLogQuery", "enforceNodeAllocatable", "eventBurst", "eventRecordQPS", "failSwapOn", "featureGates", "hairpinMode",
         "imageMaximumGCAge", "imageMinimumGCAge", "imageServiceEndpoint", "iptablesDropBit",
         "iptablesMasqueradeBit", "kernelMemcgNotification", "kubeAPIBurst", "kubeAPIQPS",
         "kubeReservedCgroup", "kubeletCgroups", "localStorageCapacityIsolation", "logging",
@@ -350,6 +348,40 @@ static int load_reserved(struct config_reserved *r, const char *key, const json_
         return 0;
 }
 
+/* evictionHard: {memory.available: "100Mi", ...} -> "memory.available<100Mi,..." (the flag's
+ * form, checked with the flags in config_check_values). A map given replaces the defaults
+ * whole: as the kubelet, signals it leaves out have no threshold. */
+static int load_eviction_map(struct nodelet_config *c, const struct setting *s, const char *key, const json_t *v,
+                             nl_error *err) {
+        const char *k;
+        json_t *x;
+        int r;
+        nl_buf b = {};
+        if ((r = get_map(v, key, err)) < 0)
+                return r;
+        if (json_object_size(v) > CONFIG_MAX_LIST)
+                return nl_error_set(err, -E2BIG, "%s: more than %d entries", key, CONFIG_MAX_LIST);
+        json_object_foreach((json_t *) v, k, x) {
+                if (!json_is_string(x)) {
+                        nl_buf_free(&b);
+                        return nl_error_set(err, -EINVAL, "%s.%s: must be a string, not %s", key, k, json_kind(x));
+                }
+                if (strpbrk(k, ",<=") || strchr(json_string_value(x), ',')) {
+                        nl_buf_free(&b);
+                        return nl_error_set(err, -EINVAL, "%s.%s: \"%s\" is not a valid value", key, k,
+                                            json_string_value(x));
+                }
+                nl_buf_printf(&b, "%s%s%c%s", b.len ? "," : "", k, (s->opts & S_LANGLE) ? '<' : '=',
+                              json_string_value(x));
+        }
+        _cleanup_free_ char *joined = b.len ? nl_buf_steal(&b) : strdup("");
+        if (!joined)
+                return -ENOMEM;
+        free(*FIELD_PTR(c, s, char *));
+        *FIELD_PTR(c, s, char *) = TAKE_PTR(joined);
+        return 0;
+}
+
 /* Apply the file's value v of setting s, its key spelled key in messages. */
 static int apply_file_value(const struct file_ctx *f, const struct setting *s, const char *key, const json_t *v,
                             nl_error *err) {
@@ -432,6 +464,8 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                 return load_registry_mirrors(c, key, v, err);
         case S_RESERVED:
                 return load_reserved(FIELD_PTR(c, s, struct config_reserved), key, v, err);
+        case S_EVICTION_MAP:
+                return load_eviction_map(c, s, key, v, err);
         case S_CONFIG:
         case S_NODE_NAME:
         case S_LABELS:

@@ -40,6 +40,7 @@ enum setting_type {
         S_SHUTDOWN_PRIORITY, /* shutdownGracePeriodByPodPriority: [{priority, shutdownGracePeriodSeconds}] */
         S_RESERVED,          /* RESOURCE=QUANTITY,...: cpu, memory, ephemeral-storage, pid; the flag is
                               * repeatable and replaces the file's map */
+        S_EVICTION_MAP,      /* evictionHard & co: a map of signal to value; the flag's form kept */
         S_HEADING,           /* not a setting: a heading in --help */
 };
 
@@ -47,6 +48,7 @@ enum setting_type {
 #define S_EMPTY_IS_NULL (1u << 1)  /* "" unsets it (staticPodPath: no static pods) */
 #define S_DURATION_KIND (1u << 2)  /* the file's non-string says "must be a duration string" */
 #define S_ZERO_OK (1u << 3)        /* S_PERIOD: 0 is a value (off), negative is not */
+#define S_LANGLE (1u << 4)         /* S_EVICTION_MAP: "signal<value" (thresholds), else "signal=value" */
 
 struct setting {
         const char *flag, *alias, *arg; /* --flag ARG (also --alias); NULL: the file only */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "config-internal.h"
+#include "eviction.h"
 #include "common/fs.h"
 #include "common/strv.h"
 #include "podspec/podspec.h"
@@ -352,7 +353,11 @@ int config_check_values(const struct nodelet_config *c, nl_error *err) {
                         err, -EINVAL,
                         "containerLogMaxFiles (--container-log-max-files) %d must be greater than 1",
                         c->container_log_max_files);
-        return 0;
+        struct eviction_config ev = {};
+        r = eviction_config_parse(c->eviction_hard, c->eviction_soft, c->eviction_soft_grace_period,
+                                      c->eviction_minimum_reclaim, &ev, err);
+        eviction_config_done(&ev);
+        return r < 0 ? r : 0;
 }
 
 /* What follows from other settings, and what an allocation failure left unset. */
@@ -520,6 +525,27 @@ const struct setting config_settings[] = {
           .type = S_PERIOD, FIELD(shutdown_grace_period_critical_pods), .opts = S_DURATION_KIND | S_ZERO_OK,
           .def = "0",
           .help = "of that, the part kept for critical pods\n(shutdownGracePeriodCriticalPods) [0s]" },
+        /* the kubelet's eviction settings (pkg/kubelet/apis/config/v1beta1 defaults) */
+        { .flag = "eviction-hard", .arg = "SIG<V,...", .key = "evictionHard", .type = S_EVICTION_MAP,
+          FIELD(eviction_hard), .opts = S_LANGLE,
+          .def = "memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%",
+          .help = "hard eviction thresholds (evictionHard)\n[memory.available<100Mi,nodefs.available<10%,\n"
+                  "imagefs.available<15%,nodefs.inodesFree<5%]" },
+        { .flag = "eviction-soft", .arg = "SIG<V,...", .key = "evictionSoft", .type = S_EVICTION_MAP,
+          FIELD(eviction_soft), .opts = S_LANGLE, .help = "soft eviction thresholds (evictionSoft) [none]" },
+        { .flag = "eviction-soft-grace-period", .arg = "SIG=DUR,...", .key = "evictionSoftGracePeriod",
+          .type = S_EVICTION_MAP, FIELD(eviction_soft_grace_period),
+          .help = "how long a soft threshold must hold before it evicts\n(evictionSoftGracePeriod) [none]" },
+        { .flag = "eviction-minimum-reclaim", .arg = "SIG=Q,...", .key = "evictionMinimumReclaim",
+          .type = S_EVICTION_MAP, FIELD(eviction_minimum_reclaim),
+          .help = "what an eviction reclaims beyond its threshold\n(evictionMinimumReclaim) [none]" },
+        { .flag = "eviction-pressure-transition-period", .arg = "DUR", .key = "evictionPressureTransitionPeriod",
+          .type = S_PERIOD, FIELD(eviction_pressure_transition_period), .opts = S_DURATION_KIND, .def = "5m",
+          .help = "how long a pressure condition stays after its signal\nrecovered "
+                  "(evictionPressureTransitionPeriod) [5m0s]" },
+        { .flag = "eviction-max-pod-grace-period", .arg = "N", .key = "evictionMaxPodGracePeriod", .type = S_INT,
+          FIELD(eviction_max_pod_grace_period), .min = 0, .max = 86400, .def = "0",
+          .help = "grace period of a pod evicted by a soft threshold, seconds\n(evictionMaxPodGracePeriod) [0]" },
         { .flag = "insecure-registry", .arg = "HOST", .key = "nodelet.insecureRegistries",
           .type = S_REGISTRY_INSECURE,
           .help = "plain HTTP (or unverified TLS) for HOST[:PORT];\nrepeatable [none]" },
@@ -694,6 +720,9 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                                                       CONFIG_MAX_LIST)
                                        : 0;
                 return reserved_parse(FIELD_PTR(c, s, struct config_reserved), v, what, err);
+        case S_EVICTION_MAP:
+                /* checked whole in config_check_values, against the other eviction settings */
+                return config_set_str(FIELD_PTR(c, s, char *), v);
         case S_BOOL:
         case S_USERNS:
         case S_CGROUP_DRIVER:
@@ -788,6 +817,10 @@ void config_done(struct nodelet_config *c) {
         free(c->client_ca_file);
         free(c->shutdown_by_priority);
         free(c->logind_conf_dir);
+        free(c->eviction_hard);
+        free(c->eviction_soft);
+        free(c->eviction_soft_grace_period);
+        free(c->eviction_minimum_reclaim);
         *c = (struct nodelet_config){};
 }
 

@@ -57,6 +57,14 @@ struct nodelet_config {
                                   /etc/systemd/logind.conf.d */
         struct registry_config registry; /* insecure registries, CAs, mirrors, auth file */
         int verbosity;              /* -v */
+        /* the eviction manager (agent/eviction.h): the maps as the flags spell them,
+         * "signal<value,..." and "signal=value,...", parsed by eviction_config_parse */
+        char *eviction_hard;                 /* evictionHard, the kubelet's defaults */
+        char *eviction_soft;                 /* evictionSoft */
+        char *eviction_soft_grace_period;    /* evictionSoftGracePeriod */
+        char *eviction_minimum_reclaim;      /* evictionMinimumReclaim */
+        usec_t eviction_pressure_transition_period; /* evictionPressureTransitionPeriod, 5 min */
+        int eviction_max_pod_grace_period;   /* evictionMaxPodGracePeriod, 0 */
         /* cluster mode */
         char *kubeconfig;           /* --kubeconfig: join the API server it names */
         char *node_ip;              /* --node-ip: the node's InternalIP [detected] */

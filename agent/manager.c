@@ -22,6 +22,7 @@
 #include "source-file.h"
 #include "manager.h"
 #include "admission.h"
+#include "eviction.h"
 #include "cri/layout.h"
 #include "agent/server/node-server.h"
 #include "probes/probes.h"
@@ -142,6 +143,14 @@ static int admission_node_of(const struct manager *m, struct admission_node *ret
  * (agent/admission.c: OS, resources, node affinity, node name, host ports, NoExecute taints)
  * against the pods that run, then AppArmor. Sysctls are the worker's. */
 static int admit(struct manager *m, const struct pod *pod, char **reason, char **message) {
+        /* the eviction manager's admit handler first: no new pods while the node is under
+         * pressure (reason Evicted, as the kubelet) */
+        char *pressure = eviction_admit(m, pod);
+        if (pressure) {
+                *reason = strdup("Evicted");
+                *message = pressure;
+                return -1;
+        }
         struct admission_node node;
         _cleanup_free_ struct pod_kv *labels = NULL;
         _cleanup_free_ struct admission_taint *taints = NULL;
@@ -622,6 +631,11 @@ int manager_start(struct manager *m, nl_error *err) {
         if ((r = runtime_state_start(m, err)) < 0)
                 return r;
 
+        if ((r = eviction_manager_start(m, err)) < 0)
+                return r;
+        /* allocatable again, now less the hard eviction thresholds */
+        if ((r = manager_node_resources_init(m)) < 0)
+                return nl_error_set(err, r, "node resources: %s", strerror(-r));
         if (m->cfg->pod_manifest_path) {
                 r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
                                     on_file, m, &m->files, err);
@@ -674,6 +688,7 @@ void manager_free(struct manager *m) {
         image_pull_backoff_free(m->pull_backoff);
         runtime_state_done(&m->runtime);
         userns_manager_done(&m->userns);
+        eviction_manager_free(m->eviction);
         sd_event_source_disable_unref(m->sync_timer);
         sd_event_source_disable_unref(m->image_gc_timer);
         sd_event_source_disable_unref(m->sigterm);

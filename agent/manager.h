@@ -88,6 +88,7 @@ struct manager {
         struct runtime_state runtime;
         struct userns_alloc userns;
         struct shutdown_manager *shutdown; /* graceful node shutdown; NULL when off */
+        struct eviction_manager *eviction; /* agent/eviction.h */
         char *host_ip;
         /* the node as admission sees it (agent/node-resources.c): what the machine has, what
          * pods may have, the Node's labels and taints (the API's once known, else our own) */
@@ -214,5 +215,11 @@ void pod_worker_conditions(struct pod_worker *w, json_t *conditions);
 void pod_worker_node_shutdown(struct pod_worker *w, int64_t grace_seconds);
 /* Still running or stopping (not stopped yet). */
 bool pod_worker_stopping(const struct pod_worker *w);
+/* The eviction manager's kill, as the kubelet's TerminatePodAbnormally with Evict: an Evicted
+ * event, the containers stopped within grace seconds, then phase Failed, reason Evicted and
+ * message for good; with disruption, the DisruptionTarget condition (TerminationByKubelet). */
+void pod_worker_evict(struct pod_worker *w, const char *message, int64_t grace, bool disruption);
+/* The pod was evicted and everything of it has stopped. */
+bool pod_worker_evicted_stopped(const struct pod_worker *w);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);

@@ -13,6 +13,7 @@
 
 #include "common/fs.h"
 #include "manager.h"
+#include "eviction.h"
 
 static int64_t clamp_sub(int64_t a, int64_t b) {
         int64_t r;
@@ -40,11 +41,13 @@ static int64_t hugepages_bytes(const char *dir, int64_t page) {
 
 void manager_eviction_reservation(const struct manager *m, const struct node_resources *capacity,
                                   struct node_resources *ret) {
-        (void) m;
-        (void) capacity;
-        /* the hard eviction thresholds are subtracted here once the eviction manager has them
-         * (memory.available and nodefs.available, absolute or a percentage of capacity) */
-        *ret = (struct node_resources){};
+        /* the kubelet's hardEvictionReservation: memory.available and nodefs.available, absolute
+         * or a percentage of capacity (none before the eviction manager has its thresholds) */
+        *ret = (struct node_resources){
+                .memory = capacity->memory - eviction_allocatable(m, EVICTION_MEMORY_AVAILABLE, capacity->memory),
+                .ephemeral_storage = capacity->ephemeral_storage -
+                                     eviction_allocatable(m, EVICTION_NODEFS_AVAILABLE, capacity->ephemeral_storage),
+        };
 }
 
 void node_resources_allocatable(const struct node_resources *capacity, const struct config_reserved *kube_reserved,

@@ -790,6 +790,8 @@ static void done_remove(json_t *result, void *userdata) {
 static int64_t grace_seconds(const struct pod_worker *w) {
         if (w->node_shutdown)
                 return w->shutdown_grace;
+        if (w->grace_override.set)
+                return w->grace_override.v;
         if (w->pod->metadata.deletion_grace_period_seconds.set)
                 return w->pod->metadata.deletion_grace_period_seconds.v;
         return w->pod->spec.termination_grace_period_seconds.set ? w->pod->spec.termination_grace_period_seconds.v : 30;
@@ -1049,7 +1051,7 @@ static const char *pod_phase(const struct pod_worker *w) {
 }
 
 static const char *phase_of_containers(const struct pod_worker *w) {
-        if (w->deadline_exceeded || w->failed_init)
+        if (w->deadline_exceeded || w->failed_init || w->evicted_message)
                 return "Failed";
         if (!all_inits_done(w))
                 return "Pending";
@@ -1162,6 +1164,12 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                 json_array_append_new(conds, condition("DisruptionTarget", true, "TerminationByKubelet",
                                                        NODE_SHUTDOWN_MESSAGE,
                                                        transition_time(old_conditions, "DisruptionTarget", true, now)));
+        else if (w->evicted_disruption)
+                /* the kubelet's eviction under pressure (PodDisruptionConditions, on since 1.26) */
+                json_array_append_new(conds, condition("DisruptionTarget", true, "TerminationByKubelet",
+                                                       w->evicted_message,
+                                                       transition_time(old_conditions, "DisruptionTarget", true,
+                                                                       now)));
 
         json_t *st = json_pack("{s:s, s:o, s:s, s:o, s:s}", "phase", phase, "conditions", conds, "hostIP",
                                strempty(w->m->host_ip), "hostIPs",
@@ -1196,6 +1204,9 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
         if (w->node_shutdown) {
                 json_object_set_new(st, "reason", json_string("Terminated"));
                 json_object_set_new(st, "message", json_string(NODE_SHUTDOWN_MESSAGE));
+        } else if (w->evicted_message) {
+                json_object_set_new(st, "reason", json_string("Evicted"));
+                json_object_set_new(st, "message", json_string(w->evicted_message));
         } else if (w->deadline_exceeded) {
                 json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
                 json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
@@ -1575,6 +1586,8 @@ static void adopt(struct pod_worker *w) {
 
 /* The pod's startTime from its pod.json: a pod that ran here before the daemon restarted keeps
  * it (the kubelet keeps it in the API's status), and so does its active deadline's clock. */
+static void restore_eviction(struct pod_worker *w);
+
 /* restore_start_time also finds out whether a node shutdown stopped the pod before a restart of
  * the daemon: it stays stopped (the kubelet never runs a terminal pod again). */
 static void restore_start_time(struct pod_worker *w) {
@@ -1729,6 +1742,7 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         if (w->node_shutdown)
                 /* what still runs of it (nothing, after a reboot) stops at once */
                 stop_everything(w, false);
+        restore_eviction(w);
         /* adopted running containers are probed again from scratch, as after a kubelet restart */
         for (size_t i = 0; i < ctr_count(w); i++) {
                 struct ctr *c = ctr_at(w, i);
@@ -1738,6 +1752,30 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: %s", pod_name(w), w->sb ? "resumed" : "starting");
         schedule(w);
         return w;
+}
+
+/* A pod the eviction manager evicted stays evicted across a restart of the daemon, as the
+ * kubelet never runs a Failed pod again: its reason and message are read back from pod.json and
+ * whatever still runs of it is stopped. */
+static void restore_eviction(struct pod_worker *w) {
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_POD_JSON);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        if (!path || nl_read_file(path, 16 * 1024 * 1024, true, &buf, &len) < 0)
+                return;
+        json_t *j = json_loadb(buf, len, 0, NULL), *st = json_object_get(j, "status"), *c;
+        size_t i;
+        if (streq_ptr(json_string_value(json_object_get(st, "phase")), "Failed") &&
+            streq_ptr(json_string_value(json_object_get(st, "reason")), "Evicted")) {
+                w->evicted_message = strdup(strempty(json_string_value(json_object_get(st, "message"))));
+                json_array_foreach(json_object_get(st, "conditions"), i, c)
+                        if (streq_ptr(json_string_value(json_object_get(c, "type")), "DisruptionTarget"))
+                                w->evicted_disruption = true;
+                w->grace_override = (nl_opt_int){ .set = true, .v = 1 };
+                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: was evicted: stays stopped", pod_name(w));
+                stop_everything(w, false);
+        }
+        json_decref(j);
 }
 
 /* The new spec replaces the running one: the containers keep their slots (same names, same
@@ -1815,6 +1853,23 @@ void pod_worker_terminate(struct pod_worker *w) {
         log_pod(2, pod_name(w), w->uid, NULL, "pod %s: terminating (grace period %llds)", pod_name(w), (long long) grace_seconds(w));
         stop_everything(w, true);
         schedule(w);
+}
+
+void pod_worker_evict(struct pod_worker *w, const char *message, int64_t grace, bool disruption) {
+        if (w->evicted_message || w->state != W_RUNNING || w->rejected_reason)
+                return;
+        w->evicted_message = strdup(strempty(message));
+        w->evicted_disruption = disruption;
+        w->grace_override = (nl_opt_int){ .set = true, .v = grace };
+        log_pod(1, pod_name(w), w->uid, NULL, "pod %s: evicted (grace period %llds): %s", pod_name(w),
+                (long long) grace, strempty(message));
+        pod_event(w, "Warning", "Evicted", "%s", strempty(message));
+        stop_everything(w, false);
+        schedule(w);
+}
+
+bool pod_worker_evicted_stopped(const struct pod_worker *w) {
+        return w->evicted_message && w->state == W_STOPPED;
 }
 
 void pod_worker_delete(struct pod_worker *w, const char *deletion_timestamp, int64_t grace) {
@@ -1968,6 +2023,7 @@ void pod_worker_free(struct pod_worker *w) {
         free(w->qos);
         json_decref(w->events);
         free(w->rejected_reason);
+        free(w->evicted_message);
         free(w->rejected_message);
         free(w->sb_error);
         free(w->runtime_wait);

@@ -80,6 +80,10 @@ struct pod_worker {
         bool failed_init, deadline_exceeded, remove_after;
         bool node_shutdown;   /* stopped for a node shutdown: Failed, reason Terminated */
         int64_t shutdown_grace; /* its grace period override, seconds */
+        char *evicted_message;    /* the eviction manager killed it: reason Evicted, this message */
+        bool evicted_disruption;  /* with the DisruptionTarget condition (pressure evictions) */
+        nl_opt_int grace_override; /* the eviction's grace period, over the pod's */
+        bool evicted_volumes_freed; /* its emptyDirs emptied once it stopped */
         usec_t start_realtime, kill_deadline; /* startTime: kept in pod.json across restarts */
         sd_event_source *defer, *timer;
         char *last_written;

@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/time-util.h"
 #include "agent/manager.h"
+#include "agent/eviction.h"
 #include "cluster.h"
 
 #define LEASE_RENEW (10 * USEC_PER_SEC) /* the kubelet renews at a quarter of the 40 s duration */
@@ -149,18 +150,11 @@ static char *now_rfc3339(void) {
         return format_rfc3339(now_realtime());
 }
 
-/* The node's conditions with the kubelet's reasons and messages; pressure from its default
- * hard eviction thresholds (memory.available < 100Mi, nodefs.available < 10%). */
+/* The node's conditions with the kubelet's reasons and messages; pressure as the eviction
+ * manager decided it (its thresholds, held for evictionPressureTransitionPeriod). */
 static json_t *conditions(struct node_status *ns, const char *now) {
-        struct sysinfo si;
-        bool mem = false, disk = false, pid = false;
-        if (sysinfo(&si) == 0) {
-                uint64_t avail = (uint64_t) si.freeram * si.mem_unit + (uint64_t) si.bufferram * si.mem_unit;
-                mem = avail < 100ull * 1024 * 1024;
-        }
-        struct statvfs sv;
-        if (statvfs(ns->m->cfg->root_dir, &sv) == 0 && sv.f_blocks > 0)
-                disk = (double) sv.f_bavail / (double) sv.f_blocks < 0.10;
+        bool mem = eviction_node_pressure(ns->m, PRESSURE_MEMORY), disk = eviction_node_pressure(ns->m, PRESSURE_DISK),
+             pid = eviction_node_pressure(ns->m, PRESSURE_PID);
         bool now_p[3] = { mem, disk, pid };
         for (int i = 0; i < 3; i++)
                 if (!ns->pressure_since[i] || now_p[i] != ns->pressure[i]) {

@@ -525,13 +525,53 @@ TEST(file_relative_paths_and_nulls) {
 TEST(file_unknown_and_unsupported_keys) {
         CHECK_LOAD_ERROR("staticPodPth: /etc/kubernetes/manifests\n", "FILE: unknown key \"staticPodPth\"");
         CHECK_LOAD_ERROR("nodelet:\n  rootDirr: /x\n", "FILE: unknown key \"nodelet.rootDirr\"");
-        CHECK_LOAD_ERROR("evictionHard:\n  memory.available: 100Mi\n",
-                         "FILE: key \"evictionHard\" is not supported by nodelet");
+        CHECK_LOAD_ERROR("kubeReservedCgroup: /kube\n",
+                         "FILE: key \"kubeReservedCgroup\" is not supported by nodelet");
         CHECK_LOAD_ERROR("featureGates: {}\n", "FILE: key \"featureGates\" is not supported by nodelet");
         CHECK_LOAD_ERROR("authentication:\n  anonymous: {enabled: false}\n",
                          "FILE: key \"authentication\" is not supported by nodelet");
         CHECK_LOAD_ERROR("authorization: {mode: Webhook}\n",
                          "FILE: key \"authorization\" is not supported by nodelet");
+}
+
+/* The eviction keys: maps kept in the flags' form, a given map replacing the defaults whole (as
+ * the kubelet), the kubelet's errors naming the key and the flag. */
+TEST(file_eviction) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        int r = load("evictionHard:\n  memory.available: 200Mi\n  nodefs.available: \"5%\"\n"
+                     "evictionSoft:\n  memory.available: 1Gi\nevictionSoftGracePeriod:\n  memory.available: 1m30s\n"
+                     "evictionMinimumReclaim:\n  nodefs.available: 500Mi\n"
+                     "evictionPressureTransitionPeriod: 30s\nevictionMaxPodGracePeriod: 20\n",
+                     &c, &msg);
+        CHECK_INT_EQ(r, 0);
+        CHECK_STR_EQ(c.eviction_hard, "memory.available<200Mi,nodefs.available<5%");
+        CHECK_STR_EQ(c.eviction_soft, "memory.available<1Gi");
+        CHECK_STR_EQ(c.eviction_soft_grace_period, "memory.available=1m30s");
+        CHECK_STR_EQ(c.eviction_minimum_reclaim, "nodefs.available=500Mi");
+        CHECK_INT_EQ(c.eviction_pressure_transition_period, 30 * 1000000LL);
+        CHECK_INT_EQ(c.eviction_max_pod_grace_period, 20);
+        free(msg);
+        config_done(&c);
+
+        r = load("maxPods: 3\n", &c, &msg);
+        CHECK_INT_EQ(r, 0);
+        CHECK_STR_EQ(c.eviction_hard, "memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,"
+                                      "nodefs.inodesFree<5%");
+        CHECK_INT_EQ(c.eviction_pressure_transition_period, 300 * 1000000LL);
+        free(msg);
+        config_done(&c);
+
+        CHECK_LOAD_ERROR("evictionHard:\n  memory.avail: 100Mi\n",
+                         "FILE: evictionHard (--eviction-hard): unsupported eviction signal memory.avail");
+        CHECK_LOAD_ERROR("evictionSoft:\n  memory.available: 1Gi\n",
+                         "FILE: evictionSoftGracePeriod (--eviction-soft-grace-period): grace period must be "
+                         "specified for the soft eviction threshold memory.available");
+        CHECK_LOAD_ERROR("evictionHard: [a]\n", "FILE: evictionHard: must be a map, not a list");
+        CHECK_LOAD_ERROR("evictionHard:\n  memory.available: 5\n",
+                         "FILE: evictionHard.memory.available: must be a string, not an integer");
+        CHECK_LOAD_ERROR("evictionMaxPodGracePeriod: -1\n",
+                         "FILE: evictionMaxPodGracePeriod: -1 must be between 0 and 86400");
 }
 
 TEST(file_header) {
