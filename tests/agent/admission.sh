@@ -14,7 +14,8 @@ EXTRA_ARGS=(--node-labels disk=hdd,gen=5 --kube-reserved "cpu=500m, memory=1Gi" 
         --kube-reserved ephemeral-storage=1Gi)
 cores=$(nproc)
 alloc_cpu=$(( cores * 1000 - 800 ))
-alloc_mem=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 1024 - 1024 * 1024 * 1024 - 512 * 1024 * 1024 ))
+# memory also less the default hard eviction threshold, memory.available<100Mi
+alloc_mem=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 1024 - 1024 * 1024 * 1024 - 512 * 1024 * 1024 - 100 * 1024 * 1024 ))
 # the downward API rounds cpu up to whole cores
 alloc_cores=$(( (alloc_cpu + 999) / 1000 ))
 
@@ -31,6 +32,7 @@ start_daemon
 check "a pod with a host port runs" web 60 '.status.phase == "Running" and .status.containerStatuses[0].state.running != null'
 
 # the limits a pod without limits sees are the node's allocatable: capacity less both reservations
+# and the hard eviction threshold
 want="CPU=$alloc_cores MEM=$alloc_mem"
 got=""
 for _ in $(seq 50); do got=$("$NODELET" logs "web-$NODE" "${ARGS[@]}" 2>/dev/null | head -1); [ -n "$got" ] && break; sleep 0.2; done

@@ -11,19 +11,19 @@
 SUITE=admission-cluster BRIDGE=nladm2 SUBNET=10.99.23.0/24 NODE=nodelet-adm
 . "$(dirname "$0")/lib.sh"
 EXTRA_ARGS+=(--kube-reserved cpu=500m,memory=1Gi,ephemeral-storage=2Gi --system-reserved cpu=250m,memory=256Mi
-        --node-labels disk=hdd)
+        --node-labels disk=hdd --eviction-hard 'memory.available<100Mi,nodefs.available<1Gi')
 HP=$(free_port $(( 21000 + RANDOM % 9000 )))
 Q="'"
 start_daemon
 kwait "node Ready" 60 '.status.conditions[] | select(.type=="Ready") | .status == "True"' node "$NODE"
 
-# allocatable = capacity - kubeReserved - systemReserved (no hard eviction threshold is held
-# back yet), in bytes / millicores whatever form the API server prints
+# allocatable = capacity - kubeReserved - systemReserved - the hard eviction thresholds of
+# memory.available and nodefs.available, in bytes / millicores whatever form the API server prints
 BYTES='def bytes: capture("^(?<n>[0-9]+)(?<s>[KMGTPE]i|[kMGTPE]|m)?$") | (.n | tonumber) * ({"":1, "Ki":1024, "Mi":1048576, "Gi":1073741824, "Ti":1099511627776, "k":1000, "M":1000000, "G":1000000000, "T":1000000000000, "m":0.001}[.s // ""]);
 def milli: if test("m$") then (.[:-1] | tonumber) else (tonumber * 1000) end;'
 kwait "allocatable cpu is capacity less 750m" 10 "$BYTES"' .status | (.allocatable.cpu | milli) == (.capacity.cpu | milli) - 750' node "$NODE"
-kwait "allocatable memory is capacity less 1Gi + 256Mi" 10 "$BYTES"' .status | (.allocatable.memory | bytes) == (.capacity.memory | bytes) - 1342177280' node "$NODE"
-kwait "allocatable ephemeral-storage is capacity less 2Gi" 10 "$BYTES"' .status | (.allocatable["ephemeral-storage"] | bytes) == (.capacity["ephemeral-storage"] | bytes) - 2147483648' node "$NODE"
+kwait "allocatable memory is capacity less 1Gi + 256Mi + 100Mi" 10 "$BYTES"' .status | (.allocatable.memory | bytes) == (.capacity.memory | bytes) - 1447034880' node "$NODE"
+kwait "allocatable ephemeral-storage is capacity less 2Gi + 1Gi" 10 "$BYTES"' .status | (.allocatable["ephemeral-storage"] | bytes) == (.capacity["ephemeral-storage"] | bytes) - 3221225472' node "$NODE"
 alloc_cpu=$(k get node "$NODE" -o json | jq -r "$BYTES"' .status.allocatable.cpu | milli')
 alloc_mem=$(k get node "$NODE" -o json | jq -r "$BYTES"' .status.allocatable.memory | bytes')
 
