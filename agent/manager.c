@@ -339,19 +339,56 @@ static enum pod_difference pod_compare(const struct pod *a, const struct pod *b)
         return d;
 }
 
-static void on_file(const char *path, struct pod **pods, size_t n, const char *error, void *userdata) {
+const json_t *manager_manifest_object(struct manager *m, bool secret, const char *ns, const char *name) {
+        const char *kind = secret ? "Secret" : "ConfigMap";
+        const json_t *found = NULL;
+        const char *found_path = NULL;
+        for (size_t i = 0; i < m->n_file_pods; i++) {
+                size_t k;
+                json_t *o;
+                json_array_foreach(m->file_pods[i].objects, k, o)
+                        if (streq_ptr(json_string_value(json_object_get(o, "kind")), kind) &&
+                            streq_ptr(json_string_value(json_object_get(o, "namespace")), ns) &&
+                            streq_ptr(json_string_value(json_object_get(o, "name")), name) &&
+                            (!found_path || strcmp(m->file_pods[i].path, found_path) < 0)) {
+                                found = json_object_get(o, "object");
+                                found_path = m->file_pods[i].path;
+                        }
+        }
+        return found;
+}
+
+/* The manifests' ConfigMaps and Secrets changed: every pod looks at its data again, and a
+ * running pod whose objects changed gets its volumes rewritten (pod-worker.c). */
+static void objects_changed(struct manager *m) {
+        for (size_t i = 0; i < m->n_workers; i++)
+                pod_worker_kick(m->workers[i]);
+}
+
+static void on_file(const char *path, struct file_update *u, void *userdata) {
         struct manager *m = userdata;
         struct file_pods *f = file_entry(m, path);
-        if (error) {
+        struct pod **pods = u->pods;
+        size_t n = u->n_pods;
+        if (u->error) {
                 /* a broken file is reported and skipped; what it ran before keeps running, as
                  * the kubelet keeps the last good config when a manifest stops parsing */
-                log_error("could not process manifest file %s: %s", path, error);
+                log_error("could not process manifest file %s: %s", path, u->error);
                 return;
         }
         if (!f) {
                 for (size_t i = 0; i < n; i++)
                         pod_free(pods[i]);
                 return;
+        }
+        for (size_t i = 0; i < u->n_warnings; i++)
+                log_warning("%s", u->warnings[i]);
+        /* the data first: pods of this file start with their objects there */
+        if (!json_equal(f->objects ? f->objects : u->objects, u->objects) ||
+            (!f->objects && json_array_size(u->objects) > 0)) {
+                json_decref(f->objects);
+                f->objects = json_incref(u->objects);
+                objects_changed(m);
         }
         /* pods the file no longer has go */
         for (size_t k = 0; k < f->n; k++) {
@@ -399,6 +436,7 @@ static void file_pods_free(struct manager *m) {
                 for (size_t k = 0; k < m->file_pods[i].n; k++)
                         free(m->file_pods[i].uids[k]);
                 free(m->file_pods[i].uids);
+                json_decref(m->file_pods[i].objects);
         }
         free(m->file_pods);
 }
@@ -634,6 +672,7 @@ int manager_start(struct manager *m, nl_error *err) {
                                     on_file, m, &m->files, err);
                 if (r < 0)
                         return r;
+                file_source_set_pods_only(m->files, m->api != NULL);
         }
         if (m->api) {
                 if ((r = node_status_start(m, err)) < 0 || (r = api_source_start(m, err)) < 0)

@@ -54,6 +54,7 @@ struct file_pods {
         char *path;
         char **uids;
         size_t n;
+        json_t *objects; /* its ConfigMaps and Secrets (struct file_update) */
 };
 
 struct manager {
@@ -90,6 +91,9 @@ void manager_free(struct manager *m);
 
 /* A pod arrived or changed (spec replaces the worker's) or went away (spec NULL). */
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec);
+/* Static mode: the ConfigMap or Secret ns/name of the manifests (the first file, in name
+ * order, that has it), or NULL. Borrowed. */
+const json_t *manager_manifest_object(struct manager *m, bool secret, const char *ns, const char *name);
 void manager_worker_gone(struct manager *m, struct pod_worker *w);
 /* Labels or annotations of a running pod changed (pod is taken). */
 void manager_pod_metadata(struct manager *m, const char *uid, struct pod *pod);

@@ -21,6 +21,7 @@
 
 #include "source-file.h"
 #include "common/fs.h"
+#include "common/strv.h"
 #include "common/time-util.h"
 #include "podspec/podspec.h"
 
@@ -62,6 +63,7 @@ struct file_source {
         struct file_entry *entries;
         size_t n_entries;
         bool scanning, scan_again;
+        bool pods_only;
 };
 
 /* ---- reading and decoding one file ------------------------------------------------------- */
@@ -90,6 +92,9 @@ static int open_manifest(int dirfd, const char *name, int *ret_fd) {
 struct file_result {
         struct pod **pods;
         size_t n_pods;
+        json_t *objects; /* see struct file_update */
+        char **warnings;
+        size_t n_warnings;
         nl_buf errors; /* lines "<path>: <message>" */
         size_t n_errors;
 };
@@ -98,6 +103,8 @@ static void file_result_done(struct file_result *res) {
         for (size_t i = 0; i < res->n_pods; i++)
                 pod_free(res->pods[i]);
         free(res->pods);
+        json_decref(res->objects);
+        strv_free_n(res->warnings, res->n_warnings);
         nl_buf_free(&res->errors);
         *res = (struct file_result){};
 }
@@ -181,12 +188,102 @@ static struct pod *document_to_pod(struct file_source *s, const char *path, bool
         return TAKE_PTR(d->pod);
 }
 
-/* Decode a manifest: every document must be a valid Pod, or the whole file is an error (so a
- * broken edit never runs half a file). Returns -ENOMEM only. */
+static void add_warning(struct file_result *res, const char *path, bool multi_doc, size_t doc, const char *fmt,
+                        ...) _printf_(5, 6);
+static void add_warning(struct file_result *res, const char *path, bool multi_doc, size_t doc, const char *fmt,
+                        ...) {
+        if (res->n_warnings >= PODSPEC_MAX_DOCUMENTS)
+                return;
+        _cleanup_free_ char *msg = NL_FORMAT_VA(fmt);
+        _cleanup_free_ char *where = multi_doc ? nl_strdupf("%s[%zu]", path, doc) : strdup(path);
+        char *w = msg && where ? nl_strdupf("%s: %s", where, msg) : NULL;
+        char **n = w ? reallocarray(res->warnings, res->n_warnings + 1, sizeof(char *)) : NULL;
+        if (!n) {
+                free(w);
+                res->errors.oom = true;
+                return;
+        }
+        res->warnings = n;
+        res->warnings[res->n_warnings++] = w;
+}
+
+/* A document of another kind than Pod: a data object is checked and kept, a kind nodelet does
+ * not run is skipped with a warning (never an error: a Helm chart's Service or RBAC must not
+ * stop its Deployment). In cluster mode static files hold Pods only, as the kubelet's. */
+static void document_other(struct file_source *s, const char *path, bool multi_doc, struct podspec_document *d,
+                           struct file_result *res) {
+        const char *kind = json_string_value(json_object_get(d->json, "kind"));
+        const char *api = json_string_value(json_object_get(d->json, "apiVersion"));
+        json_t *md = json_object_get(d->json, "metadata");
+        const char *name = json_string_value(json_object_get(md, "name"));
+        _cleanup_free_ char *prefix = d->in_list ? nl_strdupf("items[%zu]", d->item) : strdup("");
+        _cleanup_free_ char *qkind = pod_error_quote(strempty(kind)), *qname = pod_error_quote(strempty(name));
+        enum manifest_kind k = manifest_kind_of(api, kind);
+
+        if (!prefix || !qkind || !qname) {
+                res->errors.oom = true;
+                return;
+        }
+        if (s->pods_only) {
+                _cleanup_free_ char *m = nl_strdupf(
+                        "%s%skind: Unsupported value: %s: static pod files hold Pods only when nodelet runs "
+                        "with an API server (as the kubelet's); create this %s through the API server",
+                        prefix, *prefix ? "." : "", qkind, strempty(kind));
+                add_error(res, path, multi_doc, d->index, NULL, m ? m : "out of memory");
+                return;
+        }
+        switch (k) {
+        case MANIFEST_CONFIGMAP:
+        case MANIFEST_SECRET: {
+                pod_error_list errs = {};
+                manifest_validate_object(k, d->json, prefix, &errs);
+                if (errs.n_items > 0) {
+                        for (size_t i = 0; i < errs.n_items; i++)
+                                add_error(res, path, multi_doc, d->index, NULL, errs.items[i].message);
+                        pod_error_list_done(&errs);
+                        return;
+                }
+                json_t *obj = NULL;
+                if (manifest_object_normalize(k, d->json, &obj) < 0) {
+                        res->errors.oom = true;
+                        return;
+                }
+                const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+                size_t i;
+                json_t *o;
+                json_array_foreach(res->objects, i, o)
+                        if (streq_ptr(json_string_value(json_object_get(o, "kind")), kind) &&
+                            streq_ptr(json_string_value(json_object_get(o, "namespace")), ns) &&
+                            streq_ptr(json_string_value(json_object_get(o, "name")), name)) {
+                                _cleanup_free_ char *m = nl_strdupf("%s%smetadata.name: Duplicate value: %s", prefix,
+                                                                    *prefix ? "." : "", qname);
+                                add_error(res, path, multi_doc, d->index, NULL, m ? m : "duplicate object");
+                                json_decref(obj);
+                                return;
+                        }
+                if (json_array_append_new(res->objects, json_pack("{s:s, s:s, s:s, s:o}", "kind", kind, "namespace",
+                                                                  strempty(ns), "name", name, "object", obj)) < 0)
+                        res->errors.oom = true;
+                return;
+        }
+        case MANIFEST_OTHER:
+                add_warning(res, path, multi_doc, d->index, "skipped %s %s (%s): static mode runs no such kind",
+                            strempty(kind), qname, strempty(api));
+                return;
+        default:
+                add_warning(res, path, multi_doc, d->index, "skipped %s %s (%s): not run in static mode yet",
+                            strempty(kind), qname, strempty(api));
+                return;
+        }
+}
+
+/* Decode a manifest: every document must be a valid Pod or data object, or the whole file is
+ * an error (so a broken edit never runs half a file); kinds nodelet does not run are warnings.
+ * Returns -ENOMEM only. */
 static int decode_manifest(struct file_source *s, const char *path, const char *buf, size_t len,
                            struct file_result *res) {
         struct podspec_file *f = NULL;
-        if (podspec_parse(buf, len, &f) < 0)
+        if (!(res->objects = json_array()) || podspec_parse_flags(buf, len, PODSPEC_PARSE_ANY_KIND, &f) < 0)
                 return -ENOMEM;
 
         size_t max_index = 0;
@@ -198,6 +295,10 @@ static int decode_manifest(struct file_source *s, const char *path, const char *
 
         for (size_t i = 0; i < f->n_documents; i++) {
                 struct podspec_document *d = &f->documents[i];
+                if (d->other_kind) {
+                        document_other(s, path, multi_doc, d, res);
+                        continue;
+                }
                 size_t before = res->n_errors;
                 struct pod *p = document_to_pod(s, path, multi_doc, d, seen, res);
                 if (!p) {
@@ -286,6 +387,12 @@ static int report(struct file_source *s, struct file_entry *e, struct file_resul
                                 sig.oom = true;
                         nl_buf_printf(&sig, "%s\n%s\n", res->pods[i]->metadata.uid, strempty(c));
                 }
+                /* the data objects, and what was skipped (its warnings are said again when
+                 * they change) */
+                _cleanup_free_ char *o = res->objects ? json_dumps(res->objects, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                nl_buf_printf(&sig, "O%s\n", strempty(o));
+                for (size_t i = 0; i < res->n_warnings; i++)
+                        nl_buf_printf(&sig, "W%s\n", res->warnings[i]);
         }
         _cleanup_free_ char *signature = nl_buf_steal(&sig);
         if (!signature)
@@ -295,11 +402,20 @@ static int report(struct file_source *s, struct file_entry *e, struct file_resul
         free(e->signature);
         e->signature = TAKE_PTR(signature);
 
-        struct pod **pods = error ? NULL : TAKE_PTR(res->pods);
-        size_t n = error ? 0 : res->n_pods;
+        _cleanup_(json_decrefp) json_t *none = json_array();
+        if (!none)
+                return -ENOMEM;
+        struct file_update u = {
+                .pods = error ? NULL : TAKE_PTR(res->pods),
+                .n_pods = error ? 0 : res->n_pods,
+                .objects = !error && res->objects ? res->objects : none,
+                .warnings = error ? NULL : res->warnings,
+                .n_warnings = error ? 0 : res->n_warnings,
+                .error = error,
+        };
         res->n_pods = error ? res->n_pods : 0;
-        s->fn(e->path, pods, n, error, s->userdata);
-        free(pods);
+        s->fn(e->path, &u, s->userdata);
+        free(u.pods);
         return 0;
 }
 
@@ -473,10 +589,16 @@ static int scan_once(struct file_source *s) {
                 _cleanup_free_ char *path = TAKE_PTR(e->path);
                 bool reported = e->signature != NULL;
                 entry_remove(s, i - 1);
-                if (reported)
-                        s->fn(path, NULL, 0, NULL, s->userdata);
+                _cleanup_(json_decrefp) json_t *none = json_array();
+                struct file_update u = {.objects = none};
+                if (reported && none)
+                        s->fn(path, &u, s->userdata);
         }
         return r;
+}
+
+void file_source_set_pods_only(struct file_source *s, bool pods_only) {
+        s->pods_only = pods_only;
 }
 
 int file_source_rescan(struct file_source *s) {

@@ -2,6 +2,7 @@
 /* Static pod manifests (agent/source-file.c): a directory watched for Pod files. */
 #pragma once
 
+#include <jansson.h>
 #include <systemd/sd-event.h>
 
 #include "common/time-util.h"
@@ -10,11 +11,21 @@
 struct pod;
 
 /* What one manifest file defines now: its pods (already through podspec defaults, validation
- * and the static-pod rules; owned by the callee after the call), or an error text when the
- * file does not parse or validate (then pods is empty). A removed file reports no pods and no
- * error. */
-typedef void (*file_source_update_fn)(const char *path, struct pod **pods, size_t n_pods, const char *error,
-                                      void *userdata);
+ * and the static-pod rules; each owned by the callee after the call), the data objects it
+ * holds, the warnings for what it holds and nodelet does not run, or an error text when the
+ * file does not parse or validate (then it defines nothing). A removed file reports nothing and
+ * no error. */
+struct file_update {
+        struct pod **pods;
+        size_t n_pods;
+        /* [{"kind", "namespace", "name", "object"}]: ConfigMaps and Secrets as the API server
+         * would store them (manifest_object_normalize); borrowed, never NULL */
+        json_t *objects;
+        char **warnings; /* "<path>[<doc>]: skipped Service \"web\" (v1): ...", borrowed */
+        size_t n_warnings;
+        const char *error;
+};
+typedef void (*file_source_update_fn)(const char *path, struct file_update *u, void *userdata);
 
 struct file_source;
 
@@ -26,5 +37,8 @@ int file_source_new(sd_event *event, const char *dir, const char *node_name, use
                     file_source_update_fn fn, void *userdata, struct file_source **ret, nl_error *err);
 void file_source_free(struct file_source *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct file_source *, file_source_free)
+/* Cluster mode: a file holds Pods only, as the kubelet requires; another kind is an error of
+ * the file that says so. */
+void file_source_set_pods_only(struct file_source *s, bool pods_only);
 /* Scan now (also done once by file_source_new, from a deferred event). */
 int file_source_rescan(struct file_source *s);

@@ -603,6 +603,7 @@ struct podspec_document {
         size_t item;
         json_t *json;     /* the document/item as a JSON tree (owned) */
         struct pod *pod;  /* NULL when it did not decode */
+        bool other_kind;  /* PODSPEC_PARSE_ANY_KIND: an object of another kind, not decoded */
         pod_error_list errors;   /* decode errors (type, syntax) */
         pod_error_list unknown;  /* unknown fields (for --strict) */
 };
@@ -630,6 +631,11 @@ int podspec_json_to_yaml(const json_t *j, char **ret);
  * kind List / PodList into its items. Never fails on bad content: it is reported in the result.
  * Returns -ENOMEM only. */
 int podspec_parse(const char *buf, size_t len, struct podspec_file **ret);
+/* The same; with PODSPEC_PARSE_ANY_KIND a document (or List item) that names a kind other than
+ * Pod, and an apiVersion, is no error: it is kept as json with other_kind set and pod NULL (the
+ * static-pod source dispatches it, see podspec/kinds.c). A PodList's items are Pods still. */
+#define PODSPEC_PARSE_ANY_KIND 1U
+int podspec_parse_flags(const char *buf, size_t len, unsigned flags, struct podspec_file **ret);
 void podspec_file_free(struct podspec_file *f);
 
 /* Decode one JSON object (kind Pod) into a struct pod. Type errors go to errors, unknown
@@ -685,3 +691,31 @@ uint32_t pod_container_hash(const struct pod_container *c);
 
 /* Kubelet's QoS class of a pod: "Guaranteed", "Burstable" or "BestEffort". */
 const char *pod_qos_class(const struct pod *p);
+
+/* ---- manifest kinds (podspec/kinds.c) -------------------------------------------------- */
+
+/* The kinds static mode runs or keeps; everything else is MANIFEST_OTHER (skipped with a
+ * warning). Matched on apiVersion and kind together: apps/v1 Deployment, batch/v1 Job, ... */
+enum manifest_kind {
+        MANIFEST_POD,
+        MANIFEST_CONFIGMAP,
+        MANIFEST_SECRET,
+        MANIFEST_PVC,
+        MANIFEST_DEPLOYMENT,
+        MANIFEST_REPLICASET,
+        MANIFEST_DAEMONSET,
+        MANIFEST_STATEFULSET,
+        MANIFEST_JOB,
+        MANIFEST_CRONJOB,
+        _MANIFEST_KIND_MAX,
+        MANIFEST_OTHER = -1,
+};
+enum manifest_kind manifest_kind_of(const char *api_version, const char *kind);
+const char *manifest_kind_name(enum manifest_kind k);
+/* The API server's create checks for a ConfigMap, Secret or PersistentVolumeClaim: name,
+ * namespace, keys (IsConfigMapKey), base64 data, the 1 MiB data limit. Field paths start with
+ * prefix ("" or "items[N]"). */
+void manifest_validate_object(enum manifest_kind k, const json_t *obj, const char *prefix, pod_error_list *errors);
+/* The object as the API server would store it: namespace "default" when unset; a Secret's
+ * stringData merged into data (base64) and type Opaque by default. */
+int manifest_object_normalize(enum manifest_kind k, const json_t *obj, json_t **ret);
