@@ -44,6 +44,8 @@ struct file_entry {
         unsigned char sha256[32];
         bool have_sha;   /* false when the file could not be read whole */
         char *signature; /* what was last reported: "E<error>" or "P<uid>\n<pod>\n..." */
+        char **warnings; /* ... and its warnings: each is said once, not at every edit */
+        size_t n_warnings;
         bool seen;       /* in the current scan */
 };
 
@@ -364,6 +366,7 @@ static struct file_entry *entry_add(struct file_source *s, const char *path) {
 static void entry_remove(struct file_source *s, size_t i) {
         free(s->entries[i].path);
         free(s->entries[i].signature);
+        strv_free_n(s->entries[i].warnings, s->entries[i].n_warnings);
         memmove(&s->entries[i], &s->entries[i + 1], (s->n_entries - i - 1) * sizeof(s->entries[0]));
         s->n_entries--;
 }
@@ -405,17 +408,33 @@ static int report(struct file_source *s, struct file_entry *e, struct file_resul
         _cleanup_(json_decrefp) json_t *none = json_array();
         if (!none)
                 return -ENOMEM;
+        /* only the warnings the last report did not have */
+        size_t n_new = 0;
+        _cleanup_free_ char **fresh = error ? NULL : calloc(res->n_warnings + 1, sizeof(char *));
+        for (size_t i = 0; fresh && i < res->n_warnings; i++) {
+                bool said = false;
+                for (size_t k = 0; k < e->n_warnings && !said; k++)
+                        said = streq(e->warnings[k], res->warnings[i]);
+                if (!said)
+                        fresh[n_new++] = res->warnings[i];
+        }
         struct file_update u = {
                 .pods = error ? NULL : TAKE_PTR(res->pods),
                 .n_pods = error ? 0 : res->n_pods,
                 .objects = !error && res->objects ? res->objects : none,
-                .warnings = error ? NULL : res->warnings,
-                .n_warnings = error ? 0 : res->n_warnings,
+                .warnings = fresh,
+                .n_warnings = n_new,
                 .error = error,
         };
         res->n_pods = error ? res->n_pods : 0;
         s->fn(e->path, &u, s->userdata);
         free(u.pods);
+        if (!error) {
+                strv_free_n(e->warnings, e->n_warnings);
+                e->warnings = TAKE_PTR(res->warnings);
+                e->n_warnings = res->n_warnings;
+                res->n_warnings = 0;
+        }
         return 0;
 }
 
@@ -715,6 +734,7 @@ void file_source_free(struct file_source *s) {
         for (size_t i = 0; i < s->n_entries; i++) {
                 free(s->entries[i].path);
                 free(s->entries[i].signature);
+                strv_free_n(s->entries[i].warnings, s->entries[i].n_warnings);
         }
         free(s->entries);
         sd_event_unref(s->event);
