@@ -20,6 +20,7 @@
 #include "agent/state/state.h"
 #include "log.h"
 #include "source-file.h"
+#include "workloads.h"
 #include "manager.h"
 #include "cri/layout.h"
 #include "agent/server/node-server.h"
@@ -258,6 +259,11 @@ void manager_pod_conditions(struct manager *m, const char *uid, json_t *conditio
                 pod_worker_conditions(w, conditions);
 }
 
+const json_t *manager_pod_status(struct manager *m, const char *uid) {
+        struct pod_worker *w = find_worker(m, uid);
+        return w ? pod_worker_status(w) : NULL;
+}
+
 bool manager_has_pod(struct manager *m, const char *uid) {
         return find_worker(m, uid) != NULL;
 }
@@ -365,6 +371,38 @@ static void objects_changed(struct manager *m) {
                 pod_worker_kick(m->workers[i]);
 }
 
+/* A static pod's persistentVolumeClaim volume: the claim's directory, <root>/claims/<ns>/<claim>
+ * (made by the claim's document, or on first use). */
+static void claims_to_host_paths(struct manager *m, struct pod *p) {
+        for (size_t i = 0; i < p->spec.n_volumes; i++) {
+                struct pod_volume *v = &p->spec.volumes[i];
+                for (size_t k = 0; k < v->n_other; k++) {
+                        const char *claim = json_string_value(json_object_get(v->other[k].value, "claimName"));
+                        if (!streq_ptr(v->other[k].type, "persistentVolumeClaim") || !claim ||
+                            !podspec_is_dns1123_subdomain(claim) || v->host_path)
+                                continue;
+                        struct pod_host_path_volume *hp = calloc(1, sizeof(*hp));
+                        if (!hp)
+                                return;
+                        hp->path = nl_strdupf("%s/claims/%s/%s", m->cri.root_dir, strempty(p->metadata.namespace), claim);
+                        hp->type = strdup("DirectoryOrCreate");
+                        if (!hp->path || !hp->type) {
+                                free(hp->path), free(hp->type), free(hp);
+                                return;
+                        }
+                        v->host_path = hp;
+                        for (size_t x = 0; x < v->n_other; x++) {
+                                free(v->other[x].type);
+                                json_decref(v->other[x].value);
+                        }
+                        free(v->other);
+                        v->other = NULL;
+                        v->n_other = 0;
+                        break;
+                }
+        }
+}
+
 static void on_file(const char *path, struct file_update *u, void *userdata) {
         struct manager *m = userdata;
         struct file_pods *f = file_entry(m, path);
@@ -389,7 +427,12 @@ static void on_file(const char *path, struct file_update *u, void *userdata) {
                 json_decref(f->objects);
                 f->objects = json_incref(u->objects);
                 objects_changed(m);
+                if (m->workloads)
+                        workloads_file_update(m->workloads, path, u->objects);
         }
+        /* persistentVolumeClaim volumes are the claims' node-local directories */
+        for (size_t i = 0; i < n; i++)
+                claims_to_host_paths(m, pods[i]);
         /* pods the file no longer has go */
         for (size_t k = 0; k < f->n; k++) {
                 bool kept = false;
@@ -673,6 +716,8 @@ int manager_start(struct manager *m, nl_error *err) {
                 if (r < 0)
                         return r;
                 file_source_set_pods_only(m->files, m->api != NULL);
+                if (!m->api && (r = workloads_new(m, &m->workloads, err)) < 0)
+                        return r;
         }
         if (m->api) {
                 if ((r = node_status_start(m, err)) < 0 || (r = api_source_start(m, err)) < 0)
@@ -697,6 +742,7 @@ void manager_free(struct manager *m) {
         if (!m)
                 return;
         file_source_free(m->files);
+        workloads_free(m->workloads);
         api_source_free(m->api_source);
         m->api_source = NULL;
         node_status_free(m->node_status);

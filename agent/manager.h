@@ -76,6 +76,7 @@ struct manager {
         size_t n_workers;
         struct file_pods *file_pods;
         size_t n_file_pods;
+        struct workloads *workloads; /* static mode */
         unsigned n_ops;
         sd_event_source *sync_timer, *image_gc_timer, *sigterm, *sigint, *watchdog;
         struct runtime_state runtime;
@@ -99,6 +100,8 @@ void manager_worker_gone(struct manager *m, struct pod_worker *w);
 void manager_pod_metadata(struct manager *m, const char *uid, struct pod *pod);
 /* The API's status.conditions of a pod (borrowed), for its readiness gates. */
 void manager_pod_conditions(struct manager *m, const char *uid, json_t *conditions);
+/* The pod's status as its worker last built it, or NULL. Borrowed. */
+const json_t *manager_pod_status(struct manager *m, const char *uid);
 /* A worker runs this UID. */
 bool manager_has_pod(struct manager *m, const char *uid);
 /* The pod has state on disk (<root>/pods/<uid>/pod.json): it ran here before. */
@@ -149,6 +152,8 @@ void pod_worker_terminate(struct pod_worker *w);
 void pod_worker_delete(struct pod_worker *w, const char *deletion_timestamp, int64_t grace_seconds);
 void pod_worker_free(struct pod_worker *w);
 const char *pod_worker_uid(const struct pod_worker *w);
+/* The pod's status as last built (phase, conditions, ...), NULL before the first. Borrowed. */
+const json_t *pod_worker_status(const struct pod_worker *w);
 const struct pod *pod_worker_pod(const struct pod_worker *w);
 /* Running (not finished, not rejected): counts against the node's allocatable. */
 bool pod_worker_active(const struct pod_worker *w);

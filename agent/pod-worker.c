@@ -1850,6 +1850,10 @@ void pod_worker_kick(struct pod_worker *w) {
         schedule(w);
 }
 
+const json_t *pod_worker_status(const struct pod_worker *w) {
+        return w->last_status;
+}
+
 const char *pod_worker_uid(const struct pod_worker *w) {
         return w->uid;
 }

@@ -236,9 +236,21 @@ static void document_other(struct file_source *s, const char *path, bool multi_d
         }
         switch (k) {
         case MANIFEST_CONFIGMAP:
-        case MANIFEST_SECRET: {
+        case MANIFEST_SECRET:
+        case MANIFEST_PVC:
+        case MANIFEST_DEPLOYMENT:
+        case MANIFEST_REPLICASET:
+        case MANIFEST_DAEMONSET:
+        case MANIFEST_STATEFULSET:
+        case MANIFEST_JOB:
+        case MANIFEST_CRONJOB: {
                 pod_error_list errs = {};
-                manifest_validate_object(k, d->json, prefix, &errs);
+                if (k <= MANIFEST_PVC)
+                        manifest_validate_object(k, d->json, prefix, &errs);
+                else if (workload_validate(k, d->json, prefix, s->node_name, &errs) < 0) {
+                        res->errors.oom = true;
+                        return;
+                }
                 if (errs.n_items > 0) {
                         for (size_t i = 0; i < errs.n_items; i++)
                                 add_error(res, path, multi_doc, d->index, NULL, errs.items[i].message);
@@ -268,12 +280,8 @@ static void document_other(struct file_source *s, const char *path, bool multi_d
                         res->errors.oom = true;
                 return;
         }
-        case MANIFEST_OTHER:
-                add_warning(res, path, multi_doc, d->index, "skipped %s %s (%s): static mode runs no such kind",
-                            strempty(kind), qname, strempty(api));
-                return;
         default:
-                add_warning(res, path, multi_doc, d->index, "skipped %s %s (%s): not run in static mode yet",
+                add_warning(res, path, multi_doc, d->index, "skipped %s %s (%s): static mode runs no such kind",
                             strempty(kind), qname, strempty(api));
                 return;
         }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../common/util.h"
 
@@ -719,3 +720,64 @@ void manifest_validate_object(enum manifest_kind k, const json_t *obj, const cha
 /* The object as the API server would store it: namespace "default" when unset; a Secret's
  * stringData merged into data (base64) and type Opaque by default. */
 int manifest_object_normalize(enum manifest_kind k, const json_t *obj, json_t **ret);
+
+/* ---- workloads (podspec/workloads.c, podspec/cron.c) ----------------------------------- */
+
+/* A CronJob schedule: bit n set for each value n that matches. */
+struct cron {
+        uint64_t minutes, hours, days_of_month, months, days_of_week;
+        bool day_or; /* both day fields restricted: either matches (cron's rule) */
+        bool dom_star, dow_star;
+};
+/* "m h dom mon dow" with lists, ranges, steps, names; @yearly @monthly @weekly @daily
+ * @midnight @hourly. -EINVAL when it does not parse. */
+int cron_parse(const char *expr, struct cron *ret);
+/* The first matching minute after `after`, in the process's local time zone (TZ); 0 when none
+ * within five years. */
+time_t cron_next(const struct cron *c, time_t after);
+
+#define WORKLOAD_HASH_LEN 10
+#define WORKLOAD_ANNOTATION "nodelet.io/workload" /* "<Kind>/<name>" on each pod it makes */
+
+enum workload_concurrency { WORKLOAD_CONCURRENCY_ALLOW, WORKLOAD_CONCURRENCY_FORBID, WORKLOAD_CONCURRENCY_REPLACE };
+
+/* What the static-mode controller needs of a Deployment, ReplicaSet, DaemonSet, StatefulSet,
+ * Job or CronJob, with the API server's defaults applied. */
+struct workload_spec {
+        enum manifest_kind kind;
+        char *name, *namespace;
+        json_t *object;   /* the document */
+        json_t *template; /* the pod template ({metadata, spec}); a CronJob's Job's */
+        char hash[WORKLOAD_HASH_LEN + 1]; /* of the template: pod-template-hash */
+        int replicas;     /* Deployment, ReplicaSet, StatefulSet (default 1); 1 for the others */
+        int max_surge, max_unavailable; /* Deployment RollingUpdate, resolved against replicas */
+        bool recreate;    /* Deployment strategy Recreate */
+        bool parallel;    /* StatefulSet podManagementPolicy Parallel */
+        char **claims;    /* StatefulSet volumeClaimTemplates' names */
+        size_t n_claims;
+        int completions, parallelism, backoff_limit; /* Job, a CronJob's Jobs */
+        struct cron cron;                            /* CronJob */
+        int concurrency;                             /* enum workload_concurrency */
+        bool suspend;
+        int successful_history, failed_history;
+};
+/* Read and check one workload document (kind k). Problems go to errors (field paths after
+ * prefix) and give *ret NULL. -ENOMEM only. */
+int workload_spec_parse(enum manifest_kind k, const json_t *obj, const char *prefix, struct workload_spec **ret,
+                        pod_error_list *errors);
+void workload_spec_free(struct workload_spec *w);
+/* workload_spec_parse's checks and the pod template's as a static Pod on node_name (its errors
+ * prefixed "spec.template."). -ENOMEM only. */
+int workload_validate(enum manifest_kind k, const json_t *obj, const char *prefix, const char *node_name,
+                      pod_error_list *errs);
+/* The pod names, documented in docs/agent.md: Deployment "<name>-<hash>-<n>", ReplicaSet and
+ * StatefulSet "<name>-<n>", DaemonSet "<name>", a Job's "<job>-<n>" (n counts its pods). The
+ * static-pod rule then appends "-<node>". */
+char *workload_pod_name(const struct workload_spec *w, const char *hash, unsigned index);
+/* The pod (JSON, kind Pod) for index n (a Job's: of job_name, NULL for the Job itself):
+ * the template with the name, namespace, the controllers' labels, the nodelet.io/workload
+ * annotation; persistentVolumeClaim volumes and a StatefulSet's claim templates become
+ * hostPath volumes on <claims_dir>/<claim> (DirectoryOrCreate). */
+json_t *workload_pod_json(const struct workload_spec *w, unsigned index, const char *job_name, const char *claims_dir);
+/* persistentVolumeClaim volumes of a pod spec (JSON) -> hostPath <claims_dir>/<claimName>. */
+int workload_claims_to_host_paths(json_t *pod_spec, const char *claims_dir);

@@ -129,10 +129,17 @@ static bool check_other(struct report *r, struct podspec_document *d, json_t *it
                 fprintf(r->out, "%s%s: skipped %s %s (%s): static mode runs no such kind\n", r->file, where,
                         strempty(kind), strempty(q), strempty(api));
                 return true;
-        default:
-                fprintf(r->out, "%s%s: skipped %s %s (%s): not run in static mode yet\n", r->file, where,
-                        strempty(kind), strempty(q), strempty(api));
-                return true;
+        default: {
+                pod_error_list errs = {};
+                (void) workload_validate(k, d->json, strempty(prefix), "node", &errs);
+                bool ok = errs.n_items == 0;
+                if (!ok)
+                        print_errors(r, d, &errs);
+                pod_error_list_done(&errs);
+                if (ok && items)
+                        json_array_append(items, d->json);
+                return ok;
+        }
         }
 }
 

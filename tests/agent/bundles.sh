@@ -146,6 +146,122 @@ expect_eq "env is as the container started" "$(in_pod web sh -c 'echo $GREETING'
 n=$(grep -c 'skipped Service "web" (v1)' "$T/daemon.log")
 expect_eq "the Service's warning is not repeated for the ConfigMap's edit" "$n" "1"
 
+# ---- workloads: a Deployment of 2, a Job's completions, a StatefulSet with a claim -----------
+workloads() { # DEPLOYMENT-GREETING
+        cat <<Y
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: front}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: front}}
+  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  template:
+    metadata: {labels: {app: front}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: front
+        image: busybox:1.35
+        imagePullPolicy: IfNotPresent
+        command: [sh, -c, 'echo $1 > /tmp/greeting; touch /tmp/ready; exec sleep 3600', sh, '$1']
+        readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: count}
+spec:
+  completions: 3
+  parallelism: 1
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: c, image: busybox:1.35, imagePullPolicy: IfNotPresent, command: [sh, -c, 'echo done']}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: db
+        image: busybox:1.35
+        imagePullPolicy: IfNotPresent
+        command: [sh, -c, 'hostname >> /data/boots; exec sleep 3600']
+        env: [{name: V, value: $1}]
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+Y
+}
+workloads hello >"$M/workloads.yaml"
+wl() { # KIND NAME JQ -> from <root>/workloads.json
+        jq -r ".[] | select(.kind == \"$1\" and .name == \"$2\") | $3" "$T/root/workloads.json" 2>/dev/null
+}
+pods_of() { # WORKLOAD-ANNOTATION -> "name phase" of its pods, sorted
+        "$NODELET" pods "${ARGS[@]}" -o json 2>/dev/null |
+                jq -r ".items[] | select(.metadata.annotations[\"nodelet.io/workload\"] == \"$1\") | .metadata.name + \" \" + .status.phase" | sort
+}
+eventually "a Deployment of 2: 2 ready" 120 "2 2" wl Deployment front '"\(.status.readyReplicas) \(.status.replicas)"'
+hash=$(wl Deployment front '.pods[0].hash')
+eventually "the Deployment's pods are named <name>-<hash>-<n>-<node>" 10 "front-$hash-0-$NODE Running
+front-$hash-1-$NODE Running" pods_of Deployment/front
+eventually "the Job completes its 3 completions one at a time" 120 "3 0 Complete" wl Job count '"\(.status.succeeded) \(.status.failed) \(.status.condition)"'
+eventually "the Job's pods are kept Succeeded" 10 "count-0-$NODE Succeeded
+count-1-$NODE Succeeded
+count-2-$NODE Succeeded" pods_of Job/count
+eventually "the StatefulSet's pods run in order" 120 "db-0-$NODE Running
+db-1-$NODE Running" pods_of StatefulSet/db
+s0=$(pod_json db-0 | jq -r '.status.startTime'); s1=$(pod_json db-1 | jq -r '.status.startTime')
+[[ "$s0" < "$s1" || "$s0" == "$s1" ]] && ok || bad "db-0 started after db-1 ($s0, $s1)"
+expect_eq "a StatefulSet pod's hostname is its ordinal name" "$(in_pod db-1 hostname)" "db-1"
+"$NODELET" get deployment front "${ARGS[@]}" >"$T/get.out" 2>&1
+grep -q "^Deployment *front *2/2" "$T/get.out" && ok || bad "nodelet get deployment: $(cat "$T/get.out")"
+"$NODELET" workloads "${ARGS[@]}" >"$T/wl.out" 2>&1
+grep -q "^Job *count .*3/3" "$T/wl.out" && ok || bad "nodelet workloads: $(cat "$T/wl.out")"
+
+in_pod db-0 sh -c 'echo kept > /data/mine' >/dev/null
+db0_uid=$(pod_json db-0 | jq -r .metadata.uid)
+
+# ---- a changed template rolls the Deployment one pod at a time ---------------------------
+old=$(pods_of Deployment/front | awk '{print $1}' | tr '\n' ' ')
+workloads bonjour >"$M/.w.tmp" && mv "$M/.w.tmp" "$M/workloads.yaml"
+max=0; min_ready=9; seen_new=0
+for _ in $(seq 240); do
+        total=$(wl Deployment front '[.pods[] | select(.terminating | not)] | length')
+        ready=$(wl Deployment front '[.pods[] | select(.ready and (.terminating | not))] | length')
+        updated=$(wl Deployment front '.status.updatedReplicas')
+        [ -n "$total" ] && [ "$total" -gt "$max" ] && max=$total
+        [ -n "$ready" ] && [ "$ready" -lt "$min_ready" ] && min_ready=$ready
+        [ "$updated" = 2 ] && [ "$(wl Deployment front .status.readyReplicas)" = 2 ] && [ "$(wl Deployment front '.pods | length')" = 2 ] && { seen_new=1; break; }
+        sleep 0.5
+done
+expect_eq "the roll finished" "$seen_new" "1"
+expect_eq "never more than replicas + maxSurge pods" "$max" "3"
+expect_eq "never fewer than replicas - maxUnavailable ready" "$min_ready" "2"
+newhash=$(wl Deployment front '.pods[0].hash')
+[ "$newhash" != "$hash" ] && ok || bad "the template hash did not change"
+p=$(pods_of Deployment/front | head -1 | awk '{print $1}')
+expect_eq "the new pods run the new template" "$("$NODELET" exec "$p" "${ARGS[@]}" -- cat /tmp/greeting 2>&1)" "bonjour"
+# ---- the StatefulSet rolled too (highest ordinal first): the claim's data survived ------------
+eventually "db-0 is a new pod on the same claim" 120 "kept" sh -c \
+        "[ \"\$(\"$NODELET\" get pod db-0-$NODE ${ARGS[*]} -o json | jq -r .metadata.uid)\" != $db0_uid ] && \"$NODELET\" exec db-0-$NODE ${ARGS[*]} -- cat /data/mine"
+expect_eq "db-0 booted twice on its claim" "$(in_pod db-0 cat /data/boots)" "db-0
+db-0"
+[ -d "$T/root/claims/default/data-db-0" ] && ok || bad "the claim's directory is <root>/claims/default/data-db-0"
+order=$(grep -E "Deployment front: pod|pod (front-[a-z0-9]+-[0-9]-$NODE): (terminat|no longer)" "$T/daemon.log" | grep -c "Deployment front: pod")
+[ "$order" -ge 4 ] && ok || bad "4 pods made in all: $order"
+
 stop_daemon
+[ -n "${KEEP_LOG:-}" ] && cp "$T/daemon.log" "$KEEP_LOG"
 echo "$SUITE: $pass passed, $fail failed"
 [ "$fail" = 0 ]
