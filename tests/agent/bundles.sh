@@ -261,7 +261,37 @@ db-0"
 order=$(grep -E "Deployment front: pod|pod (front-[a-z0-9]+-[0-9]-$NODE): (terminat|no longer)" "$T/daemon.log" | grep -c "Deployment front: pod")
 [ "$order" -ge 4 ] && ok || bad "4 pods made in all: $order"
 
+# ---- the real Helm: a chart of ours rendered with `helm template`, run as it is -------------
+rm -f "$M"/*.yaml # the pods above go (terminated beside what follows)
+if HELM=$(tests/fixtures/build-helm.sh 2>"$T/helm-build.log"); then
+        ok
+        t0=$(date +%s%N)
+        "$HELM" template demo tests/fixtures/charts/webapp | tee "$M/chart.yaml" >/dev/null
+        eventually "the chart's Deployment: 2 of 2 ready" 120 "2 2" wl Deployment demo-webapp '"\(.status.readyReplicas) \(.status.desired)"'
+        echo "    (the chart's Deployment was ready $(( ($(date +%s%N) - t0) / 1000000 )) ms after helm template)"
+        eventually "the chart's Job: 2 completions" 120 "2 Complete" wl Job demo-webapp-migrate '"\(.status.succeeded) \(.status.condition)"'
+        eventually "the chart's StatefulSet pod runs" 120 "demo-webapp-db-0-$NODE Running" pods_of StatefulSet/demo-webapp-db
+        p=$(pods_of Deployment/demo-webapp | head -1 | awk '{print $1}')
+        expect_eq "the page from the ConfigMap volume, served in the pod" \
+                "$("$NODELET" exec "$p" "${ARGS[@]}" -- wget -qO- http://127.0.0.1:8080/index.html 2>&1)" "<h1>hello from helm</h1>"
+        expect_eq "env from the ConfigMap (envFrom) and the Secret" \
+                "$("$NODELET" exec "$p" "${ARGS[@]}" -- sh -c 'echo "$GREETING/$PASSWORD"' 2>&1)" "hello from helm/chart-secret"
+        expect_eq "a claim's data in the StatefulSet pod" \
+                "$("$NODELET" exec "demo-webapp-db-0-$NODE" "${ARGS[@]}" -- sh -c 'wc -l < /data/boots' 2>&1)" "1"
+        n=$(grep -c "chart.yaml\[[0-9]*\]: skipped Service \"demo-webapp\" (v1)" "$T/daemon.log")
+        expect_eq "the chart's Service: one warning" "$n" "1"
+        "$NODELET" validate "$M/chart.yaml" >"$T/validate.out" 2>&1 && ok || bad "nodelet validate on the chart: $(cat "$T/validate.out")"
+else
+        bad "helm did not build: $(tail -5 "$T/helm-build.log")"
+fi
+
 stop_daemon
+# under make test SANITIZE=1 the daemon's reports fail the suite
+if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$T/daemon.log"; then
+        bad "sanitizer reports in the daemon's log"; grep -A12 "ERROR: \|runtime error:" "$T/daemon.log" | head -40
+else
+        ok
+fi
 [ -n "${KEEP_LOG:-}" ] && cp "$T/daemon.log" "$KEEP_LOG"
 echo "$SUITE: $pass passed, $fail failed"
 [ "$fail" = 0 ]
