@@ -710,12 +710,16 @@ int manager_start(struct manager *m, nl_error *err) {
         if ((r = runtime_state_start(m, err)) < 0)
                 return r;
 
-        if (m->cfg->pod_manifest_path) {
+        if (m->cfg->pod_manifest_path || m->cfg->manifest_url) {
                 r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
                                     on_file, m, &m->files, err);
                 if (r < 0)
                         return r;
                 file_source_set_pods_only(m->files, m->api != NULL);
+                if (m->cfg->manifest_url &&
+                    (r = file_source_set_url(m->files, m->cfg->manifest_url, m->cfg->manifest_url_headers,
+                                             m->cfg->n_manifest_url_headers, err)) < 0)
+                        return r;
                 if (!m->api && (r = workloads_new(m, &m->workloads, err)) < 0)
                         return r;
         }

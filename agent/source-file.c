@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "source-file.h"
+#include "common/curl-event.h"
 #include "common/fs.h"
 #include "common/strv.h"
 #include "common/time-util.h"
@@ -66,6 +67,14 @@ struct file_source {
         size_t n_entries;
         bool scanning, scan_again;
         bool pods_only;
+
+        /* --manifest-url: fetched at each scan, an entry of its own (path = the URL) */
+        char *url;
+        struct curl_slist *url_headers;
+        struct curl_event *curl;
+        CURL *fetch; /* in flight */
+        nl_buf body;
+        bool body_too_big;
 };
 
 /* ---- reading and decoding one file ------------------------------------------------------- */
@@ -446,12 +455,48 @@ static int report(struct file_source *s, struct file_entry *e, struct file_resul
         return 0;
 }
 
+/* The bytes a file (or the URL) holds now: decoded and reported unless they are the ones
+ * decoded last. */
+static int process_bytes(struct file_source *s, struct file_entry *e, const char *buf, size_t len) {
+        _cleanup_free_ char *error = NULL;
+        struct file_result res = {};
+        unsigned char sha[32];
+        const char *path = e->path;
+        int r;
+
+        unsigned int sha_len = 0;
+        /* fetched once (OpenSSL 3 fetches the algorithm again for EVP_sha256() on every call) */
+        static EVP_MD *md;
+        if (!md)
+                md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        if (EVP_Digest(buf, len, sha, &sha_len, md ? md : EVP_sha256(), NULL) != 1 || sha_len != sizeof(sha))
+                return -EIO;
+        if (e->have_sha && memcmp(e->sha256, sha, sizeof(sha)) == 0)
+                return 0; /* the same bytes: nothing to say */
+        memcpy(e->sha256, sha, sizeof(sha));
+        e->have_sha = true;
+
+        r = decode_manifest(s, path, buf, len, &res);
+        if (r >= 0 && res.n_errors > 0) {
+                if (res.n_errors > FILE_SOURCE_MAX_ERROR_LINES)
+                        nl_buf_printf(&res.errors, "\n%s: and %zu more errors", path,
+                                      res.n_errors - FILE_SOURCE_MAX_ERROR_LINES);
+                if (!(error = nl_buf_steal(&res.errors)))
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = report(s, e, &res, error);
+        if (r < 0)
+                e->have_sha = false; /* try again next time */
+        file_result_done(&res);
+        return r;
+}
+
 static int process_file(struct file_source *s, int dirfd, const char *name, const char *path,
                         bool over_cap) {
         _cleanup_free_ char *buf = NULL, *error = NULL;
         _cleanup_close_ int fd = -1;
         struct file_result res = {};
-        unsigned char sha[32];
         size_t len = 0;
         int r;
 
@@ -483,32 +528,7 @@ static int process_file(struct file_source *s, int dirfd, const char *name, cons
                 return report(s, e, &res, error);
         }
 
-        unsigned int sha_len = 0;
-        /* fetched once (OpenSSL 3 fetches the algorithm again for EVP_sha256() on every call) */
-        static EVP_MD *md;
-        if (!md)
-                md = EVP_MD_fetch(NULL, "SHA256", NULL);
-        if (EVP_Digest(buf, len, sha, &sha_len, md ? md : EVP_sha256(), NULL) != 1 || sha_len != sizeof(sha))
-                return -EIO;
-        if (e->have_sha && memcmp(e->sha256, sha, sizeof(sha)) == 0)
-                return 0; /* the same bytes: nothing to say */
-        memcpy(e->sha256, sha, sizeof(sha));
-        e->have_sha = true;
-
-        r = decode_manifest(s, path, buf, len, &res);
-        if (r >= 0 && res.n_errors > 0) {
-                if (res.n_errors > FILE_SOURCE_MAX_ERROR_LINES)
-                        nl_buf_printf(&res.errors, "\n%s: and %zu more errors", path,
-                                      res.n_errors - FILE_SOURCE_MAX_ERROR_LINES);
-                if (!(error = nl_buf_steal(&res.errors)))
-                        r = -ENOMEM;
-        }
-        if (r >= 0)
-                r = report(s, e, &res, error);
-        if (r < 0)
-                e->have_sha = false; /* try again next time */
-        file_result_done(&res);
-        return r;
+        return process_bytes(s, e, buf, len);
 }
 
 static int compare_names(const void *a, const void *b) {
@@ -557,12 +577,107 @@ static int list_dir(int dirfd, char ***ret, size_t *ret_n) {
 }
 
 static void try_watch(struct file_source *s) {
-        if (s->wd >= 0)
+        if (s->wd >= 0 || !s->dir)
                 return;
         int wd = inotify_add_watch(s->inotify_fd, s->dir, WATCH_MASK);
         /* not there yet, or no more watches (ENOSPC): the periodic rescan still runs */
         if (wd >= 0)
                 s->wd = wd;
+}
+
+/* ---- --manifest-url ------------------------------------------------------------------------ */
+
+#define URL_TIMEOUT_SECONDS 10 /* the kubelet's HTTP source client timeout */
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
+        struct file_source *s = userdata;
+        size_t len = size * n;
+        if (s->body.len + len > PODSPEC_MAX_INPUT_BYTES) {
+                s->body_too_big = true;
+                return 0; /* stops the transfer */
+        }
+        nl_buf_append(&s->body, data, len);
+        return s->body.oom ? 0 : len;
+}
+
+static void on_fetched(CURL *easy, CURLcode code, void *userdata) {
+        struct file_source *s = userdata;
+        long status = 0;
+        (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        s->fetch = NULL;
+        struct file_entry *e = entry_find(s, s->url);
+        if (!e && !(e = entry_add(s, s->url))) {
+                curl_easy_cleanup(easy);
+                return;
+        }
+        e->seen = true;
+        _cleanup_free_ char *error = NULL;
+        if (s->body_too_big)
+                error = nl_strdupf("%s: larger than %u bytes, the API server's limit for an object", s->url,
+                                   PODSPEC_MAX_INPUT_BYTES);
+        else if (code != CURLE_OK)
+                error = nl_strdupf("%s: cannot fetch: %s", s->url, curl_easy_strerror(code));
+        else if (status != 200)
+                /* the kubelet's words: "%v: %v" with the status */
+                error = nl_strdupf("%s: %ld: the server answered HTTP %ld", s->url, status, status);
+        curl_easy_cleanup(easy);
+        if (error) {
+                /* what the URL defined last keeps running, as the kubelet keeps its last update */
+                struct file_result res = {};
+                e->have_sha = false;
+                (void) report(s, e, &res, error);
+        } else if (s->body.len == 0) {
+                /* as the kubelet: an empty answer defines no pods */
+                struct file_result res = {.objects = json_array()};
+                if (res.objects && report(s, e, &res, NULL) >= 0)
+                        memset(e->sha256, 0, sizeof(e->sha256)), e->have_sha = false;
+                file_result_done(&res);
+        } else
+                (void) process_bytes(s, e, s->body.data, s->body.len);
+        nl_buf_free(&s->body);
+}
+
+static void url_fetch_start(struct file_source *s) {
+        if (!s->url || s->fetch)
+                return;
+        struct file_entry *e = entry_find(s, s->url);
+        if (e)
+                e->seen = true; /* what it defined stays until the answer says otherwise */
+        CURL *easy = curl_easy_init();
+        if (!easy)
+                return;
+        nl_buf_free(&s->body);
+        s->body = (nl_buf){};
+        s->body_too_big = false;
+        if (curl_easy_setopt(easy, CURLOPT_URL, s->url) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->url_headers) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long) URL_TIMEOUT_SECONDS) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_USERAGENT, "nodelet") != CURLE_OK ||
+            curl_event_add(s->curl, easy) < 0) {
+                curl_easy_cleanup(easy);
+                return;
+        }
+        s->fetch = easy;
+}
+
+int file_source_set_url(struct file_source *s, const char *url, char *const *headers, size_t n_headers,
+                        nl_error *err) {
+        int r = curl_event_new(s->event, "manifest-url", on_fetched, s, &s->curl);
+        if (r < 0)
+                return nl_error_set(err, r, "--manifest-url: %s", strerror(-r));
+        if (!(s->url = strdup(url)))
+                return nl_error_set(err, -ENOMEM, "--manifest-url: out of memory");
+        for (size_t i = 0; i < n_headers; i++) {
+                struct curl_slist *l = curl_slist_append(s->url_headers, headers[i]);
+                if (!l)
+                        return nl_error_set(err, -ENOMEM, "--manifest-url-header: out of memory");
+                s->url_headers = l;
+        }
+        return 0;
 }
 
 static int scan_once(struct file_source *s) {
@@ -573,8 +688,11 @@ static int scan_once(struct file_source *s) {
         try_watch(s);
         for (size_t i = 0; i < s->n_entries; i++)
                 s->entries[i].seen = false;
+        url_fetch_start(s);
 
-        dirfd = open(s->dir, O_RDONLY | O_CLOEXEC | O_PATH);
+        dirfd = s->dir ? open(s->dir, O_RDONLY | O_CLOEXEC | O_PATH) : -1;
+        if (!s->dir)
+                errno = ENOENT; /* --manifest-url alone */
         if (dirfd < 0 && errno != ENOENT && errno != ENOTDIR)
                 return -errno; /* unreadable: keep what we have, as the kubelet does */
         if (dirfd >= 0 && fstat(dirfd, &st) < 0)
@@ -737,6 +855,14 @@ void file_source_free(struct file_source *s) {
         sd_event_source_disable_unref(s->coalesce);
         sd_event_source_disable_unref(s->rescan_timer);
         sd_event_source_disable_unref(s->initial);
+        if (s->fetch) {
+                curl_event_remove(s->curl, s->fetch);
+                curl_easy_cleanup(s->fetch);
+        }
+        curl_event_free(s->curl);
+        curl_slist_free_all(s->url_headers);
+        free(s->url);
+        nl_buf_free(&s->body);
         if (s->inotify_fd >= 0)
                 close(s->inotify_fd);
         for (size_t i = 0; i < s->n_entries; i++) {
@@ -757,7 +883,7 @@ int file_source_new(sd_event *event, const char *dir, const char *node_name, use
         usec_t now;
         int r;
 
-        if (!event || isempty(dir) || isempty(node_name) || !fn || rescan == 0)
+        if (!event || (dir && !*dir) || isempty(node_name) || !fn || rescan == 0)
                 return nl_error_set(err, -EINVAL, "static pods: invalid arguments");
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -770,12 +896,12 @@ int file_source_new(sd_event *event, const char *dir, const char *node_name, use
         s->userdata = userdata;
         /* "golang.org/x/exp/inotify requires a path without trailing /": the kubelet trims it,
          * which also keeps reported paths clean */
-        size_t len = strlen(dir);
+        size_t len = dir ? strlen(dir) : 0;
         while (len > 1 && dir[len - 1] == '/')
                 len--;
-        s->dir = strndup(dir, len);
+        s->dir = dir ? strndup(dir, len) : NULL;
         s->node_name = strdup(node_name);
-        if (!s->dir || !s->node_name)
+        if ((dir && !s->dir) || !s->node_name)
                 return nl_error_set(err, -ENOMEM, "static pods: out of memory");
 
         s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

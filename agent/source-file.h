@@ -32,7 +32,8 @@ struct file_source;
 /* Watch dir with inotify (create, close-write, moved-to/from, delete) and rescan it every
  * `rescan` (the kubelet's fileCheckFrequency): dot-files and subdirectories ignored, each
  * regular file one Pod or a List. A file is reported only when its content changed (or it
- * appeared/disappeared). A missing directory is not an error: it is watched for. */
+ * appeared/disappeared). A missing directory is not an error: it is watched for. dir NULL: no
+ * directory (--manifest-url alone). */
 int file_source_new(sd_event *event, const char *dir, const char *node_name, usec_t rescan,
                     file_source_update_fn fn, void *userdata, struct file_source **ret, nl_error *err);
 void file_source_free(struct file_source *s);
@@ -40,5 +41,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct file_source *, file_source_free)
 /* Cluster mode: a file holds Pods only, as the kubelet requires; another kind is an error of
  * the file that says so. */
 void file_source_set_pods_only(struct file_source *s, bool pods_only);
+/* Also fetch url (--manifest-url, with "Name:value" headers) at each scan, with libcurl on the
+ * loop; its answer is one more manifest, reported under the URL as its path. */
+int file_source_set_url(struct file_source *s, const char *url, char *const *headers, size_t n_headers,
+                        nl_error *err);
 /* Scan now (also done once by file_source_new, from a deferred event). */
 int file_source_rescan(struct file_source *s);

@@ -106,6 +106,31 @@ spec:
     - name: LATE
       valueFrom: {configMapKeyRef: {name: late-config, key: value}}
 Y
+# --manifest-url: a manifest served over HTTP (with the header it requires), fetched every 2 s
+PORT=$(shuf -i 20000-60000 -n 1)
+mkdir -p "$T/served"
+cat >"$T/served/remote.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: remote-config}
+data: {from: the-url}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: remote}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.35
+    imagePullPolicy: IfNotPresent
+    command: [sleep, '3600']
+    env: [{name: FROM, valueFrom: {configMapKeyRef: {name: remote-config, key: from}}}]
+Y
+socat TCP-LISTEN:$PORT,bind=127.0.0.1,fork,reuseaddr SYSTEM:"tests/agent/lib/serve-manifest.sh $T/served/remote.yaml s3cret" 2>/dev/null &
+SOCAT_PID=$!
+EXTRA_ARGS=(--manifest-url "http://127.0.0.1:$PORT/remote.yaml" --manifest-url-header "X-Token:s3cret"
+            --file-check-frequency 2s)
 start_daemon
 
 # ---- a ConfigMap and a Secret beside the Pod: volumes, env, envFrom, projected ------------
@@ -118,6 +143,13 @@ expect_eq "envFrom a Secret (stringData and data)" "$(in_pod web sh -c 'echo $SE
 expect_eq "secret volume" "$(in_pod web cat /etc/secret/password /etc/secret/token)" "s3crettoken-value"
 expect_eq "secret volume mode" "$(in_pod web stat -L -c %a /etc/secret/password)" "400"
 expect_eq "projected ConfigMap and Secret" "$(in_pod web cat /etc/both/greeting /etc/both/pw)" "hellos3cret"
+
+# ---- --manifest-url: the same kinds from a URL, with its header -----------------------------
+check "the pod from --manifest-url runs" remote 90 "$RUNNING"
+expect_eq "with the URL's ConfigMap" "$(in_pod remote sh -c 'echo $FROM')" "the-url"
+sed -i 's/name: remote}/name: remote2}/' "$T/served/remote.yaml"
+check "an edit at the URL is fetched again: the new pod" remote2 60 "$RUNNING"
+eventually "and the old one goes" 60 "" sh -c "\"$NODELET\" get pod remote-$NODE ${ARGS[*]} -o json 2>/dev/null | jq -r .metadata.name"
 
 # ---- kinds nodelet does not run: one warning each, the file still runs ---------------------
 n=$(grep -c 'skipped Service "web" (v1): static mode runs no such kind' "$T/daemon.log")
