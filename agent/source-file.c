@@ -672,7 +672,14 @@ int file_source_set_url(struct file_source *s, const char *url, char *const *hea
         if (!(s->url = strdup(url)))
                 return nl_error_set(err, -ENOMEM, "--manifest-url: out of memory");
         for (size_t i = 0; i < n_headers; i++) {
-                struct curl_slist *l = curl_slist_append(s->url_headers, headers[i]);
+                /* "Name:value" as the flag gives it -> "Name: value" on the wire (the kubelet
+                 * sets each value under its name) */
+                const char *colon = strchr(headers[i], ':');
+                const char *v = colon ? colon + 1 : "";
+                while (*v == ' ' || *v == '\t')
+                        v++;
+                _cleanup_free_ char *h = nl_strdupf("%.*s: %s", (int) (colon ? colon - headers[i] : 0), headers[i], v);
+                struct curl_slist *l = h ? curl_slist_append(s->url_headers, h) : NULL;
                 if (!l)
                         return nl_error_set(err, -ENOMEM, "--manifest-url-header: out of memory");
                 s->url_headers = l;
