@@ -46,7 +46,6 @@ struct workload {
         time_t scheduled;    /* a CronJob's Job: the minute it was made for */
         /* CronJobs */
         time_t last_schedule;
-        json_t *status;      /* the last status written */
 };
 
 struct claim {
@@ -449,8 +448,6 @@ static json_t *workload_status(struct workloads *c, struct workload *w) {
                 active += !p->deleting && !streq_ptr(ph, "Succeeded") && !streq_ptr(ph, "Failed");
                 json_t *pod = json_pack("{s:s, s:s, s:s?, s:b, s:b}", "uid", p->uid, "hash", p->hash, "phase", ph,
                                         "ready", pod_ready(c, p), "terminating", p->deleting);
-                const json_t *st = pod_status(c, p->uid);
-                (void) st;
                 json_array_append_new(pods, pod);
         }
         json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "kind", manifest_kind_name(s->kind), "namespace",
@@ -575,7 +572,6 @@ static void workload_free(struct workload *w) {
         free(w->key);
         free(w->parent);
         workload_spec_free(w->spec);
-        json_decref(w->status);
         free(w);
 }
 
