@@ -293,6 +293,24 @@ db-0"
 order=$(grep -E "Deployment front: pod|pod (front-[a-z0-9]+-[0-9]-$NODE): (terminat|no longer)" "$T/daemon.log" | grep -c "Deployment front: pod")
 [ "$order" -ge 4 ] && ok || bad "4 pods made in all: $order"
 
+# ---- PersistentVolumeClaim documents: a node-local directory, removed with its document -----
+claims() { # POD? RETAIN-ANNOTATION?
+        printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: cache%s}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n---\n' "${2:+, annotations: {nodelet.io/retain: \"true\"\}}"
+        printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: scratch}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n'
+        [ -z "$1" ] || printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: claimer}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, image: busybox:1.35, imagePullPolicy: IfNotPresent, command: [sh, -c, "echo saved > /cache/f; exec sleep 3600"], volumeMounts: [{name: v, mountPath: /cache}]}]\n  volumes: [{name: v, persistentVolumeClaim: {claimName: cache}}]\n'
+}
+claims pod >"$M/claims.yaml"
+check "a pod on a claim runs" claimer 60 "$RUNNING"
+eventually "its data is in <root>/claims/default/cache" 30 "saved" cat "$T/root/claims/default/cache/f"
+claims "" >"$M/.c.tmp" && mv "$M/.c.tmp" "$M/claims.yaml"
+eventually "the pod goes, the claim's data stays" 60 "" sh -c "\"$NODELET\" get pod claimer-$NODE ${ARGS[*]} -o json 2>/dev/null | jq -r .metadata.name"
+expect_eq "the data after the pod" "$(cat "$T/root/claims/default/cache/f" 2>&1)" "saved"
+claims "" retain >"$M/.c.tmp" && mv "$M/.c.tmp" "$M/claims.yaml"
+sleep 2
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: none}\n' >"$M/.c.tmp" && mv "$M/.c.tmp" "$M/claims.yaml"
+eventually "a claim's document removed: its directory goes" 30 "gone" sh -c "[ -e $T/root/claims/default/scratch ] && echo there || echo gone"
+expect_eq "... unless it says nodelet.io/retain" "$(cat "$T/root/claims/default/cache/f" 2>&1)" "saved"
+
 # ---- the real Helm: a chart of ours rendered with `helm template`, run as it is -------------
 rm -f "$M"/*.yaml # the pods above go (terminated beside what follows)
 # HELM_BIN: a helm to use instead of the one tests/fixtures/build-helm.sh builds (and caches)
