@@ -216,7 +216,7 @@ static const char *const unsupported_keys[] = {
         "reservedSystemCPUs", "rotateCertificates", "runtimeRequestTimeout", "seccompDefault",
         "serializeImagePulls", "serverTLSBootstrap", "shutdownGracePeriod",
         "shutdownGracePeriodByPodPriority", "shutdownGracePeriodCriticalPods", "singleProcessOOMKill",
-        "staticPodURL", "staticPodURLHeader", "systemCgroups",
+        "systemCgroups",
         "systemReservedCgroup", "tlsCipherSuites", "tlsMinVersion",
         "topologyManagerPolicy", "topologyManagerPolicyOptions", "topologyManagerScope", "tracing",
         "volumePluginDir", "volumeStatsAggPeriod",
@@ -383,6 +383,36 @@ static int load_eviction_map(struct nodelet_config *c, const struct setting *s, 
 }
 
 /* Apply the file's value v of setting s, its key spelled key in messages. */
+/* staticPodURLHeader: {Name: [value, ...]} as the kubelet's map[string][]string */
+static int load_headers(struct nodelet_config *c, const struct setting *s, const char *key, const json_t *v,
+                        nl_error *err) {
+        if (!json_is_object(v))
+                return nl_error_set(err, -EINVAL, "%s: must be a map of header names to lists of values", key);
+        char ***field = FIELD_PTR(c, s, char **);
+        size_t *n = COUNT_PTR(c, s);
+        const char *name;
+        json_t *vals;
+        json_object_foreach((json_t *) v, name, vals) {
+                if (!json_is_array(vals))
+                        return nl_error_set(err, -EINVAL, "%s.%s: must be a list of strings", key, name);
+                size_t i;
+                json_t *e;
+                json_array_foreach(vals, i, e) {
+                        _cleanup_free_ char *h = json_is_string(e) ? nl_strdupf("%s:%s", name, json_string_value(e)) : NULL;
+                        if (!json_is_string(e) || !h || !config_header_ok(h))
+                                return nl_error_set(err, -EINVAL, "%s.%s[%zu]: not a header value", key, name, i);
+                        if (*n >= CONFIG_MAX_LIST)
+                                return nl_error_set(err, -E2BIG, "%s: more than %d headers", key, CONFIG_MAX_LIST);
+                        char **nv = reallocarray(*field, *n + 1, sizeof(char *));
+                        if (!nv)
+                                return -ENOMEM;
+                        *field = nv;
+                        nv[(*n)++] = TAKE_PTR(h);
+                }
+        }
+        return 0;
+}
+
 static int apply_file_value(const struct file_ctx *f, const struct setting *s, const char *key, const json_t *v,
                             nl_error *err) {
         struct nodelet_config *c = f->c;
@@ -456,6 +486,14 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                 return 0;
         case S_SHUTDOWN_PRIORITY:
                 return load_shutdown_by_priority(c, key, v, err);
+        case S_URL:
+                if ((r = get_string(v, key, true, &str, err)) < 0)
+                        return r;
+                if (*str && (r = config_check_url(str, key, err)) < 0)
+                        return r;
+                return config_set_str(FIELD_PTR(c, s, char *), *str ? str : NULL);
+        case S_HEADERS:
+                return load_headers(c, s, key, v, err);
         case S_REGISTRY_INSECURE:
                 return foreach_item(v, key, add_insecure_registry, c, err);
         case S_REGISTRY_CA:

@@ -41,6 +41,9 @@ enum setting_type {
         S_RESERVED,          /* RESOURCE=QUANTITY,...: cpu, memory, ephemeral-storage, pid; the flag is
                               * repeatable and replaces the file's map */
         S_EVICTION_MAP,      /* evictionHard & co: a map of signal to value; the flag's form kept */
+        S_URL,               /* an http:// or https:// URL */
+        S_HEADERS,           /* HTTP headers: the flag "KEY:VALUE,..." (repeatable, adds), the file a
+                                map of lists; kept as "KEY:VALUE" */
         S_HEADING,           /* not a setting: a heading in --help */
 };
 
@@ -95,3 +98,8 @@ int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_
 int config_check_values(const struct nodelet_config *c, nl_error *err);
 /* What follows from other settings, and what an allocation failure left unset. */
 int config_finish(struct nodelet_config *c, nl_error *err);
+
+/* --manifest-url / staticPodURL: http:// or https://. */
+int config_check_url(const char *v, const char *what, nl_error *err);
+/* A --manifest-url-header item: "Name:value". */
+bool config_header_ok(const char *h);

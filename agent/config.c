@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stddef.h>
+#include <ctype.h>
 #include <stdio.h>
 
 #include "config-internal.h"
@@ -457,6 +458,13 @@ const struct setting config_settings[] = {
         { .flag = "pod-manifest-path", .arg = "DIR", .key = "staticPodPath", .type = S_PATH,
           FIELD(pod_manifest_path), .opts = S_EMPTY_IS_NULL,
           .help = "static pod manifests, a directory or one file\n(staticPodPath) [none]" },
+        { .flag = "manifest-url", .arg = "URL", .key = "staticPodURL", .type = S_URL, FIELD(manifest_url),
+          .opts = S_EMPTY_IS_NULL,
+          .help = "static pods (and in static mode, the other kinds) from\nthis URL, fetched every "
+                  "fileCheckFrequency (staticPodURL)\n[none]" },
+        { .flag = "manifest-url-header", .arg = "K:V[,K:V...]", .key = "staticPodURLHeader", .type = S_HEADERS,
+          FIELDS(manifest_url_headers, n_manifest_url_headers), .noun = "headers",
+          .help = "HTTP headers for --manifest-url; repeatable\n(staticPodURLHeader) [none]" },
         { .flag = "hostname-override", .alias = "node-name", .arg = "NAME", .type = S_NODE_NAME,
           FIELD(node_name), .def_fn = default_node_name, .help = "the node's name, lowercased [the host name]",
           .alias_help = "the same as --hostname-override" },
@@ -624,6 +632,24 @@ static char *default_node_name(void) {
         return node_name_normalize(host);
 }
 
+int config_check_url(const char *v, const char *what, nl_error *err) {
+        if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || strlen(v) > 8192 ||
+            strpbrk(v, " \t\r\n"))
+                return nl_error_set(err, -EINVAL, "%s: \"%.256s\" is not an http:// or https:// URL", what, v);
+        return 0;
+}
+
+/* "Name:value": a token (RFC 9110) before the colon, no line breaks anywhere */
+bool config_header_ok(const char *h) {
+        const char *colon = strchr(h, ':');
+        if (!colon || colon == h || strpbrk(h, "\r\n"))
+                return false;
+        for (const char *p = h; p < colon; p++)
+                if (!(isalnum((unsigned char) *p) || strchr("!#$%&'*+-.^_`|~", *p)))
+                        return false;
+        return true;
+}
+
 /* ---- values from flags (and defaults) ------------------------------------------------------ */
 
 /* Apply v, as the flag --<s->flag> gives it. A list flag's values gather in acc (NULL: straight
@@ -673,14 +699,22 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                 if ((r = config_check_runtime(v, what, err)) < 0)
                         return r;
                 return config_set_str(FIELD_PTR(c, s, char *), v);
+        case S_URL:
+                if (!*v)
+                        return config_set_str(FIELD_PTR(c, s, char *), NULL);
+                if ((r = config_check_url(v, what, err)) < 0)
+                        return r;
+                return config_set_str(FIELD_PTR(c, s, char *), v);
         case S_PATH_LIST:
         case S_IP_LIST:
+        case S_HEADERS:
         case S_LABELS: {
                 /* labels add up in the setting itself; the other lists gather in acc, or (a
                  * default) replace the setting */
                 struct strv direct = {};
                 struct strv labels = { *FIELD_PTR(c, s, char **), *COUNT_PTR(c, s) };
-                struct strv l = s->type == S_LABELS ? labels : acc ? *acc : direct;
+                bool adds = s->type == S_LABELS || s->type == S_HEADERS;
+                struct strv l = adds ? labels : acc ? *acc : direct;
                 r = strv_push_split(&l.v, &l.n, v);
                 if (r == -E2BIG)
                         r = nl_error_set(err, r, "%s: more than %d %s", what, CONFIG_MAX_LIST, s->noun);
@@ -690,9 +724,12 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                                                  l.v[i]);
                         else if (s->type == S_LABELS && (!strchr(l.v[i], '=') || l.v[i][0] == '='))
                                 r = nl_error_set(err, -EINVAL, "%s: \"%s\" is not KEY=VALUE", what, l.v[i]);
+                        else if (s->type == S_HEADERS && !config_header_ok(l.v[i]))
+                                r = nl_error_set(err, -EINVAL, "%s: \"%s\" is not KEY:VALUE with a header name", what,
+                                                 l.v[i]);
                 }
-                if (s->type == S_LABELS || !acc) {
-                        if (s->type != S_LABELS)
+                if (adds || !acc) {
+                        if (!adds)
                                 strv_free_n(*FIELD_PTR(c, s, char **), *COUNT_PTR(c, s));
                         *FIELD_PTR(c, s, char **) = l.v;
                         *COUNT_PTR(c, s) = l.n;
@@ -810,6 +847,8 @@ void config_done(struct nodelet_config *c) {
         free(c->kubeconfig);
         free(c->node_ip);
         strv_free_n(c->node_labels, c->n_node_labels);
+        free(c->manifest_url);
+        strv_free_n(c->manifest_url_headers, c->n_manifest_url_headers);
         free(c->healthz_bind_address);
         free(c->address);
         free(c->tls_cert_file);

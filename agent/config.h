@@ -29,6 +29,9 @@ struct nodelet_config {
         char *containers_log_dir;   /* /var/log/containers */
         char *pod_manifest_path;    /* --pod-manifest-path / staticPodPath */
         usec_t file_check_frequency; /* fileCheckFrequency, 20 s */
+        char *manifest_url;         /* --manifest-url / staticPodURL */
+        char **manifest_url_headers; /* --manifest-url-header / staticPodURLHeader: "KEY:VALUE" */
+        size_t n_manifest_url_headers;
         usec_t sync_frequency;       /* syncFrequency, 1 min */
         usec_t streaming_idle_timeout; /* streamingConnectionIdleTimeout, 4 h */
         char *runtime_path;         /* --container-runtime-path, "crun" */

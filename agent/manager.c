@@ -20,6 +20,7 @@
 #include "agent/state/state.h"
 #include "log.h"
 #include "source-file.h"
+#include "workloads.h"
 #include "manager.h"
 #include "admission.h"
 #include "eviction.h"
@@ -247,6 +248,11 @@ void manager_pod_conditions(struct manager *m, const char *uid, json_t *conditio
                 pod_worker_conditions(w, conditions);
 }
 
+const json_t *manager_pod_status(struct manager *m, const char *uid) {
+        struct pod_worker *w = find_worker(m, uid);
+        return w ? pod_worker_status(w) : NULL;
+}
+
 bool manager_has_pod(struct manager *m, const char *uid) {
         return find_worker(m, uid) != NULL;
 }
@@ -342,13 +348,73 @@ static enum pod_difference pod_compare(const struct pod *a, const struct pod *b)
         return d;
 }
 
-static void on_file(const char *path, struct pod **pods, size_t n, const char *error, void *userdata) {
+const json_t *manager_manifest_object(struct manager *m, bool secret, const char *ns, const char *name) {
+        const char *kind = secret ? "Secret" : "ConfigMap";
+        const json_t *found = NULL;
+        const char *found_path = NULL;
+        for (size_t i = 0; i < m->n_file_pods; i++) {
+                size_t k;
+                json_t *o;
+                json_array_foreach(m->file_pods[i].objects, k, o)
+                        if (streq_ptr(json_string_value(json_object_get(o, "kind")), kind) &&
+                            streq_ptr(json_string_value(json_object_get(o, "namespace")), ns) &&
+                            streq_ptr(json_string_value(json_object_get(o, "name")), name) &&
+                            (!found_path || strcmp(m->file_pods[i].path, found_path) < 0)) {
+                                found = json_object_get(o, "object");
+                                found_path = m->file_pods[i].path;
+                        }
+        }
+        return found;
+}
+
+/* The manifests' ConfigMaps and Secrets changed: every pod looks at its data again, and a
+ * running pod whose objects changed gets its volumes rewritten (pod-worker.c). */
+static void objects_changed(struct manager *m) {
+        for (size_t i = 0; i < m->n_workers; i++)
+                pod_worker_kick(m->workers[i]);
+}
+
+/* A static pod's persistentVolumeClaim volume: the claim's directory, <root>/claims/<ns>/<claim>
+ * (made by the claim's document, or on first use). */
+static void claims_to_host_paths(struct manager *m, struct pod *p) {
+        for (size_t i = 0; i < p->spec.n_volumes; i++) {
+                struct pod_volume *v = &p->spec.volumes[i];
+                for (size_t k = 0; k < v->n_other; k++) {
+                        const char *claim = json_string_value(json_object_get(v->other[k].value, "claimName"));
+                        if (!streq_ptr(v->other[k].type, "persistentVolumeClaim") || !claim ||
+                            !podspec_is_dns1123_subdomain(claim) || v->host_path)
+                                continue;
+                        struct pod_host_path_volume *hp = calloc(1, sizeof(*hp));
+                        if (!hp)
+                                return;
+                        hp->path = nl_strdupf("%s/claims/%s/%s", m->cri.root_dir, strempty(p->metadata.namespace), claim);
+                        hp->type = strdup("DirectoryOrCreate");
+                        if (!hp->path || !hp->type) {
+                                free(hp->path), free(hp->type), free(hp);
+                                return;
+                        }
+                        v->host_path = hp;
+                        for (size_t x = 0; x < v->n_other; x++) {
+                                free(v->other[x].type);
+                                json_decref(v->other[x].value);
+                        }
+                        free(v->other);
+                        v->other = NULL;
+                        v->n_other = 0;
+                        break;
+                }
+        }
+}
+
+static void on_file(const char *path, struct file_update *u, void *userdata) {
         struct manager *m = userdata;
         struct file_pods *f = file_entry(m, path);
-        if (error) {
+        struct pod **pods = u->pods;
+        size_t n = u->n_pods;
+        if (u->error) {
                 /* a broken file is reported and skipped; what it ran before keeps running, as
                  * the kubelet keeps the last good config when a manifest stops parsing */
-                log_error("could not process manifest file %s: %s", path, error);
+                log_error("could not process manifest file %s: %s", path, u->error);
                 return;
         }
         if (!f) {
@@ -356,6 +422,20 @@ static void on_file(const char *path, struct pod **pods, size_t n, const char *e
                         pod_free(pods[i]);
                 return;
         }
+        for (size_t i = 0; i < u->n_warnings; i++)
+                log_warning("%s", u->warnings[i]);
+        /* the data first: pods of this file start with their objects there */
+        if (!json_equal(f->objects ? f->objects : u->objects, u->objects) ||
+            (!f->objects && json_array_size(u->objects) > 0)) {
+                json_decref(f->objects);
+                f->objects = json_incref(u->objects);
+                objects_changed(m);
+                if (m->workloads)
+                        workloads_file_update(m->workloads, path, u->objects);
+        }
+        /* persistentVolumeClaim volumes are the claims' node-local directories */
+        for (size_t i = 0; i < n; i++)
+                claims_to_host_paths(m, pods[i]);
         /* pods the file no longer has go */
         for (size_t k = 0; k < f->n; k++) {
                 bool kept = false;
@@ -402,6 +482,7 @@ static void file_pods_free(struct manager *m) {
                 for (size_t k = 0; k < m->file_pods[i].n; k++)
                         free(m->file_pods[i].uids[k]);
                 free(m->file_pods[i].uids);
+                json_decref(m->file_pods[i].objects);
         }
         free(m->file_pods);
 }
@@ -636,10 +717,17 @@ int manager_start(struct manager *m, nl_error *err) {
         /* allocatable again, now less the hard eviction thresholds */
         if ((r = manager_node_resources_init(m)) < 0)
                 return nl_error_set(err, r, "node resources: %s", strerror(-r));
-        if (m->cfg->pod_manifest_path) {
+        if (m->cfg->pod_manifest_path || m->cfg->manifest_url) {
                 r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
                                     on_file, m, &m->files, err);
                 if (r < 0)
+                        return r;
+                file_source_set_pods_only(m->files, m->api != NULL);
+                if (m->cfg->manifest_url &&
+                    (r = file_source_set_url(m->files, m->cfg->manifest_url, m->cfg->manifest_url_headers,
+                                             m->cfg->n_manifest_url_headers, err)) < 0)
+                        return r;
+                if (!m->api && (r = workloads_new(m, &m->workloads, err)) < 0)
                         return r;
         }
         if (m->api) {
@@ -669,6 +757,7 @@ void manager_free(struct manager *m) {
         file_source_free(m->files);
         shutdown_manager_free(m->shutdown);
         m->shutdown = NULL;
+        workloads_free(m->workloads);
         api_source_free(m->api_source);
         m->api_source = NULL;
         node_status_free(m->node_status);

@@ -62,6 +62,7 @@ struct file_pods {
         char *path;
         char **uids;
         size_t n;
+        json_t *objects; /* its ConfigMaps and Secrets (struct file_update) */
 };
 
 struct manager {
@@ -83,6 +84,7 @@ struct manager {
         size_t n_workers;
         struct file_pods *file_pods;
         size_t n_file_pods;
+        struct workloads *workloads; /* static mode */
         unsigned n_ops;
         sd_event_source *sync_timer, *image_gc_timer, *sigterm, *sigint, *watchdog;
         struct runtime_state runtime;
@@ -104,11 +106,16 @@ void manager_free(struct manager *m);
 
 /* A pod arrived or changed (spec replaces the worker's) or went away (spec NULL). */
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec);
+/* Static mode: the ConfigMap or Secret ns/name of the manifests (the first file, in name
+ * order, that has it), or NULL. Borrowed. */
+const json_t *manager_manifest_object(struct manager *m, bool secret, const char *ns, const char *name);
 void manager_worker_gone(struct manager *m, struct pod_worker *w);
 /* Labels or annotations of a running pod changed (pod is taken). */
 void manager_pod_metadata(struct manager *m, const char *uid, struct pod *pod);
 /* The API's status.conditions of a pod (borrowed), for its readiness gates. */
 void manager_pod_conditions(struct manager *m, const char *uid, json_t *conditions);
+/* The pod's status as its worker last built it, or NULL. Borrowed. */
+const json_t *manager_pod_status(struct manager *m, const char *uid);
 /* A worker runs this UID. */
 bool manager_has_pod(struct manager *m, const char *uid);
 /* The pod has state on disk (<root>/pods/<uid>/pod.json): it ran here before. */
@@ -194,6 +201,8 @@ void pod_worker_terminate(struct pod_worker *w);
 void pod_worker_delete(struct pod_worker *w, const char *deletion_timestamp, int64_t grace_seconds);
 void pod_worker_free(struct pod_worker *w);
 const char *pod_worker_uid(const struct pod_worker *w);
+/* The pod's status as last built (phase, conditions, ...), NULL before the first. Borrowed. */
+const json_t *pod_worker_status(const struct pod_worker *w);
 const struct pod *pod_worker_pod(const struct pod_worker *w);
 /* Running (not finished, not rejected): counts against the node's allocatable. */
 bool pod_worker_active(const struct pod_worker *w);

@@ -393,10 +393,17 @@ static void done_create(json_t *result, void *userdata) {
 /* ---- cluster mode: API-backed pod data (agent/pod-data.c) ------------------------------------ */
 
 /* Pods from the API server get their ConfigMaps, Secrets, tokens and service links fetched
- * before the sandbox (the kubelet waits for its volumes the same way); static pods never
- * reference API objects. */
+ * before the sandbox (the kubelet waits for its volumes the same way); static pods in cluster
+ * mode never reference API objects (the API server refuses such mirror pods). In static mode
+ * the manifests' own ConfigMaps and Secrets are the data. */
 static bool wants_data(const struct pod_worker *w) {
-        return w->m->api && !streq(pod_config_source(w->pod), "file");
+        if (!w->m->api)
+                return true;
+        return !streq(pod_config_source(w->pod), "file");
+}
+
+static const json_t *manifest_lookup(void *userdata, bool secret, const char *ns, const char *name) {
+        return manager_manifest_object(userdata, secret, ns, name);
 }
 
 static json_t *work_volumes(struct manager *m, const void *arg) {
@@ -477,6 +484,12 @@ static void data_fetched(struct pod_data *d, const char *error, void *userdata) 
 static void data_start_fetch(struct pod_worker *w) {
         if (w->data_fetch)
                 return;
+        if (!w->m->api) {
+                struct pod_data *d = NULL;
+                int r = pod_data_from_manifests(w->pod, manifest_lookup, w->m, &d);
+                data_fetched(r < 0 ? NULL : d, r < 0 ? "out of memory" : NULL, w);
+                return;
+        }
         int r = pod_data_fetch(w->m->api, w->pod, w->data, data_fetched, w, &w->data_fetch);
         if (r < 0) {
                 log_pod(1, pod_name(w), w->uid, NULL, "pod %s: cannot fetch its API objects: %s", pod_name(w),
@@ -498,7 +511,7 @@ static bool data_ready(struct pod_worker *w) {
                 return false;
         }
         data_start_fetch(w);
-        return false;
+        return w->data && !w->data_stale && !w->data_fetch; /* static mode: done at once */
 }
 
 /* The periodic resync fetches again: an edited ConfigMap or Secret reaches the volumes, a
@@ -1944,6 +1957,10 @@ bool pod_worker_stopping(const struct pod_worker *w) {
 void pod_worker_kick(struct pod_worker *w) {
         data_refresh(w);
         schedule(w);
+}
+
+const json_t *pod_worker_status(const struct pod_worker *w) {
+        return w->last_status;
 }
 
 const char *pod_worker_uid(const struct pod_worker *w) {

@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 
 #include "source-file.h"
+#include "common/curl-event.h"
 #include "common/fs.h"
+#include "common/strv.h"
 #include "common/time-util.h"
 #include "podspec/podspec.h"
 
@@ -43,6 +45,8 @@ struct file_entry {
         unsigned char sha256[32];
         bool have_sha;   /* false when the file could not be read whole */
         char *signature; /* what was last reported: "E<error>" or "P<uid>\n<pod>\n..." */
+        char **warnings; /* ... and its warnings: each is said once, not at every edit */
+        size_t n_warnings;
         bool seen;       /* in the current scan */
 };
 
@@ -62,6 +66,15 @@ struct file_source {
         struct file_entry *entries;
         size_t n_entries;
         bool scanning, scan_again;
+        bool pods_only;
+
+        /* --manifest-url: fetched at each scan, an entry of its own (path = the URL) */
+        char *url;
+        struct curl_slist *url_headers;
+        struct curl_event *curl;
+        CURL *fetch; /* in flight */
+        nl_buf body;
+        bool body_too_big;
 };
 
 /* ---- reading and decoding one file ------------------------------------------------------- */
@@ -90,6 +103,9 @@ static int open_manifest(int dirfd, const char *name, int *ret_fd) {
 struct file_result {
         struct pod **pods;
         size_t n_pods;
+        json_t *objects; /* see struct file_update */
+        char **warnings;
+        size_t n_warnings;
         nl_buf errors; /* lines "<path>: <message>" */
         size_t n_errors;
 };
@@ -98,6 +114,8 @@ static void file_result_done(struct file_result *res) {
         for (size_t i = 0; i < res->n_pods; i++)
                 pod_free(res->pods[i]);
         free(res->pods);
+        json_decref(res->objects);
+        strv_free_n(res->warnings, res->n_warnings);
         nl_buf_free(&res->errors);
         *res = (struct file_result){};
 }
@@ -181,12 +199,110 @@ static struct pod *document_to_pod(struct file_source *s, const char *path, bool
         return TAKE_PTR(d->pod);
 }
 
-/* Decode a manifest: every document must be a valid Pod, or the whole file is an error (so a
- * broken edit never runs half a file). Returns -ENOMEM only. */
+static void add_warning(struct file_result *res, const char *path, bool multi_doc, size_t doc, const char *fmt,
+                        ...) _printf_(5, 6);
+static void add_warning(struct file_result *res, const char *path, bool multi_doc, size_t doc, const char *fmt,
+                        ...) {
+        if (res->n_warnings >= PODSPEC_MAX_DOCUMENTS)
+                return;
+        _cleanup_free_ char *msg = NL_FORMAT_VA(fmt);
+        _cleanup_free_ char *where = multi_doc ? nl_strdupf("%s[%zu]", path, doc) : strdup(path);
+        char *w = msg && where ? nl_strdupf("%s: %s", where, msg) : NULL;
+        char **n = w ? reallocarray(res->warnings, res->n_warnings + 1, sizeof(char *)) : NULL;
+        if (!n) {
+                free(w);
+                res->errors.oom = true;
+                return;
+        }
+        res->warnings = n;
+        res->warnings[res->n_warnings++] = w;
+}
+
+/* A document of another kind than Pod: a data object is checked and kept, a kind nodelet does
+ * not run is skipped with a warning (never an error: a Helm chart's Service or RBAC must not
+ * stop its Deployment). In cluster mode static files hold Pods only, as the kubelet's. */
+static void document_other(struct file_source *s, const char *path, bool multi_doc, struct podspec_document *d,
+                           struct file_result *res) {
+        const char *kind = json_string_value(json_object_get(d->json, "kind"));
+        const char *api = json_string_value(json_object_get(d->json, "apiVersion"));
+        json_t *md = json_object_get(d->json, "metadata");
+        const char *name = json_string_value(json_object_get(md, "name"));
+        _cleanup_free_ char *prefix = d->in_list ? nl_strdupf("items[%zu]", d->item) : strdup("");
+        _cleanup_free_ char *qkind = pod_error_quote(strempty(kind)), *qname = pod_error_quote(strempty(name));
+        enum manifest_kind k = manifest_kind_of(api, kind);
+
+        if (!prefix || !qkind || !qname) {
+                res->errors.oom = true;
+                return;
+        }
+        if (s->pods_only) {
+                _cleanup_free_ char *m = nl_strdupf(
+                        "%s%skind: Unsupported value: %s: static pod files hold Pods only when nodelet runs "
+                        "with an API server (as the kubelet's); create this %s through the API server",
+                        prefix, *prefix ? "." : "", qkind, strempty(kind));
+                add_error(res, path, multi_doc, d->index, NULL, m ? m : "out of memory");
+                return;
+        }
+        switch (k) {
+        case MANIFEST_CONFIGMAP:
+        case MANIFEST_SECRET:
+        case MANIFEST_PVC:
+        case MANIFEST_DEPLOYMENT:
+        case MANIFEST_REPLICASET:
+        case MANIFEST_DAEMONSET:
+        case MANIFEST_STATEFULSET:
+        case MANIFEST_JOB:
+        case MANIFEST_CRONJOB: {
+                pod_error_list errs = {};
+                if (k <= MANIFEST_PVC)
+                        manifest_validate_object(k, d->json, prefix, &errs);
+                else if (workload_validate(k, d->json, prefix, s->node_name, &errs) < 0) {
+                        res->errors.oom = true;
+                        return;
+                }
+                if (errs.n_items > 0) {
+                        for (size_t i = 0; i < errs.n_items; i++)
+                                add_error(res, path, multi_doc, d->index, NULL, errs.items[i].message);
+                        pod_error_list_done(&errs);
+                        return;
+                }
+                json_t *obj = NULL;
+                if (manifest_object_normalize(k, d->json, &obj) < 0) {
+                        res->errors.oom = true;
+                        return;
+                }
+                const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+                size_t i;
+                json_t *o;
+                json_array_foreach(res->objects, i, o)
+                        if (streq_ptr(json_string_value(json_object_get(o, "kind")), kind) &&
+                            streq_ptr(json_string_value(json_object_get(o, "namespace")), ns) &&
+                            streq_ptr(json_string_value(json_object_get(o, "name")), name)) {
+                                _cleanup_free_ char *m = nl_strdupf("%s%smetadata.name: Duplicate value: %s", prefix,
+                                                                    *prefix ? "." : "", qname);
+                                add_error(res, path, multi_doc, d->index, NULL, m ? m : "duplicate object");
+                                json_decref(obj);
+                                return;
+                        }
+                if (json_array_append_new(res->objects, json_pack("{s:s, s:s, s:s, s:o}", "kind", kind, "namespace",
+                                                                  strempty(ns), "name", name, "object", obj)) < 0)
+                        res->errors.oom = true;
+                return;
+        }
+        default:
+                add_warning(res, path, multi_doc, d->index, "skipped %s %s (%s): static mode runs no such kind",
+                            strempty(kind), qname, strempty(api));
+                return;
+        }
+}
+
+/* Decode a manifest: every document must be a valid Pod or data object, or the whole file is
+ * an error (so a broken edit never runs half a file); kinds nodelet does not run are warnings.
+ * Returns -ENOMEM only. */
 static int decode_manifest(struct file_source *s, const char *path, const char *buf, size_t len,
                            struct file_result *res) {
         struct podspec_file *f = NULL;
-        if (podspec_parse(buf, len, &f) < 0)
+        if (!(res->objects = json_array()) || podspec_parse_flags(buf, len, PODSPEC_PARSE_ANY_KIND, &f) < 0)
                 return -ENOMEM;
 
         size_t max_index = 0;
@@ -198,6 +314,10 @@ static int decode_manifest(struct file_source *s, const char *path, const char *
 
         for (size_t i = 0; i < f->n_documents; i++) {
                 struct podspec_document *d = &f->documents[i];
+                if (d->other_kind) {
+                        document_other(s, path, multi_doc, d, res);
+                        continue;
+                }
                 size_t before = res->n_errors;
                 struct pod *p = document_to_pod(s, path, multi_doc, d, seen, res);
                 if (!p) {
@@ -263,6 +383,7 @@ static struct file_entry *entry_add(struct file_source *s, const char *path) {
 static void entry_remove(struct file_source *s, size_t i) {
         free(s->entries[i].path);
         free(s->entries[i].signature);
+        strv_free_n(s->entries[i].warnings, s->entries[i].n_warnings);
         memmove(&s->entries[i], &s->entries[i + 1], (s->n_entries - i - 1) * sizeof(s->entries[0]));
         s->n_entries--;
 }
@@ -286,6 +407,12 @@ static int report(struct file_source *s, struct file_entry *e, struct file_resul
                                 sig.oom = true;
                         nl_buf_printf(&sig, "%s\n%s\n", res->pods[i]->metadata.uid, strempty(c));
                 }
+                /* the data objects, and what was skipped (its warnings are said again when
+                 * they change) */
+                _cleanup_free_ char *o = res->objects ? json_dumps(res->objects, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                nl_buf_printf(&sig, "O%s\n", strempty(o));
+                for (size_t i = 0; i < res->n_warnings; i++)
+                        nl_buf_printf(&sig, "W%s\n", res->warnings[i]);
         }
         _cleanup_free_ char *signature = nl_buf_steal(&sig);
         if (!signature)
@@ -295,12 +422,74 @@ static int report(struct file_source *s, struct file_entry *e, struct file_resul
         free(e->signature);
         e->signature = TAKE_PTR(signature);
 
-        struct pod **pods = error ? NULL : TAKE_PTR(res->pods);
-        size_t n = error ? 0 : res->n_pods;
+        _cleanup_(json_decrefp) json_t *none = json_array();
+        if (!none)
+                return -ENOMEM;
+        /* only the warnings the last report did not have */
+        size_t n_new = 0;
+        _cleanup_free_ char **fresh = error ? NULL : calloc(res->n_warnings + 1, sizeof(char *));
+        for (size_t i = 0; fresh && i < res->n_warnings; i++) {
+                bool said = false;
+                for (size_t k = 0; k < e->n_warnings && !said; k++)
+                        said = streq(e->warnings[k], res->warnings[i]);
+                if (!said)
+                        fresh[n_new++] = res->warnings[i];
+        }
+        struct file_update u = {
+                .pods = error ? NULL : TAKE_PTR(res->pods),
+                .n_pods = error ? 0 : res->n_pods,
+                .objects = !error && res->objects ? res->objects : none,
+                .warnings = fresh,
+                .n_warnings = n_new,
+                .error = error,
+        };
         res->n_pods = error ? res->n_pods : 0;
-        s->fn(e->path, pods, n, error, s->userdata);
-        free(pods);
+        s->fn(e->path, &u, s->userdata);
+        free(u.pods);
+        if (!error) {
+                strv_free_n(e->warnings, e->n_warnings);
+                e->warnings = TAKE_PTR(res->warnings);
+                e->n_warnings = res->n_warnings;
+                res->n_warnings = 0;
+        }
         return 0;
+}
+
+/* The bytes a file (or the URL) holds now: decoded and reported unless they are the ones
+ * decoded last. */
+static int process_bytes(struct file_source *s, struct file_entry *e, const char *buf, size_t len) {
+        _cleanup_free_ char *error = NULL;
+        struct file_result res = {};
+        unsigned char sha[32];
+        const char *path = e->path;
+        int r;
+
+        unsigned int sha_len = 0;
+        /* fetched once (OpenSSL 3 fetches the algorithm again for EVP_sha256() on every call) */
+        static EVP_MD *md;
+        if (!md)
+                md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        if (EVP_Digest(buf, len, sha, &sha_len, md ? md : EVP_sha256(), NULL) != 1 || sha_len != sizeof(sha))
+                return -EIO;
+        if (e->have_sha && memcmp(e->sha256, sha, sizeof(sha)) == 0)
+                return 0; /* the same bytes: nothing to say */
+        memcpy(e->sha256, sha, sizeof(sha));
+        e->have_sha = true;
+
+        r = decode_manifest(s, path, buf, len, &res);
+        if (r >= 0 && res.n_errors > 0) {
+                if (res.n_errors > FILE_SOURCE_MAX_ERROR_LINES)
+                        nl_buf_printf(&res.errors, "\n%s: and %zu more errors", path,
+                                      res.n_errors - FILE_SOURCE_MAX_ERROR_LINES);
+                if (!(error = nl_buf_steal(&res.errors)))
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = report(s, e, &res, error);
+        if (r < 0)
+                e->have_sha = false; /* try again next time */
+        file_result_done(&res);
+        return r;
 }
 
 static int process_file(struct file_source *s, int dirfd, const char *name, const char *path,
@@ -308,7 +497,6 @@ static int process_file(struct file_source *s, int dirfd, const char *name, cons
         _cleanup_free_ char *buf = NULL, *error = NULL;
         _cleanup_close_ int fd = -1;
         struct file_result res = {};
-        unsigned char sha[32];
         size_t len = 0;
         int r;
 
@@ -340,32 +528,7 @@ static int process_file(struct file_source *s, int dirfd, const char *name, cons
                 return report(s, e, &res, error);
         }
 
-        unsigned int sha_len = 0;
-        /* fetched once (OpenSSL 3 fetches the algorithm again for EVP_sha256() on every call) */
-        static EVP_MD *md;
-        if (!md)
-                md = EVP_MD_fetch(NULL, "SHA256", NULL);
-        if (EVP_Digest(buf, len, sha, &sha_len, md ? md : EVP_sha256(), NULL) != 1 || sha_len != sizeof(sha))
-                return -EIO;
-        if (e->have_sha && memcmp(e->sha256, sha, sizeof(sha)) == 0)
-                return 0; /* the same bytes: nothing to say */
-        memcpy(e->sha256, sha, sizeof(sha));
-        e->have_sha = true;
-
-        r = decode_manifest(s, path, buf, len, &res);
-        if (r >= 0 && res.n_errors > 0) {
-                if (res.n_errors > FILE_SOURCE_MAX_ERROR_LINES)
-                        nl_buf_printf(&res.errors, "\n%s: and %zu more errors", path,
-                                      res.n_errors - FILE_SOURCE_MAX_ERROR_LINES);
-                if (!(error = nl_buf_steal(&res.errors)))
-                        r = -ENOMEM;
-        }
-        if (r >= 0)
-                r = report(s, e, &res, error);
-        if (r < 0)
-                e->have_sha = false; /* try again next time */
-        file_result_done(&res);
-        return r;
+        return process_bytes(s, e, buf, len);
 }
 
 static int compare_names(const void *a, const void *b) {
@@ -414,12 +577,114 @@ static int list_dir(int dirfd, char ***ret, size_t *ret_n) {
 }
 
 static void try_watch(struct file_source *s) {
-        if (s->wd >= 0)
+        if (s->wd >= 0 || !s->dir)
                 return;
         int wd = inotify_add_watch(s->inotify_fd, s->dir, WATCH_MASK);
         /* not there yet, or no more watches (ENOSPC): the periodic rescan still runs */
         if (wd >= 0)
                 s->wd = wd;
+}
+
+/* ---- --manifest-url ------------------------------------------------------------------------ */
+
+#define URL_TIMEOUT_SECONDS 10 /* the kubelet's HTTP source client timeout */
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
+        struct file_source *s = userdata;
+        size_t len = size * n;
+        if (s->body.len + len > PODSPEC_MAX_INPUT_BYTES) {
+                s->body_too_big = true;
+                return 0; /* stops the transfer */
+        }
+        nl_buf_append(&s->body, data, len);
+        return s->body.oom ? 0 : len;
+}
+
+static void on_fetched(CURL *easy, CURLcode code, void *userdata) {
+        struct file_source *s = userdata;
+        long status = 0;
+        (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        s->fetch = NULL;
+        struct file_entry *e = entry_find(s, s->url);
+        if (!e && !(e = entry_add(s, s->url))) {
+                curl_easy_cleanup(easy);
+                return;
+        }
+        e->seen = true;
+        _cleanup_free_ char *error = NULL;
+        if (s->body_too_big)
+                error = nl_strdupf("%s: larger than %u bytes, the API server's limit for an object", s->url,
+                                   PODSPEC_MAX_INPUT_BYTES);
+        else if (code != CURLE_OK)
+                error = nl_strdupf("%s: cannot fetch: %s", s->url, curl_easy_strerror(code));
+        else if (status != 200)
+                /* the kubelet's words: "%v: %v" with the status */
+                error = nl_strdupf("%s: %ld: the server answered HTTP %ld", s->url, status, status);
+        curl_easy_cleanup(easy);
+        if (error) {
+                /* what the URL defined last keeps running, as the kubelet keeps its last update */
+                struct file_result res = {};
+                e->have_sha = false;
+                (void) report(s, e, &res, error);
+        } else if (s->body.len == 0) {
+                /* as the kubelet: an empty answer defines no pods */
+                struct file_result res = {.objects = json_array()};
+                if (res.objects && report(s, e, &res, NULL) >= 0)
+                        memset(e->sha256, 0, sizeof(e->sha256)), e->have_sha = false;
+                file_result_done(&res);
+        } else
+                (void) process_bytes(s, e, s->body.data, s->body.len);
+        nl_buf_free(&s->body);
+}
+
+static void url_fetch_start(struct file_source *s) {
+        if (!s->url || s->fetch)
+                return;
+        struct file_entry *e = entry_find(s, s->url);
+        if (e)
+                e->seen = true; /* what it defined stays until the answer says otherwise */
+        CURL *easy = curl_easy_init();
+        if (!easy)
+                return;
+        nl_buf_free(&s->body);
+        s->body = (nl_buf){};
+        s->body_too_big = false;
+        if (curl_easy_setopt(easy, CURLOPT_URL, s->url) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->url_headers) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long) URL_TIMEOUT_SECONDS) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            curl_easy_setopt(easy, CURLOPT_USERAGENT, "nodelet") != CURLE_OK ||
+            curl_event_add(s->curl, easy) < 0) {
+                curl_easy_cleanup(easy);
+                return;
+        }
+        s->fetch = easy;
+}
+
+int file_source_set_url(struct file_source *s, const char *url, char *const *headers, size_t n_headers,
+                        nl_error *err) {
+        int r = curl_event_new(s->event, "manifest-url", on_fetched, s, &s->curl);
+        if (r < 0)
+                return nl_error_set(err, r, "--manifest-url: %s", strerror(-r));
+        if (!(s->url = strdup(url)))
+                return nl_error_set(err, -ENOMEM, "--manifest-url: out of memory");
+        for (size_t i = 0; i < n_headers; i++) {
+                /* "Name:value" as the flag gives it -> "Name: value" on the wire (the kubelet
+                 * sets each value under its name) */
+                const char *colon = strchr(headers[i], ':');
+                const char *v = colon ? colon + 1 : "";
+                while (*v == ' ' || *v == '\t')
+                        v++;
+                _cleanup_free_ char *h = nl_strdupf("%.*s: %s", (int) (colon ? colon - headers[i] : 0), headers[i], v);
+                struct curl_slist *l = h ? curl_slist_append(s->url_headers, h) : NULL;
+                if (!l)
+                        return nl_error_set(err, -ENOMEM, "--manifest-url-header: out of memory");
+                s->url_headers = l;
+        }
+        return 0;
 }
 
 static int scan_once(struct file_source *s) {
@@ -430,8 +695,11 @@ static int scan_once(struct file_source *s) {
         try_watch(s);
         for (size_t i = 0; i < s->n_entries; i++)
                 s->entries[i].seen = false;
+        url_fetch_start(s);
 
-        dirfd = open(s->dir, O_RDONLY | O_CLOEXEC | O_PATH);
+        dirfd = s->dir ? open(s->dir, O_RDONLY | O_CLOEXEC | O_PATH) : -1;
+        if (!s->dir)
+                errno = ENOENT; /* --manifest-url alone */
         if (dirfd < 0 && errno != ENOENT && errno != ENOTDIR)
                 return -errno; /* unreadable: keep what we have, as the kubelet does */
         if (dirfd >= 0 && fstat(dirfd, &st) < 0)
@@ -473,10 +741,16 @@ static int scan_once(struct file_source *s) {
                 _cleanup_free_ char *path = TAKE_PTR(e->path);
                 bool reported = e->signature != NULL;
                 entry_remove(s, i - 1);
-                if (reported)
-                        s->fn(path, NULL, 0, NULL, s->userdata);
+                _cleanup_(json_decrefp) json_t *none = json_array();
+                struct file_update u = {.objects = none};
+                if (reported && none)
+                        s->fn(path, &u, s->userdata);
         }
         return r;
+}
+
+void file_source_set_pods_only(struct file_source *s, bool pods_only) {
+        s->pods_only = pods_only;
 }
 
 int file_source_rescan(struct file_source *s) {
@@ -588,11 +862,20 @@ void file_source_free(struct file_source *s) {
         sd_event_source_disable_unref(s->coalesce);
         sd_event_source_disable_unref(s->rescan_timer);
         sd_event_source_disable_unref(s->initial);
+        if (s->fetch) {
+                curl_event_remove(s->curl, s->fetch);
+                curl_easy_cleanup(s->fetch);
+        }
+        curl_event_free(s->curl);
+        curl_slist_free_all(s->url_headers);
+        free(s->url);
+        nl_buf_free(&s->body);
         if (s->inotify_fd >= 0)
                 close(s->inotify_fd);
         for (size_t i = 0; i < s->n_entries; i++) {
                 free(s->entries[i].path);
                 free(s->entries[i].signature);
+                strv_free_n(s->entries[i].warnings, s->entries[i].n_warnings);
         }
         free(s->entries);
         sd_event_unref(s->event);
@@ -607,7 +890,7 @@ int file_source_new(sd_event *event, const char *dir, const char *node_name, use
         usec_t now;
         int r;
 
-        if (!event || isempty(dir) || isempty(node_name) || !fn || rescan == 0)
+        if (!event || (dir && !*dir) || isempty(node_name) || !fn || rescan == 0)
                 return nl_error_set(err, -EINVAL, "static pods: invalid arguments");
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -620,12 +903,12 @@ int file_source_new(sd_event *event, const char *dir, const char *node_name, use
         s->userdata = userdata;
         /* "golang.org/x/exp/inotify requires a path without trailing /": the kubelet trims it,
          * which also keeps reported paths clean */
-        size_t len = strlen(dir);
+        size_t len = dir ? strlen(dir) : 0;
         while (len > 1 && dir[len - 1] == '/')
                 len--;
-        s->dir = strndup(dir, len);
+        s->dir = dir ? strndup(dir, len) : NULL;
         s->node_name = strdup(node_name);
-        if (!s->dir || !s->node_name)
+        if ((dir && !s->dir) || !s->node_name)
                 return nl_error_set(err, -ENOMEM, "static pods: out of memory");
 
         s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -47,9 +47,17 @@ static const char *str_field(const json_t *o, const char *key) {
         return json_string_value(json_object_get(o, key));
 }
 
-/* Checks apiVersion and kind of one object; prefix is "" or "items[N]". */
-static bool check_kind(const json_t *o, const char *prefix, bool kind_may_be_empty, pod_error_list *errors) {
+/* Checks apiVersion and kind of one object; prefix is "" or "items[N]". With any_kind, an
+ * object of another kind that names its kind and apiVersion is kept undecoded
+ * (d->other_kind) for the caller to dispatch. Returns true when it is to be decoded as a Pod. */
+static bool check_kind(struct podspec_document *d, const json_t *o, const char *prefix, bool kind_may_be_empty,
+                       bool any_kind) {
+        pod_error_list *errors = &d->errors;
         const char *kind = str_field(o, "kind"), *api = str_field(o, "apiVersion");
+        if (any_kind && !isempty(kind) && !streq(kind, "Pod") && !isempty(api)) {
+                d->other_kind = true;
+                return false;
+        }
         _cleanup_free_ char *kf = nl_strdupf("%s%skind", prefix, *prefix ? "." : "");
         _cleanup_free_ char *af = nl_strdupf("%s%sapiVersion", prefix, *prefix ? "." : "");
         bool ok = true;
@@ -93,7 +101,7 @@ static void decode_pod(struct podspec_document *d, const json_t *o, const char *
         d->pod = p;
 }
 
-static void add_json_document(struct podspec_file *f, size_t index, json_t *j) {
+static void add_json_document(struct podspec_file *f, size_t index, json_t *j, bool any_kind) {
         if (json_depth(j, 0) > PODSPEC_MAX_DEPTH) {
                 struct podspec_document *d = add_document(f, index, NULL);
                 if (d)
@@ -137,7 +145,8 @@ static void add_json_document(struct podspec_file *f, size_t index, json_t *j) {
                         _cleanup_free_ char *prefix = nl_strdupf("items[%zu]", i);
                         if (!prefix)
                                 return;
-                        if (json_is_object(item) && !check_kind(item, prefix, pod_list, &d->errors))
+                        /* a List's items may be of any kind; a PodList's are Pods */
+                        if (json_is_object(item) && !check_kind(d, item, prefix, pod_list, any_kind && !pod_list))
                                 continue;
                         decode_pod(d, item, prefix);
                 }
@@ -147,7 +156,7 @@ static void add_json_document(struct podspec_file *f, size_t index, json_t *j) {
         struct podspec_document *d = add_document(f, index, j);
         if (!d)
                 return;
-        if (check_kind(j, "", false, &d->errors))
+        if (check_kind(d, j, "", false, any_kind))
                 decode_pod(d, j, "");
 }
 
@@ -160,7 +169,8 @@ static bool looks_like_json(const char *buf, size_t len) {
         return false;
 }
 
-int podspec_parse(const char *buf, size_t len, struct podspec_file **ret) {
+int podspec_parse_flags(const char *buf, size_t len, unsigned flags, struct podspec_file **ret) {
+        bool any_kind = flags & PODSPEC_PARSE_ANY_KIND;
         struct podspec_file *f = calloc(1, sizeof(*f));
         if (!f)
                 return -ENOMEM;
@@ -178,7 +188,7 @@ int podspec_parse(const char *buf, size_t len, struct podspec_file **ret) {
                 if (!j)
                         f->error = nl_strdupf("line %d, column %d: %s", e.line, e.column, e.text);
                 else {
-                        add_json_document(f, 0, j);
+                        add_json_document(f, 0, j, any_kind);
                         json_decref(j);
                 }
         } else {
@@ -196,7 +206,7 @@ int podspec_parse(const char *buf, size_t len, struct podspec_file **ret) {
                 json_array_foreach(docs, i, doc) {
                         if (f->n_documents >= PODSPEC_MAX_DOCUMENTS)
                                 break;
-                        add_json_document(f, i, doc);
+                        add_json_document(f, i, doc, any_kind);
                 }
                 json_decref(docs);
                 if (r < 0 && !f->error)
@@ -206,6 +216,10 @@ int podspec_parse(const char *buf, size_t len, struct podspec_file **ret) {
         }
         *ret = f;
         return 0;
+}
+
+int podspec_parse(const char *buf, size_t len, struct podspec_file **ret) {
+        return podspec_parse_flags(buf, len, 0, ret);
 }
 
 void podspec_file_free(struct podspec_file *f) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../common/util.h"
 
@@ -604,6 +605,7 @@ struct podspec_document {
         size_t item;
         json_t *json;     /* the document/item as a JSON tree (owned) */
         struct pod *pod;  /* NULL when it did not decode */
+        bool other_kind;  /* PODSPEC_PARSE_ANY_KIND: an object of another kind, not decoded */
         pod_error_list errors;   /* decode errors (type, syntax) */
         pod_error_list unknown;  /* unknown fields (for --strict) */
 };
@@ -631,6 +633,11 @@ int podspec_json_to_yaml(const json_t *j, char **ret);
  * kind List / PodList into its items. Never fails on bad content: it is reported in the result.
  * Returns -ENOMEM only. */
 int podspec_parse(const char *buf, size_t len, struct podspec_file **ret);
+/* The same; with PODSPEC_PARSE_ANY_KIND a document (or List item) that names a kind other than
+ * Pod, and an apiVersion, is no error: it is kept as json with other_kind set and pod NULL (the
+ * static-pod source dispatches it, see podspec/kinds.c). A PodList's items are Pods still. */
+#define PODSPEC_PARSE_ANY_KIND 1U
+int podspec_parse_flags(const char *buf, size_t len, unsigned flags, struct podspec_file **ret);
 void podspec_file_free(struct podspec_file *f);
 
 /* Decode one JSON object (kind Pod) into a struct pod. Type errors go to errors, unknown
@@ -686,3 +693,92 @@ uint32_t pod_container_hash(const struct pod_container *c);
 
 /* Kubelet's QoS class of a pod: "Guaranteed", "Burstable" or "BestEffort". */
 const char *pod_qos_class(const struct pod *p);
+
+/* ---- manifest kinds (podspec/kinds.c) -------------------------------------------------- */
+
+/* The kinds static mode runs or keeps; everything else is MANIFEST_OTHER (skipped with a
+ * warning). Matched on apiVersion and kind together: apps/v1 Deployment, batch/v1 Job, ... */
+enum manifest_kind {
+        MANIFEST_POD,
+        MANIFEST_CONFIGMAP,
+        MANIFEST_SECRET,
+        MANIFEST_PVC,
+        MANIFEST_DEPLOYMENT,
+        MANIFEST_REPLICASET,
+        MANIFEST_DAEMONSET,
+        MANIFEST_STATEFULSET,
+        MANIFEST_JOB,
+        MANIFEST_CRONJOB,
+        _MANIFEST_KIND_MAX,
+        MANIFEST_OTHER = -1,
+};
+enum manifest_kind manifest_kind_of(const char *api_version, const char *kind);
+const char *manifest_kind_name(enum manifest_kind k);
+/* The API server's create checks for a ConfigMap, Secret or PersistentVolumeClaim: name,
+ * namespace, keys (IsConfigMapKey), base64 data, the 1 MiB data limit. Field paths start with
+ * prefix ("" or "items[N]"). */
+void manifest_validate_object(enum manifest_kind k, const json_t *obj, const char *prefix, pod_error_list *errors);
+/* The object as the API server would store it: namespace "default" when unset; a Secret's
+ * stringData merged into data (base64) and type Opaque by default. */
+int manifest_object_normalize(enum manifest_kind k, const json_t *obj, json_t **ret);
+
+/* ---- workloads (podspec/workloads.c, podspec/cron.c) ----------------------------------- */
+
+/* A CronJob schedule: bit n set for each value n that matches. */
+struct cron {
+        uint64_t minutes, hours, days_of_month, months, days_of_week;
+        bool day_or; /* both day fields restricted: either matches (cron's rule) */
+        bool dom_star, dow_star;
+};
+/* "m h dom mon dow" with lists, ranges, steps, names; @yearly @monthly @weekly @daily
+ * @midnight @hourly. -EINVAL when it does not parse. */
+int cron_parse(const char *expr, struct cron *ret);
+/* The first matching minute after `after`, in the process's local time zone (TZ); 0 when none
+ * within five years. */
+time_t cron_next(const struct cron *c, time_t after);
+
+#define WORKLOAD_HASH_LEN 10
+#define WORKLOAD_ANNOTATION "nodelet.io/workload" /* "<Kind>/<name>" on each pod it makes */
+
+enum workload_concurrency { WORKLOAD_CONCURRENCY_ALLOW, WORKLOAD_CONCURRENCY_FORBID, WORKLOAD_CONCURRENCY_REPLACE };
+
+/* What the static-mode controller needs of a Deployment, ReplicaSet, DaemonSet, StatefulSet,
+ * Job or CronJob, with the API server's defaults applied. */
+struct workload_spec {
+        enum manifest_kind kind;
+        char *name, *namespace;
+        json_t *object;   /* the document */
+        json_t *template; /* the pod template ({metadata, spec}); a CronJob's Job's */
+        char hash[WORKLOAD_HASH_LEN + 1]; /* of the template: pod-template-hash */
+        int replicas;     /* Deployment, ReplicaSet, StatefulSet (default 1); 1 for the others */
+        int max_surge, max_unavailable; /* Deployment RollingUpdate, resolved against replicas */
+        bool recreate;    /* Deployment strategy Recreate */
+        bool parallel;    /* StatefulSet podManagementPolicy Parallel */
+        char **claims;    /* StatefulSet volumeClaimTemplates' names */
+        size_t n_claims;
+        int completions, parallelism, backoff_limit; /* Job, a CronJob's Jobs */
+        struct cron cron;                            /* CronJob */
+        int concurrency;                             /* enum workload_concurrency */
+        bool suspend;
+        int successful_history, failed_history;
+};
+/* Read and check one workload document (kind k). Problems go to errors (field paths after
+ * prefix) and give *ret NULL. -ENOMEM only. */
+int workload_spec_parse(enum manifest_kind k, const json_t *obj, const char *prefix, struct workload_spec **ret,
+                        pod_error_list *errors);
+void workload_spec_free(struct workload_spec *w);
+/* workload_spec_parse's checks and the pod template's as a static Pod on node_name (its errors
+ * prefixed "spec.template."). -ENOMEM only. */
+int workload_validate(enum manifest_kind k, const json_t *obj, const char *prefix, const char *node_name,
+                      pod_error_list *errs);
+/* The pod names, documented in docs/agent.md: Deployment "<name>-<hash>-<n>", ReplicaSet and
+ * StatefulSet "<name>-<n>", DaemonSet "<name>", a Job's "<job>-<n>" (n counts its pods). The
+ * static-pod rule then appends "-<node>". */
+char *workload_pod_name(const struct workload_spec *w, const char *hash, unsigned index);
+/* The pod (JSON, kind Pod) for index n (a Job's: of job_name, NULL for the Job itself):
+ * the template with the name, namespace, the controllers' labels, the nodelet.io/workload
+ * annotation; persistentVolumeClaim volumes and a StatefulSet's claim templates become
+ * hostPath volumes on <claims_dir>/<claim> (DirectoryOrCreate). */
+json_t *workload_pod_json(const struct workload_spec *w, unsigned index, const char *job_name, const char *claims_dir);
+/* persistentVolumeClaim volumes of a pod spec (JSON) -> hostPath <claims_dir>/<claimName>. */
+int workload_claims_to_host_paths(json_t *pod_spec, const char *claims_dir);

@@ -13,6 +13,7 @@ int cmd_images(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_pods(int argc, char **argv);
 int cmd_get(int argc, char **argv);
+int cmd_workloads(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_exec(int argc, char **argv);

@@ -15,6 +15,7 @@ static int help(void) {
                "                 with -o, print the Pods with the API server's defaults applied.\n"
                "  run [OPTIONS]  Run the node agent (static pods from --pod-manifest-path).\n"
                "  pods           List the node's pods with their status.\n"
+               "  workloads      List static mode's workloads (Deployments, Jobs, ...) with their status.\n"
                "  get pod NAME   Print a pod with its status (-o json|yaml).\n"
                "  describe POD   A pod's containers, conditions and events.\n"
                "  logs POD [C]   Print a container's log (-p previous, -f follow).\n"
@@ -43,6 +44,8 @@ int main(int argc, char **argv) {
                 return cmd_run(argc - 1, argv + 1);
         if (streq(cmd, "pods"))
                 return cmd_pods(argc - 1, argv + 1);
+        if (streq(cmd, "workloads"))
+                return cmd_workloads(argc - 1, argv + 1);
         if (streq(cmd, "get"))
                 return cmd_get(argc - 1, argv + 1);
         if (streq(cmd, "describe"))

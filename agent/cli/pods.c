@@ -566,6 +566,8 @@ static void cli_usage(FILE *f) {
         fprintf(f, "Usage:\n"
                    "  nodelet pods [-o json|yaml|wide]          the node's pods (like kubectl get pods)\n"
                    "  nodelet get pod NAME [-o json|yaml]       one pod with its status\n"
+                   "  nodelet workloads [-o json|yaml]          static mode's Deployments, Jobs, ... and status\n"
+                   "  nodelet get deployment|replicaset|daemonset|statefulset|job|cronjob [NAME] [-o json|yaml]\n"
                    "  nodelet describe POD                      a pod's containers, conditions and events\n"
                    "  nodelet logs POD [CONTAINER] [-p] [-f] [--timestamps] [--tail N]\n"
                    "  nodelet exec POD [-c CONTAINER] [-t] -- COMMAND [ARG...]\n"
@@ -642,9 +644,99 @@ static int run_pods(struct cli_opts *o, int n, char **rest) {
         return pods_list(o);
 }
 
+/* ---- workloads (static mode): what the daemon writes to <root>/workloads.json ---------------- */
+
+static const char *workload_kind(const char *arg) {
+        /* kubectl's names: singular, plural, short */
+        static const char *const kinds[][4] = {
+                {"deployment", "deployments", "deploy", "Deployment"}, {"replicaset", "replicasets", "rs", "ReplicaSet"},
+                {"daemonset", "daemonsets", "ds", "DaemonSet"},       {"statefulset", "statefulsets", "sts", "StatefulSet"},
+                {"job", "jobs", "job", "Job"},                        {"cronjob", "cronjobs", "cj", "CronJob"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (streq(arg, kinds[i][0]) || streq(arg, kinds[i][1]) || streq(arg, kinds[i][2]))
+                        return kinds[i][3];
+        return NULL;
+}
+
+static json_t *load_workloads(const struct cli_opts *o) {
+        _cleanup_free_ char *path = nl_strdupf("%s/workloads.json", o->root_dir), *buf = NULL;
+        size_t len = 0;
+        json_t *j = path && nl_read_file(path, 64 * 1024 * 1024, true, &buf, &len) == 0 ? json_loadb(buf, len, 0, NULL)
+                                                                                         : NULL;
+        return json_is_array(j) ? j : (json_decref(j), json_array());
+}
+
+/* READY (or COMPLETIONS, or ACTIVE) as kubectl's columns show them */
+static char *workload_ready(json_t *w) {
+        json_t *st = json_object_get(w, "status");
+        const char *kind = json_string_value(json_object_get(w, "kind"));
+        if (streq_ptr(kind, "Job"))
+                return nl_strdupf("%lld/%lld", (long long) json_integer_value(json_object_get(st, "succeeded")),
+                                  (long long) json_integer_value(json_object_get(st, "completions")));
+        if (streq_ptr(kind, "CronJob"))
+                return nl_strdupf("%zu active", json_array_size(json_object_get(st, "active")));
+        return nl_strdupf("%lld/%lld", (long long) json_integer_value(json_object_get(st, "readyReplicas")),
+                          (long long) json_integer_value(json_object_get(st, "desired")));
+}
+
+static int workloads_list(const struct cli_opts *o, const char *kind, const char *name) {
+        json_t *all = load_workloads(o), *sel = json_array();
+        const char *ns = o->namespace ? o->namespace : "default";
+        size_t i;
+        json_t *w;
+        json_array_foreach(all, i, w) {
+                if ((kind && !streq_ptr(json_string_value(json_object_get(w, "kind")), kind)) ||
+                    (name && !streq_ptr(json_string_value(json_object_get(w, "name")), name)) ||
+                    !streq_ptr(json_string_value(json_object_get(w, "namespace")), ns))
+                        continue;
+                json_array_append(sel, w);
+        }
+        json_decref(all);
+        int r = 0;
+        if (name && json_array_size(sel) == 0) {
+                fprintf(stderr, "nodelet: %s \"%s\" not found in namespace \"%s\" (%s/workloads.json)\n", kind, name, ns,
+                        o->root_dir);
+                r = 1;
+        } else if (o->output && (streq(o->output, "json") || streq(o->output, "yaml"))) {
+                json_t *doc = name ? json_incref(json_array_get(sel, 0)) : json_incref(sel);
+                _cleanup_free_ char *s = NULL;
+                if (streq(o->output, "json"))
+                        s = json_dumps(doc, JSON_INDENT(4));
+                else if (podspec_json_to_yaml(doc, &s) < 0)
+                        s = NULL;
+                printf("%s%s", strempty(s), streq(o->output, "json") ? "\n" : "");
+                json_decref(doc);
+        } else {
+                printf("%-12s %-32s %-10s %-8s %s\n", "KIND", "NAME", "READY", "UP-TO-DATE", "STATUS");
+                json_array_foreach(sel, i, w) {
+                        json_t *st = json_object_get(w, "status");
+                        _cleanup_free_ char *ready = workload_ready(w);
+                        const char *cond = json_string_value(json_object_get(st, "condition"));
+                        printf("%-12s %-32s %-10s %-10lld %s\n", strempty(json_string_value(json_object_get(w, "kind"))),
+                               strempty(json_string_value(json_object_get(w, "name"))), strempty(ready),
+                               (long long) json_integer_value(json_object_get(st, "updatedReplicas")),
+                               isempty(cond) ? "" : cond);
+                }
+        }
+        json_decref(sel);
+        return r;
+}
+
+static int run_workloads(struct cli_opts *o, int n, char **rest) {
+        if (n != 0) {
+                cli_usage(stderr);
+                return 2;
+        }
+        return workloads_list(o, NULL, NULL);
+}
+
 static int run_get(struct cli_opts *o, int n, char **rest) {
         if (n == 1 && (streq(rest[0], "pods") || streq(rest[0], "pod")))
                 return pods_list(o);
+        const char *kind = n >= 1 ? workload_kind(rest[0]) : NULL;
+        if (kind && n <= 2)
+                return workloads_list(o, kind, n == 2 ? rest[1] : NULL);
         if (n != 2 || (!streq(rest[0], "pod") && !streq(rest[0], "pods"))) {
                 cli_usage(stderr);
                 return 2;
@@ -707,6 +799,10 @@ static int cli_main(int argc, char **argv, int (*run)(struct cli_opts *o, int n,
 
 int cmd_pods(int argc, char **argv) {
         return cli_main(argc, argv, run_pods);
+}
+
+int cmd_workloads(int argc, char **argv) {
+        return cli_main(argc, argv, run_workloads);
 }
 
 int cmd_get(int argc, char **argv) {

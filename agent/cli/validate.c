@@ -15,9 +15,11 @@ enum output { OUTPUT_NONE, OUTPUT_JSON, OUTPUT_YAML };
 static void usage(FILE *f) {
         fprintf(f, "Usage: nodelet validate [--strict] [-o json|yaml] FILE...\n"
                    "\n"
-                   "Checks Pod manifests (YAML or JSON; a Pod, a List or PodList of Pods, or a stream\n"
-                   "of YAML documents; '-' reads stdin) as kube-apiserver does on create, after\n"
-                   "applying its defaults. Every error is printed as\n"
+                   "Checks manifests (YAML or JSON; a Pod, a List or PodList, or a stream of YAML\n"
+                   "documents; '-' reads stdin) as kube-apiserver does on create, after applying its\n"
+                   "defaults: Pods, ConfigMaps, Secrets and PersistentVolumeClaims. Kinds that static\n"
+                   "mode does not run (Service, RBAC, ...) are named as skipped, not errors.\n"
+                   "Every error is printed as\n"
                    "  FILE[DOC]: FIELD: MESSAGE\n"
                    "where [DOC] is the document's index in a multi-document stream.\n"
                    "A Pod without metadata.namespace is checked in namespace \"default\".\n"
@@ -95,6 +97,52 @@ static bool check_document(struct report *r, struct podspec_document *d, bool st
         return ok;
 }
 
+/* A document of another kind: ConfigMaps, Secrets and PersistentVolumeClaims are checked as the
+ * API server would; kinds static mode does not run are named, and are no error. */
+static bool check_other(struct report *r, struct podspec_document *d, json_t *items) {
+        const char *kind = json_string_value(json_object_get(d->json, "kind"));
+        const char *api = json_string_value(json_object_get(d->json, "apiVersion"));
+        const char *name = json_string_value(json_object_get(json_object_get(d->json, "metadata"), "name"));
+        _cleanup_free_ char *q = pod_error_quote(strempty(name));
+        _cleanup_free_ char *prefix = d->in_list ? nl_strdupf("items[%zu]", d->item) : strdup("");
+        enum manifest_kind k = manifest_kind_of(api, kind);
+        char where[64] = "";
+        if (r->multi_doc)
+                snprintf(where, sizeof(where), "[%zu]", d->index);
+
+        switch (k) {
+        case MANIFEST_CONFIGMAP:
+        case MANIFEST_SECRET:
+        case MANIFEST_PVC: {
+                pod_error_list errs = {};
+                manifest_validate_object(k, d->json, strempty(prefix), &errs);
+                bool ok = errs.n_items == 0;
+                if (!ok)
+                        print_errors(r, d, &errs);
+                pod_error_list_done(&errs);
+                json_t *obj = NULL;
+                if (ok && items && manifest_object_normalize(k, d->json, &obj) >= 0)
+                        json_array_append_new(items, obj);
+                return ok;
+        }
+        case MANIFEST_OTHER:
+                fprintf(r->out, "%s%s: skipped %s %s (%s): static mode runs no such kind\n", r->file, where,
+                        strempty(kind), strempty(q), strempty(api));
+                return true;
+        default: {
+                pod_error_list errs = {};
+                (void) workload_validate(k, d->json, strempty(prefix), "node", &errs);
+                bool ok = errs.n_items == 0;
+                if (!ok)
+                        print_errors(r, d, &errs);
+                pod_error_list_done(&errs);
+                if (ok && items)
+                        json_array_append(items, d->json);
+                return ok;
+        }
+        }
+}
+
 /* A manifest file, or stdin for "-", up to max bytes (-EFBIG beyond); a directory is -EISDIR. */
 static int read_manifest(const char *path, size_t max, char **ret, size_t *ret_len) {
         _cleanup_close_ int own = -1;
@@ -132,7 +180,7 @@ static int validate_file(const char *path, bool strict, enum output output, json
         }
 
         struct podspec_file *f = NULL;
-        if (podspec_parse(buf, len, &f) < 0) {
+        if (podspec_parse_flags(buf, len, PODSPEC_PARSE_ANY_KIND, &f) < 0) {
                 fprintf(stderr, "nodelet: %s: out of memory\n", path);
                 return -ENOMEM;
         }
@@ -145,7 +193,8 @@ static int validate_file(const char *path, bool strict, enum output output, json
 
         for (size_t i = 0; i < f->n_documents; i++) {
                 (*n_pods)++;
-                if (!check_document(&rep, &f->documents[i], strict, items))
+                struct podspec_document *d = &f->documents[i];
+                if (!(d->other_kind ? check_other(&rep, d, items) : check_document(&rep, d, strict, items)))
                         (*n_invalid)++;
         }
         if (f->error) {

@@ -948,3 +948,26 @@ int pod_data_fetch(struct api_client *c, const struct pod *pod, const struct pod
         *ret = f;
         return 0;
 }
+
+int pod_data_from_manifests(const struct pod *pod, pod_data_lookup_fn lookup, void *userdata,
+                            struct pod_data **ret) {
+        /* the same walk over what the pod names as the API fetch (collect), without requests */
+        struct pod_data_fetch *f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        f->d = pod_data_new();
+        int r = f->d ? collect(f, pod) : -ENOMEM;
+        for (size_t i = 0; i < f->n_items && r >= 0; i++) {
+                const struct item *it = &f->items[i];
+                if (it->kind != ITEM_OBJECT)
+                        continue;
+                r = pod_data_set_object(f->d, it->secret, it->name,
+                                        lookup(userdata, it->secret, strempty(pod->metadata.namespace), it->name));
+        }
+        if (r >= 0)
+                r = pod_data_set_services(f->d, NULL, NULL);
+        if (r >= 0)
+                *ret = TAKE_PTR(f->d);
+        fetch_free(f);
+        return r;
+}

@@ -32,6 +32,13 @@ typedef void (*pod_data_done_fn)(struct pod_data *d, const char *error, void *us
  * requests could not be started. */
 int pod_data_fetch(struct api_client *c, const struct pod *pod, const struct pod_data *prev,
                    pod_data_done_fn done, void *userdata, struct pod_data_fetch **ret);
+/* Static mode: the same data from the manifests' own ConfigMaps and Secrets, at once. lookup
+ * returns the object (as the API server would return it) or NULL when there is none: a
+ * missing object is data, as above. No tokens (there is no API server to ask) and no service
+ * links (no Services run). */
+typedef const json_t *(*pod_data_lookup_fn)(void *userdata, bool secret, const char *ns, const char *name);
+int pod_data_from_manifests(const struct pod *pod, pod_data_lookup_fn lookup, void *userdata,
+                            struct pod_data **ret);
 /* Stop it: done() is not called. NULL is fine. */
 void pod_data_fetch_cancel(struct pod_data_fetch *f);
 

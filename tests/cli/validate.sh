@@ -150,6 +150,29 @@ head -c $((3 * 1024 * 1024 + 10)) /dev/zero | tr '\0' '#' >"$T/huge.yaml"
 expect_rc huge 1 "$NODELET" validate "$T/huge.yaml"
 grep -qF "larger than the 3145728 bytes" "$T/out" && ok || bad "huge: message"
 
+# a Helm-style stream: data kinds validated, kinds static mode does not run named as skipped
+cat >"$T/kinds.yaml" <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec: {containers: [{name: web, image: busybox}]}
+Y
+expect_rc kinds 0 "$NODELET" validate "$T/kinds.yaml"
+expect_line kinds "$T/out" "$T/kinds.yaml[0]: skipped Service \"web\" (v1): static mode runs no such kind"
+printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {"a b": "%%%%"}\n' >"$T/secret.yaml"
+expect_rc bad-secret 1 "$NODELET" validate "$T/secret.yaml"
+expect_line bad-secret "$T/out" "$T/secret.yaml: data[a b]: Invalid type: expected a base64 string"
+
 # the examples shipped in deploy/examples are valid
 for f in deploy/examples/*.yaml; do
         [ -e "$f" ] || continue

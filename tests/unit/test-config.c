@@ -939,6 +939,37 @@ TEST(user_namespaces_ids_per_pod) {
         CHECK_LOAD_ERROR_HAS("userNamespaces: 5\n", "userNamespaces");
 }
 
+/* --manifest-url and its headers (staticPodURL, staticPodURLHeader), as the kubelet's flags */
+TEST(manifest_url) {
+        CHECK_PARSE_ERROR("--manifest-url: \"ftp://host/x\" is not an http:// or https:// URL", "--manifest-url",
+                          "ftp://host/x");
+        CHECK_PARSE_ERROR("--manifest-url-header: \"no colon\" is not KEY:VALUE with a header name",
+                          "--manifest-url-header", "no colon");
+        CHECK_LOAD_ERROR("staticPodURL: file:///etc/passwd\n",
+                         "FILE: staticPodURL: \"file:///etc/passwd\" is not an http:// or https:// URL");
+        CHECK_LOAD_ERROR("staticPodURLHeader: {X-A: b}\n", "FILE: staticPodURLHeader.X-A: must be a list of strings");
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(load("staticPodURL: http://10.0.0.1/pods.yaml\nstaticPodURLHeader: {X-A: [b, c], Auth: [t]}\n", &c,
+                          &msg),
+                     0);
+        CHECK_STR_EQ(c.manifest_url, "http://10.0.0.1/pods.yaml");
+        CHECK_INT_EQ(c.n_manifest_url_headers, 3);
+        if (c.n_manifest_url_headers == 3) {
+                CHECK_STR_EQ(c.manifest_url_headers[0], "X-A:b");
+                CHECK_STR_EQ(c.manifest_url_headers[2], "Auth:t");
+        }
+        free(msg);
+        /* the flags add to the file's headers */
+        nl_error err = NL_ERROR_INIT;
+        char *argv[] = {(char *) "run", (char *) "--manifest-url-header", (char *) "X-B:1,X-C:2", NULL};
+        CHECK_INT_EQ(config_parse_run_args(&c, 3, argv, &err), 0);
+        CHECK_INT_EQ(c.n_manifest_url_headers, 5);
+        nl_error_clear(&err);
+        config_done(&c);
+}
+
 TEST(zz_cleanup) {
         CHECK_INT_EQ(nl_rm_rf(test_dir()), 0);
 }
+

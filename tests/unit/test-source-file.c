@@ -24,6 +24,9 @@ struct update {
         size_t n_pods;
         char *names[8], *uids[8], *namespaces[8], *hashes[8];
         char *error;
+        char *objects; /* the data objects, as JSON */
+        size_t n_warnings;
+        char *warning; /* the first */
 };
 
 struct collector {
@@ -38,13 +41,18 @@ static const char *annotation(const struct pod *p, const char *key) {
         return NULL;
 }
 
-static void on_update(const char *path, struct pod **pods, size_t n_pods, const char *error,
-                      void *userdata) {
+static void on_update(const char *path, struct file_update *fu, void *userdata) {
         struct collector *c = userdata;
+        struct pod **pods = fu->pods;
+        size_t n_pods = fu->n_pods;
+        const char *error = fu->error;
         if (c->n >= ELEMENTSOF(c->updates))
                 abort();
         struct update *u = &c->updates[c->n++];
-        *u = (struct update){.path = strdup(path), .n_pods = n_pods, .error = error ? strdup(error) : NULL};
+        *u = (struct update){.path = strdup(path), .n_pods = n_pods, .error = error ? strdup(error) : NULL,
+                             .objects = json_dumps(fu->objects, JSON_COMPACT | JSON_SORT_KEYS),
+                             .n_warnings = fu->n_warnings,
+                             .warning = fu->n_warnings ? strdup(fu->warnings[0]) : NULL};
         for (size_t i = 0; i < n_pods; i++) {
                 if (i < ELEMENTSOF(u->names)) {
                         u->names[i] = strdup(strempty(pods[i]->metadata.name));
@@ -62,6 +70,8 @@ static void collector_clear(struct collector *c) {
                 struct update *u = &c->updates[i];
                 free(u->path);
                 free(u->error);
+                free(u->objects);
+                free(u->warning);
                 for (size_t k = 0; k < ELEMENTSOF(u->names); k++) {
                         free(u->names[k]);
                         free(u->uids[k]);
@@ -608,4 +618,56 @@ TEST(bad_arguments) {
         CHECK(s == NULL);
         file_source_free(NULL);
         sd_event_unref(e);
+}
+
+/* A Helm-style stream: kinds nodelet does not run are one warning each, never an error; the
+ * ConfigMap and Secret come with the file's pods; cluster mode refuses them for the file. */
+TEST(other_kinds) {
+        static const char *const text =
+                "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n---\n"
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {greeting: hello}\n---\n"
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: sec, namespace: other}\n"
+                "stringData: {password: s3cret}\n---\n"
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r}\n---\n"
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n"
+                "spec: {containers: [{name: main, image: busybox}]}\n";
+        for (int pods_only = 0; pods_only <= 1; pods_only++) {
+                struct fixture f = {};
+                f.dir = make_dir();
+                CHECK(f.dir);
+                write_in_place(f.dir, "app.yaml", text);
+                if (fixture_start(&f, f.dir, LONG_RESCAN)) {
+                        file_source_set_pods_only(f.source, pods_only);
+                        run_until(f.event, &f.c, 1, 2000 * MSEC);
+                        const struct update *u = find_update(&f.c, "/app.yaml");
+                        CHECK(u);
+                        if (u && !pods_only) {
+                                CHECK(!u->error);
+                                CHECK_INT_EQ(u->n_pods, 1);
+                                CHECK_INT_EQ(u->n_warnings, 2);
+                                CHECK(u->warning && strstr(u->warning, "/app.yaml[0]: skipped Service \"web\" (v1)"));
+                                CHECK_STR_EQ(u->objects,
+                                             "[{\"kind\":\"ConfigMap\",\"name\":\"cfg\",\"namespace\":\"default\","
+                                             "\"object\":{\"apiVersion\":\"v1\",\"data\":{\"greeting\":\"hello\"},"
+                                             "\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cfg\",\"namespace\":"
+                                             "\"default\"}}},{\"kind\":\"Secret\",\"name\":\"sec\",\"namespace\":"
+                                             "\"other\",\"object\":{\"apiVersion\":\"v1\",\"data\":{\"password\":"
+                                             "\"czNjcmV0\"},\"kind\":\"Secret\",\"metadata\":{\"name\":\"sec\","
+                                             "\"namespace\":\"other\"},\"type\":\"Opaque\"}}]");
+                        } else if (u) {
+                                CHECK_INT_EQ(u->n_pods, 0);
+                                CHECK(u->error && strstr(u->error, "/app.yaml[0]: kind: Unsupported value: \"Service\": "
+                                                                   "static pod files hold Pods only"));
+                        }
+                        /* a bad ConfigMap fails the file, as a bad Pod does */
+                        write_renamed(f.dir, "app.yaml",
+                                      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n"
+                                      "data: {\"a b\": x}\n");
+                        run_until(f.event, &f.c, 2, 2000 * MSEC);
+                        u = find_update(&f.c, "/app.yaml");
+                        if (!pods_only)
+                                CHECK(u && u->error && strstr(u->error, "data[a b]: Invalid value: \"a b\""));
+                }
+                fixture_done(&f);
+        }
 }
