@@ -194,11 +194,8 @@ static void on_bootstrap_issued(const char *cert_pem, size_t len, const char *er
         if (tmp)
                 (void) unlink(tmp);
         log_info("TLS bootstrap: client certificate %s, kubeconfig %s written", path, c->kubeconfig);
-        api_client_free(m->bootstrap_api);
-        m->bootstrap_api = NULL;
-        kubeconfig_done(m->bootstrap_kc);
-        free(m->bootstrap_kc);
-        m->bootstrap_kc = NULL;
+        /* the bootstrap client stays until the daemon ends: this runs inside its callback, and
+         * it is idle from here on */
         /* on as if started with that kubeconfig */
         if ((r = manager_cluster_load(m, &err)) < 0 || (r = manager_start_cluster(m, &err)) < 0) {
                 bootstrap_fail(m, err.msg ? err.msg : strerror(-r));
