@@ -17,7 +17,7 @@ export CP_CONTROLLERS=1 CP_SIGNING_DURATION=${CP_SIGNING_DURATION:-3m}
 . "$(dirname "$0")/lib.sh"
 
 if tests/cluster/control-plane.sh bootstrap-token "$CP" >>"$CP/start.log" 2>&1 && [ -f "$CP/bootstrap-kubelet.conf" ]; then ok; else
-        bad "bootstrap token"; tail -5 "$CP/start.log"; fi
+        bad "bootstrap token"; tail -5 "$CP/start.log"; echo "$SUITE: $pass passed, $fail failed"; exit 1; fi
 # ports of this suite's own range, away from the other suites' 11250 and up
 PORT=$(free_port 16510)
 HEALTHZ=$(free_port 16520)

@@ -461,8 +461,9 @@ do_bootstrap_token() {
 	load_state
 	local k=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout 10s)
 	local id secret group=system:bootstrappers:kubeadm:default-node-token
-	id=$(head -c 64 /dev/urandom | tr -dc 'a-z0-9' | head -c 6)
-	secret=$(head -c 256 /dev/urandom | tr -dc 'a-z0-9' | head -c 16)
+	# [a-z0-9]{6}.[a-z0-9]{16}, as kubeadm's token format
+	id=$(openssl rand -hex 3)
+	secret=$(openssl rand -hex 8)
 	[ ${#id} = 6 ] && [ ${#secret} = 16 ] || die "no random token"
 	"${k[@]}" apply -f - >/dev/null <<EOF
 apiVersion: v1
