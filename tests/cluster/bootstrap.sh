@@ -104,6 +104,10 @@ stop_all() { kill "$APPROVER" 2>/dev/null; stop_cp; }
 SUITE_CLEANUP=stop_all
 
 # ---- rotation ----------------------------------------------------------------------------------------
+# the daemon's connections to the API server (socket inodes): the pod watch's among them
+conns() { ss -Htnpe "dport = :$APISERVER_PORT" 2>/dev/null | grep "pid=$DAEMON_PID," | grep -o 'ino:[0-9]*' | sort -u; }
+conns >"$T/conns.before"
+[ -s "$T/conns.before" ] && ok || bad "the daemon's connections to the API server are listed"
 link2=$link1
 for _ in $(seq 200); do
         link2=$(readlink "$PKI/kubelet-client-current.pem")
@@ -115,6 +119,11 @@ openssl x509 -in "$PKI/kubelet-client-current.pem" -noout -subject -nameopt RFC2
 kwait "the rotation CSR: generateName csr-, the node's own, without key encipherment, auto-approved" 10 \
         "[.items[] | select((.metadata.name | startswith(\"csr-\")) and .spec.username == \"system:node:$NODE\" and .spec.signerName == \"kubernetes.io/kube-apiserver-client-kubelet\" and .spec.usages == [\"digital signature\", \"client auth\"] and .status.conditions[0].type == \"Approved\")] | length >= 1" csr
 grep -q "client certificate rotated: closing the API connections" "$T/daemon.log" && ok || bad "the daemon says it rotated"
+# as the kubelet after a rotation: no connection made with the old certificate stays open (the
+# watch comes back on a new one)
+for _ in $(seq 20); do conns >"$T/conns.after"; [ -z "$(comm -12 "$T/conns.before" "$T/conns.after")" ] && break; sleep 1; done
+[ -z "$(comm -12 "$T/conns.before" "$T/conns.after")" ] && [ -s "$T/conns.after" ] && ok ||
+        bad "connections from before the rotation closed: still open $(comm -12 "$T/conns.before" "$T/conns.after" | tr '\n' ' ')"
 # past the first certificate's end: only the new one can talk to the API server now
 now=$(date +%s); end=$(date -d "$issued" +%s)
 [ "$end" -gt "$now" ] && sleep $((end - now + 5))
