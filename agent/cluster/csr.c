@@ -24,6 +24,7 @@ struct csr_request {
         sd_event_source *timer;
         char *name, *uid, *csr_pem, *signer_name;
         bool named; /* a fixed name: an existing CSR of that name is ours (the bootstrap's) */
+        bool created; /* the API server has it: the timer polls it, else sends it again */
         json_t *object;
         usec_t deadline; /* CLOCK_MONOTONIC */
         csr_done_fn done;
@@ -146,10 +147,18 @@ static void on_get(long status, json_t *body, const char *error, void *userdata)
                 poll_later(r);
 }
 
+static void on_created(long status, json_t *body, const char *error, void *userdata);
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct csr_request *r = userdata;
         (void) s;
         (void) usec;
+        if (!r->created) {
+                r->req = api_request(r->api, "POST", CSR_PATH, r->object, NULL, on_created, r);
+                if (!r->req)
+                        poll_later(r);
+                return 0;
+        }
         _cleanup_free_ char *en = api_escape(r->name);
         _cleanup_free_ char *path = en ? nl_strdupf(CSR_PATH "/%s", en) : NULL;
         r->req = path ? api_request(r->api, "GET", path, NULL, NULL, on_get, r) : NULL;
@@ -180,6 +189,7 @@ static void on_existing(long status, json_t *body, const char *error, void *user
                 return;
         }
         log_info("certificate signing request %s exists already (sent before a restart): waiting for it", r->name);
+        r->created = true;
         adopt(r, body);
         on_get(status, body, NULL, r);
 }
@@ -196,13 +206,20 @@ static void on_created(long status, json_t *body, const char *error, void *userd
                         finish(r, NULL, 0, "out of memory");
                 return;
         }
-        if (error || status != 201) {
-                _cleanup_free_ char *e = nl_strdupf("create certificate signing request: %s%s%s",
-                                                    status ? "" : "", api_message(body, error),
-                                                    status == 403 ? " (forbidden)" : "");
+        if (error || status == 0 || status == 429 || status >= 500) {
+                /* the API server not there (yet, or for a moment): send it again until the
+                 * deadline, as the kubelet waits for its API server before its bootstrap */
+                log_info("create certificate signing request: %s; trying again", api_message(body, error));
+                poll_later(r);
+                return;
+        }
+        if (status != 201) {
+                _cleanup_free_ char *e = nl_strdupf("create certificate signing request: %s (HTTP %ld)",
+                                                    api_message(body, error), status);
                 finish(r, NULL, 0, e ? e : "refused");
                 return;
         }
+        r->created = true;
         adopt(r, body);
         if (!r->name) {
                 finish(r, NULL, 0, "the API server's CertificateSigningRequest has no name");
@@ -236,7 +253,7 @@ int csr_request_start(sd_event *event, struct api_client *api, const struct csr_
                 .done = done,
                 .userdata = userdata,
         };
-        json_t *obj = csr_object(spec);
+        json_t *obj = r->object = csr_object(spec);
         int k = -ENOMEM;
         if (obj && r->signer_name && (!spec->name || r->name) &&
             (k = sd_event_add_time(event, &r->timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC, on_timer, r)) >= 0) {
@@ -245,7 +262,6 @@ int csr_request_start(sd_event *event, struct api_client *api, const struct csr_
                 r->req = api_request(api, "POST", CSR_PATH, obj, NULL, on_created, r);
                 k = r->req ? 0 : -ENOMEM;
         }
-        json_decref(obj);
         if (k < 0) {
                 r->done = NULL;
                 csr_request_free(r);
