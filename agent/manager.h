@@ -76,6 +76,7 @@ struct manager {
         struct api_client *bootstrap_api;
         struct csr_request *bootstrap_csr;
         char *bootstrap_key;
+        sd_event_source *bootstrap_cleanup;
         struct cert_rotator *client_rotator, *server_rotator;
         struct node_status *node_status;
         struct node_server *node_server;

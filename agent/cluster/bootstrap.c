@@ -168,6 +168,21 @@ static void bootstrap_fail(struct manager *m, const char *msg) {
         sd_event_exit(m->event, -EIO);
 }
 
+static void bootstrap_client_free(struct manager *m) {
+        m->bootstrap_cleanup = sd_event_source_disable_unref(m->bootstrap_cleanup);
+        api_client_free(m->bootstrap_api);
+        m->bootstrap_api = NULL;
+        kubeconfig_done(m->bootstrap_kc);
+        free(m->bootstrap_kc);
+        m->bootstrap_kc = NULL;
+}
+
+static int on_bootstrap_cleanup(sd_event_source *s, void *userdata) {
+        (void) s;
+        bootstrap_client_free(userdata);
+        return 0;
+}
+
 static void on_bootstrap_issued(const char *cert_pem, size_t len, const char *error, void *userdata) {
         struct manager *m = userdata;
         const struct nodelet_config *c = m->cfg;
@@ -194,8 +209,9 @@ static void on_bootstrap_issued(const char *cert_pem, size_t len, const char *er
         if (tmp)
                 (void) unlink(tmp);
         log_info("TLS bootstrap: client certificate %s, kubeconfig %s written", path, c->kubeconfig);
-        /* the bootstrap client stays until the daemon ends: this runs inside its callback, and
-         * it is idle from here on */
+        /* the bootstrap client goes (and its connection with it) once out of its own callback */
+        if (sd_event_add_defer(m->event, &m->bootstrap_cleanup, on_bootstrap_cleanup, m) >= 0)
+                (void) sd_event_source_set_description(m->bootstrap_cleanup, "bootstrap-cleanup");
         /* on as if started with that kubeconfig */
         if ((r = manager_cluster_load(m, &err)) < 0 || (r = manager_start_cluster(m, &err)) < 0) {
                 bootstrap_fail(m, err.msg ? err.msg : strerror(-r));
@@ -356,9 +372,5 @@ void manager_certs_free(struct manager *m) {
                 explicit_bzero(m->bootstrap_key, strlen(m->bootstrap_key));
         free(m->bootstrap_key);
         m->bootstrap_key = NULL;
-        api_client_free(m->bootstrap_api);
-        m->bootstrap_api = NULL;
-        kubeconfig_done(m->bootstrap_kc);
-        free(m->bootstrap_kc);
-        m->bootstrap_kc = NULL;
+        bootstrap_client_free(m);
 }

@@ -123,7 +123,8 @@ grep -q "client certificate rotated: closing the API connections" "$T/daemon.log
 # watch comes back on a new one)
 for _ in $(seq 20); do conns >"$T/conns.after"; [ -z "$(comm -12 "$T/conns.before" "$T/conns.after")" ] && break; sleep 1; done
 [ -z "$(comm -12 "$T/conns.before" "$T/conns.after")" ] && [ -s "$T/conns.after" ] && ok ||
-        bad "connections from before the rotation closed: still open $(comm -12 "$T/conns.before" "$T/conns.after" | tr '\n' ' ')"
+        { bad "connections from before the rotation closed: still open $(comm -12 "$T/conns.before" "$T/conns.after" | tr '\n' ' ')"
+          ss -tnpeio "dport = :$APISERVER_PORT" | grep -A1 "pid=$DAEMON_PID," | sed 's/^/    /'; }
 # past the first certificate's end: only the new one can talk to the API server now
 now=$(date +%s); end=$(date -d "$issued" +%s)
 [ "$end" -gt "$now" ] && sleep $((end - now + 5))
