@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-#include "agent/log.h"
+#include "agent/manager.h" /* the daemon's log */
 #include "certs.h"
 #include "common/fs.h"
 #include "common/strv.h"
