@@ -210,6 +210,7 @@ test-cluster: $(NODELET) $(SHIM) $(FAKE_LOGIND)
 	NODELET=$(abspath $(NODELET)) tests/cluster/shutdown.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/admission.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/eviction.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/bootstrap.sh
 
 # The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
 # (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with

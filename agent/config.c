@@ -358,7 +358,13 @@ int config_check_values(const struct nodelet_config *c, nl_error *err) {
         r = eviction_config_parse(c->eviction_hard, c->eviction_soft, c->eviction_soft_grace_period,
                                       c->eviction_minimum_reclaim, &ev, err);
         eviction_config_done(&ev);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        /* the kubelet writes the kubeconfig the bootstrap makes at --kubeconfig */
+        if (c->bootstrap_kubeconfig && !c->kubeconfig)
+                return nl_error_set(err, -EINVAL,
+                                    "--bootstrap-kubeconfig needs --kubeconfig: the file the bootstrap writes");
+        return 0;
 }
 
 /* What follows from other settings, and what an allocation failure left unset. */
@@ -570,6 +576,15 @@ const struct setting config_settings[] = {
           .help = "Cluster mode (joins the API server; static pods keep working beside it):" },
         { .flag = "kubeconfig", .arg = "FILE", .type = S_PATH, FIELD(kubeconfig),
           .help = "the API server and the node's credentials [none]" },
+        { .flag = "bootstrap-kubeconfig", .arg = "FILE", .type = S_PATH, FIELD(bootstrap_kubeconfig),
+          .help = "when --kubeconfig is missing or its client certificate\nunusable: request one with these "
+                  "credentials\n(a bootstrap token) and write --kubeconfig [none]" },
+        { .flag = "cert-dir", .arg = "DIR", .type = S_PATH, FIELD(cert_dir), .def = "/var/lib/nodelet/pki",
+          .help = "the node's requested certificates\n[/var/lib/nodelet/pki]" },
+        { .flag = "rotate-certificates", .arg = "[=BOOL]", .key = "rotateCertificates", .type = S_BOOL,
+          FIELD(rotate_certificates),
+          .help = "request a new client certificate at 70-90 %\nof its life (rotateCertificates) [false]" },
+        { .key = "serverTLSBootstrap", .type = S_BOOL, FIELD(server_tls_bootstrap), .def = "false" },
         { .flag = "node-ip", .arg = "IP", .type = S_IP, FIELD(node_ip),
           .help = "the node's InternalIP [the first non-loopback IPv4]" },
         { .flag = "node-labels", .arg = "K=V[,K=V...]", .type = S_LABELS, FIELDS(node_labels, n_node_labels),
@@ -761,6 +776,13 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                 /* checked whole in config_check_values, against the other eviction settings */
                 return config_set_str(FIELD_PTR(c, s, char *), v);
         case S_BOOL:
+                if (!v || streq(v, "true") || streq(v, "1"))
+                        *FIELD_PTR(c, s, bool) = true;
+                else if (streq(v, "false") || streq(v, "0"))
+                        *FIELD_PTR(c, s, bool) = false;
+                else
+                        return nl_error_set(err, -EINVAL, "%s: \"%s\" is not true or false", what, v);
+                return 0;
         case S_USERNS:
         case S_CGROUP_DRIVER:
         case S_SHUTDOWN_PRIORITY:
@@ -845,6 +867,8 @@ void config_done(struct nodelet_config *c) {
         free(c->resolv_conf);
         registry_config_done(&c->registry);
         free(c->kubeconfig);
+        free(c->bootstrap_kubeconfig);
+        free(c->cert_dir);
         free(c->node_ip);
         strv_free_n(c->node_labels, c->n_node_labels);
         free(c->manifest_url);
@@ -898,9 +922,11 @@ static void run_options(struct option ret[static 2 * ELEMENTSOF(config_settings)
                 if (!config_settings[i].flag || config_settings[i].type == S_HEADING)
                         continue;
                 int val = ARG_SETTING + (int) i;
-                ret[n++] = (struct option){ config_settings[i].flag, required_argument, NULL, val };
+                /* a boolean flag as Go's: --flag alone is true, or --flag=true|false */
+                int has = config_settings[i].type == S_BOOL ? optional_argument : required_argument;
+                ret[n++] = (struct option){ config_settings[i].flag, has, NULL, val };
                 if (config_settings[i].alias)
-                        ret[n++] = (struct option){ config_settings[i].alias, required_argument, NULL, val };
+                        ret[n++] = (struct option){ config_settings[i].alias, has, NULL, val };
         }
         ret[n++] = (struct option){ "help", no_argument, NULL, 'h' };
         ret[n] = (struct option){};

@@ -70,6 +70,10 @@ struct nodelet_config {
         int eviction_max_pod_grace_period;   /* evictionMaxPodGracePeriod, 0 */
         /* cluster mode */
         char *kubeconfig;           /* --kubeconfig: join the API server it names */
+        char *bootstrap_kubeconfig; /* --bootstrap-kubeconfig: TLS bootstrap when --kubeconfig is unusable */
+        char *cert_dir;             /* --cert-dir, /var/lib/nodelet/pki */
+        bool rotate_certificates;   /* --rotate-certificates / rotateCertificates */
+        bool server_tls_bootstrap;  /* serverTLSBootstrap: the serving certificate through a CSR */
         char *node_ip;              /* --node-ip: the node's InternalIP [detected] */
         char **node_labels;         /* --node-labels k=v,...: added at registration */
         size_t n_node_labels;

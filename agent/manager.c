@@ -653,22 +653,9 @@ int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err)
                 manager_free(m);
                 return nl_error_set(err, r, "probe runner: %s", strerror(-r));
         }
-        if (cfg->kubeconfig) {
-                m->kubeconfig = calloc(1, sizeof(*m->kubeconfig));
-                if (!m->kubeconfig) {
-                        manager_free(m);
-                        return -ENOMEM;
-                }
-                r = kubeconfig_load(cfg->kubeconfig, NULL, m->kubeconfig, err);
-                if (r < 0) {
-                        manager_free(m);
-                        return r;
-                }
-                r = api_client_new(m->event, m->kubeconfig, "nodelet/" NODELET_VERSION, &m->api);
-                if (r < 0) {
-                        manager_free(m);
-                        return nl_error_set(err, r, "API client: %s", strerror(-r));
-                }
+        if (cfg->kubeconfig && (r = manager_cluster_load(m, err)) < 0) {
+                manager_free(m);
+                return r;
         }
         /* an operation a crashed daemon left running must end before the node's state is read */
         ops_wait_previous(m);
@@ -699,6 +686,14 @@ int manager_start(struct manager *m, nl_error *err) {
             (r = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m)) < 0)
                 return nl_error_set(err, r, "signals: %s", strerror(-r));
         (void) sd_event_set_watchdog(m->event, true); /* WATCHDOG=1 when the unit asks for it */
+        /* as the kubelet, which bootstraps its credentials before it starts anything else */
+        if (m->bootstrap_api)
+                return manager_bootstrap_start(m, err);
+        return manager_start_cluster(m, err);
+}
+
+int manager_start_cluster(struct manager *m, nl_error *err) {
+        int r;
 
         if ((r = sd_event_add_time_relative(m->event, &m->sync_timer, CLOCK_MONOTONIC, m->cfg->sync_frequency,
                                             100000, on_sync, m)) < 0)
@@ -731,7 +726,8 @@ int manager_start(struct manager *m, nl_error *err) {
                         return r;
         }
         if (m->api) {
-                if ((r = node_status_start(m, err)) < 0 || (r = api_source_start(m, err)) < 0)
+                if ((r = node_status_start(m, err)) < 0 || (r = api_source_start(m, err)) < 0 ||
+                    (r = manager_certs_start(m, err)) < 0)
                         return r;
         }
         (void) manager_start_node_server(m);
@@ -764,6 +760,7 @@ void manager_free(struct manager *m) {
         m->node_status = NULL;
         node_server_free(m->node_server);
         m->node_server = NULL;
+        manager_certs_free(m);
         for (size_t i = 0; i < m->n_workers; i++)
                 pod_worker_free(m->workers[i]);
         free(m->workers);

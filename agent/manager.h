@@ -15,6 +15,9 @@ struct manager;
 struct pod_worker;
 struct shutdown_manager;
 
+struct csr_request;
+struct cert_rotator;
+
 /* ---- operations off the loop (agent/ops.c) ---- */
 
 /* Runs in a forked child; returns the result object ({"error": "...", "reason": "..."} on
@@ -77,6 +80,14 @@ struct manager {
         struct kubeconfig *kubeconfig;
         struct api_client *api;
         struct api_source *api_source;
+        /* TLS bootstrap (agent/cluster/bootstrap.c): until the CSR is signed, the bootstrap
+         * kubeconfig and its client; kubeconfig and api are NULL meanwhile */
+        struct kubeconfig *bootstrap_kc;
+        struct api_client *bootstrap_api;
+        struct csr_request *bootstrap_csr;
+        char *bootstrap_key;
+        sd_event_source *bootstrap_cleanup;
+        struct cert_rotator *client_rotator, *server_rotator;
         struct node_status *node_status;
         struct node_server *node_server;
         struct file_source *files;
@@ -182,6 +193,21 @@ void manager_node_object(struct manager *m, json_t *node);
 /* Quantities as the API prints them: "1900m", "2", "1024Ki", "1000". */
 char *node_resources_format_cpu(int64_t milli);
 char *node_resources_format_bytes(int64_t bytes);
+
+/* ---- the node's certificates (agent/cluster/bootstrap.c) ---- */
+
+/* --kubeconfig, or with --bootstrap-kubeconfig and no usable --kubeconfig the bootstrap's. */
+int manager_cluster_load(struct manager *m, nl_error *err);
+/* Send the bootstrap CSR; once signed, the kubeconfig is written and manager_start_cluster
+ * runs (a failure ends the daemon with the reason). */
+int manager_bootstrap_start(struct manager *m, nl_error *err);
+/* Everything that needs the API server (node status, pods, node server, rotation). */
+int manager_start_cluster(struct manager *m, nl_error *err);
+/* Client rotation (rotateCertificates) and the serving CSR (serverTLSBootstrap). */
+int manager_certs_start(struct manager *m, nl_error *err);
+void manager_certs_free(struct manager *m);
+/* <cert-dir>/kubelet-server-current.pem with serverTLSBootstrap (and no --tls-cert-file). */
+char *manager_serving_cert_path(struct manager *m);
 
 /* ---- the node server (agent/node-auth.c) ---- */
 

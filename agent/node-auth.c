@@ -95,11 +95,14 @@ int manager_start_node_server(struct manager *m) {
         const struct nodelet_config *c = m->cfg;
         /* 10250 needs credentials to check: the API server's reviews, or at least a client CA */
         bool serve = c->port > 0 && (m->api || c->client_ca_file);
+        /* serverTLSBootstrap: the CSR's pair in the cert dir (certificate and key in one file) */
+        _cleanup_free_ char *serving = manager_serving_cert_path(m);
         struct node_server_config sc = {
                 .address = c->address,
                 .port = serve ? c->port : 0,
-                .cert_file = c->tls_cert_file,
-                .key_file = c->tls_private_key_file,
+                .cert_file = serving ? serving : c->tls_cert_file,
+                .key_file = serving ? serving : c->tls_private_key_file,
+                .self_signed_until_cert = serving != NULL,
                 .client_ca_file = c->client_ca_file,
                 .healthz_address = c->healthz_bind_address,
                 .healthz_port = c->healthz_port,

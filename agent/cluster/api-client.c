@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "common/curl-event.h"
+#include "common/time-util.h"
 
 #define API_TIMEOUT_MS (60 * 1000)             /* client-go's default request timeout is 0 (none); the
                                                   kubelet bounds its calls, 60 s keeps a dead peer from
@@ -24,6 +25,7 @@ struct api_client {
         const struct kubeconfig *kc;
         char *user_agent;
         struct api_request *requests;
+        usec_t credentials_changed; /* CLOCK_MONOTONIC of the last api_client_credentials_changed() */
 };
 
 struct api_request {
@@ -294,6 +296,13 @@ static struct api_request *start(struct api_client *c, const char *method, const
                 request_free(r);
                 return NULL;
         }
+        if (c->credentials_changed) {
+                /* no connection made with the old certificate is reused: within the first
+                 * seconds a new one always, later none older than the change */
+                usec_t age = now_monotonic() - c->credentials_changed;
+                (void) curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, age < 2 * USEC_PER_SEC ? 1L : 0L);
+                (void) curl_easy_setopt(r->easy, CURLOPT_MAXLIFETIME_CONN, (long) (age / USEC_PER_SEC));
+        }
         if (watch)
                 /* a quiet watch is normal; a dead connection is found by keep-alive probes and
                  * the server's own timeoutSeconds */
@@ -329,6 +338,50 @@ void api_request_cancel(struct api_request *r) {
                 return; /* inside its own handler: whoever called that frees it */
         curl_event_remove(r->c->curl, r->easy);
         request_free(r);
+}
+
+void api_client_credentials_changed(struct api_client *c) {
+        c->credentials_changed = now_monotonic();
+        if (c->credentials_changed == 0)
+                c->credentials_changed = 1;
+        /* as the kubelet after a client certificate rotation (its transport closes every
+         * connection so they come back with the new certificate): watches end now, as when the
+         * server closes one, and their owners re-watch from the resourceVersion they have;
+         * other requests are short and finish on the connection they have */
+        size_t n = 0;
+        for (struct api_request *r = c->requests; r; r = r->next)
+                n += r->watch && !r->cancelled;
+        if (n == 0)
+                return;
+        struct api_request **ws = calloc(n, sizeof(*ws));
+        if (!ws)
+                return;
+        size_t k = 0;
+        for (struct api_request *r = c->requests; r && k < n; r = r->next)
+                if (r->watch && !r->cancelled)
+                        ws[k++] = r;
+        /* a handler may cancel any of them: while in_callback that only marks it, and it is
+         * freed here */
+        for (size_t i = 0; i < k; i++) {
+                curl_event_remove(c->curl, ws[i]->easy);
+                ws[i]->in_callback = true;
+        }
+        for (size_t i = 0; i < k; i++) {
+                struct api_request *r = ws[i];
+                if (!r->cancelled) {
+                        deliver_queue(r); /* what came before */
+                        r->in_callback = true;
+                }
+                api_done_fn done = r->cancelled ? NULL : r->done;
+                void *ud = r->userdata;
+                r->cancelled = true;
+                r->done = NULL;
+                if (done)
+                        done(200, NULL, NULL, ud);
+        }
+        for (size_t i = 0; i < k; i++)
+                request_free(ws[i]);
+        free(ws);
 }
 
 static size_t sync_write(char *ptr, size_t size, size_t nmemb, void *userdata) {

@@ -75,6 +75,10 @@ struct api_request *api_request(struct api_client *c, const char *method, const 
 struct api_request *api_watch(struct api_client *c, const char *path, api_event_fn ev, api_done_fn done,
                               void *userdata);
 /* Stop a request: done() is not called. NULL is fine. */
+/* The client certificate changed on disk (rotated): new requests use new connections, and
+ * every watch ends now as if the server had closed it (its done gets 200, no body), so its owner
+ * watches again, with the new certificate. */
+void api_client_credentials_changed(struct api_client *c);
 void api_request_cancel(struct api_request *r);
 
 /* Blocking call for forked children (curl easy): ret_body gets the parsed answer (or NULL). */

@@ -56,6 +56,7 @@ struct node_server {
         sd_event *event;
         char *address, *healthz_address, *cert_file, *key_file, *client_ca_file, *node_name, *root_dir,
                 *log_dir;
+        bool self_signed_until_cert; /* cert_file may not exist yet: self-signed until it does */
         /* the runtime's configuration (the daemon's, which outlives the server): exec and
          * port-forward in the connection children */
         const struct cri_config *cri;

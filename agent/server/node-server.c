@@ -121,7 +121,7 @@ static int tls_context_new(const struct node_server *s, SSL_CTX **ret, nl_error 
          * still resume) */
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
         SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
-        if (s->cert_file) {
+        if (s->cert_file && !(s->self_signed_until_cert && access(s->cert_file, F_OK) < 0)) {
                 if (SSL_CTX_use_certificate_chain_file(ctx, s->cert_file) != 1) {
                         r = ssl_fail(err, "load --tls-cert-file", s->cert_file);
                         goto fail;
@@ -462,6 +462,7 @@ int node_server_new(sd_event *event, const struct node_server_config *cfg, struc
                 .cert_file = strdup_or_null(cfg->cert_file, &oom),
                 .key_file = strdup_or_null(cfg->key_file, &oom),
                 .client_ca_file = strdup_or_null(cfg->client_ca_file, &oom),
+                .self_signed_until_cert = cfg->self_signed_until_cert,
                 .node_name = strdup_or_null(cfg->node_name ? cfg->node_name : "", &oom),
                 .root_dir = strdup_or_null(cfg->cri->root_dir, &oom),
                 .log_dir = strdup_or_null(cfg->cri->log_dir, &oom),

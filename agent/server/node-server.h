@@ -51,6 +51,9 @@ struct node_server_config {
         int port;                    /* 10250; 0 disables; < 0 an ephemeral port (tests) */
         const char *cert_file;       /* serving certificate (chain) and key, PEM; NULL: a */
         const char *key_file;        /* self-signed one made at start, as the kubelet does */
+        /* cert_file and key_file are where a certificate will be (serverTLSBootstrap's CSR):
+         * self-signed until the file exists, then it (re-read when it changes) */
+        bool self_signed_until_cert;
         const char *client_ca_file;  /* client certificates must chain to it: CN = user, O = groups;
                                       * NULL: no client certificates, bearer tokens only */
         const char *healthz_address; /* "127.0.0.1" when NULL */

@@ -10,6 +10,7 @@
 #        tests/cluster/control-plane.sh stop DIR             stop kube-apiserver and etcd, keep DIR
 #        tests/cluster/control-plane.sh stop-apiserver DIR   stop only kube-apiserver (outage tests)
 #        tests/cluster/control-plane.sh start-apiserver DIR  start it again, same flags and data
+#        tests/cluster/control-plane.sh bootstrap-token DIR  a kubeadm-style bootstrap token (see below)
 #
 # start writes DIR/env, a shell file for tests to source (see tests/cluster/README.md), and
 # DIR/etcd.pid, DIR/apiserver.pid. Logs: DIR/etcd.log, DIR/apiserver.log. Nothing goes to
@@ -21,7 +22,8 @@
 #      CP_CONTROLLERS=1 also starts kube-controller-manager and kube-scheduler (the upstream e2e
 #      suite needs namespaces deleted, service account tokens, workload controllers and
 #      scheduling: tests/e2e/run.sh). Off by default: cluster.sh's tests bind pods themselves
-#      and check what the node does alone.
+#      and check what the node does alone. CP_SIGNING_DURATION: kube-controller-manager's
+#      --cluster-signing-duration (default 8760h, as upstream), short for rotation tests.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,7 +35,7 @@ now() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 usage() {
-	echo "usage: $0 {start|stop|stop-apiserver|start-apiserver} DIR" >&2
+	echo "usage: $0 {start|stop|stop-apiserver|start-apiserver|bootstrap-token} DIR" >&2
 	exit 2
 }
 
@@ -348,6 +350,7 @@ apiserver_args() {
 		--service-account-signing-key-file="$PKI/sa.key" \
 		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
 		--api-audiences=https://kubernetes.default.svc.cluster.local \
+		--enable-bootstrap-token-auth=true \
 		--enable-priority-and-fairness=false \
 		--profiling=false \
 		--cert-dir="$DIR/apiserver-certs"
@@ -391,6 +394,8 @@ start_controllers() {
 		--root-ca-file="$PKI/ca.crt" \
 		--cluster-signing-cert-file="$PKI/ca.crt" \
 		--cluster-signing-key-file="$PKI/ca.key" \
+		--cluster-signing-duration="$CP_SIGNING_DURATION" \
+		--controllers='*,bootstrapsigner,tokencleaner' \
 		--allocate-node-cidrs=false \
 		--profiling=false
 	spawn scheduler "$CP_BIN/kube-scheduler" \
@@ -445,10 +450,105 @@ EOF
 	} | "${k[@]}" apply -f - >/dev/null
 }
 
+# bootstrap-token: what `kubeadm token create` and `kubeadm init phase bootstrap-token` make
+# (cmd/kubeadm/app/phases/bootstraptoken): a token Secret kube-system/bootstrap-token-<id>
+# (24 h, authentication and signing usages, the group system:bootstrappers:kubeadm:default-node-token),
+# that group bound to system:node-bootstrapper (create CSRs) and to the nodeclient auto-approval,
+# system:nodes to selfnodeclient (rotation), and kubeadm:get-nodes; then the kubelet's
+# bootstrap kubeconfig as `kubeadm join` writes it, DIR/bootstrap-kubelet.conf (the token in
+# DIR/bootstrap-token).
+do_bootstrap_token() {
+	load_state
+	local k=("$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout 10s)
+	local id secret group=system:bootstrappers:kubeadm:default-node-token
+	# [a-z0-9]{6}.[a-z0-9]{16}, as kubeadm's token format
+	id=$(openssl rand -hex 3)
+	secret=$(openssl rand -hex 8)
+	[ ${#id} = 6 ] && [ ${#secret} = 16 ] || die "no random token"
+	"${k[@]}" apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Secret
+metadata:
+  name: bootstrap-token-$id
+  namespace: kube-system
+type: bootstrap.kubernetes.io/token
+stringData:
+  description: "nodelet test bootstrap token"
+  token-id: "$id"
+  token-secret: "$secret"
+  expiration: "$(date -u -d '+24 hours' +%Y-%m-%dT%H:%M:%SZ)"
+  usage-bootstrap-authentication: "true"
+  usage-bootstrap-signing: "true"
+  auth-extra-groups: "$group"
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kubeadm:kubelet-bootstrap
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node-bootstrapper}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: $group}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kubeadm:node-autoapprove-bootstrap
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:certificates.k8s.io:certificatesigningrequests:nodeclient"}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: $group}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kubeadm:node-autoapprove-certificate-rotation
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:nodes"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kubeadm:get-nodes
+rules:
+- {apiGroups: [""], resources: [nodes], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kubeadm:get-nodes
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "kubeadm:get-nodes"}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: $group}
+EOF
+	echo "$id.$secret" >"$DIR/bootstrap-token"
+	cat >"$DIR/bootstrap-kubelet.conf" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: kubernetes
+  cluster:
+    server: $APISERVER_URL
+    certificate-authority-data: $(b64 "$CA_CERT")
+contexts:
+- name: tls-bootstrap-token-user@kubernetes
+  context:
+    cluster: kubernetes
+    user: tls-bootstrap-token-user
+current-context: tls-bootstrap-token-user@kubernetes
+users:
+- name: tls-bootstrap-token-user
+  user:
+    token: $id.$secret
+EOF
+	chmod 600 "$DIR/bootstrap-kubelet.conf" "$DIR/bootstrap-token"
+	log "bootstrap token $id; kubeconfig $DIR/bootstrap-kubelet.conf"
+}
+
 # --- commands ------------------------------------------------------------------------------
 
 CP_START_TIMEOUT=${CP_START_TIMEOUT:-120}
 CP_CONTROLLERS=${CP_CONTROLLERS:-0}
+CP_SIGNING_DURATION=${CP_SIGNING_DURATION:-8760h}
 
 do_start() {
 	local t0
@@ -560,5 +660,6 @@ start) do_start ;;
 stop) do_stop ;;
 stop-apiserver) stop_proc apiserver ;;
 start-apiserver) do_start_apiserver ;;
+bootstrap-token) do_bootstrap_token ;;
 *) usage ;;
 esac

@@ -969,6 +969,49 @@ TEST(manifest_url) {
         config_done(&c);
 }
 
+/* ==== certificates (issue 23): the bootstrap's flags and kubeadm's two keys ================ */
+
+TEST(certificate_settings) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--kubeconfig", "/k")), 0);
+        CHECK_STR_EQ(c.cert_dir, "/var/lib/nodelet/pki");
+        CHECK(!c.rotate_certificates && !c.server_tls_bootstrap && !c.bootstrap_kubeconfig);
+        free(msg);
+        config_done(&c);
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--kubeconfig", "/k", "--bootstrap-kubeconfig", "/b", "--cert-dir", "/pki",
+                                          "--rotate-certificates")),
+                     0);
+        CHECK_STR_EQ(c.bootstrap_kubeconfig, "/b");
+        CHECK_STR_EQ(c.cert_dir, "/pki");
+        CHECK(c.rotate_certificates);
+        free(msg);
+        config_done(&c);
+        /* Go's boolean flag forms */
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--rotate-certificates=false")), 0);
+        CHECK(!c.rotate_certificates);
+        free(msg);
+        config_done(&c);
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--rotate-certificates=true")), 0);
+        CHECK(c.rotate_certificates);
+        free(msg);
+        config_done(&c);
+        CHECK_PARSE_ERROR("--rotate-certificates: \"yes\" is not true or false", "--rotate-certificates=yes");
+        CHECK_PARSE_ERROR("--bootstrap-kubeconfig needs --kubeconfig: the file the bootstrap writes",
+                          "--bootstrap-kubeconfig", "/b");
+        /* kubeadm's KubeletConfiguration sets both; a flag overrides the file */
+        CHECK_INT_EQ(load("rotateCertificates: true\nserverTLSBootstrap: true\n", &c, &msg), 0);
+        CHECK(c.rotate_certificates && c.server_tls_bootstrap);
+        free(msg);
+        config_done(&c);
+        CHECK_LOAD_ERROR("serverTLSBootstrap: \"yes\"\n", "FILE: serverTLSBootstrap: must be true or false, not a string");
+        const char *path = write_config("rotateCertificates: true\n");
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--config", path, "--rotate-certificates=false")), 0);
+        CHECK(!c.rotate_certificates);
+        free(msg);
+        config_done(&c);
+}
+
 TEST(zz_cleanup) {
         CHECK_INT_EQ(nl_rm_rf(test_dir()), 0);
 }
