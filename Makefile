@@ -199,6 +199,7 @@ test-cluster: $(NODELET) $(SHIM)
 	NODELET=$(abspath $(NODELET)) tests/cluster/streaming.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/pod-updates.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/ephemeral.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/resize.sh
 
 # The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
 # (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with
