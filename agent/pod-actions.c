@@ -241,10 +241,10 @@ static const struct pod_container *container_named(const struct pod_container *v
 }
 
 /* IsResizableContainer: app containers, and since v1.37 (InPlacePodVerticalScalingInitContainers
- * GA) init containers too; a regular init container has run already, so only sidecars matter
- * to a running pod. */
+ * GA) init containers too, sidecars or not (a regular one that has run needs no actuation,
+ * its requests still count in the pod's). */
 static bool resizable(const struct pod_container *c, bool init) {
-        return !init || streq_ptr(c->restart_policy, "Always");
+        return true;
 }
 
 bool pod_resources_changed(const struct pod *alloc, const struct pod *desired, bool *ret_pod_level) {

@@ -1291,6 +1291,13 @@ static void write_events(struct pod_worker *w) {
 #define RESIZE_INITIAL_RETRY (30 * USEC_PER_SEC)
 #define RESIZE_RETRY (180 * USEC_PER_SEC)
 
+/* Static pods are not resized: their source is a file, whose edit is a new pod for the
+ * kubelet (a new UID); one with its own metadata.uid keeps today's per-container update (the
+ * new resources apply when a container starts again), as docs/agent.md says. */
+static bool resizes(const struct pod_worker *w) {
+        return !streq(pod_config_source(w->pod), "file");
+}
+
 static int64_t pod_generation(const struct pod_worker *w) {
         return w->pod->metadata.generation.set ? w->pod->metadata.generation.v : 0;
 }
@@ -1746,7 +1753,7 @@ static void sync_running(struct pod_worker *w) {
                 else if (p && !w->desired)
                         write_allocation(w);
         }
-        if (!pod_terminal(w))
+        if (!pod_terminal(w) && resizes(w))
                 resize_step(w);
         if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
                 /* as the kubelet's activeDeadlineHandler: measured on the wall clock from the
@@ -2168,8 +2175,7 @@ void pod_worker_update(struct pod_worker *w, struct pod *pod) {
                 json_decref(a);
                 json_decref(b);
                 /* its resources: allocated, or pending with the allocation kept */
-                pod = resize_admit(w, pod);
-                if (!pod)
+                if (resizes(w) && !(pod = resize_admit(w, pod)))
                         return;
                 r = take_spec_in_place(w, pod);
                 if (r == 0) {
