@@ -1518,8 +1518,10 @@ static void done_resize(json_t *result, void *userdata) {
                         _cleanup_free_ char *msg = pod_resize_message(w->pod, "Pod resize error", error);
                         pod_event(w, "Warning", "ResizeError", "%s", msg ? msg : "Pod resize error");
                 }
-                arm_timer(w, now_monotonic() + BACKOFF_INITIAL);
+                w->resize_op_retry_at = now_monotonic() + BACKOFF_INITIAL;
+                arm_timer(w, w->resize_op_retry_at);
         } else {
+                w->resize_op_retry_at = 0;
                 w->pod_cgroup_stale = false;
                 write_allocation(w);
         }
@@ -1531,7 +1533,7 @@ static void done_resize(json_t *result, void *userdata) {
  * (RestartContainer, "Container <name> resize requires restart"); once every running
  * container has its allocation, PodResizeInProgress goes with a ResizeCompleted event. */
 static void resize_step(struct pod_worker *w) {
-        if (w->resize_busy)
+        if (w->resize_busy || now_monotonic() < w->resize_op_retry_at)
                 return;
         char **ids = calloc(ctr_count(w) + 1, sizeof(char *));
         const struct pod_container **specs = calloc(ctr_count(w) + 1, sizeof(*specs));

@@ -82,6 +82,7 @@ struct pod_worker {
         bool resize_busy;        /* a resize op in flight */
         bool pod_cgroup_stale;   /* the pod cgroup has not been set to the allocation yet */
         usec_t resize_retry_at, resize_retry_delay; /* Deferred: when to try again */
+        usec_t resize_op_retry_at; /* a failed update: not again before this */
         char *uid;
         struct sandbox *sb;
         bool sb_busy, remove_busy;
