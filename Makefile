@@ -191,8 +191,8 @@ bench: $(NODELET) $(SHIM)
 
 # Cluster mode end to end (tests/cluster/cluster.sh; streaming.sh: exec, attach, cp,
 # port-forward through kubectl; pod-updates.sh, ephemeral.sh, resize.sh): builds or reuses
-# the real kube-apiserver, etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on
-# loopback and runs the daemon as a node against them. Needs root and Go.
+# the real kube-apiserver, etcd and kubectl (tests/cluster/build-control-plane.sh, cached in
+# /var/cache), starts them on loopback and runs the daemon as a node against them. Root, Go.
 .PHONY: test-cluster
 test-cluster: $(NODELET) $(SHIM)
 	NODELET=$(abspath $(NODELET)) tests/cluster/cluster.sh
