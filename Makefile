@@ -197,16 +197,17 @@ bench: $(NODELET) $(SHIM)
 	bench/run.sh
 
 # Cluster mode end to end (tests/cluster/cluster.sh; streaming.sh: exec, attach, cp,
-# port-forward through kubectl; pod-updates.sh; ephemeral.sh; eviction.sh: eviction and local
-# storage limits): builds or reuses the real kube-apiserver,
-# etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on
-# loopback and runs the daemon as a node against them. Needs root and Go.
+# port-forward through kubectl; pod-updates.sh, ephemeral.sh, resize.sh, shutdown.sh,
+# admission.sh, eviction.sh, bootstrap.sh): builds or reuses the real kube-apiserver, etcd and
+# kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on loopback
+# and runs the daemon as a node against them. Root, Go.
 .PHONY: test-cluster
 test-cluster: $(NODELET) $(SHIM) $(FAKE_LOGIND)
 	NODELET=$(abspath $(NODELET)) tests/cluster/cluster.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/streaming.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/pod-updates.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/ephemeral.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/resize.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/shutdown.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/admission.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/eviction.sh

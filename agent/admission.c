@@ -19,13 +19,6 @@
 #define NODE_PORTS_REASON "node(s) didn't have free ports for the requested pod ports"
 #define TAINT_REASON "node(s) had taints that the pod didn't tolerate"
 
-static int64_t sat_add(int64_t a, int64_t b) {
-        int64_t r;
-        if (__builtin_add_overflow(a, b, &r))
-                return b > 0 ? INT64_MAX : INT64_MIN;
-        return r;
-}
-
 static int64_t sat_sub(int64_t a, int64_t b) {
         int64_t r;
         if (__builtin_sub_overflow(a, b, &r))
@@ -54,16 +47,16 @@ int64_t admission_pod_request(const struct pod *pod, const char *resource) {
         for (size_t i = 0; i < s->n_init_containers; i++) {
                 int64_t v = container_request(&s->init_containers[i], resource, milli);
                 if (streq_ptr(s->init_containers[i].restart_policy, "Always"))
-                        sidecars = sat_add(sidecars, v);
-                else if (sat_add(v, sidecars) > init_max)
-                        init_max = sat_add(v, sidecars);
+                        sidecars = nl_sat_add(sidecars, v);
+                else if (nl_sat_add(v, sidecars) > init_max)
+                        init_max = nl_sat_add(v, sidecars);
         }
         for (size_t i = 0; i < s->n_containers; i++)
-                apps = sat_add(apps, container_request(&s->containers[i], resource, milli));
-        int64_t total = sat_add(apps, sidecars) > init_max ? sat_add(apps, sidecars) : init_max;
+                apps = nl_sat_add(apps, container_request(&s->containers[i], resource, milli));
+        int64_t total = nl_sat_add(apps, sidecars) > init_max ? nl_sat_add(apps, sidecars) : init_max;
         for (size_t k = 0; k < s->n_overhead; k++)
                 if (streq_ptr(s->overhead[k].name, resource))
-                        total = sat_add(total, quantity_of(&s->overhead[k].q, milli));
+                        total = nl_sat_add(total, quantity_of(&s->overhead[k].q, milli));
         return total;
 }
 
@@ -288,7 +281,7 @@ static int insufficient(char **ret_reason, char **ret_message, const char *resou
 static int64_t used_by(const struct pod *const *others, size_t n, const char *resource) {
         int64_t used = 0;
         for (size_t i = 0; i < n; i++)
-                used = sat_add(used, admission_pod_request(others[i], resource));
+                used = nl_sat_add(used, admission_pod_request(others[i], resource));
         return used;
 }
 

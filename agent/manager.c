@@ -197,6 +197,38 @@ oom:
         return -1;
 }
 
+int manager_resize_admit(struct manager *m, const struct pod_worker *self, const struct pod *pod, char **ret_message) {
+        int64_t used_cpu = 0, used_mem = 0;
+        for (size_t i = 0; i < m->n_workers; i++)
+                if (m->workers[i] != self && pod_worker_admitted(m->workers[i])) {
+                        used_cpu = nl_sat_add(used_cpu, admission_pod_request(pod_worker_pod(m->workers[i]), "cpu"));
+                        used_mem = nl_sat_add(used_mem, admission_pod_request(pod_worker_pod(m->workers[i]), "memory"));
+                }
+        /* as the predicate admit handler's InsufficientResourceError; v1.37 defers a resize
+         * beyond the node's capacity too (allocation_manager_test: "Request CPU increase beyond
+         * node capacity - expect Deferred"), it no longer calls it Infeasible */
+        int64_t cpu = admission_pod_request(pod, "cpu"), mem = admission_pod_request(pod, "memory");
+        const struct node_resources *a = &m->allocatable;
+        if (cpu > 0 && nl_sat_add(used_cpu, cpu) > a->milli_cpu) {
+                *ret_message = nl_strdupf("Node didn't have enough resource: cpu, requested: %" PRId64 ", used: %" PRId64
+                                          ", capacity: %" PRId64,
+                                          cpu, used_cpu, a->milli_cpu);
+                return -1;
+        }
+        if (mem > 0 && nl_sat_add(used_mem, mem) > a->memory) {
+                *ret_message = nl_strdupf("Node didn't have enough resource: memory, requested: %" PRId64
+                                          ", used: %" PRId64 ", capacity: %" PRId64,
+                                          mem, used_mem, a->memory);
+                return -1;
+        }
+        return 0;
+}
+
+void manager_resize_retry(struct manager *m) {
+        for (size_t i = 0; i < m->n_workers; i++)
+                pod_worker_resize_retry(m->workers[i]);
+}
+
 void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
         if (!pod_uid_is_path_safe(uid)) {
                 /* it names the pod's directories: never let one lead out of them */
@@ -216,7 +248,9 @@ void manager_pod_update(struct manager *m, const char *uid, struct pod *spec) {
                 return;
         }
         _cleanup_free_ char *reason = NULL, *message = NULL;
-        if (admit(m, spec, &reason, &message) < 0) {
+        _cleanup_(pod_freep) struct pod *allocated = NULL;
+        (void) pod_allocation_view(m, spec, &allocated);
+        if (admit(m, allocated ? allocated : spec, &reason, &message) < 0) {
                 struct pod_worker **n = realloc(m->workers, (m->n_workers + 1) * sizeof(*n));
                 struct pod_worker *rw = n ? pod_worker_new_rejected(m, spec, reason, message) : NULL;
                 if (n)
@@ -286,6 +320,8 @@ void manager_worker_gone(struct manager *m, struct pod_worker *w) {
                 (void) nl_rm_rf(dir);
         if (next && add_worker(m, next) < 0)
                 pod_free(next);
+        /* the kubelet retries pending resizes when pods are removed (TriggerReasonPodsRemoved) */
+        manager_resize_retry(m);
         manager_notify_status(m);
         if (m->exiting && m->n_workers == 0)
                 sd_event_exit(m->event, 0);

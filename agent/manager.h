@@ -135,6 +135,13 @@ bool manager_pod_on_disk(struct manager *m, const char *uid);
 bool manager_pod_delete(struct manager *m, const char *uid, const char *deletion_timestamp, int64_t grace);
 /* Terminate pods on disk that no source wants (API pods only once the API source listed). */
 void manager_cleanup_orphans(struct manager *m);
+/* In-place resize admission (the kubelet's canAdmitPod for a ResizeOperation): whether pod,
+ * with its new requests, fits the node's allocatable beside the other active pods' allocated
+ * requests (self excluded). 0: fits; -1 with the kubelet's message ("Node didn't have enough
+ * resource: cpu, requested: ..., used: ..., capacity: ..."). */
+int manager_resize_admit(struct manager *m, const struct pod_worker *self, const struct pod *pod, char **ret_message);
+/* Pods were removed or shrank: pending (Deferred) resizes are tried again. */
+void manager_resize_retry(struct manager *m);
 /* Say "STATUS=..." to systemd (no-op without NOTIFY_SOCKET). */
 void manager_notify_status(struct manager *m);
 
@@ -258,3 +265,9 @@ void pod_worker_evict(struct pod_worker *w, const char *message, int64_t grace, 
 bool pod_worker_evicted_stopped(const struct pod_worker *w);
 /* Re-check everything now (periodic resync). */
 void pod_worker_kick(struct pod_worker *w);
+/* The pod as allocated here (its allocation checkpoint, kept across restarts of the daemon):
+ * 1 and *ret a copy with the allocated resources when they differ from pod's, else 0 (the
+ * kubelet admits a pod it knows with its allocation: UpdatePodFromAllocation in AddPod). */
+int pod_allocation_view(struct manager *m, const struct pod *pod, struct pod **ret);
+/* Try a Deferred resize again (manager_resize_retry). */
+void pod_worker_resize_retry(struct pod_worker *w);

@@ -22,11 +22,6 @@ static int64_t clamp_sub(int64_t a, int64_t b) {
         return r < 0 ? 0 : r;
 }
 
-static int64_t sat_add(int64_t a, int64_t b) {
-        int64_t r;
-        return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
-}
-
 /* nr_hugepages of one page size, in bytes (cadvisor's HugePages, as the kubelet's capacity) */
 static int64_t hugepages_bytes(const char *dir, int64_t page) {
         _cleanup_free_ char *path = nl_strdupf("/sys/kernel/mm/hugepages/%s/nr_hugepages", dir), *v = NULL;
@@ -54,16 +49,16 @@ void node_resources_allocatable(const struct node_resources *capacity, const str
                                 const struct config_reserved *system_reserved,
                                 const struct node_resources *eviction, struct node_resources *ret) {
         struct node_resources a = *capacity;
-        a.milli_cpu = clamp_sub(a.milli_cpu, sat_add(sat_add(kube_reserved->milli_cpu, system_reserved->milli_cpu),
+        a.milli_cpu = clamp_sub(a.milli_cpu, nl_sat_add(nl_sat_add(kube_reserved->milli_cpu, system_reserved->milli_cpu),
                                                      eviction->milli_cpu));
         a.memory = clamp_sub(a.memory,
-                             sat_add(sat_add(kube_reserved->memory, system_reserved->memory), eviction->memory));
+                             nl_sat_add(nl_sat_add(kube_reserved->memory, system_reserved->memory), eviction->memory));
         a.ephemeral_storage = clamp_sub(a.ephemeral_storage,
-                                        sat_add(sat_add(kube_reserved->ephemeral_storage,
+                                        nl_sat_add(nl_sat_add(kube_reserved->ephemeral_storage,
                                                         system_reserved->ephemeral_storage),
                                                 eviction->ephemeral_storage));
         /* "for every huge page reservation, we need to remove it from allocatable memory" */
-        a.memory = clamp_sub(a.memory, sat_add(capacity->hugepages_2mi, capacity->hugepages_1gi));
+        a.memory = clamp_sub(a.memory, nl_sat_add(capacity->hugepages_2mi, capacity->hugepages_1gi));
         *ret = a;
 }
 

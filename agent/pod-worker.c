@@ -59,6 +59,12 @@ void pod_event(struct pod_worker *w, const char *type, const char *reason, const
         w->events_dirty = true;
 }
 
+/* in-place resize, below */
+static void write_allocation(struct pod_worker *w);
+static int64_t pod_generation(const struct pod_worker *w);
+struct resize_condition;
+static json_t *resize_condition_json(const char *type, const struct resize_condition *c);
+
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 /* the kubelet's nodeShutdownMessage */
@@ -359,6 +365,10 @@ static void done_create(json_t *result, void *userdata) {
                 c->id = strdup(id);
                 c->killed = false;
                 c->spec_restart = false;
+                c->resize_restart = false;
+                json_decref(c->actuated);
+                c->actuated = TAKE_PTR(c->creating_res);
+                write_allocation(w);
                 c->image_pulled = false; /* the next start pulls again (pullPolicy Always) */
         }
         if (error) {
@@ -708,6 +718,8 @@ static void start_container(struct ctr *c) {
                                   .restart_count = c->id ? c->restart_count + 1 : c->restart_count,
                                   .remove_id = c->id ? c->prev_id : NULL, .data = w->data, .target_id = target_id };
         c->busy = true;
+        json_decref(c->creating_res);
+        c->creating_res = pod_resources_json(c->spec->resources);
         /* the kubelet's default waiting reasons while a container is made: PodInitializing for
          * init containers, ContainerCreating for the others */
         if (!c->waiting_reason || !streq(c->waiting_reason, "CrashLoopBackOff"))
@@ -998,6 +1010,19 @@ static json_t *container_status_json(const struct pod_worker *w, const struct ct
                               "started", started);
         if (c->id)
                 json_object_set_new(j, "containerID", json_str_or_null(nl_strdupf("%s://%s", runtime_name(m), c->id)));
+        /* as the kubelet's convertToAPIContainerStatuses: allocatedResources are the allocated
+         * requests; resources what the running container has (the runtime's values, here what
+         * it was made with or last updated to), else the allocation */
+        const struct pod_resource_requirements *alloc = c->spec->resources;
+        if (alloc && alloc->n_requests) {
+                json_t *a = pod_resources_json(alloc);
+                json_object_set(j, "allocatedResources", json_object_get(a, "requests"));
+                json_decref(a);
+        }
+        if (running(c) && c->st->state == CONTAINER_RUNNING && c->actuated)
+                json_object_set(j, "resources", c->actuated);
+        else
+                json_object_set_new(j, "resources", pod_resources_json(alloc));
         if (c->ephemeral) {
                 /* the kubelet's prober manager sets ready and started for containers and init
                  * containers only: an ephemeral container is never ready and has no started */
@@ -1137,6 +1162,13 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                                                                   initialized ? "ContainerCreating" : "PodInitializing"));
 
         json_t *conds = json_array();
+        /* the resize conditions come first, as generateAPIPodStatus appends them before the
+         * kubelet's other conditions; a terminal pod has none (determinePodResizeStatus) */
+        if (!terminal && w->resize_pending.set)
+                json_array_append_new(conds, resize_condition_json("PodResizePending", &w->resize_pending));
+        if (!terminal && w->resize_progress.set)
+                json_array_append_new(conds, resize_condition_json("PodResizeInProgress", &w->resize_progress));
+        size_t first_own = json_array_size(conds);
         bool sandbox_ready = w->sb != NULL && w->state < W_REMOVING;
         json_array_append_new(conds, condition("PodReadyToStartContainers", sandbox_ready, NULL, NULL,
                                                transition_time(old_conditions, "PodReadyToStartContainers",
@@ -1184,11 +1216,18 @@ static json_t *build_status(struct pod_worker *w, json_t *old) {
                                                        transition_time(old_conditions, "DisruptionTarget", true,
                                                                        now)));
 
+        /* PodObservedGenerationTracking (GA in v1.35): status.observedGeneration and every
+         * kubelet-owned condition's observedGeneration are the pod's metadata.generation */
+        int64_t gen = pod_generation(w);
+        for (size_t i = first_own; gen && i < json_array_size(conds); i++)
+                json_object_set_new(json_array_get(conds, i), "observedGeneration", json_integer(gen));
         json_t *st = json_pack("{s:s, s:o, s:s, s:o, s:s}", "phase", phase, "conditions", conds, "hostIP",
                                strempty(w->m->host_ip), "hostIPs",
                                json_pack("[{s:s}]", "ip", strempty(w->m->host_ip)), "qosClass", strempty(w->qos));
         if (start)
                 json_object_set_new(st, "startTime", json_string(start));
+        if (gen)
+                json_object_set_new(st, "observedGeneration", json_integer(gen));
         if (w->sb && w->sb->host_network && w->m->host_ip) {
                 /* the kubelet: a hostNetwork pod's IPs are the node's IPs (one per family); every
                  * address of the host would be refused by the API server */
@@ -1283,6 +1322,334 @@ static void write_events(struct pod_worker *w) {
                 w->events_dirty = false;
 }
 
+
+/* ---- in-place resize ------------------------------------------------------------------------ */
+
+/* As the kubelet's allocation manager and status manager (pkg/kubelet/allocation,
+ * pkg/kubelet/status): a new spec whose containers ask for other resources is admitted against
+ * the node's allocatable (manager_resize_admit); admitted, it becomes the allocation (w->pod,
+ * checkpointed in allocated.json) and the sync actuates it (resize_step): the pod cgroup and
+ * the containers whose resizePolicy is NotRequired through the runtime's update, the others
+ * restarted. Not admitted, the allocation stays, the spec waits in w->desired with
+ * PodResizePending Deferred, retried after 30 s then every 3 minutes (initialRetryDelay,
+ * retryDelay) and whenever a pod goes. */
+
+#define RESIZE_INITIAL_RETRY (30 * USEC_PER_SEC)
+#define RESIZE_RETRY (180 * USEC_PER_SEC)
+
+/* Static pods are not resized: their source is a file, whose edit is a new pod for the
+ * kubelet (a new UID); one with its own metadata.uid keeps today's per-container update (the
+ * new resources apply when a container starts again), as docs/agent.md says. */
+static bool resizes(const struct pod_worker *w) {
+        return !streq(pod_config_source(w->pod), "file");
+}
+
+static int64_t pod_generation(const struct pod_worker *w) {
+        return w->pod->metadata.generation.set ? w->pod->metadata.generation.v : 0;
+}
+
+static void resize_condition_clear(struct resize_condition *c) {
+        free(c->reason);
+        free(c->message);
+        *c = (struct resize_condition){};
+}
+
+/* updatedPodResizeCondition: the transition time moves when the reason does; true when the
+ * reason or the generation changed (the kubelet records an event then) */
+static bool resize_condition_set(struct resize_condition *c, const char *reason, const char *message, int64_t gen) {
+        bool changed = !c->set || !streq_ptr(c->reason, reason) || c->generation != gen;
+        usec_t now = now_realtime();
+        if (!c->set || !streq_ptr(c->reason, reason))
+                c->transition = now;
+        c->probe = now;
+        c->set = true;
+        c->generation = gen;
+        free(c->reason);
+        free(c->message);
+        c->reason = reason ? strdup(reason) : NULL;
+        c->message = message ? strdup(message) : NULL;
+        return changed;
+}
+
+/* The allocation checkpoint (the kubelet's allocated_pods_state): the allocated resources
+ * by container name, and what each running container was made with or updated to, by
+ * container ID, so that a restart of the daemon neither takes a Deferred resize as allocated
+ * nor forgets one that is not actuated yet. */
+static void write_allocation(struct pod_worker *w) {
+        _cleanup_free_ char *path = layout_pod_file(w->m->cri.root_dir, w->uid, LAYOUT_ALLOCATION);
+        json_t *alloc = json_object(), *act = json_object();
+        const struct pod_spec *s = &w->pod->spec;
+        for (size_t i = 0; i < s->n_containers; i++)
+                json_object_set_new(alloc, strempty(s->containers[i].name), pod_resources_json(s->containers[i].resources));
+        for (size_t i = 0; i < s->n_init_containers; i++)
+                json_object_set_new(alloc, strempty(s->init_containers[i].name),
+                                    pod_resources_json(s->init_containers[i].resources));
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
+                if (c->id && c->actuated)
+                        json_object_set(act, c->id, c->actuated);
+        }
+        json_t *j = json_pack("{s:o, s:o}", "containers", alloc, "actuated", act);
+        if (j && s->resources)
+                json_object_set_new(j, "resources", pod_resources_json(s->resources));
+        char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(j);
+        if (!path || !text || nl_write_file_atomic(path, text, strlen(text), 0644) < 0)
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: cannot write its allocation checkpoint, ignoring",
+                        pod_name(w));
+        free(text);
+}
+
+/* The checkpoint as a pod with only names and resources (for pod_with_allocation), and the
+ * actuated resources by container ID; -ENOENT when there is none. */
+static int read_allocation(struct manager *m, const struct pod *pod, struct pod **ret_alloc, json_t **ret_actuated) {
+        _cleanup_free_ char *path = layout_pod_file(m->cri.root_dir, strempty(pod->metadata.uid), LAYOUT_ALLOCATION);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        if (!path || nl_read_file(path, 1024 * 1024, true, &buf, &len) < 0)
+                return -ENOENT;
+        json_t *j = json_loadb(buf, len, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return -EINVAL;
+        }
+        /* the current spec's containers with the checkpoint's resources */
+        json_t *pj = pod_to_json(pod);
+        json_t *spec = json_object_get(pj, "spec");
+        const char *lists[] = { "containers", "initContainers" };
+        for (size_t l = 0; l < 2; l++) {
+                json_t *c;
+                size_t i;
+                json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+                        json_t *r = json_object_get(json_object_get(j, "containers"),
+                                                    strempty(json_string_value(json_object_get(c, "name"))));
+                        if (json_is_object(r))
+                                json_object_set(c, "resources", r);
+                }
+        }
+        json_t *pr = json_object_get(j, "resources");
+        if (json_is_object(pr))
+                json_object_set(spec, "resources", pr);
+        else if (spec)
+                json_object_del(spec, "resources");
+        struct pod *alloc = pj ? pod_from_json(pj, NULL, NULL) : NULL;
+        json_decref(pj);
+        if (!alloc) {
+                json_decref(j);
+                return -EINVAL;
+        }
+        *ret_alloc = alloc;
+        *ret_actuated = json_incref(json_object_get(j, "actuated"));
+        json_decref(j);
+        return 0;
+}
+
+int pod_allocation_view(struct manager *m, const struct pod *pod, struct pod **ret) {
+        struct pod *alloc = NULL;
+        json_t *actuated = NULL;
+        *ret = NULL;
+        if (read_allocation(m, pod, &alloc, &actuated) < 0)
+                return 0;
+        json_decref(actuated);
+        int r = 0;
+        if (pod_resources_changed(alloc, pod, NULL)) {
+                *ret = pod_with_allocation(pod, alloc);
+                r = *ret ? 1 : -ENOMEM;
+        }
+        pod_free(alloc);
+        return r;
+}
+
+static void resize_event_pending(struct pod_worker *w, const struct pod *desired) {
+        const struct resize_condition *c = &w->resize_pending;
+        _cleanup_free_ char *prefix = nl_strdupf("Pod resize %s", strempty(c->reason));
+        _cleanup_free_ char *msg = pod_resize_message(desired, strempty(prefix), c->message);
+        pod_event(w, "Warning", streq_ptr(c->reason, "Infeasible") ? "ResizeInfeasible" : "ResizeDeferred", "%s",
+                  msg ? msg : strempty(prefix));
+}
+
+/* handlePodResourcesResize: pod (taken) is a new spec for the running pod. Returns the pod the
+ * worker runs: pod itself when its resources are allocated (or unchanged), else a copy with
+ * the allocated resources while pod waits in w->desired. NULL when out of memory (pod freed). */
+static struct pod *resize_admit(struct pod_worker *w, struct pod *pod) {
+        bool pod_level = false;
+        pod_free(w->desired);
+        w->desired = NULL;
+        if (!pod_resources_changed(w->pod, pod, &pod_level)) {
+                /* desired == allocated (a revert too): nothing pending */
+                resize_condition_clear(&w->resize_pending);
+                return pod;
+        }
+        const char *reason = NULL;
+        _cleanup_free_ char *message = NULL;
+        if (pod_level) {
+                /* nodelet resizes containers only: a kubelet without
+                 * InPlacePodLevelResourcesVerticalScaling says this (IsInPlacePodLevelResources-
+                 * VerticalScalingAllowed) */
+                reason = "Infeasible";
+                message = strdup("InPlacePodLevelResourcesVerticalScaling is disabled");
+        } else if (manager_resize_admit(w->m, w, pod, &message) < 0)
+                reason = "Deferred";
+        if (!reason) {
+                resize_condition_clear(&w->resize_pending);
+                /* a new resize starts over: its in-progress condition carries the new generation */
+                resize_condition_clear(&w->resize_progress);
+                int64_t gen = pod->metadata.generation.set ? pod->metadata.generation.v : 0;
+                resize_condition_set(&w->resize_progress, NULL, NULL, gen);
+                w->pod_cgroup_stale = true;
+                w->resize_retry_at = 0;
+                _cleanup_free_ char *msg = pod_resize_message(pod, "Pod resize started", NULL);
+                pod_event(w, "Normal", "ResizeStarted", "%s", msg ? msg : "Pod resize started");
+                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: resize allocated", pod_name(w));
+                return pod;
+        }
+        struct pod *alloc = pod_with_allocation(pod, w->pod);
+        if (!alloc) {
+                pod_free(pod);
+                return NULL;
+        }
+        int64_t gen = pod->metadata.generation.set ? pod->metadata.generation.v : 0;
+        if (resize_condition_set(&w->resize_pending, reason, message, gen))
+                resize_event_pending(w, pod);
+        log_pod(2, pod_name(w), w->uid, NULL, "pod %s: resize %s: %s", pod_name(w), reason, strempty(message));
+        w->desired = pod;
+        if (streq(reason, "Deferred")) {
+                if (!w->resize_retry_delay)
+                        w->resize_retry_delay = RESIZE_INITIAL_RETRY;
+                w->resize_retry_at = now_monotonic() + w->resize_retry_delay;
+                arm_timer(w, w->resize_retry_at);
+        } else
+                w->resize_retry_at = 0;
+        return alloc;
+}
+
+struct resize_arg {
+        const struct pod_worker *w;
+        char **ids;
+        const struct pod_container **specs;
+        size_t n;
+};
+
+static json_t *work_resize(struct manager *m, const void *argp) {
+        const struct resize_arg *a = argp;
+        nl_error err = NL_ERROR_INIT;
+        if (cri_pod_resize(&m->cri, a->w->sb, a->w->pod, a->ids, a->specs, a->n, &err) < 0) {
+                json_t *j = op_error(NULL, &err, "resize failed");
+                nl_error_clear(&err);
+                return j;
+        }
+        return json_object();
+}
+
+static void done_resize(json_t *result, void *userdata) {
+        struct pod_worker *w = userdata;
+        w->resize_busy = false;
+        w->n_async--;
+        const char *error = json_string_value(json_object_get(result, "error"));
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
+                if (c->updating && !error) {
+                        json_decref(c->actuated);
+                        c->actuated = json_incref(c->updating);
+                }
+                json_decref(c->updating);
+                c->updating = NULL;
+        }
+        if (error) {
+                /* the kubelet's ResizeError: PodResizeInProgress with reason Error, retried by
+                 * the next sync */
+                log_pod(1, pod_name(w), w->uid, NULL, "pod %s: resize failed: %s", pod_name(w), error);
+                int64_t gen = w->resize_progress.set ? w->resize_progress.generation : pod_generation(w);
+                if (resize_condition_set(&w->resize_progress, "Error", error, gen)) {
+                        _cleanup_free_ char *msg = pod_resize_message(w->pod, "Pod resize error", error);
+                        pod_event(w, "Warning", "ResizeError", "%s", msg ? msg : "Pod resize error");
+                }
+                w->resize_op_retry_at = now_monotonic() + BACKOFF_INITIAL;
+                arm_timer(w, w->resize_op_retry_at);
+        } else {
+                w->resize_op_retry_at = 0;
+                w->pod_cgroup_stale = false;
+                write_allocation(w);
+        }
+        schedule(w);
+}
+
+/* computePodActions and doPodResizeAction for the allocation: containers whose resources
+ * differ from what they run with are updated in place (NotRequired) or restarted
+ * (RestartContainer, "Container <name> resize requires restart"); once every running
+ * container has its allocation, PodResizeInProgress goes with a ResizeCompleted event. */
+static void resize_step(struct pod_worker *w) {
+        if (w->resize_busy || now_monotonic() < w->resize_op_retry_at)
+                return;
+        char **ids = calloc(ctr_count(w) + 1, sizeof(char *));
+        const struct pod_container **specs = calloc(ctr_count(w) + 1, sizeof(*specs));
+        size_t n = 0;
+        bool pending = false;
+        for (size_t i = 0; ids && specs && i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
+                if (c->ephemeral || (c->init && !c->sidecar) || !running(c) || c->busy)
+                        continue;
+                if (!c->actuated) /* made before nodelet knew: what it was made from */
+                        c->actuated = pod_resources_json(c->spec->resources);
+                bool changed = false;
+                bool restart = pod_resize_needs_restart(c->spec, c->actuated, &changed);
+                if (!changed)
+                        continue;
+                pending = true;
+                if (restart) {
+                        c->resize_restart = true;
+                        continue;
+                }
+                json_decref(c->updating);
+                c->updating = pod_resources_json(c->spec->resources);
+                ids[n] = c->id;
+                specs[n++] = c->spec;
+        }
+        if (ids && specs && (n > 0 || w->pod_cgroup_stale)) {
+                struct resize_arg a = { .w = w, .ids = ids, .specs = specs, .n = n };
+                w->resize_busy = true;
+                w->n_async++;
+                if (op_start(w->m, "resize-pod", work_resize, &a, done_resize, w) < 0) {
+                        w->resize_busy = false;
+                        w->n_async--;
+                }
+                pending = true;
+        }
+        free(ids);
+        free(specs);
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
+                pending |= c->resize_restart;
+        }
+        if (!pending && w->resize_progress.set) {
+                /* allocated == actual */
+                _cleanup_free_ char *msg = pod_resize_message(w->pod, "Pod resize completed", NULL);
+                pod_event(w, "Normal", "ResizeCompleted", "%s", msg ? msg : "Pod resize completed");
+                log_pod(2, pod_name(w), w->uid, NULL, "pod %s: resize completed", pod_name(w));
+                resize_condition_clear(&w->resize_progress);
+        }
+}
+
+static json_t *resize_condition_json(const char *type, const struct resize_condition *c) {
+        _cleanup_free_ char *probe = rfc3339(c->probe), *trans = rfc3339(c->transition);
+        json_t *j = json_pack("{s:s, s:s, s:o, s:o}", "type", type, "status", "True", "lastProbeTime",
+                              json_str_or_null(TAKE_PTR(probe)), "lastTransitionTime", json_str_or_null(TAKE_PTR(trans)));
+        if (j && c->generation)
+                json_object_set_new(j, "observedGeneration", json_integer(c->generation));
+        if (j && c->reason)
+                json_object_set_new(j, "reason", json_string(c->reason));
+        if (j && c->message)
+                json_object_set_new(j, "message", json_string(c->message));
+        return j;
+}
+
+void pod_worker_resize_retry(struct pod_worker *w) {
+        if (!w->desired || !streq_ptr(w->resize_pending.reason, "Deferred"))
+                return;
+        w->resize_retry_at = now_monotonic();
+        schedule(w);
+}
+
 /* ---- the sync -------------------------------------------------------------------------- */
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -1335,15 +1702,21 @@ static void spec_pre_stop_done(struct ctr *c, bool ok, const char *message) {
 static void restart_changed(struct ctr *c, usec_t now) {
         struct pod_worker *w = c->w;
         if (!c->spec_restart) {
-                if (c->busy || c->hook_busy || c->hook_kill_reason || !pod_container_changed(c->spec, c->st))
+                bool changed = pod_container_changed(c->spec, c->st);
+                if (c->busy || c->hook_busy || c->hook_kill_reason || (!changed && !(c->resize_restart && running(c))))
                         return;
                 c->spec_restart = true;
                 c->pre_stop_done = false;
                 c->killed = false;
                 c->kill_deadline = now + (usec_t) grace_seconds(w) * USEC_PER_SEC;
-                log_pod(2, pod_name(w), w->uid, c->spec->name, "pod %s: container %s definition changed, restarting it",
-                        pod_name(w), c->spec->name);
-                pod_event(w, "Normal", "Killing", "Container %s definition changed, will be restarted", c->spec->name);
+                log_pod(2, pod_name(w), w->uid, c->spec->name, "pod %s: container %s %s, restarting it", pod_name(w),
+                        c->spec->name, changed ? "definition changed" : "resize requires restart");
+                /* the kubelet's kill messages (computePodActions, computePodResizeAction) */
+                if (changed)
+                        pod_event(w, "Normal", "Killing", "Container %s definition changed, will be restarted",
+                                  c->spec->name);
+                else
+                        pod_event(w, "Normal", "Killing", "Container %s resize requires restart", c->spec->name);
                 probes_stop(c);
         }
         if (!running(c) || c->busy || c->hook_busy)
@@ -1363,6 +1736,8 @@ static void restart_changed(struct ctr *c, usec_t now) {
         }
         arm_timer(w, c->kill_deadline);
 }
+
+static int take_spec_in_place(struct pod_worker *w, struct pod *pod);
 
 static void sync_running(struct pod_worker *w) {
         usec_t now = now_monotonic();
@@ -1416,6 +1791,18 @@ static void sync_running(struct pod_worker *w) {
                 if ((!c->init || c->sidecar) && !c->ephemeral)
                         restart_changed(c, now);
         }
+        if (w->desired && w->resize_retry_at && now >= w->resize_retry_at) {
+                /* a Deferred resize tried again (retryPendingResizes) */
+                w->resize_retry_at = 0;
+                w->resize_retry_delay = RESIZE_RETRY;
+                struct pod *p = resize_admit(w, TAKE_PTR(w->desired));
+                if (p && take_spec_in_place(w, p) < 0)
+                        pod_free(p);
+                else if (p && !w->desired)
+                        write_allocation(w);
+        }
+        if (!pod_terminal(w) && resizes(w))
+                resize_step(w);
         if (w->pod->spec.active_deadline_seconds.set && !w->deadline_exceeded) {
                 /* as the kubelet's activeDeadlineHandler: measured on the wall clock from the
                  * pod's startTime (kept in pod.json, so a restart of the daemon does not start
@@ -1662,6 +2049,9 @@ static void ctrs_init(struct pod_worker *w) {
 
 static void ctr_done(struct ctr *c) {
         probes_stop(c);
+        json_decref(c->actuated);
+        json_decref(c->creating_res);
+        json_decref(c->updating);
         free(c->hook_kill_reason);
         free(c->id);
         free(c->prev_id);
@@ -1730,18 +2120,42 @@ static struct pod_worker *worker_alloc(struct manager *m, struct pod *pod) {
 }
 
 struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
+        /* after a restart of the daemon the pod runs with what was allocated (the kubelet's
+         * AddPod: UpdatePodFromAllocation); a resize not allocated yet is judged again */
+        struct pod *alloc = NULL, *desired = NULL;
+        json_t *actuated = NULL;
+        if (read_allocation(m, pod, &alloc, &actuated) == 0 && pod_resources_changed(alloc, pod, NULL)) {
+                struct pod *p = pod_with_allocation(pod, alloc);
+                if (p) {
+                        desired = pod;
+                        pod = p;
+                }
+        }
+        pod_free(alloc);
         struct pod_worker *w = worker_alloc(m, pod);
-        if (!w)
+        if (!w) {
+                json_decref(actuated);
+                if (desired)
+                        pod_free(pod); /* the caller frees what it gave */
                 return NULL;
+        }
+        w->desired = desired;
+        if (desired)
+                w->resize_retry_at = now_monotonic();
         /* the events of the pod before a restart of the daemon */
         w->events = node_pod_events(m->cri.root_dir, w->uid);
         if (!w->events && !(w->events = json_array())) {
-                w->pod = NULL;
+                json_decref(actuated);
+                if (w->desired)
+                        w->desired = NULL; /* the caller's; w->pod is our copy */
+                else
+                        w->pod = NULL;
                 pod_worker_free(w);
                 return NULL;
         }
         char *forbidden = admit_sysctls(pod);
         if (forbidden) {
+                json_decref(actuated);
                 log_pod(1, pod_name(w), w->uid, NULL, "pod %s: rejected: %s", pod_name(w), forbidden);
                 pod_event(w, "Warning", "SysctlForbidden", "%s", forbidden);
                 w->rejected_reason = strdup("SysctlForbidden");
@@ -1752,6 +2166,14 @@ struct pod_worker *pod_worker_new(struct manager *m, struct pod *pod) {
         }
         adopt(w);
         restore_start_time(w);
+        for (size_t i = 0; i < ctr_count(w); i++) {
+                struct ctr *c = ctr_at(w, i);
+                json_t *a = c->id ? json_object_get(actuated, c->id) : NULL;
+                if (json_is_object(a))
+                        c->actuated = json_incref(a);
+        }
+        json_decref(actuated);
+        write_allocation(w);
         if (w->node_shutdown)
                 /* what still runs of it (nothing, after a reboot) stops at once */
                 stop_everything(w, false);
@@ -1844,8 +2266,12 @@ void pod_worker_update(struct pod_worker *w, struct pod *pod) {
                 bool same = a && b && json_equal(json_object_get(a, "spec"), json_object_get(b, "spec"));
                 json_decref(a);
                 json_decref(b);
+                /* its resources: allocated, or pending with the allocation kept */
+                if (resizes(w) && !(pod = resize_admit(w, pod)))
+                        return;
                 r = take_spec_in_place(w, pod);
                 if (r == 0) {
+                        write_allocation(w);
                         if (!same)
                                 log_pod(2, pod_name(w), w->uid, NULL, "pod %s: spec changed: applied in place",
                                         pod_name(w));
@@ -2036,6 +2462,9 @@ void pod_worker_free(struct pod_worker *w) {
                 pod_free(w->retired[i]);
         free(w->retired);
         json_decref(w->gate_conditions);
+        pod_free(w->desired);
+        resize_condition_clear(&w->resize_pending);
+        resize_condition_clear(&w->resize_progress);
         free(w->uid);
         free(w->qos);
         json_decref(w->events);

@@ -47,6 +47,11 @@ struct ctr {
         bool spec_restart;            /* its definition changed: killed to start again with the
                                          new spec whatever the restart policy */
         uint32_t backoff_hash;        /* the spec hash the back-off counts for */
+        /* in-place resize: the resources (pod_resources_json) the running container has, those
+         * it is being made with, and those an update in flight applies; resize_restart: its
+         * resizePolicy asked for a restart */
+        json_t *actuated, *creating_res, *updating;
+        bool resize_restart;
         usec_t kill_deadline;         /* SIGKILL after this when such a kill is not done */
 };
 
@@ -63,6 +68,21 @@ struct pod_worker {
         struct pod **retired;
         size_t n_retired;
         json_t *gate_conditions; /* cluster mode: the readiness gates' conditions in the API */
+        /* In-place resize (agent/pod-worker.c "resize"): w->pod holds the allocated resources;
+         * desired is the spec as the API has it while its resources are not allocated
+         * (PodResizePending), else NULL. The conditions as the kubelet's status manager
+         * keeps them: reason, message, observedGeneration, probe and transition times. */
+        struct pod *desired;
+        struct resize_condition {
+                bool set;
+                char *reason, *message;
+                int64_t generation;
+                usec_t probe, transition; /* CLOCK_REALTIME */
+        } resize_pending, resize_progress;
+        bool resize_busy;        /* a resize op in flight */
+        bool pod_cgroup_stale;   /* the pod cgroup has not been set to the allocation yet */
+        usec_t resize_retry_at, resize_retry_delay; /* Deferred: when to try again */
+        usec_t resize_op_retry_at; /* a failed update: not again before this */
         char *uid;
         struct sandbox *sb;
         bool sb_busy, remove_busy;

@@ -147,3 +147,11 @@ void nl_buf_free(nl_buf *b);
 int nl_base64_decode_n(const char *s, size_t len, bool padded, char **ret, size_t *ret_len);
 /* The same for a string, padded when it ends in "=", raw otherwise. */
 int nl_base64_decode(const char *s, char **ret, size_t *ret_len);
+
+/* a + b for counts and quantities that must not wrap: INT64_MAX (or INT64_MIN) at the edge */
+static inline int64_t nl_sat_add(int64_t a, int64_t b) {
+        int64_t r;
+        if (__builtin_add_overflow(a, b, &r))
+                return b > 0 ? INT64_MAX : INT64_MIN;
+        return r;
+}

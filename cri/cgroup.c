@@ -487,8 +487,9 @@ static int apply_value(const char *dir, const char *file, const char *value, nl_
         return 0;
 }
 
+/* lift: a resize may take a memory limit away: v1 writes -1 then (a new cgroup has none) */
 static int hierarchy_apply(const struct cgroup_hierarchy *h, const char *dir,
-                           const struct cgroup_pod_resources *res, nl_error *err) {
+                           const struct cgroup_pod_resources *res, bool lift, nl_error *err) {
         char v[64];
         int r;
 
@@ -533,8 +534,8 @@ static int hierarchy_apply(const struct cgroup_hierarchy *h, const char *dir,
                 if ((r = apply_value(dir, "cpu.cfs_quota_us", v, err)) < 0)
                         return r;
         }
-        if (has_controller(h, "memory") && res->memory_limit > 0) {
-                snprintf(v, sizeof(v), "%" PRId64, res->memory_limit);
+        if (has_controller(h, "memory") && (res->memory_limit > 0 || lift)) {
+                snprintf(v, sizeof(v), "%" PRId64, res->memory_limit > 0 ? res->memory_limit : -1);
                 if ((r = apply_value(dir, "memory.limit_in_bytes", v, err)) < 0)
                         return r;
         }
@@ -575,7 +576,7 @@ int cgroup_pod_create(const struct cgroup_layout *l, const char *path,
                         r = nl_error_set(err, -ENOMEM, "create pod cgroup: out of memory");
                         goto fail;
                 }
-                r = hierarchy_apply(h, dir, res, err);
+                r = hierarchy_apply(h, dir, res, false, err);
                 if (r < 0) {
                         nl_error_prefix(err, "pod cgroup limits");
                         goto fail;
@@ -586,6 +587,82 @@ int cgroup_pod_create(const struct cgroup_layout *l, const char *path,
 fail:
         created_undo(&c);
         return r;
+}
+
+/* An int64 from a cgroup file (cpu.max: its first field, the quota); "max" and v1's
+ * "unlimited" (close to INT64_MAX) read as 0. */
+static int64_t read_limit(const char *dir, const char *file) {
+        _cleanup_free_ char *p = nl_strdupf("%s/%s", dir, file), *v = NULL;
+        if (!p || nl_read_file(p, CGROUP_FILE_MAX_BYTES, false, &v, NULL) < 0)
+                return 0;
+        const char *s = v;
+        if (strncmp(s, "max", 3) == 0)
+                return 0;
+        char *end = NULL;
+        errno = 0;
+        long long n = strtoll(s, &end, 10);
+        if (errno || end == s || n < 0 || n >= (1LL << 62))
+                return 0;
+        return n;
+}
+
+int cgroup_pod_read(const struct cgroup_layout *l, const char *path, struct cgroup_pod_resources *ret) {
+        struct cgroup_pod_resources cur = { .cpu_period = 100000 };
+        if (!path_valid(path))
+                return -EINVAL;
+        for (size_t i = 0; i < l->n_h; i++) {
+                const struct cgroup_hierarchy *h = &l->h[i];
+                _cleanup_free_ char *dir = nl_strdupf("%s%s", h->mount_point, path);
+                if (!dir)
+                        return -ENOMEM;
+                if (h->v2) {
+                        _cleanup_free_ char *ctl_path = nl_strdupf("%s/cgroup.controllers", dir), *ctl = NULL;
+                        if (!ctl_path)
+                                return -ENOMEM;
+                        (void) nl_read_file(ctl_path, CGROUP_FILE_MAX_BYTES, false, &ctl, NULL);
+                        if (word_in(ctl, "cpu")) {
+                                int64_t w = read_limit(dir, "cpu.weight");
+                                if (w > 0) /* the inverse of hierarchy_apply's conversion */
+                                        cur.cpu_shares = 2 + (uint64_t) (w - 1) * 262142 / 9999;
+                                cur.cpu_quota = read_limit(dir, "cpu.max");
+                        }
+                        if (word_in(ctl, "memory"))
+                                cur.memory_limit = read_limit(dir, "memory.max");
+                        continue;
+                }
+                if (has_controller(h, "cpu")) {
+                        cur.cpu_shares = (uint64_t) read_limit(dir, "cpu.shares");
+                        int64_t q = read_limit(dir, "cpu.cfs_quota_us");
+                        int64_t p = read_limit(dir, "cpu.cfs_period_us");
+                        cur.cpu_quota = q;
+                        if (p > 0)
+                                cur.cpu_period = (uint64_t) p;
+                }
+                if (has_controller(h, "memory"))
+                        cur.memory_limit = read_limit(dir, "memory.limit_in_bytes");
+        }
+        *ret = cur;
+        return 0;
+}
+
+int cgroup_pod_update(const struct cgroup_layout *l, const char *path, const struct cgroup_pod_resources *res,
+                      nl_error *err) {
+        if (!path_valid(path))
+                return nl_error_set(err, -EINVAL, "update pod cgroup \"%s\": invalid path", strempty(path));
+        for (size_t i = 0; i < l->n_h; i++) {
+                const struct cgroup_hierarchy *h = &l->h[i];
+                if (!h->v2 && !has_controller(h, "cpu") && !has_controller(h, "memory"))
+                        continue;
+                _cleanup_free_ char *dir = nl_strdupf("%s%s", h->mount_point, path);
+                if (!dir)
+                        return nl_error_set(err, -ENOMEM, "out of memory");
+                if (access(dir, F_OK) < 0)
+                        continue; /* a hybrid node's empty cgroup2 side, or a controller not in use */
+                int r = hierarchy_apply(h, dir, res, true, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int cgroup_procs_files(const struct cgroup_layout *l, const char *path, char ***ret, size_t *ret_n) {

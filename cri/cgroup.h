@@ -86,6 +86,13 @@ void cgroup_pod_resources(const struct pod *pod, struct cgroup_pod_resources *re
  * parent. Existing directories are reused. On failure what was created is removed. */
 int cgroup_pod_create(const struct cgroup_layout *l, const char *path,
                       const struct cgroup_pod_resources *res, nl_error *err);
+/* In-place resize: the pod cgroup's current cpu and memory values (0 quota or memory: none),
+ * and new ones applied to the existing cgroup in every hierarchy (a memory limit taken away is
+ * lifted). A v1 cfs quota cannot go below a child's, so callers raise before and lower after
+ * the containers (cri_pod_resize). */
+int cgroup_pod_read(const struct cgroup_layout *l, const char *path, struct cgroup_pod_resources *ret);
+int cgroup_pod_update(const struct cgroup_layout *l, const char *path, const struct cgroup_pod_resources *res,
+                      nl_error *err);
 /* The cgroup.procs files of path in every hierarchy (for putting a process in the pod). */
 int cgroup_procs_files(const struct cgroup_layout *l, const char *path, char ***ret, size_t *ret_n);
 /* Remove the pod cgroup from every hierarchy (its child cgroups first, rmdir only; EBUSY is

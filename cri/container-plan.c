@@ -639,6 +639,17 @@ int64_t cri_milli_cpu_to_quota(int64_t milli, uint64_t period) {
 }
 
 /* pkg/kubelet/qos GetContainerOOMScoreAdjust */
+void cri_container_linux_resources(const struct pod_container *c, struct cri_linux_resources *ret) {
+        const pod_quantity *cpu_req = resource_of(c->resources, false, "cpu");
+        const pod_quantity *cpu_lim = resource_of(c->resources, true, "cpu");
+        const pod_quantity *mem_lim = resource_of(c->resources, true, "memory");
+        int64_t req_milli = cpu_req ? pod_quantity_milli_value(cpu_req) : (cpu_lim ? pod_quantity_milli_value(cpu_lim) : 0);
+        *ret = (struct cri_linux_resources){ .cpu_period = 100000 };
+        ret->cpu_shares = cri_milli_cpu_to_shares(req_milli);
+        ret->cpu_quota = cpu_lim ? cri_milli_cpu_to_quota(pod_quantity_milli_value(cpu_lim), ret->cpu_period) : 0;
+        ret->memory_limit = mem_lim ? pod_quantity_value(mem_lim) : 0;
+}
+
 int cri_oom_score_adj(const struct pod *pod, const struct pod_container *c, int64_t memory_capacity) {
         const char *qos = pod_qos_class(pod);
         if (streq(qos, "Guaranteed"))
@@ -778,14 +789,12 @@ int container_plan_build(const struct pod *pod, const struct pod_container *c, c
         }
 
         /* Resources with the kubelet's formulas. */
-        const pod_quantity *cpu_req = resource_of(c->resources, false, "cpu");
-        const pod_quantity *cpu_lim = resource_of(c->resources, true, "cpu");
-        const pod_quantity *mem_lim = resource_of(c->resources, true, "memory");
-        int64_t req_milli = cpu_req ? pod_quantity_milli_value(cpu_req) : (cpu_lim ? pod_quantity_milli_value(cpu_lim) : 0);
-        plan->cpu_period = 100000;
-        plan->cpu_shares = cri_milli_cpu_to_shares(req_milli);
-        plan->cpu_quota = cpu_lim ? cri_milli_cpu_to_quota(pod_quantity_milli_value(cpu_lim), plan->cpu_period) : 0;
-        plan->memory_limit = mem_lim ? pod_quantity_value(mem_lim) : 0;
+        struct cri_linux_resources lr;
+        cri_container_linux_resources(c, &lr);
+        plan->cpu_period = lr.cpu_period;
+        plan->cpu_shares = lr.cpu_shares;
+        plan->cpu_quota = lr.cpu_quota;
+        plan->memory_limit = lr.memory_limit;
         plan->qos_class = pod_qos_class(pod);
         plan->oom_score_adj = cri_oom_score_adj(pod, c, ctx->node_allocatable_memory);
 

@@ -19,6 +19,7 @@
 #include "common/strv.h"
 #include "podspec/podspec.h"
 #include "cri/layout.h"
+#include "cgroup.h"
 #include "runtime.h"
 #include "shim/shim.h"
 #include "userns.h"
@@ -632,6 +633,57 @@ int cri_container_start(const struct cri_config *cfg, const char *id, nl_error *
         if (r < 0)
                 return nl_error_set(err, r, "record start of %s: %s", id, strerror(-r));
         return 0;
+}
+
+/* A limit of 0 is none: the larger of two limits. */
+static int64_t max_limit(int64_t a, int64_t b) {
+        return a <= 0 || b <= 0 ? 0 : a > b ? a : b;
+}
+
+int cri_pod_resize(const struct cri_config *cfg, const struct sandbox *sb, const struct pod *pod, char *const *ids,
+                   const struct pod_container *const *specs, size_t n, nl_error *err) {
+        struct cgroup_layout *l = NULL;
+        struct oci_runtime *rt = NULL;
+        int r = cgroup_layout_detect(&l, err);
+        if (r < 0)
+                return r;
+        struct cgroup_pod_resources want, cur, grow;
+        cgroup_pod_resources(pod, &want);
+        const char *path = sb->cgroup_parent;
+        if (path && cgroup_pod_read(l, path, &cur) == 0) {
+                /* first what grows: the pod's limits become the larger of now and after */
+                grow = want;
+                grow.cpu_shares = cur.cpu_shares > want.cpu_shares ? cur.cpu_shares : want.cpu_shares;
+                grow.cpu_quota = max_limit(cur.cpu_quota, want.cpu_quota);
+                grow.memory_limit = max_limit(cur.memory_limit, want.memory_limit);
+                r = cgroup_pod_update(l, path, &grow, err);
+                if (r < 0) {
+                        nl_error_prefix(err, "pod cgroup");
+                        goto out;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct cri_linux_resources lr;
+                cri_container_linux_resources(specs[i], &lr);
+                r = open_runtime_for(cfg, ids[i], &rt, err);
+                if (r >= 0)
+                        r = rt->ops->update(rt, ids[i], &lr, err);
+                oci_runtime_free(rt);
+                rt = NULL;
+                if (r < 0) {
+                        nl_error_prefix(err, "container \"%s\"", strempty(specs[i]->name));
+                        goto out;
+                }
+        }
+        /* then what shrinks, below the containers' new limits */
+        if (path) {
+                r = cgroup_pod_update(l, path, &want, err);
+                if (r < 0)
+                        nl_error_prefix(err, "pod cgroup");
+        }
+out:
+        cgroup_layout_free(l);
+        return r < 0 ? r : 0;
 }
 
 static int signal_number(const char *name) {

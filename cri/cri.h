@@ -105,6 +105,15 @@ uint64_t cri_milli_cpu_to_shares(int64_t milli);
 int64_t cri_milli_cpu_to_quota(int64_t milli, uint64_t period);
 int cri_oom_score_adj(const struct pod *pod, const struct pod_container *c, int64_t memory_capacity);
 
+/* A container's cgroup values from its resources, with the formulas above (as the kubelet's
+ * generateLinuxContainerResources): cpu shares from the request (else the limit), quota from
+ * the cpu limit, memory limit; 0 quota or memory: none. */
+struct cri_linux_resources {
+        uint64_t cpu_shares, cpu_period;
+        int64_t cpu_quota, memory_limit;
+};
+void cri_container_linux_resources(const struct pod_container *c, struct cri_linux_resources *ret);
+
 /* ==== seccomp ============================================================================= */
 
 /* The OCI "linux.seccomp" object for a container, or NULL for Unconfined:
@@ -395,6 +404,13 @@ int cri_container_create(const struct container_create *in, char **ret_id, const
 int cri_container_start(const struct cri_config *cfg, const char *id, nl_error *err);
 /* Signal the container's init (sig 0: the image's STOPSIGNAL or SIGTERM). */
 int cri_container_kill(const struct cri_config *cfg, const char *id, int sig, nl_error *err);
+/* In-place resize, as the kubelet's doPodResizeAction: the pod cgroup (sb's) is set to what
+ * pod asks for (cgroup_pod_resources), the containers ids[i] to what specs[i] ask for through
+ * "<runtime> update", no restart. Limits that grow are raised on the pod cgroup before the
+ * containers, limits that shrink are lowered on the containers first, so that a container
+ * never exceeds its pod. The error names the container or the cgroup file. */
+int cri_pod_resize(const struct cri_config *cfg, const struct sandbox *sb, const struct pod *pod, char *const *ids,
+                   const struct pod_container *const *specs, size_t n, nl_error *err);
 /* "<runtime> delete -f", unmount the rootfs, remove the container's directory (logs stay). */
 int cri_container_remove(const struct cri_config *cfg, const char *id, nl_error *err);
 

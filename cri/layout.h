@@ -23,6 +23,7 @@
 
 #define LAYOUT_POD_JSON "pod.json"
 #define LAYOUT_EVENTS_JSON "events.json"
+#define LAYOUT_ALLOCATION "allocated.json" /* in-place resize: the allocation checkpoint */
 #define LAYOUT_SANDBOX_ID "sandbox.id"
 #define LAYOUT_USERNS "userns"
 #define LAYOUT_DAEMON_INFO "nodelet.json"

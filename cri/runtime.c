@@ -3,6 +3,7 @@
  * (start, kill, delete --force, state, exec --process --pid-file), so the entries share
  * code; the table is where a runtime's differences go. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,6 +78,19 @@ static int generic_state(const struct oci_runtime *rt, const char *id, json_t **
         return 0;
 }
 
+/* Both take the same flags ("update --cpu-share ... ID"); -1 lifts a limit. */
+static int generic_update(const struct oci_runtime *rt, const char *id, const struct cri_linux_resources *res,
+                          nl_error *err) {
+        char shares[32], period[32], quota[32], memory[32];
+        snprintf(shares, sizeof(shares), "%" PRIu64, res->cpu_shares);
+        snprintf(period, sizeof(period), "%" PRIu64, res->cpu_period);
+        snprintf(quota, sizeof(quota), "%" PRId64, res->cpu_quota > 0 ? res->cpu_quota : -1);
+        snprintf(memory, sizeof(memory), "%" PRId64, res->memory_limit > 0 ? res->memory_limit : -1);
+        char *const args[] = { "update",     "--cpu-share", shares, "--cpu-period", period, "--cpu-quota",
+                               quota,        "--memory",    memory, (char *) id,    NULL };
+        return runtime_call(rt, "update", args, NULL, err);
+}
+
 static char **generic_exec_argv(const struct oci_runtime *rt, const char *id, const char *pid_file,
                                 char *const *argv) {
         size_t n = 0;
@@ -120,6 +134,7 @@ static const struct oci_runtime_ops crun_ops = {
         .kill = generic_kill,
         .delete = generic_delete,
         .state = generic_state,
+        .update = generic_update,
         .exec_argv = generic_exec_argv,
 };
 
@@ -129,6 +144,7 @@ static const struct oci_runtime_ops runc_ops = {
         .kill = generic_kill,
         .delete = generic_delete,
         .state = generic_state,
+        .update = generic_update,
         .exec_argv = generic_exec_argv,
 };
 

@@ -14,6 +14,10 @@ struct oci_runtime_ops {
         int (*kill)(const struct oci_runtime *rt, const char *id, int sig, nl_error *err);
         int (*delete)(const struct oci_runtime *rt, const char *id, nl_error *err);
         int (*state)(const struct oci_runtime *rt, const char *id, json_t **ret, nl_error *err);
+        /* A running container's cgroup values (in-place resize): cpu shares, period and quota
+         * (-1: none), memory limit in bytes (-1: none). */
+        int (*update)(const struct oci_runtime *rt, const char *id, const struct cri_linux_resources *res,
+                      nl_error *err);
         /* argv for "exec" of a command with a pid file; NULL-terminated, caller frees */
         char **(*exec_argv)(const struct oci_runtime *rt, const char *id, const char *pid_file, char *const *argv);
         /* Can this runtime run containers on this node at all? NULL: nothing to check. */

@@ -337,7 +337,7 @@ struct patch_op {
 };
 
 static void patch_send(struct api_source *s, const char *key_uid, bool mirror, const char *ns, const char *name,
-                       const char *precondition_uid, json_t *status, struct api_request **slot);
+                       const char *precondition_uid, json_t *status, const char *last, struct api_request **slot);
 
 static void patch_done(long status, json_t *body, const char *error, void *userdata) {
         struct patch_op *op = userdata;
@@ -373,7 +373,7 @@ static void patch_done(long status, json_t *body, const char *error, void *userd
                 *pending = NULL;
                 /* a failed patch is retried with the next status change or resync */
                 if (next && pre)
-                        patch_send(s, op->uid, op->mirror, ns, name, pre, next, slot);
+                        patch_send(s, op->uid, op->mirror, ns, name, pre, next, *last, slot);
                 json_decref(next);
                 struct api_pod *p = op->mirror ? NULL : find_pod(s, op->uid);
                 if (p && p->delete_after_patch && !p->patch) {
@@ -390,7 +390,16 @@ static void patch_done(long status, json_t *body, const char *error, void *userd
  * condition that lost its reason or message (Ready False -> True) says so with null, as the
  * kubelet's two-way merge patch does; otherwise the API keeps the stale ones beside the new
  * status. */
-static json_t *patch_status(json_t *status) {
+static bool has_condition(json_t *status, const char *type) {
+        json_t *c;
+        size_t i;
+        json_array_foreach(json_object_get(status, "conditions"), i, c)
+                if (streq_ptr(json_string_value(json_object_get(c, "type")), type))
+                        return true;
+        return false;
+}
+
+static json_t *patch_status(json_t *status, const char *last) {
         json_t *copy = json_deep_copy(status), *c;
         size_t i;
         json_array_foreach(json_object_get(copy, "conditions"), i, c) {
@@ -399,15 +408,28 @@ static json_t *patch_status(json_t *status) {
                 if (!json_object_get(c, "message"))
                         json_object_set_new(c, "message", json_null());
         }
+        /* the resize conditions go when resolved (the kubelet's status manager clears them):
+         * a merge patch must say so ("$patch": "delete" by the merge key); the other
+         * conditions the node does not own (readiness gates) are never deleted */
+        json_t *prev = last ? json_loads(last, 0, NULL) : NULL;
+        const char *gone[] = { "PodResizePending", "PodResizeInProgress" };
+        for (size_t k = 0; copy && k < ELEMENTSOF(gone); k++)
+                if (has_condition(prev, gone[k]) && !has_condition(copy, gone[k])) {
+                        json_t *list = json_object_get(copy, "conditions");
+                        if (!list)
+                                json_object_set_new(copy, "conditions", list = json_array());
+                        json_array_append_new(list, json_pack("{s:s, s:s}", "type", gone[k], "$patch", "delete"));
+                }
+        json_decref(prev);
         return copy;
 }
 
 static void patch_send(struct api_source *s, const char *key_uid, bool mirror, const char *ns, const char *name,
-                       const char *precondition_uid, json_t *status, struct api_request **slot) {
+                       const char *precondition_uid, json_t *status, const char *last, struct api_request **slot) {
         struct patch_op *op = calloc(1, sizeof(*op));
         _cleanup_free_ char *ens = api_escape(ns), *ename = api_escape(name);
         _cleanup_free_ char *path = nl_strdupf("/api/v1/namespaces/%s/pods/%s/status", strempty(ens), strempty(ename));
-        json_t *body = json_pack("{s:{s:s}, s:o}", "metadata", "uid", precondition_uid, "status", patch_status(status));
+        json_t *body = json_pack("{s:{s:s}, s:o}", "metadata", "uid", precondition_uid, "status", patch_status(status, last));
         if (op && path && body && (op->uid = strdup(key_uid)) &&
             (op->sent = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS))) {
                 op->s = s;
@@ -435,7 +457,7 @@ static void status_update(struct api_source *s, const char *key_uid, bool mirror
                 *pending = json_incref(status);
                 return;
         }
-        patch_send(s, key_uid, mirror, ns, name, pre, status, slot);
+        patch_send(s, key_uid, mirror, ns, name, pre, status, last, slot);
 }
 
 void api_source_pod_status(struct api_source *s, const struct pod *pod, json_t *status) {

@@ -82,6 +82,29 @@ sleep 3
 check "no container restarted for a command change" upd 5 \
         "[.status.containerStatuses[] | .containerID] == [\"$keep_id\", \"$change_id\"] and (.status.containerStatuses[0].restartCount == 0)"
 
+# ---- resources edited in a static manifest: no in-place resize ----------------------------
+# (a static pod's edit is a new pod for the kubelet; one with its own UID keeps today's
+# per-container rule: the hash is name and image, so nothing restarts and the new resources
+# apply at the container's next start; the cgroup is not touched, no resize conditions)
+cg_quota() { # POD-UID CONTAINER-ID
+        if [ -f /sys/fs/cgroup/cgroup.controllers ]; then awk '{print $1}' "/sys/fs/cgroup/kubepods/burstable/pod$1/$2/cpu.max"
+        else cat "/sys/fs/cgroup/cpu/kubepods/burstable/pod$1/$2/cpu.cfs_quota_us"; fi
+}
+rsz() {
+        printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: rsz, uid: podupd-5}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: c, image: %s, command: [sleep, "3600"], resources: {requests: {cpu: 100m}, limits: {cpu: %s}}}\n' \
+                "$IMG" "$1" >"$M/rsz.yaml"
+}
+rsz 200m
+check "rsz runs" rsz 60 "$RUNNING"
+rsz_id=$(field rsz '.status.containerStatuses[0].containerID' | sed 's|.*://||')
+[ "$(cg_quota podupd-5 "$rsz_id")" = 20000 ] && ok || bad "rsz's cpu quota: $(cg_quota podupd-5 "$rsz_id")"
+rsz 400m
+check "the new limit is the spec" rsz 20 '.spec.containers[0].resources.limits.cpu == "400m"'
+sleep 3
+check "no restart, no resize conditions, the status says what the container has" rsz 5 \
+        "$RUNNING and .metadata.uid == \"podupd-5\" and .status.containerStatuses[0].containerID == \"crun://$rsz_id\" and .status.containerStatuses[0].restartCount == 0 and .status.containerStatuses[0].resources.limits.cpu == \"200m\" and ([.status.conditions[].type | select(startswith(\"PodResize\"))] | length == 0)"
+[ "$(cg_quota podupd-5 "$rsz_id")" = 20000 ] && ok || bad "a static edit resized the cgroup: $(cg_quota podupd-5 "$rsz_id")"
+
 # ---- a pod-level change (a new volume) makes a new pod -----------------------------------
 old_ids=$(field whole '[.status.containerStatuses[].containerID] | join(" ")')
 two whole podupd-2 busybox:1.35 "$KEEP" "  hostname: renamed"

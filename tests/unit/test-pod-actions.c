@@ -160,3 +160,107 @@ TEST(readiness_gates) {
         free(m);
         json_decref(conds);
 }
+
+/* ---- in-place resize ------------------------------------------------------------------------ */
+
+#define RES(cpu_req, cpu_lim, mem, policy)                                                         \
+        "  containers:\n"                                                                          \
+        "  - {name: a, image: x:1, resources: {requests: {cpu: '" cpu_req "', memory: " mem "},"   \
+        " limits: {cpu: '" cpu_lim "', memory: " mem "}}" policy "}\n"                              \
+        "  - {name: b, image: y:1}\n"
+
+TEST(resize_is_in_place) {
+        char *field = NULL;
+        /* containers' resources and the pod-level resources change through pods/resize */
+        CHECK_INT_EQ(update(RES("100m", "200m", "64Mi", ""), RES("300m", "400m", "96Mi", ""), &field), 0);
+        CHECK_INT_EQ(update(RES("100m", "200m", "64Mi", ""),
+                            RES("100m", "200m", "64Mi", "") "  resources: {limits: {cpu: '1'}}\n", &field),
+                     0);
+        CHECK(!field);
+}
+
+TEST(resources_changed) {
+        _cleanup_(pod_freep) struct pod *a = parse(RES("100m", "200m", "64Mi", ""));
+        _cleanup_(pod_freep) struct pod *same = parse(RES("0.1", "200m", "65536Ki", ""));
+        _cleanup_(pod_freep) struct pod *cpu = parse(RES("150m", "200m", "64Mi", ""));
+        _cleanup_(pod_freep) struct pod *pl = parse(RES("100m", "200m", "64Mi", "") "  resources: {limits: {cpu: '1'}}\n");
+        if (!a || !same || !cpu || !pl)
+                return;
+        bool pod_level = true;
+        /* quantities compare by value, as apiequality.Semantic */
+        CHECK(!pod_resources_changed(a, same, &pod_level));
+        CHECK(!pod_level);
+        CHECK(pod_resources_changed(a, cpu, &pod_level));
+        CHECK(!pod_level);
+        CHECK(pod_resources_changed(a, pl, &pod_level));
+        CHECK(pod_level);
+}
+
+TEST(pod_with_allocation) {
+        _cleanup_(pod_freep) struct pod *alloc = parse(RES("100m", "200m", "64Mi", ""));
+        _cleanup_(pod_freep) struct pod *desired = parse(
+                "  containers:\n"
+                "  - {name: a, image: x:2, resources: {requests: {cpu: 1, memory: 1Gi}, limits: {cpu: 2, memory: 1Gi}}}\n"
+                "  - {name: b, image: y:1, resources: {requests: {cpu: 50m}}}\n");
+        if (!alloc || !desired)
+                return;
+        _cleanup_(pod_freep) struct pod *p = pod_with_allocation(desired, alloc);
+        CHECK(p != NULL);
+        if (!p)
+                return;
+        /* the desired spec (its new image), with what is allocated */
+        CHECK_STR_EQ(p->spec.containers[0].image, "x:2");
+        CHECK(!pod_resources_changed(alloc, p, NULL));
+        json_t *ra = pod_resources_json(p->spec.containers[0].resources);
+        _cleanup_free_ char *sa = json_dumps(ra, JSON_COMPACT | JSON_SORT_KEYS);
+        CHECK_STR_EQ(sa, "{\"limits\":{\"cpu\":\"200m\",\"memory\":\"64Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"64Mi\"}}");
+        json_decref(ra);
+        /* b had no resources when allocated */
+        json_t *rb = pod_resources_json(p->spec.containers[1].resources);
+        _cleanup_free_ char *sb = json_dumps(rb, JSON_COMPACT);
+        CHECK_STR_EQ(sb, "{}");
+        json_decref(rb);
+}
+
+static bool needs_restart(const char *spec, const char *actuated, bool *changed) {
+        _cleanup_(pod_freep) struct pod *p = parse(spec);
+        json_t *act = json_loads(actuated, 0, NULL);
+        bool r = p && act ? pod_resize_needs_restart(&p->spec.containers[0], act, changed) : false;
+        json_decref(act);
+        return r;
+}
+
+TEST(resize_policy) {
+        const char *was = "{\"limits\":{\"cpu\":\"200m\",\"memory\":\"64Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"64Mi\"}}";
+        bool changed = false;
+        /* nothing differs */
+        CHECK(!needs_restart(RES("100m", "200m", "64Mi", ""), was, &changed));
+        CHECK(!changed);
+        /* no resizePolicy: NotRequired, an update in place */
+        CHECK(!needs_restart(RES("300m", "400m", "64Mi", ""), was, &changed));
+        CHECK(changed);
+        /* RestartContainer for memory: a cpu change alone stays in place, a memory one restarts */
+#define MEM_RESTART ", resizePolicy: [{resourceName: memory, restartPolicy: RestartContainer}]"
+        CHECK(!needs_restart(RES("300m", "400m", "64Mi", MEM_RESTART), was, &changed));
+        CHECK(changed);
+        CHECK(needs_restart(RES("100m", "200m", "128Mi", MEM_RESTART), was, &changed));
+        CHECK(changed);
+        /* a limit that appears counts as a change */
+        CHECK(!needs_restart(RES("100m", "200m", "64Mi", ""), "{\"requests\":{\"cpu\":\"100m\",\"memory\":\"64Mi\"}}",
+                             &changed));
+        CHECK(changed);
+}
+
+TEST(resize_event_message) {
+        _cleanup_(pod_freep) struct pod *p = parse(RES("100m", "200m", "64Mi", ""));
+        if (!p)
+                return;
+        p->metadata.generation = (nl_opt_int){ .set = true, .v = 2 };
+        /* encoding/json of the kubelet's podResourceSummary (pkg/kubelet/events/resize.go) */
+        _cleanup_free_ char *m = pod_resize_message(p, "Pod resize started", NULL);
+        CHECK_STR_EQ(m, "Pod resize started: {\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"200m\","
+                        "\"memory\":\"64Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"64Mi\"}}},{\"name\":\"b\","
+                        "\"resources\":{}}],\"generation\":2}");
+        _cleanup_free_ char *d = pod_resize_message(p, "Pod resize Deferred", "Node didn't have enough resource: cpu");
+        CHECK(d && strstr(d, ",\"generation\":2,\"error\":\"Node didn't have enough resource: cpu\"}"));
+}
