@@ -33,7 +33,10 @@ enum setting_type {
         S_IP_LIST,           /* the same for IP addresses, kept joined with "," */
         S_LABELS,            /* KEY=VALUE,...; repeatable, adds */
         S_USERNS,            /* userNamespaces: {idsPerPod: N} */
-        S_CGROUP_DRIVER,     /* cgroupDriver: only "cgroupfs" */
+        S_CGROUP_DRIVER,     /* cgroupDriver: "cgroupfs" or "systemd" */
+        S_STRICT,            /* --strict-config (no value): read first, with --config */
+        S_IGNORED,           /* a kubelet flag nodelet has no use for: accepted, warned about
+                              * with .noun as the reason */
         S_REGISTRY_INSECURE, /* a host for plain HTTP */
         S_REGISTRY_CA,       /* HOST=FILE */
         S_REGISTRY_MIRROR,   /* HOST=URL */
@@ -43,6 +46,7 @@ enum setting_type {
 #define S_EMPTY_OK (1u << 0)       /* "" is a value (resolvConf: no resolv.conf) */
 #define S_EMPTY_IS_NULL (1u << 1)  /* "" unsets it (staticPodPath: no static pods) */
 #define S_DURATION_KIND (1u << 2)  /* the file's non-string says "must be a duration string" */
+#define S_OPTIONAL_ARG (1u << 3)   /* a kubelet bool flag: --flag or --flag=VALUE (pflag's form) */
 
 struct setting {
         const char *flag, *alias, *arg; /* --flag ARG (also --alias); NULL: the file only */
@@ -76,10 +80,13 @@ int config_list_push_n(char ***v, size_t *n, const char *s, size_t len);
 bool config_is_ip_address(const char *s);
 int config_check_runtime(const char *v, const char *what, nl_error *err);
 int config_check_mirror_url(const char *url, const char *what, nl_error *err);
+/* Any Go duration (time.ParseDuration), in nanoseconds. */
+int config_parse_duration(const char *s, const char *what, int64_t *ret_ns, nl_error *err);
 /* A period nodelet runs on a timer: a Go duration that must be positive. */
 int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err);
 int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_error *err);
 /* The kubelet's checks (pkg/kubelet/apis/config/validation), with its wording. */
 int config_check_values(const struct nodelet_config *c, nl_error *err);
+int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char *what, nl_error *err);
 /* What follows from other settings, and what an allocation failure left unset. */
 int config_finish(struct nodelet_config *c, nl_error *err);

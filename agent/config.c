@@ -240,15 +240,22 @@ static int go_duration_parse(const char *orig, int64_t *ret_ns, char **ret_error
         return 0;
 }
 
-/* A period nodelet runs on a timer: a Go duration that must be positive. */
-int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err) {
+int config_parse_duration(const char *s, const char *what, int64_t *ret_ns, nl_error *err) {
         _cleanup_free_ char *msg = NULL;
-        int64_t ns;
-        int r = go_duration_parse(s, &ns, &msg);
+        int r = go_duration_parse(s, ret_ns, &msg);
         if (r == -ENOMEM)
                 return nl_error_set(err, r, "out of memory");
         if (r < 0)
                 return nl_error_set(err, r, "%s: %s", what, msg);
+        return 0;
+}
+
+/* A period nodelet runs on a timer: a Go duration that must be positive. */
+int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err) {
+        int64_t ns;
+        int r = config_parse_duration(s, what, &ns, err);
+        if (r < 0)
+                return r;
         if (ns <= 0)
                 return nl_error_set(err, -EINVAL, "%s: \"%s\" must be a positive duration such as \"20s\"",
                                     what, s);
@@ -299,8 +306,22 @@ int config_check_values(const struct nodelet_config *c, nl_error *err) {
         return 0;
 }
 
+/* cgroupfs: the pods' cgroups at the hierarchy's root (/kubepods/...), as the kubelet's
+ * cgroupfs driver; systemd: under the cgroup systemd gave nodelet's unit (Delegate=yes), see
+ * cri/cgroup.h for why. */
+int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char *what, nl_error *err) {
+        if (streq(v, "cgroupfs") || streq(v, "systemd")) {
+                c->cgroup_driver_systemd = streq(v, "systemd");
+                return 0;
+        }
+        return nl_error_set(err, -EINVAL, "%s: \"%s\" is not a cgroup driver (\"cgroupfs\" or \"systemd\")", what,
+                            v);
+}
+
 /* What follows from other settings, and what an allocation failure left unset. */
 int config_finish(struct nodelet_config *c, nl_error *err) {
+        if (!c->enable_server) /* as the kubelet: no server whatever port says */
+                c->port = 0;
         free(c->seccomp_root);
         c->seccomp_root = c->root_dir ? layout_seccomp_dir(c->root_dir) : NULL;
         if (!c->node_name || !c->root_dir || !c->run_dir || !c->log_dir || !c->containers_log_dir ||
@@ -421,6 +442,34 @@ const struct setting config_settings[] = {
           .help = "CA for client certificates [none]" },
         { .flag = "v", .arg = "N", .short_opt = 'v', .type = S_INT, FIELD(verbosity), .min = 0,
           .max = CONFIG_MAX_VERBOSITY, .help = "log verbosity, 0-" XSTRINGIFY(CONFIG_MAX_VERBOSITY) " [0]" },
+        { .flag = "cgroup-driver", .arg = "DRIVER", .key = "cgroupDriver", .type = S_CGROUP_DRIVER,
+          .help = "cgroupfs: pods under /kubepods; systemd: under the\ncgroup of nodelet's unit (Delegate=yes) "
+                  "(cgroupDriver)\n[cgroupfs]" },
+        { .flag = "strict-config", .arg = "", .type = S_STRICT,
+          .help = "a --config key that is neither the kubelet's nor\nnodelet's is an error [a warning]" },
+
+        /* The kubelet's flags that kubeadm (kubeadm-flags.env, written by
+         * cmd/kubeadm/app/phases/kubelet/flags.go, in older releases also the runtime's) and
+         * KUBELET_EXTRA_ARGS commonly give, which mean nothing to nodelet: accepted so nodelet
+         * can take the kubelet's place, each warned about once at start. */
+        { .type = S_HEADING,
+          .help = "Accepted for the kubelet's command line (kubeadm), ignored with a warning:\n"
+                  "  --container-runtime-endpoint, --image-service-endpoint, --pod-infra-container-image,\n"
+                  "  --runtime-cgroups, --kubelet-cgroups, --volume-plugin-dir, --fail-swap-on[=BOOL]" },
+        { .flag = "container-runtime-endpoint", .arg = "ENDPOINT", .type = S_IGNORED,
+          .noun = "nodelet is its own container runtime (crun through nodelet-shim); it talks to no CRI endpoint" },
+        { .flag = "image-service-endpoint", .arg = "ENDPOINT", .type = S_IGNORED,
+          .noun = "nodelet pulls and stores images itself; it talks to no CRI image service" },
+        { .flag = "pod-infra-container-image", .arg = "IMAGE", .type = S_IGNORED,
+          .noun = "nodelet's pod sandboxes are namespaces it holds itself: no pause container, no image" },
+        { .flag = "runtime-cgroups", .arg = "CGROUP", .type = S_IGNORED,
+          .noun = "nodelet's runtime is its own shims, which stay in nodelet's cgroup" },
+        { .flag = "kubelet-cgroups", .arg = "CGROUP", .type = S_IGNORED,
+          .noun = "nodelet stays in the cgroup it was started in (its unit's)" },
+        { .flag = "volume-plugin-dir", .arg = "DIR", .type = S_IGNORED,
+          .noun = "nodelet has no FlexVolume plugins" },
+        { .flag = "fail-swap-on", .arg = "BOOL", .type = S_IGNORED, .opts = S_OPTIONAL_ARG,
+          .noun = "nodelet does not check whether the node has swap on" },
 
         /* what only the file sets, or nothing: internal defaults */
         { .type = S_PATH, FIELD(containers_log_dir), .def = "/var/log/containers" },
@@ -433,7 +482,7 @@ const struct setting config_settings[] = {
         { .key = "registerNode", .type = S_BOOL, FIELD(register_node), .def = "true" },
         { .key = "healthzBindAddress", .type = S_IP, FIELD(healthz_bind_address), .def = "127.0.0.1" },
         { .key = "address", .type = S_IP, FIELD(address), .def = "0.0.0.0" },
-        { .key = "cgroupDriver", .type = S_CGROUP_DRIVER },
+        { .key = "enableServer", .type = S_BOOL, FIELD(enable_server), .def = "true" },
         /* clang-format on */
 };
 
@@ -472,8 +521,21 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                 return -ENOMEM;
         switch (s->type) {
         case S_CONFIG:
+        case S_STRICT:
         case S_HEADING:
-                return 0; /* --config is read first */
+                return 0; /* --config and --strict-config are read first */
+        case S_IGNORED: {
+                _cleanup_free_ char *w = nl_strdupf("--%s%s%s: ignored: %s", s->flag, v ? "=" : "", strempty(v),
+                                                    s->noun);
+                if (!w)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->n_ignored_flags; i++)
+                        if (streq(c->ignored_flags[i], w))
+                                return 0;
+                return strv_push(&c->ignored_flags, &c->n_ignored_flags, w);
+        }
+        case S_CGROUP_DRIVER:
+                return config_set_cgroup_driver(c, v, what, err);
         case S_PATH:
                 if (!*v && !(s->opts & (S_EMPTY_OK | S_EMPTY_IS_NULL)))
                         return nl_error_set(err, -EINVAL, "%s: must not be empty", what);
@@ -547,7 +609,6 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
         }
         case S_BOOL:
         case S_USERNS:
-        case S_CGROUP_DRIVER:
                 break;
         }
         return -EINVAL;
@@ -625,7 +686,35 @@ void config_done(struct nodelet_config *c) {
         free(c->tls_cert_file);
         free(c->tls_private_key_file);
         free(c->client_ca_file);
+        strv_free_n(c->ignored_keys, c->n_ignored_keys);
+        strv_free_n(c->unknown_keys, c->n_unknown_keys);
+        strv_free_n(c->ignored_flags, c->n_ignored_flags);
         *c = (struct nodelet_config){};
+}
+
+static void append_list(nl_buf *b, char *const *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                nl_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+}
+
+char *config_warnings(const struct nodelet_config *c) {
+        nl_buf b = {};
+        if (c->n_ignored_keys) {
+                nl_buf_printf(&b, "%s: %zu KubeletConfiguration key%s that nodelet does not act on, ignored "
+                                  "(docs/cluster.md says why): ",
+                              strempty(c->config_file), c->n_ignored_keys, c->n_ignored_keys == 1 ? "" : "s");
+                append_list(&b, c->ignored_keys, c->n_ignored_keys);
+                nl_buf_puts(&b, "\n");
+        }
+        if (c->n_unknown_keys) {
+                nl_buf_printf(&b, "%s: unknown key%s, ignored (--strict-config refuses them): ",
+                              strempty(c->config_file), c->n_unknown_keys == 1 ? "" : "s");
+                append_list(&b, c->unknown_keys, c->n_unknown_keys);
+                nl_buf_puts(&b, "\n");
+        }
+        for (size_t i = 0; i < c->n_ignored_flags; i++)
+                nl_buf_printf(&b, "%s\n", c->ignored_flags[i]);
+        return nl_buf_steal(&b);
 }
 
 void config_to_cri(const struct nodelet_config *c, struct cri_config *ret) {
@@ -663,7 +752,10 @@ static void run_options(struct option ret[static 2 * ELEMENTSOF(config_settings)
                 if (!config_settings[i].flag || config_settings[i].type == S_HEADING)
                         continue;
                 int val = ARG_SETTING + (int) i;
-                ret[n++] = (struct option){ config_settings[i].flag, required_argument, NULL, val };
+                int has_arg = config_settings[i].type == S_STRICT             ? no_argument
+                              : config_settings[i].opts & S_OPTIONAL_ARG ? optional_argument
+                                                                         : required_argument;
+                ret[n++] = (struct option){ config_settings[i].flag, has_arg, NULL, val };
                 if (config_settings[i].alias)
                         ret[n++] = (struct option){ config_settings[i].alias, required_argument, NULL, val };
         }
@@ -712,7 +804,8 @@ static void run_usage(FILE *f) {
                         continue;
                 }
                 flag = s->short_opt ? nl_strdupf("-%c, --%s %s", s->short_opt, s->flag, s->arg)
-                                    : nl_strdupf("--%s %s", s->flag, s->arg);
+                       : *s->arg    ? nl_strdupf("--%s %s", s->flag, s->arg)
+                                    : nl_strdupf("--%s", s->flag);
                 usage_flag(f, strempty(flag), s->help);
                 if (s->alias) {
                         free(flag);
@@ -759,6 +852,8 @@ int config_parse_run_args(struct nodelet_config *c, int argc, char **argv, nl_er
                 s = setting_of_opt(opt);
                 if (s && s->type == S_CONFIG && config_set_str(&config_path, optarg) < 0)
                         return nl_error_set(err, -ENOMEM, "out of memory");
+                if (s && s->type == S_STRICT)
+                        c->strict_config = true;
         }
         if (optind < argc)
                 return nl_error_set(err, -EINVAL, "unexpected argument \"%s\": nodelet run takes only flags",

@@ -52,16 +52,36 @@ struct nodelet_config {
         char *tls_cert_file;        /* tlsCertFile */
         char *tls_private_key_file; /* tlsPrivateKeyFile */
         char *client_ca_file;       /* authentication.x509.clientCAFile */
+        bool enable_server;         /* enableServer, true (false: no node server, whatever port says) */
+        bool cgroup_driver_systemd; /* cgroupDriver: systemd (see cri/cgroup.h) */
+        /* --strict-config: a key that is not the kubelet's nor nodelet's is an error, not a
+         * warning. Set before config_load_file(). */
+        bool strict_config;
+        /* What the agent warns about once at start (the loaders do not log): the file's keys
+         * nodelet does not act on, its unknown keys, and the kubelet's flags it ignores
+         * ("--flag: why"). */
+        char **ignored_keys;
+        size_t n_ignored_keys;
+        char **unknown_keys;
+        size_t n_unknown_keys;
+        char **ignored_flags;
+        size_t n_ignored_flags;
 };
 
 void config_init_defaults(struct nodelet_config *c);
 /* Load a KubeletConfiguration-shaped YAML file (apiVersion kubelet.config.k8s.io/v1beta1,
- * kind KubeletConfiguration, plus a "nodelet" section for our own keys): unknown keys and bad
- * values are errors naming the key and the file. */
+ * kind KubeletConfiguration, plus a "nodelet" section for our own keys): bad values, and values
+ * of the kubelet's keys nodelet cannot honour, are errors naming the key and the file; the
+ * kubelet's keys nodelet does not act on go to ignored_keys, unknown keys to unknown_keys (an
+ * error under strict_config). */
 int config_load_file(struct nodelet_config *c, const char *path, nl_error *err);
 /* `nodelet run` flags; they override the file (which --config names and is loaded first).
  * Returns 1 after --help. */
 int config_parse_run_args(struct nodelet_config *c, int argc, char **argv, nl_error *err);
 void config_done(struct nodelet_config *c);
+/* The warnings the agent logs once at start, one per line (malloc'ed, NULL when none): the
+ * file's keys nodelet does not act on (one line), its unknown keys (one line), each ignored
+ * flag (a line each). */
+char *config_warnings(const struct nodelet_config *c);
 /* The cri layer's view of the configuration (pointers into c). */
 void config_to_cri(const struct nodelet_config *c, struct cri_config *ret);
