@@ -190,7 +190,8 @@ bench: $(NODELET) $(SHIM)
 	bench/run.sh
 
 # Cluster mode end to end (tests/cluster/cluster.sh; streaming.sh: exec, attach, cp,
-# port-forward through kubectl; pod-updates.sh): builds or reuses the real kube-apiserver,
+# port-forward through kubectl; pod-updates.sh; kubeadm.sh: the files the real kubeadm writes for
+# a node, and cgroupDriver systemd): builds or reuses the real kube-apiserver,
 # etcd and kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on
 # loopback and runs the daemon as a node against them. Needs root and Go.
 .PHONY: test-cluster
@@ -199,6 +200,7 @@ test-cluster: $(NODELET) $(SHIM)
 	NODELET=$(abspath $(NODELET)) tests/cluster/streaming.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/pod-updates.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/ephemeral.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/kubeadm.sh
 
 # The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
 # (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with

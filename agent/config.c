@@ -686,6 +686,7 @@ void config_done(struct nodelet_config *c) {
         free(c->tls_cert_file);
         free(c->tls_private_key_file);
         free(c->client_ca_file);
+        free(c->cgroup_root);
         strv_free_n(c->ignored_keys, c->n_ignored_keys);
         strv_free_n(c->unknown_keys, c->n_unknown_keys);
         strv_free_n(c->ignored_flags, c->n_ignored_flags);
@@ -735,6 +736,7 @@ void config_to_cri(const struct nodelet_config *c, struct cri_config *ret) {
                 .cluster_domain = c->cluster_domain,
                 .log_max_size = c->container_log_max_size,
                 .log_max_files = c->container_log_max_files,
+                .cgroup_root = c->cgroup_root,
         };
 }
 

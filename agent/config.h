@@ -54,6 +54,7 @@ struct nodelet_config {
         char *client_ca_file;       /* authentication.x509.clientCAFile */
         bool enable_server;         /* enableServer, true (false: no node server, whatever port says) */
         bool cgroup_driver_systemd; /* cgroupDriver: systemd (see cri/cgroup.h) */
+        char *cgroup_root;          /* with it: the unit's delegated cgroup, found at start */
         /* --strict-config: a key that is not the kubelet's nor nodelet's is an error, not a
          * warning. Set before config_load_file(). */
         bool strict_config;
