@@ -231,6 +231,9 @@ install: $(NODELET) $(SHIM)
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/nodelet.service.in \
 		>$(DESTDIR)$(UNITDIR)/nodelet.service
+	install -d $(DESTDIR)$(PREFIX)/share/nodelet/kubeadm
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/kubeadm/20-nodelet.conf.in \
+		>$(DESTDIR)$(PREFIX)/share/nodelet/kubeadm/20-nodelet.conf
 	install -D -m 0644 docs/nodelet.8 $(DESTDIR)$(PREFIX)/share/man/man8/nodelet.8
 	install -D -m 0644 deploy/cni/10-nodelet.conflist $(DESTDIR)$(PREFIX)/share/nodelet/cni/10-nodelet.conflist
 	install -d $(DESTDIR)$(PREFIX)/share/nodelet/examples $(DESTDIR)$(SYSCONFDIR)/nodelet/manifests

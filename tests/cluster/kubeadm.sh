@@ -94,14 +94,32 @@ cg_setup
 trap 'stop_cp; cleanup; cg_cleanup' EXIT
 
 # ---- nodelet as kubeadm's drop-in starts the kubelet -----------------------------------------
-# the test's own places (dirs, CNI, ports, the fixture's serving certificate); the node's name,
-# IP, cgroup driver, cluster DNS and client CA come from kubeadm's files
+# deploy/kubeadm/20-nodelet.conf.in's ExecStart, expanded as systemd expands it ($VAR: the
+# value split at whitespace) with the variables kubeadm's 10-kubeadm.conf and its files set:
+# KUBELET_KUBECONFIG_ARGS (here the fixture's node kubeconfig; --bootstrap-kubeconfig is the TLS
+# bootstrap suite's), KUBELET_CONFIG_ARGS, KUBELET_KUBEADM_ARGS from kubeadm-flags.env, and
+# KUBELET_EXTRA_ARGS (/etc/default/kubelet) with the test's own places: dirs, CNI, ports, the
+# fixture's serving certificate. The node's name, IP, cgroup driver, cluster DNS and client CA
+# come from kubeadm's files.
+KUBELET_KUBECONFIG_ARGS="--kubeconfig=$NODE_KUBECONFIG"
+KUBELET_CONFIG_ARGS="--config=$T/kubeadm/config.yaml"
+KUBELET_EXTRA_ARGS="${ARGS[*]} --pod-manifest-path $M --cni-conf-dir $T/cni --container-runtime-path $RUNTIME \
+--port $PORT --healthz-port $HEALTHZ --tls-cert-file $KUBELET_CERT --tls-private-key-file $KUBELET_KEY --sync-frequency 5s"
+execstart=$(sed -n 's/^ExecStart=\(..*\)$/\1/p' deploy/kubeadm/20-nodelet.conf.in | tail -1)
+UNIT_CMD=()
+read -ra words <<<"$execstart"
+for w in "${words[@]}"; do
+        case $w in
+        @BINDIR@/nodelet) UNIT_CMD+=("$NODELET") ;;
+        \$*) v=${w#\$}; read -ra parts <<<"${!v}"; UNIT_CMD+=("${parts[@]}") ;;
+        *) UNIT_CMD+=("$w") ;;
+        esac
+done
+[ "${UNIT_CMD[0]}" = "$NODELET" ] && [ "${UNIT_CMD[1]}" = run ] && ok || bad "the drop-in's ExecStart runs nodelet run: $execstart"
+# the unit's main process, started in the unit's cgroup as systemd starts it
 start_kubeadm_node() {
         NOTIFY_SOCKET=$T/notify.sock bash -c 'for mp in $CG; do echo $$ >"$mp'"$UNIT_CG"'/cgroup.procs" || exit 1; done; exec "$@"' \
-                nodelet "$NODELET" run --kubeconfig "$NODE_KUBECONFIG" --config "$T/kubeadm/config.yaml" "${KADM_ARGS[@]}" \
-                "${ARGS[@]}" --pod-manifest-path "$M" --cni-conf-dir "$T/cni" --container-runtime-path "$RUNTIME" \
-                --port "$PORT" --healthz-port "$HEALTHZ" --tls-cert-file "$KUBELET_CERT" --tls-private-key-file "$KUBELET_KEY" \
-                --sync-frequency 5s >>"$T/daemon.log" 2>&1 &
+                nodelet "${UNIT_CMD[@]}" >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
 }
 export CG="${CG_MOUNTS[*]}"
