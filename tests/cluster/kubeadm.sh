@@ -156,7 +156,9 @@ for mp in "${CG_MOUNTS[@]}"; do
         [ "$mp" = /sys/fs/cgroup/unified ] && continue # hybrid: the runtime uses v1
         d=$(ls -d "$mp$UNIT_CG"/kubepods/*/pod"$uid" "$mp$UNIT_CG"/kubepods/pod"$uid" 2>/dev/null | head -1)
         if [ -n "$d" ] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q .; then found=$((found + 1)); fi
-        if ls -d "$mp"/kubepods/*/pod"$uid" "$mp"/kubepods/pod"$uid" >/dev/null 2>&1; then bad "the pod's cgroup also at the root of $mp"; fi
+        for d in "$mp"/kubepods/pod"$uid" "$mp"/kubepods/*/pod"$uid"; do
+                [ -d "$d" ] && bad "the pod's cgroup at the hierarchy's root: $d"
+        done
 done
 [ "$found" -ge 1 ] && ok || bad "the pod's processes under $UNIT_CG/kubepods ($(ls -d /sys/fs/cgroup/*"$UNIT_CG"/kubepods/* 2>&1 | head -5))"
 
