@@ -17,6 +17,11 @@
 SUITE=kubeadm-cluster BRIDGE=nlkadm SUBNET=10.99.32.0/24 NODE=nodelet-kadm
 . "$(dirname "$0")/lib.sh"
 
+# ports of this suite's own (lib.sh's two free_port picks can land on the same port when the
+# ones below are busy with other suites)
+PORT=$(free_port 11510)
+HEALTHZ=$(free_port 11530)
+
 KUBEADM=$(tests/cluster/build-control-plane.sh kubeadm 2>"$T/kubeadm-build.log")/kubeadm
 if [ ! -x "$KUBEADM" ]; then
         tail -20 "$T/kubeadm-build.log"; bad "kubeadm built into the control-plane cache"; finish_suite; exit 1
