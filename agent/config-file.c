@@ -506,7 +506,6 @@ static const struct kubelet_key kubelet_keys[] = {
         { "providerID", NULL, NULL },
         { "qosReserved", NULL, NULL },
         { "readOnlyPort", want_zero, "nodelet serves no unauthenticated read-only port" },
-        { "registerWithTaints", want_empty_list, "nodelet registers its Node without taints" },
         { "registryBurst", NULL, NULL },
         { "registryPullQPS", NULL, NULL },
         { "reservedMemory", NULL, NULL },
@@ -622,6 +621,62 @@ static int load_user_namespaces(struct nodelet_config *c, const char *key, const
         return 0;
 }
 
+/* registerWithTaints: [{key, value, effect}], the Node's taints at registration */
+static int load_taints(struct nodelet_config *c, const char *key, const json_t *v, nl_error *err) {
+        struct strv t = {};
+        size_t i;
+        json_t *e;
+        int r = get_list(v, key, err);
+        if (r < 0)
+                return r;
+        json_array_foreach(v, i, e) {
+                _cleanup_free_ char *item = nl_strdupf("%s[%zu]", key, i), *spec = NULL;
+                const char *k = NULL, *val = "", *effect = NULL, *name;
+                json_t *x;
+                if (!item) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if ((r = get_map(e, item, err)) < 0)
+                        break;
+                json_object_foreach(e, name, x) {
+                        _cleanup_free_ char *sub = nl_strdupf("%s.%s", item, name);
+                        if (!sub)
+                                r = -ENOMEM;
+                        else if (streq(name, "key"))
+                                r = get_string(x, sub, false, &k, err);
+                        else if (streq(name, "value"))
+                                r = get_string(x, sub, true, &val, err);
+                        else if (streq(name, "effect"))
+                                r = get_string(x, sub, false, &effect, err);
+                        else if (!streq(name, "timeAdded"))
+                                r = nl_error_set(err, -EINVAL, "%s: unknown key", sub);
+                        if (r < 0)
+                                break;
+                }
+                if (r < 0)
+                        break;
+                if (!k || !effect) {
+                        r = nl_error_set(err, -EINVAL, "%s: a taint needs a key and an effect", item);
+                        break;
+                }
+                if (!(spec = nl_strdupf("%s%s%s:%s", k, *val ? "=" : "", val, effect))) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if ((r = config_taint_add(&t.v, &t.n, spec, item, err)) < 0)
+                        break;
+        }
+        if (r < 0) {
+                strv_done(&t);
+                return r;
+        }
+        strv_free_n(c->register_taints, c->n_register_taints);
+        c->register_taints = t.v;
+        c->n_register_taints = t.n;
+        return 0;
+}
+
 /* Apply the file's value v of setting s, its key spelled key in messages. */
 static int apply_file_value(const struct file_ctx *f, const struct setting *s, const char *key, const json_t *v,
                             nl_error *err) {
@@ -693,6 +748,8 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                 if ((r = get_string(v, key, false, &str, err)) < 0)
                         return r;
                 return config_set_cgroup_driver(c, str, key, err);
+        case S_TAINTS:
+                return load_taints(c, key, v, err);
         case S_REGISTRY_INSECURE:
                 return foreach_item(v, key, add_insecure_registry, c, err);
         case S_REGISTRY_CA:

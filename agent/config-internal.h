@@ -35,6 +35,7 @@ enum setting_type {
         S_USERNS,            /* userNamespaces: {idsPerPod: N} */
         S_CGROUP_DRIVER,     /* cgroupDriver: "cgroupfs" or "systemd" */
         S_STRICT,            /* --strict-config (no value): read first, with --config */
+        S_TAINTS,            /* taints "key[=value]:Effect"; the flag replaces, comma-separated */
         S_IGNORED,           /* a kubelet flag nodelet has no use for: accepted, warned about
                               * with .noun as the reason */
         S_REGISTRY_INSECURE, /* a host for plain HTTP */
@@ -87,6 +88,8 @@ int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *
 int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_error *err);
 /* The kubelet's checks (pkg/kubelet/apis/config/validation), with its wording. */
 int config_check_values(const struct nodelet_config *c, nl_error *err);
+/* Check and add one taint, "key[=value]:effect" (the kubelet's --register-with-taints form). */
+int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, nl_error *err);
 int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char *what, nl_error *err);
 /* What follows from other settings, and what an allocation failure left unset. */
 int config_finish(struct nodelet_config *c, nl_error *err);

@@ -12,6 +12,7 @@
 #include "config-internal.h"
 #include "common/fs.h"
 #include "common/strv.h"
+#include "podspec/names.h"
 #include "podspec/podspec.h"
 #include "cri/layout.h"
 
@@ -318,6 +319,42 @@ int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char
                             v);
 }
 
+/* As the kubelet's ParseTaints (pkg/util/taints): "key=value:effect" or "key:effect", the key a
+ * qualified name, the value a label value, the effect NoSchedule, PreferNoSchedule or
+ * NoExecute; a key and effect given twice is an error. */
+int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, nl_error *err) {
+        const char *colon = strrchr(spec, ':'), *msgs[NAMES_MAX_MSGS];
+        if (!colon)
+                return nl_error_set(err, -EINVAL, "%s: invalid taint spec \"%s\": not key=value:effect or key:effect",
+                                    what, spec);
+        const char *effect = colon + 1;
+        if (!streq(effect, "NoSchedule") && !streq(effect, "PreferNoSchedule") && !streq(effect, "NoExecute"))
+                return nl_error_set(err, -EINVAL,
+                                    "%s: taint \"%s\": invalid effect \"%s\" (NoSchedule, PreferNoSchedule or "
+                                    "NoExecute)",
+                                    what, spec, effect);
+        const char *eq = memchr(spec, '=', (size_t) (colon - spec));
+        _cleanup_free_ char *key = strndup(spec, (size_t) ((eq ? eq : colon) - spec));
+        _cleanup_free_ char *value = eq ? strndup(eq + 1, (size_t) (colon - eq - 1)) : strdup("");
+        if (!key || !value)
+                return -ENOMEM;
+        if (names_qualified_name(key, msgs) > 0)
+                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": key \"%s\": %s", what, spec, key, msgs[0]);
+        if (*value && names_label_value(value, msgs) > 0)
+                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": value \"%s\": %s", what, spec, value, msgs[0]);
+        for (size_t i = 0; i < *n; i++) {
+                const char *o = (*v)[i], *oc = strrchr(o, ':'), *oe = memchr(o, '=', (size_t) (oc - o));
+                size_t klen = (size_t) ((oe ? oe : oc) - o);
+                if (klen == strlen(key) && memcmp(o, key, klen) == 0 && streq(oc + 1, effect))
+                        return nl_error_set(err, -EINVAL, "%s: duplicated taints with the same key and effect: %s:%s",
+                                            what, key, effect);
+        }
+        int r = config_list_push_n(v, n, spec, strlen(spec));
+        if (r == -E2BIG)
+                return nl_error_set(err, r, "%s: more than %d taints", what, CONFIG_MAX_LIST);
+        return r;
+}
+
 /* What follows from other settings, and what an allocation failure left unset. */
 int config_finish(struct nodelet_config *c, nl_error *err) {
         if (!c->enable_server) /* as the kubelet: no server whatever port says */
@@ -426,6 +463,9 @@ const struct setting config_settings[] = {
         { .flag = "node-labels", .arg = "K=V[,K=V...]", .type = S_LABELS, FIELDS(node_labels, n_node_labels),
           .noun = "labels",
           .help = "labels added when the node registers [none]" },
+        { .flag = "register-with-taints", .arg = "K[=V]:EFFECT,...", .key = "registerWithTaints", .type = S_TAINTS,
+          FIELDS(register_taints, n_register_taints),
+          .help = "taints the Node registers with (registerWithTaints)\n[none]" },
         { .flag = "node-status-update-frequency", .arg = "DUR", .key = "nodeStatusUpdateFrequency",
           .type = S_PERIOD, FIELD(node_status_update_frequency), .def = "10s",
           .help = "node status check (nodeStatusUpdateFrequency) [10s]" },
@@ -536,6 +576,30 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
         }
         case S_CGROUP_DRIVER:
                 return config_set_cgroup_driver(c, v, what, err);
+        case S_TAINTS: {
+                /* the kubelet's taints flag replaces the list each time it is given */
+                struct strv t = {};
+                for (const char *p = v; *p;) {
+                        size_t len = strcspn(p, ",");
+                        _cleanup_free_ char *one = strndup(p, len);
+                        r = 0;
+                        if (!one)
+                                r = -ENOMEM;
+                        else if (*one)
+                                r = config_taint_add(&t.v, &t.n, one, what, err);
+                        if (r < 0) {
+                                strv_done(&t);
+                                return r;
+                        }
+                        p += len;
+                        if (*p == ',')
+                                p++;
+                }
+                strv_free_n(*FIELD_PTR(c, s, char **), *COUNT_PTR(c, s));
+                *FIELD_PTR(c, s, char **) = t.v;
+                *COUNT_PTR(c, s) = t.n;
+                return 0;
+        }
         case S_PATH:
                 if (!*v && !(s->opts & (S_EMPTY_OK | S_EMPTY_IS_NULL)))
                         return nl_error_set(err, -EINVAL, "%s: must not be empty", what);
@@ -681,6 +745,7 @@ void config_done(struct nodelet_config *c) {
         free(c->kubeconfig);
         free(c->node_ip);
         strv_free_n(c->node_labels, c->n_node_labels);
+        strv_free_n(c->register_taints, c->n_register_taints);
         free(c->healthz_bind_address);
         free(c->address);
         free(c->tls_cert_file);

@@ -41,6 +41,9 @@ struct nodelet_config {
         char *node_ip;              /* --node-ip: the node's InternalIP [detected] */
         char **node_labels;         /* --node-labels k=v,...: added at registration */
         size_t n_node_labels;
+        char **register_taints;     /* --register-with-taints / registerWithTaints: "key[=value]:Effect",
+                                     * the Node's spec.taints when it registers */
+        size_t n_register_taints;
         bool register_node;         /* registerNode, true */
         usec_t node_status_update_frequency; /* nodeStatusUpdateFrequency, 10 s */
         usec_t node_status_report_frequency; /* nodeStatusReportFrequency, 5 min */

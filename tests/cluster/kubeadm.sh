@@ -43,6 +43,7 @@ nodeRegistration:
   - {name: node-ip, value: 127.0.0.1}
   - {name: fail-swap-on, value: "false"}
   - {name: pod-infra-container-image, value: registry.k8s.io/pause:3.10}
+  - {name: register-with-taints, value: "nodelet.test/kubeadm=yes:NoSchedule"}
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
@@ -131,6 +132,9 @@ export CG="${CG_MOUNTS[*]}"
 start_kubeadm_node
 kwait "the node registers under kubeadm's --hostname-override and is Ready" 90 \
         '(.status.conditions[] | select(.type=="Ready") | .status == "True") and ([.status.addresses[] | select(.type=="InternalIP") | .address] == ["127.0.0.1"])' node "$NODE"
+# (the API server's TaintNodesByCondition admission adds node.kubernetes.io/not-ready beside it)
+taints=$(k get node "$NODE" -o json | jq -c '[.spec.taints[] | select(.key | startswith("nodelet.test/"))]')
+[ "$taints" = '[{"effect":"NoSchedule","key":"nodelet.test/kubeadm","value":"yes"}]' ] && ok || bad "the node registered with kubeadm's --register-with-taints: $taints ($(cat "$T/kubeadm/kubeadm-flags.env"))"
 
 # one warning lists the keys nodelet does not act on; one per ignored flag; no unknown keys
 w=$(grep -c "KubeletConfiguration keys that nodelet does not act on" "$T/daemon.log")

@@ -615,7 +615,7 @@ TEST(file_ignored_kubelet_keys) {
 
         /* the values nodelet behaves as anyway are honoured, not listed */
         CHECK_INT_EQ(load("cgroupsPerQOS: true\nreadOnlyPort: 0\ncgroupRoot: /\nenableDebuggingHandlers: true\n"
-                          "seccompDefault: false\nregisterWithTaints: []\ncpuCFSQuota: true\n"
+                          "seccompDefault: false\ncpuCFSQuota: true\n"
                           "authorization:\n  mode: Webhook\n  webhook: {cacheAuthorizedTTL: 5m, "
                           "cacheUnauthorizedTTL: 30s}\n"
                           "authentication:\n  anonymous: {enabled: false}\n  webhook: {enabled: true, cacheTTL: 2m0s}\n"
@@ -633,6 +633,57 @@ TEST(file_ignored_kubelet_keys) {
         config_done(&c);
 }
 
+/* --register-with-taints and registerWithTaints (kubeadm-flags.env has the flag for a worker
+ * joining with taints): the kubelet's taint syntax and checks. */
+TEST(register_with_taints) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--register-with-taints=a=b:NoSchedule", "--register-with-taints",
+                                          "example.com/x=y:NoExecute,only-key:PreferNoSchedule")),
+                     0);
+        if (msg)
+                TEST_FAIL("%s", msg);
+        /* the flag given again replaces the list, as the kubelet's */
+        CHECK_INT_EQ(c.n_register_taints, 2);
+        CHECK_STR_EQ(c.register_taints[0], "example.com/x=y:NoExecute");
+        CHECK_STR_EQ(c.register_taints[1], "only-key:PreferNoSchedule");
+        free(msg);
+        config_done(&c);
+        CHECK_PARSE_ERROR("--register-with-taints: invalid taint spec \"a=b\": not key=value:effect or key:effect",
+                          "--register-with-taints=a=b");
+        CHECK_PARSE_ERROR("--register-with-taints: taint \"a=b:Never\": invalid effect \"Never\" (NoSchedule, "
+                          "PreferNoSchedule or NoExecute)",
+                          "--register-with-taints=a=b:Never");
+        CHECK_PARSE_ERROR("--register-with-taints: duplicated taints with the same key and effect: a:NoSchedule",
+                          "--register-with-taints=a=1:NoSchedule,a=2:NoSchedule");
+        char *m = parse_error(ARGS("--register-with-taints=bad key:NoSchedule"));
+        CHECK(m && strstr(m, "--register-with-taints: taint \"bad key:NoSchedule\": key \"bad key\": "));
+        free(m);
+        m = parse_error(ARGS("--register-with-taints=a=bad value:NoSchedule"));
+        CHECK(m && strstr(m, "value \"bad value\""));
+        free(m);
+
+        CHECK_INT_EQ(load("registerWithTaints:\n- {key: node-role.kubernetes.io/infra, effect: NoSchedule}\n"
+                          "- {key: a, value: b, effect: NoExecute, timeAdded: null}\n",
+                          &c, &msg),
+                     0);
+        if (msg)
+                TEST_FAIL("%s", msg);
+        CHECK_INT_EQ(c.n_register_taints, 2);
+        CHECK_STR_EQ(c.register_taints[0], "node-role.kubernetes.io/infra:NoSchedule");
+        CHECK_STR_EQ(c.register_taints[1], "a=b:NoExecute");
+        CHECK_INT_EQ(c.n_ignored_keys, 0);
+        free(msg);
+        config_done(&c);
+        CHECK_LOAD_ERROR("registerWithTaints: [{key: a}]\n", "FILE: registerWithTaints[0]: a taint needs a key and an effect");
+        CHECK_LOAD_ERROR("registerWithTaints: [{key: a, effect: Sometimes}]\n",
+                         "FILE: registerWithTaints[0]: taint \"a:Sometimes\": invalid effect \"Sometimes\" (NoSchedule, "
+                         "PreferNoSchedule or NoExecute)");
+        CHECK_LOAD_ERROR("registerWithTaints: [{key: a, effect: NoSchedule, colour: red}]\n",
+                         "FILE: registerWithTaints[0].colour: unknown key");
+        CHECK_LOAD_ERROR("registerWithTaints: a:NoSchedule\n", "FILE: registerWithTaints: must be a list, not a string");
+}
+
 /* The kubelet's keys set to what nodelet cannot do: refused, naming the key. */
 TEST(file_refused_kubelet_values) {
         CHECK_LOAD_ERROR("cgroupsPerQOS: false\n",
@@ -646,8 +697,6 @@ TEST(file_refused_kubelet_values) {
         CHECK_LOAD_ERROR_HAS("seccompDefault: true\n", "FILE: seccompDefault: true is not supported: ");
         CHECK_LOAD_ERROR_HAS("enableDebuggingHandlers: false\n", "FILE: enableDebuggingHandlers: false is not supported");
         CHECK_LOAD_ERROR_HAS("protectKernelDefaults: true\n", "FILE: protectKernelDefaults: true is not supported");
-        CHECK_LOAD_ERROR_HAS("registerWithTaints: [{key: a, effect: NoSchedule}]\n",
-                             "FILE: registerWithTaints: not supported: ");
         CHECK_LOAD_ERROR_HAS("allowedUnsafeSysctls: [net.core.somaxconn]\n", "FILE: allowedUnsafeSysctls: not supported");
         CHECK_LOAD_ERROR_HAS("runOnce: true\n", "FILE: runOnce: true is not supported");
         CHECK_LOAD_ERROR("cgroupsPerQOS: \"no\"\n", "FILE: cgroupsPerQOS: must be true or false, not a string");
