@@ -359,7 +359,8 @@ static int load_authentication(const struct file_ctx *f, const struct kubelet_ke
                         } else if (streq(key, "authentication.x509.clientCAFile")) {
                                 if ((r = set_path(f, &f->c->client_ca_file, x, key, true, err)) < 0)
                                         return r;
-                                if (!*f->c->client_ca_file && (r = config_set_str(&f->c->client_ca_file, NULL)) < 0)
+                                if (!*f->c->client_ca_file &&
+                                    (r = config_set_str(&f->c->client_ca_file, NULL)) < 0)
                                         return r;
                         } else if (f->c->strict_config)
                                 return nl_error_set(err, -EINVAL, "unknown key \"%s\"", key);

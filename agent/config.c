@@ -325,8 +325,9 @@ int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char
 int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, nl_error *err) {
         const char *colon = strrchr(spec, ':'), *msgs[NAMES_MAX_MSGS];
         if (!colon)
-                return nl_error_set(err, -EINVAL, "%s: invalid taint spec \"%s\": not key=value:effect or key:effect",
-                                    what, spec);
+                return nl_error_set(err, -EINVAL,
+                                    "%s: invalid taint spec \"%s\": not key=value:effect or key:effect", what,
+                                    spec);
         const char *effect = colon + 1;
         if (!streq(effect, "NoSchedule") && !streq(effect, "PreferNoSchedule") && !streq(effect, "NoExecute"))
                 return nl_error_set(err, -EINVAL,
@@ -341,13 +342,15 @@ int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, n
         if (names_qualified_name(key, msgs) > 0)
                 return nl_error_set(err, -EINVAL, "%s: taint \"%s\": key \"%s\": %s", what, spec, key, msgs[0]);
         if (*value && names_label_value(value, msgs) > 0)
-                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": value \"%s\": %s", what, spec, value, msgs[0]);
+                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": value \"%s\": %s", what, spec, value,
+                                    msgs[0]);
         for (size_t i = 0; i < *n; i++) {
                 const char *o = (*v)[i], *oc = strrchr(o, ':'), *oe = memchr(o, '=', (size_t) (oc - o));
                 size_t klen = (size_t) ((oe ? oe : oc) - o);
                 if (klen == strlen(key) && memcmp(o, key, klen) == 0 && streq(oc + 1, effect))
-                        return nl_error_set(err, -EINVAL, "%s: duplicated taints with the same key and effect: %s:%s",
-                                            what, key, effect);
+                        return nl_error_set(err, -EINVAL,
+                                            "%s: duplicated taints with the same key and effect: %s:%s", what, key,
+                                            effect);
         }
         int r = config_list_push_n(v, n, spec, strlen(spec));
         if (r == -E2BIG)

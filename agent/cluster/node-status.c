@@ -292,17 +292,18 @@ static void do_register(struct node_status *ns) {
                 const char *eq = colon ? memchr(t, '=', (size_t) (colon - t)) : NULL;
                 if (!colon)
                         continue;
-                json_t *o = json_pack("{s:s%, s:s}", "key", t, (size_t) ((eq ? eq : colon) - t), "effect", colon + 1);
+                json_t *o = json_pack("{s:s%, s:s}", "key", t, (size_t) ((eq ? eq : colon) - t), "effect",
+                                      colon + 1);
                 if (o && eq)
                         json_object_set_new(o, "value", json_stringn(eq + 1, (size_t) (colon - eq - 1)));
                 json_array_append_new(taints, o);
         }
         if (spec && taints)
                 json_object_set_new(spec, "taints", taints);
-        json_t *node = spec ? json_pack("{s:s, s:s, s:{s:s, s:o, s:{s:s}}, s:o, s:o}", "apiVersion", "v1", "kind",
-                                        "Node", "metadata", "name", m->cfg->node_name, "labels", labels, "annotations",
-                                        "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec", spec,
-                                        "status", node_status_json(ns, strempty(now)))
+        json_t *node = spec ? json_pack("{s:s, s:s, s:{s:s, s:o, s:{s:s}}, s:o, s:o}", "apiVersion", "v1",
+                                        "kind", "Node", "metadata", "name", m->cfg->node_name, "labels", labels,
+                                        "annotations", "volumes.kubernetes.io/controller-managed-attach-detach",
+                                        "true", "spec", spec, "status", node_status_json(ns, strempty(now)))
                             : NULL;
         if (!spec)
                 json_decref(labels);
