@@ -12,7 +12,6 @@
 #include "config-internal.h"
 #include "common/fs.h"
 #include "common/strv.h"
-#include "podspec/names.h"
 #include "podspec/podspec.h"
 #include "cri/layout.h"
 
@@ -323,7 +322,7 @@ int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char
  * qualified name, the value a label value, the effect NoSchedule, PreferNoSchedule or
  * NoExecute; a key and effect given twice is an error. */
 int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, nl_error *err) {
-        const char *colon = strrchr(spec, ':'), *msgs[NAMES_MAX_MSGS];
+        const char *colon = strrchr(spec, ':'), *msg;
         if (!colon)
                 return nl_error_set(err, -EINVAL,
                                     "%s: invalid taint spec \"%s\": not key=value:effect or key:effect", what,
@@ -339,11 +338,10 @@ int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, n
         _cleanup_free_ char *value = eq ? strndup(eq + 1, (size_t) (colon - eq - 1)) : strdup("");
         if (!key || !value)
                 return -ENOMEM;
-        if (names_qualified_name(key, msgs) > 0)
-                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": key \"%s\": %s", what, spec, key, msgs[0]);
-        if (*value && names_label_value(value, msgs) > 0)
-                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": value \"%s\": %s", what, spec, value,
-                                    msgs[0]);
+        if ((msg = podspec_qualified_name_error(key)))
+                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": key \"%s\": %s", what, spec, key, msg);
+        if (*value && (msg = podspec_label_value_error(value)))
+                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": value \"%s\": %s", what, spec, value, msg);
         for (size_t i = 0; i < *n; i++) {
                 const char *o = (*v)[i], *oc = strrchr(o, ':'), *oe = memchr(o, '=', (size_t) (oc - o));
                 size_t klen = (size_t) ((oe ? oe : oc) - o);
