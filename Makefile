@@ -198,9 +198,10 @@ bench: $(NODELET) $(SHIM)
 
 # Cluster mode end to end (tests/cluster/cluster.sh; streaming.sh: exec, attach, cp,
 # port-forward through kubectl; pod-updates.sh, ephemeral.sh, resize.sh, shutdown.sh,
-# admission.sh, eviction.sh, bootstrap.sh): builds or reuses the real kube-apiserver, etcd and
-# kubectl (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on loopback
-# and runs the daemon as a node against them. Root, Go.
+# admission.sh, eviction.sh, bootstrap.sh; kubeadm.sh: the files the real kubeadm writes for a
+# node, and cgroupDriver systemd): builds or reuses the real kube-apiserver, etcd and kubectl
+# (tests/cluster/build-control-plane.sh, cached in /var/cache), starts them on loopback and runs
+# the daemon as a node against them. Root, Go.
 .PHONY: test-cluster
 test-cluster: $(NODELET) $(SHIM) $(FAKE_LOGIND)
 	NODELET=$(abspath $(NODELET)) tests/cluster/cluster.sh
@@ -212,6 +213,7 @@ test-cluster: $(NODELET) $(SHIM) $(FAKE_LOGIND)
 	NODELET=$(abspath $(NODELET)) tests/cluster/admission.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/eviction.sh
 	NODELET=$(abspath $(NODELET)) tests/cluster/bootstrap.sh
+	NODELET=$(abspath $(NODELET)) tests/cluster/kubeadm.sh
 
 # The upstream Kubernetes e2e suite's [NodeConformance] tests against one nodelet node
 # (tests/e2e/run.sh, docs/conformance.md): builds e2e.test, the control plane with
@@ -242,6 +244,9 @@ install: $(NODELET) $(SHIM)
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/nodelet.service.in \
 		>$(DESTDIR)$(UNITDIR)/nodelet.service
+	install -d $(DESTDIR)$(PREFIX)/share/nodelet/kubeadm
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/kubeadm/20-nodelet.conf.in \
+		>$(DESTDIR)$(PREFIX)/share/nodelet/kubeadm/20-nodelet.conf
 	install -D -m 0644 docs/nodelet.8 $(DESTDIR)$(PREFIX)/share/man/man8/nodelet.8
 	install -D -m 0644 deploy/cni/10-nodelet.conflist $(DESTDIR)$(PREFIX)/share/nodelet/cni/10-nodelet.conflist
 	install -d $(DESTDIR)$(PREFIX)/share/nodelet/examples $(DESTDIR)$(SYSCONFDIR)/nodelet/manifests

@@ -3,6 +3,7 @@
  * kubelet.config.k8s.io/v1beta1, kind KubeletConfiguration, plus a "nodelet" section for our
  * own keys), each key found in the settings table; unknown and unsupported keys and bad values
  * are errors naming the key and the file. */
+#include <limits.h>
 #include <stdio.h>
 
 #include "common/fs.h"
@@ -195,39 +196,356 @@ static int load_registry_mirrors(struct nodelet_config *c, const char *key, cons
         return 0;
 }
 
-/* The kubelet's keys that nodelet does not implement: refused, so a setting never silently
- * does nothing. */
-static const char *const unsupported_keys[] = {
+/* ---- the kubelet's keys that are not nodelet settings -------------------------------------- */
+
+struct kubelet_key;
+/* 0: nodelet behaves as the value says (honoured, not listed); 1: not acted on (listed in the
+ * start-up warning); < 0: a value nodelet cannot honour, refused naming the key. */
+typedef int (*key_check_fn)(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v,
+                            nl_error *err);
+
+struct kubelet_key {
+        const char *key;
+        key_check_fn check; /* NULL: any value, listed */
+        const char *why;    /* what nodelet does instead, for a refusal */
+};
+
+static int list_key(struct nodelet_config *c, const char *key) {
+        for (size_t i = 0; i < c->n_ignored_keys; i++)
+                if (streq(c->ignored_keys[i], key))
+                        return 0;
+        return strv_push(&c->ignored_keys, &c->n_ignored_keys, key);
+}
+
+static int get_bool(const json_t *v, const char *key, bool *ret, nl_error *err) {
+        if (!json_is_boolean(v))
+                return nl_error_set(err, -EINVAL, "%s: must be true or false, not %s", key, json_kind(v));
+        *ret = json_is_true(v);
+        return 0;
+}
+
+/* A bool nodelet always behaves as if it were `want`. */
+static int want_bool(const struct kubelet_key *k, const json_t *v, bool want, nl_error *err) {
+        bool b = false;
+        int r = get_bool(v, k->key, &b, err);
+        if (r < 0)
+                return r;
+        if (b != want)
+                return nl_error_set(err, -EOPNOTSUPP, "%s: %s is not supported: %s", k->key, b ? "true" : "false",
+                                    k->why);
+        return 0;
+}
+
+static int want_true(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v, nl_error *err) {
+        (void) f;
+        return want_bool(k, v, true, err);
+}
+
+static int want_false(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v, nl_error *err) {
+        (void) f;
+        return want_bool(k, v, false, err);
+}
+
+static int want_zero(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v, nl_error *err) {
+        int n = 0;
+        int r = get_int(v, k->key, INT_MIN, INT_MAX, &n, err);
+        (void) f;
+        if (r < 0)
+                return r;
+        if (n != 0)
+                return nl_error_set(err, -EOPNOTSUPP, "%s: %d is not supported: %s", k->key, n, k->why);
+        return 0;
+}
+
+/* An empty list (or none): what nodelet does. */
+static int want_empty_list(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v, nl_error *err) {
+        int r = get_list(v, k->key, err);
+        (void) f;
+        if (r < 0)
+                return r;
+        if (json_array_size(v) > 0)
+                return nl_error_set(err, -EOPNOTSUPP, "%s: not supported: %s", k->key, k->why);
+        return 0;
+}
+
+/* cgroupRoot: "" and "/" are the kubelet's default, the hierarchy's root that nodelet uses */
+static int want_root_cgroup(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v,
+                            nl_error *err) {
+        const char *s;
+        int r = get_string(v, k->key, true, &s, err);
+        (void) f;
+        if (r < 0)
+                return r;
+        if (*s && !streq(s, "/"))
+                return nl_error_set(err, -EOPNOTSUPP, "%s: \"%s\" is not supported: %s", k->key, s, k->why);
+        return 0;
+}
+
+/* podLogsDir is nodelet.podLogDir under the kubelet's name */
+static int set_pod_logs_dir(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v,
+                            nl_error *err) {
+        return set_path(f, &f->c->log_dir, v, k->key, false, err);
+}
+
+/* A duration that nodelet keeps at the kubelet's default: "0s" (unset, defaulted by the kubelet)
+ * or the default itself is honoured; another is listed as not acted on. */
+static int fixed_duration(const struct file_ctx *f, const char *key, const json_t *v, int64_t def_ns,
+                          nl_error *err) {
+        const char *s;
+        int64_t ns;
+        int r;
+        if ((r = get_string(v, key, false, &s, err)) < 0 || (r = config_parse_duration(s, key, &ns, err)) < 0)
+                return r;
+        if (ns == 0 || ns == def_ns)
+                return 0;
+        return list_key(f->c, key);
+}
+
+#define SEC_NS 1000000000LL
+
+/* authentication: nodelet authenticates as the kubelet's defaults in a cluster (client
+ * certificates from x509.clientCAFile, bearer tokens through a TokenReview, no anonymous
+ * requests; agent/node-auth.c), caching TokenReviews 2 min. */
+static int load_authentication(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v,
+                               nl_error *err) {
+        const char *sub;
+        json_t *e;
+        int r;
+        if ((r = get_map(v, k->key, err)) < 0)
+                return r;
+        json_object_foreach((json_t *) v, sub, e) {
+                const char *name;
+                json_t *x;
+                _cleanup_free_ char *full = nl_strdupf("authentication.%s", sub);
+                if (!full)
+                        return -ENOMEM;
+                if (json_is_null(e))
+                        continue;
+                if (!streq(sub, "anonymous") && !streq(sub, "webhook") && !streq(sub, "x509")) {
+                        if (f->c->strict_config)
+                                return nl_error_set(err, -EINVAL, "unknown key \"%s\"", full);
+                        if ((r = strv_push(&f->c->unknown_keys, &f->c->n_unknown_keys, full)) < 0)
+                                return r;
+                        continue;
+                }
+                if ((r = get_map(e, full, err)) < 0)
+                        return r;
+                json_object_foreach(e, name, x) {
+                        _cleanup_free_ char *key = nl_strdupf("%s.%s", full, name);
+                        bool b = false;
+                        if (!key)
+                                return -ENOMEM;
+                        if (json_is_null(x))
+                                continue;
+                        if (streq(key, "authentication.anonymous.enabled")) {
+                                if ((r = get_bool(x, key, &b, err)) < 0)
+                                        return r;
+                                if (b)
+                                        return nl_error_set(err, -EOPNOTSUPP,
+                                                            "%s: true is not supported: nodelet's node server "
+                                                            "never serves anonymous requests",
+                                                            key);
+                        } else if (streq(key, "authentication.webhook.enabled")) {
+                                if ((r = get_bool(x, key, &b, err)) < 0)
+                                        return r;
+                                if (!b)
+                                        return nl_error_set(err, -EOPNOTSUPP,
+                                                            "%s: false is not supported: in a cluster nodelet "
+                                                            "checks bearer tokens with a TokenReview",
+                                                            key);
+                        } else if (streq(key, "authentication.webhook.cacheTTL")) {
+                                if ((r = fixed_duration(f, key, x, 2 * 60 * SEC_NS, err)) < 0)
+                                        return r;
+                        } else if (streq(key, "authentication.x509.clientCAFile")) {
+                                if ((r = set_path(f, &f->c->client_ca_file, x, key, true, err)) < 0)
+                                        return r;
+                                if (!*f->c->client_ca_file &&
+                                    (r = config_set_str(&f->c->client_ca_file, NULL)) < 0)
+                                        return r;
+                        } else if (f->c->strict_config)
+                                return nl_error_set(err, -EINVAL, "unknown key \"%s\"", key);
+                        else if ((r = strv_push(&f->c->unknown_keys, &f->c->n_unknown_keys, key)) < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* authorization: nodelet asks a SubjectAccessReview for every request (mode Webhook, the
+ * kubelet's default in a cluster), caching answers 5 min (allowed) and 30 s (denied). */
+static int load_authorization(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v,
+                              nl_error *err) {
+        const char *sub;
+        json_t *e;
+        int r;
+        if ((r = get_map(v, k->key, err)) < 0)
+                return r;
+        json_object_foreach((json_t *) v, sub, e) {
+                _cleanup_free_ char *key = nl_strdupf("authorization.%s", sub);
+                if (!key)
+                        return -ENOMEM;
+                if (json_is_null(e))
+                        continue;
+                if (streq(sub, "mode")) {
+                        const char *mode;
+                        if ((r = get_string(e, key, true, &mode, err)) < 0)
+                                return r;
+                        if (*mode && !streq(mode, "Webhook"))
+                                return nl_error_set(err, -EOPNOTSUPP,
+                                                    "%s: \"%s\" is not supported: nodelet authorizes every "
+                                                    "request with a SubjectAccessReview (\"Webhook\")",
+                                                    key, mode);
+                } else if (streq(sub, "webhook")) {
+                        const char *name;
+                        json_t *x;
+                        if ((r = get_map(e, key, err)) < 0)
+                                return r;
+                        json_object_foreach(e, name, x) {
+                                _cleanup_free_ char *wk = nl_strdupf("%s.%s", key, name);
+                                if (!wk)
+                                        return -ENOMEM;
+                                if (json_is_null(x))
+                                        continue;
+                                if (streq(name, "cacheAuthorizedTTL"))
+                                        r = fixed_duration(f, wk, x, 5 * 60 * SEC_NS, err);
+                                else if (streq(name, "cacheUnauthorizedTTL"))
+                                        r = fixed_duration(f, wk, x, 30 * SEC_NS, err);
+                                else if (f->c->strict_config)
+                                        r = nl_error_set(err, -EINVAL, "unknown key \"%s\"", wk);
+                                else
+                                        r = strv_push(&f->c->unknown_keys, &f->c->n_unknown_keys, wk);
+                                if (r < 0)
+                                        return r;
+                        }
+                } else if (f->c->strict_config)
+                        return nl_error_set(err, -EINVAL, "unknown key \"%s\"", key);
+                else if ((r = strv_push(&f->c->unknown_keys, &f->c->n_unknown_keys, key)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every KubeletConfiguration key of k8s.io/kubelet/config/v1beta1 (v1.37) that is not a row of
+ * config_settings[]. A row without a check is accepted with any value and listed in the one
+ * start-up warning of keys nodelet does not act on; docs/cluster.md says why for each. A row
+ * with a check honours the values nodelet behaves as anyway and refuses the others, where
+ * ignoring them would weaken what the user asked for (security, isolation) or hide that a
+ * feature is off. A key that becomes a nodelet setting gets a row in config_settings[] (found
+ * first) and leaves this table. */
+static const struct kubelet_key kubelet_keys[] = {
         /* clang-format off */
-        "allowedUnsafeSysctls", "authentication", "authorization", "cgroupRoot", "cgroupsPerQOS",
-        "configMapAndSecretChangeDetectionStrategy", "containerLogMaxWorkers",
-        "containerLogMonitorInterval", "containerRuntimeEndpoint", "cpuCFSQuota", "cpuCFSQuotaPeriod",
-        "cpuManagerPolicy", "cpuManagerPolicyOptions", "cpuManagerReconcilePeriod", "crashLoopBackOff",
-        "enableControllerAttachDetach", "enableContentionProfiling", "enableDebugFlagsHandler",
-        "enableDebuggingHandlers", "enableProfilingHandler", "enableServer", "enableSystemLogHandler",
-        "enableSystemLogQuery", "enforceNodeAllocatable", "eventBurst", "eventRecordQPS", "failSwapOn", "featureGates", "hairpinMode",
-        "imageMaximumGCAge", "imageMinimumGCAge", "imageServiceEndpoint", "iptablesDropBit",
-        "iptablesMasqueradeBit", "kernelMemcgNotification", "kubeAPIBurst", "kubeAPIQPS",
-        "kubeReservedCgroup", "kubeletCgroups", "localStorageCapacityIsolation", "logging",
-        "makeIPTablesUtilChains", "maxOpenFiles", "maxParallelImagePulls", "memoryManagerPolicy",
-        "memorySwap", "memoryThrottlingFactor", "nodeStatusMaxImages", "oomScoreAdj", "podCIDR",
-        "podPidsLimit", "podsPerCore", "protectKernelDefaults", "providerID", "qosReserved",
-        "readOnlyPort", "registerWithTaints", "registryBurst", "registryPullQPS", "reservedMemory",
-        "reservedSystemCPUs", "runtimeRequestTimeout", "seccompDefault",
-        "serializeImagePulls", "shutdownGracePeriod",
-        "shutdownGracePeriodByPodPriority", "shutdownGracePeriodCriticalPods", "singleProcessOOMKill",
-        "systemCgroups",
-        "systemReservedCgroup", "tlsCipherSuites", "tlsMinVersion",
-        "topologyManagerPolicy", "topologyManagerPolicyOptions", "topologyManagerScope", "tracing",
-        "volumePluginDir", "volumeStatsAggPeriod",
+        { "allowedUnsafeSysctls", want_empty_list,
+          "nodelet admits the safe sysctls only (a pod asking for another is rejected with SysctlForbidden)" },
+        { "authentication", load_authentication, NULL },
+        { "authorization", load_authorization, NULL },
+        { "cgroupRoot", want_root_cgroup, "pods go under /kubepods at the hierarchy's root (see cgroupDriver)" },
+        { "cgroupsPerQOS", want_true, "nodelet always makes the QoS cgroups (burstable, besteffort)" },
+        { "configMapAndSecretChangeDetectionStrategy", NULL, NULL },
+        { "containerLogMaxWorkers", NULL, NULL },
+        { "containerLogMonitorInterval", NULL, NULL },
+        { "containerRuntimeEndpoint", NULL, NULL }, /* nodelet is its own runtime (crun, nodelet-shim) */
+        { "contentType", NULL, NULL },
+        { "cpuCFSQuota", want_true, "nodelet always sets the CFS quota of cpu limits" },
+        { "cpuCFSQuotaPeriod", NULL, NULL },
+        { "cpuManagerPolicy", NULL, NULL },
+        { "cpuManagerPolicyOptions", NULL, NULL },
+        { "cpuManagerReconcilePeriod", NULL, NULL },
+        { "crashLoopBackOff", NULL, NULL },
+        { "defaultPodSysctls", want_empty_list, "nodelet sets only the sysctls a pod asks for" },
+        { "enableContentionProfiling", NULL, NULL },
+        { "enableControllerAttachDetach", NULL, NULL },
+        { "enableDebugFlagsHandler", NULL, NULL },
+        { "enableDebuggingHandlers", want_true,
+          "nodelet's node server always serves logs, exec, attach and port-forward" },
+        { "enableProfilingHandler", NULL, NULL },
+        { "enableSystemLogHandler", NULL, NULL },
+        { "enableSystemLogQuery", NULL, NULL },
+        { "enforceNodeAllocatable", NULL, NULL },
+        { "eventBurst", NULL, NULL },
+        { "eventRecordQPS", NULL, NULL },
+        { "failCgroupV1", NULL, NULL },
+        { "failSwapOn", NULL, NULL },
+        { "featureGates", NULL, NULL },
+        { "hairpinMode", NULL, NULL },
+        { "httpCheckFrequency", NULL, NULL },
+        { "imageMaximumGCAge", NULL, NULL },
+        { "imageMinimumGCAge", NULL, NULL },
+        { "imagePullCredentialsVerificationPolicy", NULL, NULL },
+        { "imageServiceEndpoint", NULL, NULL },
+        { "iptablesDropBit", NULL, NULL },
+        { "iptablesMasqueradeBit", NULL, NULL },
+        { "kernelMemcgNotification", NULL, NULL },
+        { "kubeAPIBurst", NULL, NULL },
+        { "kubeAPIQPS", NULL, NULL },
+        { "kubeReservedCgroup", NULL, NULL },
+        { "kubeletCgroups", NULL, NULL },
+        { "localStorageCapacityIsolation", NULL, NULL },
+        { "logging", NULL, NULL },
+        { "makeIPTablesUtilChains", NULL, NULL },
+        { "maxOpenFiles", NULL, NULL },
+        { "maxParallelImagePulls", NULL, NULL },
+        { "memoryManagerPolicy", NULL, NULL },
+        { "memoryReservationPolicy", NULL, NULL },
+        { "memorySwap", NULL, NULL },
+        { "memoryThrottlingFactor", NULL, NULL },
+        { "mergeDefaultEvictionSettings", NULL, NULL },
+        { "nodeStatusMaxImages", NULL, NULL },
+        { "oomScoreAdj", NULL, NULL },
+        { "podCIDR", NULL, NULL },
+        { "podLogsDir", set_pod_logs_dir, NULL },
+        { "podPidsLimit", NULL, NULL },
+        { "podsPerCore", NULL, NULL },
+        { "preloadedImagesVerificationAllowlist", NULL, NULL },
+        { "protectKernelDefaults", want_false, "nodelet does not check the kernel's tunables" },
+        { "providerID", NULL, NULL },
+        { "qosReserved", NULL, NULL },
+        { "readOnlyPort", want_zero, "nodelet serves no unauthenticated read-only port" },
+        { "registryBurst", NULL, NULL },
+        { "registryPullQPS", NULL, NULL },
+        { "reservedMemory", NULL, NULL },
+        { "reservedSystemCPUs", NULL, NULL },
+        { "runOnce", want_false, "nodelet runs as a daemon" },
+        { "runtimeRequestTimeout", NULL, NULL },
+        { "seccompDefault", want_false,
+          "nodelet runs a pod without a seccomp profile Unconfined, as the kubelet's default" },
+        { "serializeImagePulls", NULL, NULL },
+        { "showHiddenMetricsForVersion", NULL, NULL },
+        { "singleProcessOOMKill", NULL, NULL },
+        { "systemCgroups", NULL, NULL },
+        { "systemReservedCgroup", NULL, NULL },
+        { "tlsCipherSuites", NULL, NULL },
+        { "tlsCurvePreferences", NULL, NULL },
+        { "tlsMinVersion", NULL, NULL },
+        { "topologyManagerPolicy", NULL, NULL },
+        { "topologyManagerPolicyOptions", NULL, NULL },
+        { "topologyManagerScope", NULL, NULL },
+        { "tracing", NULL, NULL },
+        { "volumePluginDir", NULL, NULL },
+        { "volumeStatsAggPeriod", NULL, NULL },
         /* clang-format on */
 };
 
-static bool is_unsupported_key(const char *key) {
-        for (size_t i = 0; i < ELEMENTSOF(unsupported_keys); i++)
-                if (streq(unsupported_keys[i], key))
-                        return true;
-        return false;
+static const struct kubelet_key *kubelet_key_by_name(const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(kubelet_keys); i++)
+                if (streq(kubelet_keys[i].key, key))
+                        return &kubelet_keys[i];
+        return NULL;
+}
+
+static int load_kubelet_key(const struct file_ctx *f, const struct kubelet_key *k, const json_t *v,
+                            nl_error *err) {
+        int r = k->check ? k->check(f, k, v, err) : 1;
+        if (r < 0)
+                return r;
+        return r > 0 ? list_key(f->c, k->key) : 0;
+}
+
+/* A key neither the kubelet's nor nodelet's: an error under --strict-config, else warned (the
+ * kubelet too decodes its file leniently after a strict attempt, and logs what it dropped). */
+static int unknown_key(const struct file_ctx *f, const char *key, nl_error *err) {
+        if (f->c->strict_config)
+                return nl_error_set(err, -EINVAL, "unknown key \"%s\"", key);
+        return strv_push(&f->c->unknown_keys, &f->c->n_unknown_keys, key);
 }
 
 /* ---- values from the file ------------------------------------------------------------------ */
@@ -382,6 +700,62 @@ static int load_eviction_map(struct nodelet_config *c, const struct setting *s, 
         return 0;
 }
 
+/* registerWithTaints: [{key, value, effect}], the Node's taints at registration */
+static int load_taints(struct nodelet_config *c, const char *key, const json_t *v, nl_error *err) {
+        struct strv t = {};
+        size_t i;
+        json_t *e;
+        int r = get_list(v, key, err);
+        if (r < 0)
+                return r;
+        json_array_foreach(v, i, e) {
+                _cleanup_free_ char *item = nl_strdupf("%s[%zu]", key, i), *spec = NULL;
+                const char *k = NULL, *val = "", *effect = NULL, *name;
+                json_t *x;
+                if (!item) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if ((r = get_map(e, item, err)) < 0)
+                        break;
+                json_object_foreach(e, name, x) {
+                        _cleanup_free_ char *sub = nl_strdupf("%s.%s", item, name);
+                        if (!sub)
+                                r = -ENOMEM;
+                        else if (streq(name, "key"))
+                                r = get_string(x, sub, false, &k, err);
+                        else if (streq(name, "value"))
+                                r = get_string(x, sub, true, &val, err);
+                        else if (streq(name, "effect"))
+                                r = get_string(x, sub, false, &effect, err);
+                        else if (!streq(name, "timeAdded"))
+                                r = nl_error_set(err, -EINVAL, "%s: unknown key", sub);
+                        if (r < 0)
+                                break;
+                }
+                if (r < 0)
+                        break;
+                if (!k || !effect) {
+                        r = nl_error_set(err, -EINVAL, "%s: a taint needs a key and an effect", item);
+                        break;
+                }
+                if (!(spec = nl_strdupf("%s%s%s:%s", k, *val ? "=" : "", val, effect))) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if ((r = config_taint_add(&t.v, &t.n, spec, item, err)) < 0)
+                        break;
+        }
+        if (r < 0) {
+                strv_done(&t);
+                return r;
+        }
+        strv_free_n(c->register_taints, c->n_register_taints);
+        c->register_taints = t.v;
+        c->n_register_taints = t.n;
+        return 0;
+}
+
 /* Apply the file's value v of setting s, its key spelled key in messages. */
 /* staticPodURLHeader: {Name: [value, ...]} as the kubelet's map[string][]string */
 static int load_headers(struct nodelet_config *c, const struct setting *s, const char *key, const json_t *v,
@@ -438,7 +812,13 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
                 } else if ((r = get_string(v, key, false, &str, err)) < 0)
                         return r;
                 if (s->opts & S_ZERO_OK)
-                        return config_parse_duration(str, key, FIELD_PTR(c, s, usec_t), err);
+                        return config_parse_nonneg_period(str, key, FIELD_PTR(c, s, usec_t), err);
+                /* "0s" is the kubelet's unset duration: its defaulting (v1beta1
+                 * SetDefaults_KubeletConfiguration) gives the default, and kubeadm writes "0s"
+                 * for every duration it leaves to the kubelet */
+                int64_t ns;
+                if (config_parse_duration(str, key, &ns, NULL) == 0 && ns == 0)
+                        return 0;
                 return config_parse_period(str, key, FIELD_PTR(c, s, usec_t), err);
         case S_QUANTITY:
                 if ((r = get_string(v, key, false, &str, err)) < 0)
@@ -478,12 +858,9 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
         case S_CGROUP_DRIVER:
                 if ((r = get_string(v, key, false, &str, err)) < 0)
                         return r;
-                if (!streq(str, "cgroupfs"))
-                        return nl_error_set(err, -EOPNOTSUPP,
-                                            "%s: \"%s\" is not supported: nodelet manages cgroups itself "
-                                            "(\"cgroupfs\" is the only driver)",
-                                            key, str);
-                return 0;
+                return config_set_cgroup_driver(c, str, key, err);
+        case S_TAINTS:
+                return load_taints(c, key, v, err);
         case S_SHUTDOWN_PRIORITY:
                 return load_shutdown_by_priority(c, key, v, err);
         case S_URL:
@@ -505,6 +882,8 @@ static int apply_file_value(const struct file_ctx *f, const struct setting *s, c
         case S_EVICTION_MAP:
                 return load_eviction_map(c, s, key, v, err);
         case S_CONFIG:
+        case S_STRICT:
+        case S_IGNORED:
         case S_NODE_NAME:
         case S_LABELS:
         case S_HEADING:
@@ -538,17 +917,20 @@ static int load_key(const struct file_ctx *f, const char *key, const json_t *v, 
                         if (!full)
                                 return -ENOMEM;
                         if (!(s = setting_by_key(full)))
-                                return nl_error_set(err, -EINVAL, "unknown key \"%s\"", full);
-                        if ((r = apply_file_value(f, s, full, e, err)) < 0)
+                                r = unknown_key(f, full, err);
+                        else
+                                r = apply_file_value(f, s, full, e, err);
+                        if (r < 0)
                                 return r;
                 }
                 return 0;
         }
         if (!strchr(key, '.') && (s = setting_by_key(key)))
                 return apply_file_value(f, s, key, v, err);
-        if (is_unsupported_key(key))
-                return nl_error_set(err, -EOPNOTSUPP, "key \"%s\" is not supported by nodelet", key);
-        return nl_error_set(err, -EINVAL, "unknown key \"%s\"", key);
+        const struct kubelet_key *k = kubelet_key_by_name(key);
+        if (k)
+                return load_kubelet_key(f, k, v, err);
+        return unknown_key(f, key, err);
 }
 
 static int load_document(struct nodelet_config *c, const char *dir, const json_t *doc, nl_error *err) {

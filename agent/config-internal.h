@@ -33,7 +33,11 @@ enum setting_type {
         S_IP_LIST,           /* the same for IP addresses, kept joined with "," */
         S_LABELS,            /* KEY=VALUE,...; repeatable, adds */
         S_USERNS,            /* userNamespaces: {idsPerPod: N} */
-        S_CGROUP_DRIVER,     /* cgroupDriver: only "cgroupfs" */
+        S_CGROUP_DRIVER,     /* cgroupDriver: "cgroupfs" or "systemd" */
+        S_STRICT,            /* --strict-config (no value): read first, with --config */
+        S_TAINTS,            /* taints "key[=value]:Effect"; the flag replaces, comma-separated */
+        S_IGNORED,           /* a kubelet flag nodelet has no use for: accepted, warned about
+                              * with .noun as the reason */
         S_REGISTRY_INSECURE, /* a host for plain HTTP */
         S_REGISTRY_CA,       /* HOST=FILE */
         S_REGISTRY_MIRROR,   /* HOST=URL */
@@ -52,6 +56,7 @@ enum setting_type {
 #define S_DURATION_KIND (1u << 2)  /* the file's non-string says "must be a duration string" */
 #define S_ZERO_OK (1u << 3)        /* S_PERIOD: 0 is a value (off), negative is not */
 #define S_LANGLE (1u << 4)         /* S_EVICTION_MAP: "signal<value" (thresholds), else "signal=value" */
+#define S_OPTIONAL_ARG (1u << 5)   /* a kubelet bool flag: --flag or --flag=VALUE (pflag's form) */
 
 struct setting {
         const char *flag, *alias, *arg; /* --flag ARG (also --alias); NULL: the file only */
@@ -85,10 +90,12 @@ int config_list_push_n(char ***v, size_t *n, const char *s, size_t len);
 bool config_is_ip_address(const char *s);
 int config_check_runtime(const char *v, const char *what, nl_error *err);
 int config_check_mirror_url(const char *url, const char *what, nl_error *err);
+/* Any Go duration (time.ParseDuration), in nanoseconds. */
+int config_parse_duration(const char *s, const char *what, int64_t *ret_ns, nl_error *err);
 /* A period nodelet runs on a timer: a Go duration that must be positive. */
 int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err);
 /* The same where 0 is allowed (shutdownGracePeriod: 0 is off). */
-int config_parse_duration(const char *s, const char *what, usec_t *ret, nl_error *err);
+int config_parse_nonneg_period(const char *s, const char *what, usec_t *ret, nl_error *err);
 
 /* One entry of kubeReserved or systemReserved, checked with the kubelet's words. */
 int config_reserved_set(struct config_reserved *r, const char *resource, const char *value, const char *what,
@@ -96,6 +103,9 @@ int config_reserved_set(struct config_reserved *r, const char *resource, const c
 int config_parse_log_max_size(const char *s, const char *what, int64_t *ret, nl_error *err);
 /* The kubelet's checks (pkg/kubelet/apis/config/validation), with its wording. */
 int config_check_values(const struct nodelet_config *c, nl_error *err);
+/* Check and add one taint, "key[=value]:effect" (the kubelet's --register-with-taints form). */
+int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, nl_error *err);
+int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char *what, nl_error *err);
 /* What follows from other settings, and what an allocation failure left unset. */
 int config_finish(struct nodelet_config *c, nl_error *err);
 

@@ -293,15 +293,22 @@ static int go_duration_parse(const char *orig, int64_t *ret_ns, char **ret_error
         return 0;
 }
 
-/* A period nodelet runs on a timer: a Go duration that must be positive. */
-int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err) {
+int config_parse_duration(const char *s, const char *what, int64_t *ret_ns, nl_error *err) {
         _cleanup_free_ char *msg = NULL;
-        int64_t ns;
-        int r = go_duration_parse(s, &ns, &msg);
+        int r = go_duration_parse(s, ret_ns, &msg);
         if (r == -ENOMEM)
                 return nl_error_set(err, r, "out of memory");
         if (r < 0)
                 return nl_error_set(err, r, "%s: %s", what, msg);
+        return 0;
+}
+
+/* A period nodelet runs on a timer: a Go duration that must be positive. */
+int config_parse_period(const char *s, const char *what, usec_t *ret, nl_error *err) {
+        int64_t ns;
+        int r = config_parse_duration(s, what, &ns, err);
+        if (r < 0)
+                return r;
         if (ns <= 0)
                 return nl_error_set(err, -EINVAL, "%s: \"%s\" must be a positive duration such as \"20s\"",
                                     what, s);
@@ -367,8 +374,60 @@ int config_check_values(const struct nodelet_config *c, nl_error *err) {
         return 0;
 }
 
+/* cgroupfs: the pods' cgroups at the hierarchy's root (/kubepods/...), as the kubelet's
+ * cgroupfs driver; systemd: under the cgroup systemd gave nodelet's unit (Delegate=yes), see
+ * cri/cgroup.h for why. */
+int config_set_cgroup_driver(struct nodelet_config *c, const char *v, const char *what, nl_error *err) {
+        if (streq(v, "cgroupfs") || streq(v, "systemd")) {
+                c->cgroup_driver_systemd = streq(v, "systemd");
+                return 0;
+        }
+        return nl_error_set(err, -EINVAL, "%s: \"%s\" is not a cgroup driver (\"cgroupfs\" or \"systemd\")", what,
+                            v);
+}
+
+/* As the kubelet's ParseTaints (pkg/util/taints): "key=value:effect" or "key:effect", the key a
+ * qualified name, the value a label value, the effect NoSchedule, PreferNoSchedule or
+ * NoExecute; a key and effect given twice is an error. */
+int config_taint_add(char ***v, size_t *n, const char *spec, const char *what, nl_error *err) {
+        const char *colon = strrchr(spec, ':'), *msg;
+        if (!colon)
+                return nl_error_set(err, -EINVAL,
+                                    "%s: invalid taint spec \"%s\": not key=value:effect or key:effect", what,
+                                    spec);
+        const char *effect = colon + 1;
+        if (!streq(effect, "NoSchedule") && !streq(effect, "PreferNoSchedule") && !streq(effect, "NoExecute"))
+                return nl_error_set(err, -EINVAL,
+                                    "%s: taint \"%s\": invalid effect \"%s\" (NoSchedule, PreferNoSchedule or "
+                                    "NoExecute)",
+                                    what, spec, effect);
+        const char *eq = memchr(spec, '=', (size_t) (colon - spec));
+        _cleanup_free_ char *key = strndup(spec, (size_t) ((eq ? eq : colon) - spec));
+        _cleanup_free_ char *value = eq ? strndup(eq + 1, (size_t) (colon - eq - 1)) : strdup("");
+        if (!key || !value)
+                return -ENOMEM;
+        if ((msg = podspec_qualified_name_error(key)))
+                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": key \"%s\": %s", what, spec, key, msg);
+        if (*value && (msg = podspec_label_value_error(value)))
+                return nl_error_set(err, -EINVAL, "%s: taint \"%s\": value \"%s\": %s", what, spec, value, msg);
+        for (size_t i = 0; i < *n; i++) {
+                const char *o = (*v)[i], *oc = strrchr(o, ':'), *oe = memchr(o, '=', (size_t) (oc - o));
+                size_t klen = (size_t) ((oe ? oe : oc) - o);
+                if (klen == strlen(key) && memcmp(o, key, klen) == 0 && streq(oc + 1, effect))
+                        return nl_error_set(err, -EINVAL,
+                                            "%s: duplicated taints with the same key and effect: %s:%s", what, key,
+                                            effect);
+        }
+        int r = config_list_push_n(v, n, spec, strlen(spec));
+        if (r == -E2BIG)
+                return nl_error_set(err, r, "%s: more than %d taints", what, CONFIG_MAX_LIST);
+        return r;
+}
+
 /* What follows from other settings, and what an allocation failure left unset. */
 int config_finish(struct nodelet_config *c, nl_error *err) {
+        if (!c->enable_server) /* as the kubelet: no server whatever port says */
+                c->port = 0;
         free(c->seccomp_root);
         c->seccomp_root = c->root_dir ? layout_seccomp_dir(c->root_dir) : NULL;
         if (!c->node_name || !c->root_dir || !c->run_dir || !c->log_dir || !c->containers_log_dir ||
@@ -379,14 +438,11 @@ int config_finish(struct nodelet_config *c, nl_error *err) {
 }
 
 /* The same where 0 is allowed (shutdownGracePeriod: 0 turns the feature off). */
-int config_parse_duration(const char *s, const char *what, usec_t *ret, nl_error *err) {
-        _cleanup_free_ char *msg = NULL;
+int config_parse_nonneg_period(const char *s, const char *what, usec_t *ret, nl_error *err) {
         int64_t ns;
-        int r = go_duration_parse(s, &ns, &msg);
-        if (r == -ENOMEM)
-                return nl_error_set(err, r, "out of memory");
+        int r = config_parse_duration(s, what, &ns, err);
         if (r < 0)
-                return nl_error_set(err, r, "%s: %s", what, msg);
+                return r;
         if (ns < 0)
                 return nl_error_set(err, -EINVAL, "%s: \"%s\" must be a duration >= 0 such as \"30s\"", what, s);
         *ret = (usec_t) (ns / 1000 + (ns % 1000 != 0));
@@ -590,6 +646,9 @@ const struct setting config_settings[] = {
         { .flag = "node-labels", .arg = "K=V[,K=V...]", .type = S_LABELS, FIELDS(node_labels, n_node_labels),
           .noun = "labels",
           .help = "labels added when the node registers [none]" },
+        { .flag = "register-with-taints", .arg = "K[=V]:EFFECT,...", .key = "registerWithTaints", .type = S_TAINTS,
+          FIELDS(register_taints, n_register_taints),
+          .help = "taints the Node registers with (registerWithTaints)\n[none]" },
         { .flag = "node-status-update-frequency", .arg = "DUR", .key = "nodeStatusUpdateFrequency",
           .type = S_PERIOD, FIELD(node_status_update_frequency), .def = "10s",
           .help = "node status check (nodeStatusUpdateFrequency) [10s]" },
@@ -606,6 +665,34 @@ const struct setting config_settings[] = {
           .help = "CA for client certificates [none]" },
         { .flag = "v", .arg = "N", .short_opt = 'v', .type = S_INT, FIELD(verbosity), .min = 0,
           .max = CONFIG_MAX_VERBOSITY, .help = "log verbosity, 0-" XSTRINGIFY(CONFIG_MAX_VERBOSITY) " [0]" },
+        { .flag = "cgroup-driver", .arg = "DRIVER", .key = "cgroupDriver", .type = S_CGROUP_DRIVER,
+          .help = "cgroupfs: pods under /kubepods; systemd: under the\ncgroup of nodelet's unit (Delegate=yes) "
+                  "(cgroupDriver)\n[cgroupfs]" },
+        { .flag = "strict-config", .arg = "", .type = S_STRICT,
+          .help = "a --config key that is neither the kubelet's nor\nnodelet's is an error [a warning]" },
+
+        /* The kubelet's flags that kubeadm (kubeadm-flags.env, written by
+         * cmd/kubeadm/app/phases/kubelet/flags.go, in older releases also the runtime's) and
+         * KUBELET_EXTRA_ARGS commonly give, which mean nothing to nodelet: accepted so nodelet
+         * can take the kubelet's place, each warned about once at start. */
+        { .type = S_HEADING,
+          .help = "Accepted for the kubelet's command line (kubeadm), ignored with a warning:\n"
+                  "  --container-runtime-endpoint, --image-service-endpoint, --pod-infra-container-image,\n"
+                  "  --runtime-cgroups, --kubelet-cgroups, --volume-plugin-dir, --fail-swap-on[=BOOL]" },
+        { .flag = "container-runtime-endpoint", .arg = "ENDPOINT", .type = S_IGNORED,
+          .noun = "nodelet is its own container runtime (crun through nodelet-shim); it talks to no CRI endpoint" },
+        { .flag = "image-service-endpoint", .arg = "ENDPOINT", .type = S_IGNORED,
+          .noun = "nodelet pulls and stores images itself; it talks to no CRI image service" },
+        { .flag = "pod-infra-container-image", .arg = "IMAGE", .type = S_IGNORED,
+          .noun = "nodelet's pod sandboxes are namespaces it holds itself: no pause container, no image" },
+        { .flag = "runtime-cgroups", .arg = "CGROUP", .type = S_IGNORED,
+          .noun = "nodelet's runtime is its own shims, which stay in nodelet's cgroup" },
+        { .flag = "kubelet-cgroups", .arg = "CGROUP", .type = S_IGNORED,
+          .noun = "nodelet stays in the cgroup it was started in (its unit's)" },
+        { .flag = "volume-plugin-dir", .arg = "DIR", .type = S_IGNORED,
+          .noun = "nodelet has no FlexVolume plugins" },
+        { .flag = "fail-swap-on", .arg = "BOOL", .type = S_IGNORED, .opts = S_OPTIONAL_ARG,
+          .noun = "nodelet does not check whether the node has swap on" },
 
         /* what only the file sets, or nothing: internal defaults */
         { .type = S_PATH, FIELD(containers_log_dir), .def = "/var/log/containers" },
@@ -622,6 +709,7 @@ const struct setting config_settings[] = {
         { .key = "shutdownGracePeriodByPodPriority", .type = S_SHUTDOWN_PRIORITY },
         { .key = "nodelet.logindConfDir", .type = S_PATH, FIELD(logind_conf_dir),
           .def = "/etc/systemd/logind.conf.d" },
+        { .key = "enableServer", .type = S_BOOL, FIELD(enable_server), .def = "true" },
         /* clang-format on */
 };
 
@@ -678,8 +766,45 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                 return -ENOMEM;
         switch (s->type) {
         case S_CONFIG:
+        case S_STRICT:
         case S_HEADING:
-                return 0; /* --config is read first */
+                return 0; /* --config and --strict-config are read first */
+        case S_IGNORED: {
+                _cleanup_free_ char *w = nl_strdupf("--%s%s%s: ignored: %s", s->flag, v ? "=" : "", strempty(v),
+                                                    s->noun);
+                if (!w)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->n_ignored_flags; i++)
+                        if (streq(c->ignored_flags[i], w))
+                                return 0;
+                return strv_push(&c->ignored_flags, &c->n_ignored_flags, w);
+        }
+        case S_CGROUP_DRIVER:
+                return config_set_cgroup_driver(c, v, what, err);
+        case S_TAINTS: {
+                /* the kubelet's taints flag replaces the list each time it is given */
+                struct strv t = {};
+                for (const char *p = v; *p;) {
+                        size_t len = strcspn(p, ",");
+                        _cleanup_free_ char *one = strndup(p, len);
+                        r = 0;
+                        if (!one)
+                                r = -ENOMEM;
+                        else if (*one)
+                                r = config_taint_add(&t.v, &t.n, one, what, err);
+                        if (r < 0) {
+                                strv_done(&t);
+                                return r;
+                        }
+                        p += len;
+                        if (*p == ',')
+                                p++;
+                }
+                strv_free_n(*FIELD_PTR(c, s, char **), *COUNT_PTR(c, s));
+                *FIELD_PTR(c, s, char **) = t.v;
+                *COUNT_PTR(c, s) = t.n;
+                return 0;
+        }
         case S_PATH:
                 if (!*v && !(s->opts & (S_EMPTY_OK | S_EMPTY_IS_NULL)))
                         return nl_error_set(err, -EINVAL, "%s: must not be empty", what);
@@ -688,7 +813,7 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                 return parse_int_flag(s->flag, v, s->min, s->max, FIELD_PTR(c, s, int), err);
         case S_PERIOD:
                 if (s->opts & S_ZERO_OK)
-                        return config_parse_duration(v, what, FIELD_PTR(c, s, usec_t), err);
+                        return config_parse_nonneg_period(v, what, FIELD_PTR(c, s, usec_t), err);
                 return config_parse_period(v, what, FIELD_PTR(c, s, usec_t), err);
         case S_QUANTITY:
                 return config_parse_log_max_size(v, what, FIELD_PTR(c, s, int64_t), err);
@@ -784,7 +909,6 @@ static int apply_flag_value(struct nodelet_config *c, const struct setting *s, c
                         return nl_error_set(err, -EINVAL, "%s: \"%s\" is not true or false", what, v);
                 return 0;
         case S_USERNS:
-        case S_CGROUP_DRIVER:
         case S_SHUTDOWN_PRIORITY:
                 break;
         }
@@ -873,6 +997,7 @@ void config_done(struct nodelet_config *c) {
         strv_free_n(c->node_labels, c->n_node_labels);
         free(c->manifest_url);
         strv_free_n(c->manifest_url_headers, c->n_manifest_url_headers);
+        strv_free_n(c->register_taints, c->n_register_taints);
         free(c->healthz_bind_address);
         free(c->address);
         free(c->tls_cert_file);
@@ -884,7 +1009,36 @@ void config_done(struct nodelet_config *c) {
         free(c->eviction_soft);
         free(c->eviction_soft_grace_period);
         free(c->eviction_minimum_reclaim);
+        free(c->cgroup_root);
+        strv_free_n(c->ignored_keys, c->n_ignored_keys);
+        strv_free_n(c->unknown_keys, c->n_unknown_keys);
+        strv_free_n(c->ignored_flags, c->n_ignored_flags);
         *c = (struct nodelet_config){};
+}
+
+static void append_list(nl_buf *b, char *const *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                nl_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+}
+
+char *config_warnings(const struct nodelet_config *c) {
+        nl_buf b = {};
+        if (c->n_ignored_keys) {
+                nl_buf_printf(&b, "%s: %zu KubeletConfiguration key%s that nodelet does not act on, ignored "
+                                  "(docs/cluster.md says why): ",
+                              strempty(c->config_file), c->n_ignored_keys, c->n_ignored_keys == 1 ? "" : "s");
+                append_list(&b, c->ignored_keys, c->n_ignored_keys);
+                nl_buf_puts(&b, "\n");
+        }
+        if (c->n_unknown_keys) {
+                nl_buf_printf(&b, "%s: unknown key%s, ignored (--strict-config refuses them): ",
+                              strempty(c->config_file), c->n_unknown_keys == 1 ? "" : "s");
+                append_list(&b, c->unknown_keys, c->n_unknown_keys);
+                nl_buf_puts(&b, "\n");
+        }
+        for (size_t i = 0; i < c->n_ignored_flags; i++)
+                nl_buf_printf(&b, "%s\n", c->ignored_flags[i]);
+        return nl_buf_steal(&b);
 }
 
 void config_to_cri(const struct nodelet_config *c, struct cri_config *ret) {
@@ -905,6 +1059,7 @@ void config_to_cri(const struct nodelet_config *c, struct cri_config *ret) {
                 .cluster_domain = c->cluster_domain,
                 .log_max_size = c->container_log_max_size,
                 .log_max_files = c->container_log_max_files,
+                .cgroup_root = c->cgroup_root,
         };
 }
 
@@ -923,10 +1078,13 @@ static void run_options(struct option ret[static 2 * ELEMENTSOF(config_settings)
                         continue;
                 int val = ARG_SETTING + (int) i;
                 /* a boolean flag as Go's: --flag alone is true, or --flag=true|false */
-                int has = config_settings[i].type == S_BOOL ? optional_argument : required_argument;
-                ret[n++] = (struct option){ config_settings[i].flag, has, NULL, val };
+                int has_arg = config_settings[i].type == S_STRICT ? no_argument
+                              : config_settings[i].type == S_BOOL || (config_settings[i].opts & S_OPTIONAL_ARG)
+                                      ? optional_argument
+                                      : required_argument;
+                ret[n++] = (struct option){ config_settings[i].flag, has_arg, NULL, val };
                 if (config_settings[i].alias)
-                        ret[n++] = (struct option){ config_settings[i].alias, has, NULL, val };
+                        ret[n++] = (struct option){ config_settings[i].alias, has_arg, NULL, val };
         }
         ret[n++] = (struct option){ "help", no_argument, NULL, 'h' };
         ret[n] = (struct option){};
@@ -973,7 +1131,8 @@ static void run_usage(FILE *f) {
                         continue;
                 }
                 flag = s->short_opt ? nl_strdupf("-%c, --%s %s", s->short_opt, s->flag, s->arg)
-                                    : nl_strdupf("--%s %s", s->flag, s->arg);
+                       : *s->arg    ? nl_strdupf("--%s %s", s->flag, s->arg)
+                                    : nl_strdupf("--%s", s->flag);
                 usage_flag(f, strempty(flag), s->help);
                 if (s->alias) {
                         free(flag);
@@ -1020,6 +1179,8 @@ int config_parse_run_args(struct nodelet_config *c, int argc, char **argv, nl_er
                 s = setting_of_opt(opt);
                 if (s && s->type == S_CONFIG && config_set_str(&config_path, optarg) < 0)
                         return nl_error_set(err, -ENOMEM, "out of memory");
+                if (s && s->type == S_STRICT)
+                        c->strict_config = true;
         }
         if (optind < argc)
                 return nl_error_set(err, -EINVAL, "unexpected argument \"%s\": nodelet run takes only flags",

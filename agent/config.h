@@ -77,6 +77,9 @@ struct nodelet_config {
         char *node_ip;              /* --node-ip: the node's InternalIP [detected] */
         char **node_labels;         /* --node-labels k=v,...: added at registration */
         size_t n_node_labels;
+        char **register_taints;     /* --register-with-taints / registerWithTaints: "key[=value]:Effect",
+                                     * the Node's spec.taints when it registers */
+        size_t n_register_taints;
         bool register_node;         /* registerNode, true */
         usec_t node_status_update_frequency; /* nodeStatusUpdateFrequency, 10 s */
         usec_t node_status_report_frequency; /* nodeStatusReportFrequency, 5 min */
@@ -88,12 +91,29 @@ struct nodelet_config {
         char *tls_cert_file;        /* tlsCertFile */
         char *tls_private_key_file; /* tlsPrivateKeyFile */
         char *client_ca_file;       /* authentication.x509.clientCAFile */
+        bool enable_server;         /* enableServer, true (false: no node server, whatever port says) */
+        bool cgroup_driver_systemd; /* cgroupDriver: systemd (see cri/cgroup.h) */
+        char *cgroup_root;          /* with it: the unit's delegated cgroup, found at start */
+        /* --strict-config: a key that is not the kubelet's nor nodelet's is an error, not a
+         * warning. Set before config_load_file(). */
+        bool strict_config;
+        /* What the agent warns about once at start (the loaders do not log): the file's keys
+         * nodelet does not act on, its unknown keys, and the kubelet's flags it ignores
+         * ("--flag: why"). */
+        char **ignored_keys;
+        size_t n_ignored_keys;
+        char **unknown_keys;
+        size_t n_unknown_keys;
+        char **ignored_flags;
+        size_t n_ignored_flags;
 };
 
 void config_init_defaults(struct nodelet_config *c);
 /* Load a KubeletConfiguration-shaped YAML file (apiVersion kubelet.config.k8s.io/v1beta1,
- * kind KubeletConfiguration, plus a "nodelet" section for our own keys): unknown keys and bad
- * values are errors naming the key and the file. */
+ * kind KubeletConfiguration, plus a "nodelet" section for our own keys): bad values, and values
+ * of the kubelet's keys nodelet cannot honour, are errors naming the key and the file; the
+ * kubelet's keys nodelet does not act on go to ignored_keys, unknown keys to unknown_keys (an
+ * error under strict_config). */
 int config_load_file(struct nodelet_config *c, const char *path, nl_error *err);
 /* `nodelet run` flags; they override the file (which --config names and is loaded first).
  * Returns 1 after --help. */
@@ -102,5 +122,10 @@ void config_done(struct nodelet_config *c);
 /* Go's time.Duration.String() of a whole number of microseconds ("1m30s", "500ms", "0s"): the
  * kubelet's messages print durations so. */
 char *config_format_duration(usec_t u);
+
+/* The warnings the agent logs once at start, one per line (malloc'ed, NULL when none): the
+ * file's keys nodelet does not act on (one line), its unknown keys (one line), each ignored
+ * flag (a line each). */
+char *config_warnings(const struct nodelet_config *c);
 /* The cri layer's view of the configuration (pointers into c). */
 void config_to_cri(const struct nodelet_config *c, struct cri_config *ret);

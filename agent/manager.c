@@ -650,13 +650,30 @@ static int on_first_sync(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* cgroupDriver systemd: the pods go under the cgroup of the unit nodelet was started in
+ * (Delegate=yes; cri/cgroup.h says why not a slice per pod through D-Bus). */
+static int delegated_cgroup_root(struct nodelet_config *cfg, nl_error *err) {
+        _cleanup_free_ char *root = NULL;
+        int r = cri_cgroup_delegate(&root, err);
+        if (r < 0)
+                return r;
+        log_info("cgroupDriver systemd: pods go under %s/kubepods (the unit's delegated cgroup)", root);
+        cfg->cgroup_root = TAKE_PTR(root);
+        return 0;
+}
+
 int manager_new(struct nodelet_config *cfg, struct manager **ret, nl_error *err) {
         struct manager *m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
         m->cfg = cfg;
+        int r;
+        if (cfg->cgroup_driver_systemd && !cfg->cgroup_root && (r = delegated_cgroup_root(cfg, err)) < 0) {
+                free(m);
+                return r;
+        }
         config_to_cri(cfg, &m->cri);
-        int r = sd_event_default(&m->event);
+        r = sd_event_default(&m->event);
         if (r < 0) {
                 manager_free(m);
                 return nl_error_set(err, r, "event loop: %s", strerror(-r));

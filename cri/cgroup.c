@@ -219,6 +219,24 @@ int cgroup_check(const struct cgroup_layout *l, nl_error *err) {
 
 /* ---- names ------------------------------------------------------------------------------ */
 
+static bool path_valid(const char *path) {
+        return path && path[0] == '/' && !strstr(path, "/../") && !strstr(path, "/./") &&
+               !strstr(path, "//") && strlen(path) < 1024 &&
+               !(strlen(path) >= 3 && streq(path + strlen(path) - 3, "/.."));
+}
+
+static int write_string(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        size_t n = strlen(s);
+        ssize_t w = write(fd, s, n);
+        if (w < 0)
+                return -errno;
+        return (size_t) w == n ? 0 : -EIO;
+}
+
+
 const char *cgroup_qos_parent(const char *qos_class) {
         if (streq_ptr(qos_class, "Guaranteed"))
                 return QOS_GUARANTEED_PARENT;
@@ -227,8 +245,93 @@ const char *cgroup_qos_parent(const char *qos_class) {
         return QOS_BURSTABLE_PARENT;
 }
 
-char *cgroup_pod_path(const char *qos_class, const char *pod_uid) {
-        return nl_strdupf("%s/pod%s", cgroup_qos_parent(qos_class), pod_uid);
+char *cgroup_pod_path(const char *root, const char *qos_class, const char *pod_uid) {
+        return nl_strdupf("%s%s/pod%s", root && !streq(root, "/") ? root : "", cgroup_qos_parent(qos_class),
+                          pod_uid);
+}
+
+/* ---- the delegated subtree (cgroupDriver systemd) ---------------------------------------- */
+
+/* The path of /proc/self/cgroup's line for hierarchy h ("0::/x" for cgroup2, "4:memory:/x" for
+ * a v1 hierarchy whose controllers are h's), or NULL. */
+static const char *self_cgroup_of(const char *text, const struct cgroup_hierarchy *h, size_t *ret_len) {
+        for (const char *line = text; line && *line;) {
+                const char *end = strchr(line, '\n');
+                size_t len = end ? (size_t) (end - line) : strlen(line);
+                const char *c1 = memchr(line, ':', len);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t) (c1 + 1 - line)) : NULL;
+                if (c2) {
+                        size_t clen = (size_t) (c2 - c1 - 1);
+                        bool match = h->v2 ? clen == 0 && c1 - line == 1 && line[0] == '0'
+                                           : clen == strlen(h->controllers) && memcmp(c1 + 1, h->controllers, clen) == 0;
+                        if (match) {
+                                *ret_len = len - (size_t) (c2 + 1 - line);
+                                return c2 + 1;
+                        }
+                }
+                line = end ? end + 1 : NULL;
+        }
+        return NULL;
+}
+
+int cgroup_delegated_root(const struct cgroup_layout *l, const char *self_cgroup, char **ret, nl_error *err) {
+        const char *path = NULL, *where = NULL;
+        size_t len = 0;
+        for (size_t i = 0; i < l->n_h; i++) {
+                /* on a hybrid node the runtime uses v1: the cgroup2 mount does not count */
+                if (l->h[i].v2 && !cgroup_layout_is_v2(l))
+                        continue;
+                size_t n;
+                const char *p = self_cgroup_of(self_cgroup, &l->h[i], &n);
+                if (!p)
+                        continue;
+                if (!path) {
+                        path = p;
+                        len = n;
+                        where = l->h[i].mount_point;
+                } else if (n != len || memcmp(p, path, n) != 0)
+                        return nl_error_set(err, -EINVAL,
+                                            "cgroupDriver systemd: nodelet's cgroup is %.*s in %s but %.*s in %s: "
+                                            "systemd gives a unit with Delegate=yes one cgroup in every hierarchy; "
+                                            "start nodelet from such a unit (deploy/)",
+                                            (int) len, path, where, (int) n, p, l->h[i].mount_point);
+        }
+        if (!path)
+                return nl_error_set(err, -ENOENT, "cgroupDriver systemd: nodelet's cgroup is not in /proc/self/cgroup");
+        /* nodelet's own leaf (a restart without systemd, or DelegateSubgroup=nodelet in the
+         * unit, systemd 254 and later): the unit's cgroup is its parent */
+        static const char leaf[] = "/" CGROUP_AGENT_LEAF;
+        if (len > sizeof(leaf) - 1 && memcmp(path + len - (sizeof(leaf) - 1), leaf, sizeof(leaf) - 1) == 0)
+                len -= sizeof(leaf) - 1;
+        if (len == 1 && path[0] == '/')
+                return nl_error_set(err, -EINVAL,
+                                    "cgroupDriver systemd: nodelet runs in the root cgroup; start it from a systemd "
+                                    "unit with Delegate=yes (deploy/), whose cgroup its pods go under");
+        _cleanup_free_ char *root = strndup(path, len);
+        if (!root)
+                return nl_error_set(err, -ENOMEM, "out of memory");
+        if (root[0] != '/' || !path_valid(root) || strstr(root, "/kubepods"))
+                return nl_error_set(err, -EINVAL, "cgroupDriver systemd: nodelet's cgroup \"%s\" cannot hold pods",
+                                    root);
+        *ret = TAKE_PTR(root);
+        return 0;
+}
+
+int cgroup_enter_agent_leaf(const struct cgroup_layout *l, const char *root, nl_error *err) {
+        if (!cgroup_layout_is_v2(l))
+                return 0;
+        _cleanup_free_ char *dir = nl_strdupf("%s%s/" CGROUP_AGENT_LEAF, l->unified, root);
+        _cleanup_free_ char *procs = dir ? nl_strdupf("%s/cgroup.procs", dir) : NULL;
+        char pid[32];
+        if (!procs)
+                return nl_error_set(err, -ENOMEM, "out of memory");
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return nl_error_set(err, -errno, "create %s: %m", dir);
+        snprintf(pid, sizeof(pid), "%d", (int) getpid());
+        int r = write_string(procs, pid);
+        if (r < 0)
+                return nl_error_set(err, r, "move nodelet into %s: %s", dir, strerror(-r));
+        return 0;
 }
 
 char *cgroup_container_path(const char *pod_cgroup, const char *container_id) {
@@ -336,16 +439,6 @@ void cgroup_pod_resources(const struct pod *pod, struct cgroup_pod_resources *re
 
 /* ---- files ------------------------------------------------------------------------------ */
 
-static int write_string(const char *path, const char *s) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        size_t n = strlen(s);
-        ssize_t w = write(fd, s, n);
-        if (w < 0)
-                return -errno;
-        return (size_t) w == n ? 0 : -EIO;
-}
 
 static bool has_controller(const struct cgroup_hierarchy *h, const char *name) {
         const char *p = h->controllers;
@@ -542,12 +635,6 @@ static int hierarchy_apply(const struct cgroup_hierarchy *h, const char *dir,
         return 0;
 }
 
-static bool path_valid(const char *path) {
-        return path && path[0] == '/' && !strstr(path, "/../") && !strstr(path, "/./") &&
-               !strstr(path, "//") && strlen(path) < 1024 &&
-               !(strlen(path) >= 3 && streq(path + strlen(path) - 3, "/.."));
-}
-
 int cgroup_pod_create(const struct cgroup_layout *l, const char *path,
                       const struct cgroup_pod_resources *res, nl_error *err) {
         struct created c = {};
@@ -565,9 +652,10 @@ int cgroup_pod_create(const struct cgroup_layout *l, const char *path,
                                      strerror(-r));
                         goto fail;
                 }
-                if (strncmp(path, QOS_BEST_EFFORT_PARENT "/", strlen(QOS_BEST_EFFORT_PARENT) + 1) == 0 &&
-                    !h->v2 && has_controller(h, "cpu")) {
-                        _cleanup_free_ char *qd = nl_strdupf("%s%s", h->mount_point, QOS_BEST_EFFORT_PARENT);
+                const char *be = strstr(path, QOS_BEST_EFFORT_PARENT "/");
+                if (be && !h->v2 && has_controller(h, "cpu")) {
+                        _cleanup_free_ char *qd = nl_strdupf("%s%.*s%s", h->mount_point, (int) (be - path), path,
+                                                             QOS_BEST_EFFORT_PARENT);
                         if (qd)
                                 (void) apply_value(qd, "cpu.shares", "2", NULL);
                 }
@@ -723,7 +811,7 @@ static int rmdir_tree(const char *dir, unsigned depth) {
 
 int cgroup_pod_remove(const struct cgroup_layout *l, const char *path, nl_error *err) {
         int ret = 0;
-        if (!path_valid(path) || strncmp(path, "/kubepods/", 10) != 0)
+        if (!path_valid(path) || !strstr(path, "/kubepods/"))
                 return nl_error_set(err, -EINVAL, "remove pod cgroup \"%s\": invalid path", strempty(path));
         for (size_t i = 0; i < l->n_h; i++) {
                 _cleanup_free_ char *dir = nl_strdupf("%s%s", l->h[i].mount_point, path);
@@ -750,4 +838,18 @@ bool cgroup_exists(const struct cgroup_layout *l, const char *path) {
                         return true;
         }
         return false;
+}
+
+int cri_cgroup_delegate(char **ret_root, nl_error *err) {
+        _cleanup_(cgroup_layout_freep) struct cgroup_layout *l = NULL;
+        _cleanup_free_ char *self = NULL, *root = NULL;
+        int r = cgroup_layout_detect(&l, err);
+        if (r < 0)
+                return r;
+        if ((r = nl_read_file("/proc/self/cgroup", CGROUP_FILE_MAX_BYTES, false, &self, NULL)) < 0)
+                return nl_error_set(err, r, "read /proc/self/cgroup: %s", strerror(-r));
+        if ((r = cgroup_delegated_root(l, self, &root, err)) < 0 || (r = cgroup_enter_agent_leaf(l, root, err)) < 0)
+                return r;
+        *ret_root = TAKE_PTR(root);
+        return 0;
 }

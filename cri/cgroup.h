@@ -59,8 +59,25 @@ int cgroup_check(const struct cgroup_layout *l, nl_error *err);
 
 /* "/kubepods", "/kubepods/burstable" or "/kubepods/besteffort" for a QoS class. */
 const char *cgroup_qos_parent(const char *qos_class);
-/* "<qos parent>/pod<uid>" (malloc'ed). */
-char *cgroup_pod_path(const char *qos_class, const char *pod_uid);
+/* "<root><qos parent>/pod<uid>" (malloc'ed); root is "" (cgroupfs) or the delegated cgroup. */
+char *cgroup_pod_path(const char *root, const char *qos_class, const char *pod_uid);
+
+/* cgroupDriver systemd. The kubelet's systemd driver asks systemd (over D-Bus) for a slice per
+ * QoS class and pod (kubepods.slice/kubepods-burstable.slice/...). nodelet instead takes the
+ * other way systemd documents for a program that manages its own cgroups (systemd.resource-
+ * control(5) Delegate=, "Control Group APIs and Delegation"): its unit has Delegate=yes and
+ * the pods go under the unit's cgroup, with the cgroupfs layout below it:
+ *   /system.slice/nodelet.service/kubepods/burstable/pod<uid>
+ * systemd then never touches those cgroups, and nodelet needs no D-Bus and no unit per pod.
+ * The root is the cgroup nodelet was started in (/proc/self/cgroup text in self_cgroup); it
+ * must be the same in every hierarchy the runtime uses (as systemd makes a delegated unit's)
+ * and not the root cgroup: else an error that says so. A last component "nodelet" is nodelet's
+ * own leaf (below), or the unit's DelegateSubgroup=nodelet: the root is its parent. */
+int cgroup_delegated_root(const struct cgroup_layout *l, const char *self_cgroup, char **ret, nl_error *err);
+#define CGROUP_AGENT_LEAF "nodelet"
+/* On cgroup v2 a cgroup that hands controllers to its children holds no process itself: move
+ * nodelet into <root>/nodelet (its shims follow it there) so <root>/kubepods can have them. */
+int cgroup_enter_agent_leaf(const struct cgroup_layout *l, const char *root, nl_error *err);
 /* "<pod cgroup>/<container id>" (malloc'ed): the container's OCI cgroupsPath. */
 char *cgroup_container_path(const char *pod_cgroup, const char *container_id);
 

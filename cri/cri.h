@@ -201,7 +201,14 @@ struct cri_config {
         const char *cluster_domain; /* "cluster.local" */
         int64_t log_max_size;     /* bytes per log file, 10 MiB */
         int log_max_files;        /* 5 */
+        const char *cgroup_root;  /* where /kubepods is: NULL or "" at the hierarchy's root (cgroupfs),
+                                   * else the cgroup of nodelet's unit (cgroupDriver systemd) */
 };
+
+/* cgroupDriver systemd (cri/cgroup.h): the delegated cgroup of the unit this process was
+ * started in, for cri_config.cgroup_root; on cgroup v2 the process moves into its "nodelet"
+ * leaf below it. An error says why the cgroup cannot be used. */
+int cri_cgroup_delegate(char **ret_root, nl_error *err);
 
 /* ==== the runtime's readiness (the CRI's Status: RuntimeReady and NetworkReady) ============ */
 

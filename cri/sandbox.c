@@ -505,7 +505,7 @@ int cri_sandbox_run_userns(const struct cri_config *cfg, const struct pod *pod, 
         r = cgroup_layout_detect(&cg, err);
         if (r < 0)
                 goto fail;
-        sb->cgroup_parent = cgroup_pod_path(pod_qos_class(pod), pod->metadata.uid);
+        sb->cgroup_parent = cgroup_pod_path(cfg->cgroup_root, pod_qos_class(pod), pod->metadata.uid);
         if (!sb->cgroup_parent) {
                 r = nl_error_set(err, -ENOMEM, "out of memory");
                 goto fail;

@@ -3,17 +3,19 @@
 #   the kernel (overlayfs, namespaces, cgroups), the OCI runtimes and CNI plugins (installed
 #   with --install), the pod network's CNI config, iptables for hostPorts, and the cgroup fix
 #   crun needs on hybrid machines (a controller on v2 while v1 is in use: docs/design.md).
-# Usage: prepare-node.sh [--install] [--with-registry] [--quiet]
+# Usage: prepare-node.sh [--install] [--with-registry] [--no-cni-config] [--quiet]
 #   --install        apt-get install what is missing (crun, runc, CNI plugins, iptables)
 #   --with-registry  also install and start Debian's docker-registry on 127.0.0.1:5000
+#   --no-cni-config  write no pod network config (a cluster's CNI add-on brings its own)
 set -euo pipefail
-install=0 registry=0 quiet=0
+install=0 registry=0 quiet=0 cni_config=1
 for a in "$@"; do
         case $a in
         --install) install=1 ;;
         --with-registry) registry=1 install=1 ;;
         --quiet) quiet=1 ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        --no-cni-config) cni_config=0 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) echo "prepare-node.sh: unknown option $a" >&2; exit 2 ;;
         esac
 done
@@ -54,7 +56,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # The pod network: bridge nodelet0, 10.88.0.0/16, with hostPort support
-if ! ls /etc/cni/net.d/*.conf* >/dev/null 2>&1; then
+if [ $cni_config = 1 ] && ! ls /etc/cni/net.d/*.conf* >/dev/null 2>&1; then
         for conf in "$here/cni/10-nodelet.conflist" "$here/../share/nodelet/cni/10-nodelet.conflist"; do
                 if [ -f "$conf" ]; then
                         install -D -m 0644 "$conf" /etc/cni/net.d/10-nodelet.conflist

@@ -71,6 +71,16 @@ size_t names_dns1123_subdomain(const char *s, const char **msgs) {
         return k;
 }
 
+const char *podspec_qualified_name_error(const char *s) {
+        const char *m[NAMES_MAX_MSGS];
+        return names_qualified_name(s, m) > 0 ? m[0] : NULL;
+}
+
+const char *podspec_label_value_error(const char *s) {
+        const char *m[NAMES_MAX_MSGS];
+        return names_label_value(s, m) > 0 ? m[0] : NULL;
+}
+
 bool podspec_is_dns1123_label(const char *s) {
         const char *m[NAMES_MAX_MSGS];
         return s && names_dns1123_label(s, m) == 0;

@@ -662,6 +662,10 @@ void pod_validate(const struct pod *p, pod_error_list *errors);
 /* Rendered value for error messages: strings as Go's %q. Caller frees. */
 char *pod_error_quote(const char *s);
 
+/* NULL when s is a qualified name (a label or taint key) / a label value, else the API's
+ * first message about it (a static string). */
+const char *podspec_qualified_name_error(const char *s);
+const char *podspec_label_value_error(const char *s);
 bool podspec_is_dns1123_label(const char *s);
 bool podspec_is_dns1123_subdomain(const char *s);
 

@@ -20,6 +20,17 @@ int cmd_run(int argc, char **argv) {
                 goto out;
         }
         arg_log_level = cfg.verbosity > 2 ? 4 : 2;
+        {
+                /* once, at start: what the file and the kubelet's flags set that nodelet ignores */
+                _cleanup_free_ char *w = config_warnings(&cfg);
+                for (char *line = w, *nl; line && *line; line = nl + 1) {
+                        nl = strchr(line, '\n');
+                        if (!nl)
+                                break;
+                        *nl = '\0';
+                        log_warning("%s", line);
+                }
+        }
         if (manager_new(&cfg, &m, &err) < 0 || manager_start(m, &err) < 0) {
                 log_error("%s", err.msg ? err.msg : "cannot start");
                 goto out;

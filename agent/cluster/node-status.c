@@ -270,10 +270,30 @@ static void do_register(struct node_status *ns) {
         _cleanup_free_ char *now = now_rfc3339();
         /* the same labels admission matches until the API server's Node is read back */
         json_t *labels = manager_own_node_labels(m);
-        json_t *node = json_pack("{s:s, s:s, s:{s:s, s:o, s:{s:s}}, s:{}, s:o}", "apiVersion", "v1", "kind", "Node",
-                                 "metadata", "name", m->cfg->node_name, "labels", labels, "annotations",
-                                 "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec", "status",
-                                 node_status_json(ns, strempty(now)));
+        /* --register-with-taints: the Node is created with them; the kubelet sets them only at
+         * registration (its initialNode), never on a Node that exists */
+        json_t *spec = json_object();
+        json_t *taints = m->cfg->n_register_taints ? json_array() : NULL;
+        for (size_t i = 0; taints && i < m->cfg->n_register_taints; i++) {
+                const char *t = m->cfg->register_taints[i], *colon = strrchr(t, ':');
+                const char *eq = colon ? memchr(t, '=', (size_t) (colon - t)) : NULL;
+                if (!colon)
+                        continue;
+                json_t *o = json_pack("{s:s%, s:s}", "key", t, (size_t) ((eq ? eq : colon) - t), "effect",
+                                      colon + 1);
+                if (o && eq)
+                        json_object_set_new(o, "value", json_stringn(eq + 1, (size_t) (colon - eq - 1)));
+                json_array_append_new(taints, o);
+        }
+        if (spec && taints)
+                json_object_set_new(spec, "taints", taints);
+        json_t *node = spec ? json_pack("{s:s, s:s, s:{s:s, s:o, s:{s:s}}, s:o, s:o}", "apiVersion", "v1",
+                                        "kind", "Node", "metadata", "name", m->cfg->node_name, "labels", labels,
+                                        "annotations", "volumes.kubernetes.io/controller-managed-attach-detach",
+                                        "true", "spec", spec, "status", node_status_json(ns, strempty(now)))
+                            : NULL;
+        if (!spec)
+                json_decref(labels);
         ns->reg = node ? api_request(m->api, "POST", "/api/v1/nodes", node, NULL, on_registered, ns) : NULL;
         json_decref(node);
 }

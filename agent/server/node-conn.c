@@ -844,7 +844,7 @@ static void serve_stats(struct conn *c, bool resource) {
                 _cleanup_free_ char *text = NULL;
                 size_t len = 0;
                 FILE *f = open_memstream(&text, &len);
-                int r = f ? node_stats_resource_metrics(c->s->root_dir, f) : -ENOMEM;
+                int r = f ? node_stats_resource_metrics(c->s->root_dir, c->s->cri->cgroup_root, f) : -ENOMEM;
                 if (!f || fclose(f) != 0 || r < 0 || !text)
                         (void) send_text(c, 500, "Internal Server Error");
                 else
@@ -852,7 +852,7 @@ static void serve_stats(struct conn *c, bool resource) {
                 return;
         }
         json_t *j = NULL;
-        if (node_stats_summary(c->s->root_dir, c->s->node_name, &j) < 0)
+        if (node_stats_summary(c->s->root_dir, c->s->cri->cgroup_root, c->s->node_name, &j) < 0)
                 (void) send_text(c, 500, "Internal Server Error");
         else
                 (void) send_json(c, j);

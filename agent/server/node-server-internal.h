@@ -141,5 +141,6 @@ void node_stream_serve(struct conn *c, const struct request *rq);
 _Noreturn void node_conn_serve(struct node_server *s, int fd, bool tls);
 
 /* node-stats.c: the Summary API's JSON, and the /metrics/resource text. */
-int node_stats_summary(const char *root_dir, const char *node_name, json_t **ret);
-int node_stats_resource_metrics(const char *root_dir, FILE *out);
+/* cgroup_root: the cri_config's (where /kubepods is) */
+int node_stats_summary(const char *root_dir, const char *cgroup_root, const char *node_name, json_t **ret);
+int node_stats_resource_metrics(const char *root_dir, const char *cgroup_root, FILE *out);

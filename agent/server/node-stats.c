@@ -413,10 +413,10 @@ static void sample_cpu(struct stats *st, bool first) {
         }
 }
 
-/* Gather the node, each pod's cgroup (the kubelet's cgroupfs layout: /kubepods[/<qos>]/pod<uid>)
+/* Gather the node, each pod's cgroup (the kubelet's cgroupfs layout: [<cgroup root>]/kubepods[/<qos>]/pod<uid>)
  * and each running container's (<pod cgroup>/<container id>). usageNanoCores needs two samples:
  * with rate they are taken 100 ms apart, else only usageCoreNanoSeconds is reported. */
-static int stats_collect(const char *root_dir, bool rate, struct stats *st) {
+static int stats_collect(const char *root_dir, const char *cgroup_root, bool rate, struct stats *st) {
         *st = (struct stats){};
         cg_roots_detect(&st->roots);
         st->pods = node_pods_load(root_dir);
@@ -431,7 +431,7 @@ static int stats_collect(const char *root_dir, bool rate, struct stats *st) {
                 const char *uid = jpath_str(p, "metadata", "uid", NULL);
                 if (!path_component_ok(uid))
                         continue;
-                char *pod_cg = cgroup_pod_path(jpath_str(p, "status", "qosClass", NULL), uid);
+                char *pod_cg = cgroup_pod_path(cgroup_root, jpath_str(p, "status", "qosClass", NULL), uid);
                 if (!pod_cg)
                         return -ENOMEM;
                 size_t parent = st->n;
@@ -599,9 +599,9 @@ static void resource_metrics(FILE *out, const struct stats *st) {
 }
 
 
-int node_stats_summary(const char *root_dir, const char *node_name, json_t **ret) {
+int node_stats_summary(const char *root_dir, const char *cgroup_root, const char *node_name, json_t **ret) {
         struct stats st;
-        int r = stats_collect(root_dir, true, &st);
+        int r = stats_collect(root_dir, cgroup_root, true, &st);
         if (r >= 0) {
                 *ret = summary_json(&st, node_name, root_dir);
                 if (!*ret)
@@ -611,9 +611,9 @@ int node_stats_summary(const char *root_dir, const char *node_name, json_t **ret
         return r;
 }
 
-int node_stats_resource_metrics(const char *root_dir, FILE *out) {
+int node_stats_resource_metrics(const char *root_dir, const char *cgroup_root, FILE *out) {
         struct stats st;
-        int r = stats_collect(root_dir, false, &st);
+        int r = stats_collect(root_dir, cgroup_root, false, &st);
         if (r >= 0)
                 resource_metrics(out, &st);
         stats_done(&st);

@@ -14,7 +14,7 @@
 #
 # Usage: tests/cluster/build-control-plane.sh [BINARY...]   prints the directory holding them
 #        BINARY: kube-apiserver kubectl etcd (the default set) kube-controller-manager
-#                kube-scheduler e2e.test agnhost nnp (the nonewprivs image's binary) ginkgo
+#                kube-scheduler kubeadm e2e.test agnhost nnp (the nonewprivs image's binary) ginkgo
 #                (the CLI that runs e2e.test in parallel, at the version the release uses)
 # Env:   K8S_VERSION (default below), NODELET_CP_CACHE (default /var/cache/nodelet-control-plane)
 set -euo pipefail
@@ -27,7 +27,7 @@ want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(kube-apiserver kubectl etcd)
 for b in "${want[@]}"; do
         case $b in
-        kube-apiserver | kubectl | etcd | kube-controller-manager | kube-scheduler | e2e.test | agnhost | nnp | ginkgo) ;;
+        kube-apiserver | kubectl | etcd | kube-controller-manager | kube-scheduler | kubeadm | e2e.test | agnhost | nnp | ginkgo) ;;
         *) echo "build-control-plane: unknown binary $b" >&2; exit 2 ;;
         esac
 done

@@ -449,17 +449,68 @@ TEST(cgroup_layout_modes) {
         CHECK_INT_EQ(cgroup_layout_parse("1 2 0:1 / / rw - ext4 /dev/sda rw\n", NULL, &l, NULL), -ENOENT);
 }
 
+/* cgroupDriver systemd: the pods go under the unit's delegated cgroup, the same in every
+ * hierarchy; the root cgroup, or a cgroup that differs between hierarchies, is refused. */
+TEST(cgroup_delegated_root) {
+        struct cgroup_layout *l = NULL;
+        nl_error err = NL_ERROR_INIT;
+        char *root = NULL;
+
+        CHECK_INT_EQ(cgroup_layout_parse(MI_HYBRID, "", &l, NULL), 0);
+        CHECK_INT_EQ(cgroup_delegated_root(l,
+                                           "12:memory:/system.slice/kubelet.service\n"
+                                           "4:cpu,cpuacct:/system.slice/kubelet.service\n"
+                                           "1:name=systemd:/system.slice/kubelet.service\n"
+                                           "0::/system.slice/kubelet.service\n",
+                                           &root, &err),
+                     0);
+        CHECK_STR_EQ(root, "/system.slice/kubelet.service");
+        free(root);
+        root = NULL;
+        /* nodelet's own leaf (or DelegateSubgroup=nodelet): the unit's cgroup is its parent */
+        CHECK_INT_EQ(cgroup_delegated_root(l,
+                                           "12:memory:/system.slice/kubelet.service/nodelet\n"
+                                           "4:cpu,cpuacct:/system.slice/kubelet.service/nodelet\n"
+                                           "1:name=systemd:/system.slice/kubelet.service/nodelet\n",
+                                           &root, &err),
+                     0);
+        CHECK_STR_EQ(root, "/system.slice/kubelet.service");
+        free(root);
+        root = NULL;
+        CHECK_INT_EQ(cgroup_delegated_root(l, "12:memory:/user.slice/x\n4:cpu,cpuacct:/\n1:name=systemd:/\n", &root,
+                                           &err),
+                     -EINVAL);
+        CHECK(err.msg && strstr(err.msg, "nodelet's cgroup is / in /sys/fs/cgroup/cpu,cpuacct but /user.slice/x in "
+                                        "/sys/fs/cgroup/memory"));
+        nl_error_clear(&err);
+        CHECK_INT_EQ(cgroup_delegated_root(l, "12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/\n0::/\n", &root, &err),
+                     -EINVAL);
+        CHECK(err.msg && strstr(err.msg, "nodelet runs in the root cgroup"));
+        nl_error_clear(&err);
+        CHECK(root == NULL);
+        cgroup_layout_free(l);
+
+        CHECK_INT_EQ(cgroup_layout_parse(MI_V2, "cpu memory pids", &l, NULL), 0);
+        CHECK_INT_EQ(cgroup_delegated_root(l, "0::/system.slice/nodelet.service\n", &root, &err), 0);
+        CHECK_STR_EQ(root, "/system.slice/nodelet.service");
+        char *p = cgroup_pod_path(root, "Burstable", "abc");
+        CHECK_STR_EQ(p, "/system.slice/nodelet.service/kubepods/burstable/podabc");
+        free(p);
+        free(root);
+        cgroup_layout_free(l);
+}
+
 TEST(cgroup_names) {
-        char *p = cgroup_pod_path("Burstable", "abc");
+        char *p = cgroup_pod_path("", "Burstable", "abc");
         CHECK_STR_EQ(p, "/kubepods/burstable/podabc");
         char *c = cgroup_container_path(p, "ctr1");
         CHECK_STR_EQ(c, "/kubepods/burstable/podabc/ctr1");
         free(p);
         free(c);
-        p = cgroup_pod_path("Guaranteed", "abc");
+        p = cgroup_pod_path(NULL, "Guaranteed", "abc");
         CHECK_STR_EQ(p, "/kubepods/podabc");
         free(p);
-        p = cgroup_pod_path("BestEffort", "abc");
+        p = cgroup_pod_path("", "BestEffort", "abc");
         CHECK_STR_EQ(p, "/kubepods/besteffort/podabc");
         free(p);
 }

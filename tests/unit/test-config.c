@@ -522,16 +522,317 @@ TEST(file_relative_paths_and_nulls) {
         config_done(&c);
 }
 
-TEST(file_unknown_and_unsupported_keys) {
-        CHECK_LOAD_ERROR("staticPodPth: /etc/kubernetes/manifests\n", "FILE: unknown key \"staticPodPth\"");
-        CHECK_LOAD_ERROR("nodelet:\n  rootDirr: /x\n", "FILE: unknown key \"nodelet.rootDirr\"");
-        CHECK_LOAD_ERROR("kubeReservedCgroup: /kube\n",
-                         "FILE: key \"kubeReservedCgroup\" is not supported by nodelet");
-        CHECK_LOAD_ERROR("featureGates: {}\n", "FILE: key \"featureGates\" is not supported by nodelet");
-        CHECK_LOAD_ERROR("authentication:\n  anonymous: {enabled: false}\n",
-                         "FILE: key \"authentication\" is not supported by nodelet");
-        CHECK_LOAD_ERROR("authorization: {mode: Webhook}\n",
-                         "FILE: key \"authorization\" is not supported by nodelet");
+/* Load body with --strict-config's setting. */
+static char *load_error_strict(const char *body) {
+        struct nodelet_config c;
+        nl_error err = NL_ERROR_INIT;
+        config_init_defaults(&c);
+        c.strict_config = true;
+        int r = config_load_file(&c, write_config(body), &err);
+        char file[512];
+        snprintf(file, sizeof(file), "%s/config.yaml: ", test_dir());
+        char *out = r >= 0       ? strdup("(loaded)")
+                    : !err.msg   ? strdup("(no message)")
+                    : strncmp(err.msg, file, strlen(file)) == 0 ? nl_strdupf("FILE: %s", err.msg + strlen(file))
+                                                                 : strdup(err.msg);
+        nl_error_clear(&err);
+        config_done(&c);
+        return out;
+}
+
+static bool has_str(char *const *v, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i], s))
+                        return true;
+        return false;
+}
+
+/* Unknown keys: refused under --strict-config, else loaded and warned about. */
+TEST(file_unknown_keys) {
+        char *m = load_error_strict("staticPodPth: /etc/kubernetes/manifests\n");
+        CHECK_STR_EQ(m, "FILE: unknown key \"staticPodPth\"");
+        free(m);
+        m = load_error_strict("nodelet:\n  rootDirr: /x\n");
+        CHECK_STR_EQ(m, "FILE: unknown key \"nodelet.rootDirr\"");
+        free(m);
+        m = load_error_strict("authentication:\n  x509: {clientCAFil: /ca.crt}\n");
+        CHECK_STR_EQ(m, "FILE: unknown key \"authentication.x509.clientCAFil\"");
+        free(m);
+        m = load_error_strict("authorization: {mod: Webhook}\n");
+        CHECK_STR_EQ(m, "FILE: unknown key \"authorization.mod\"");
+        free(m);
+        /* the kubelet's keys are no unknown keys, strict or not */
+        m = load_error_strict("evictionHard:\n  memory.available: 100Mi\nfeatureGates: {}\n");
+        CHECK_STR_EQ(m, "(loaded)");
+        free(m);
+
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(load("staticPodPth: /x\nnodelet:\n  rootDirr: /x\nmaxPods: 7\n", &c, &msg), 0);
+        CHECK_INT_EQ(c.max_pods, 7);
+        CHECK_INT_EQ(c.n_unknown_keys, 2);
+        CHECK(has_str(c.unknown_keys, c.n_unknown_keys, "staticPodPth"));
+        CHECK(has_str(c.unknown_keys, c.n_unknown_keys, "nodelet.rootDirr"));
+        CHECK_INT_EQ(c.n_ignored_keys, 0);
+        char *w = config_warnings(&c);
+        CHECK(w && strstr(w, "unknown keys, ignored (--strict-config refuses them): staticPodPth, nodelet.rootDirr\n"));
+        free(w);
+        free(msg);
+        config_done(&c);
+}
+
+/* The kubelet's keys nodelet does not act on: accepted, listed in one warning. */
+TEST(file_ignored_kubelet_keys) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(load("eventRecordQPS: 5\n"
+                          "featureGates: {Foo: true}\n"
+                          "kubeReservedCgroup: /kube\n"
+                          "imageMinimumGCAge: 2m\n"
+                          "podPidsLimit: 100\n"
+                          "tlsMinVersion: VersionTLS13\n"
+                          "authorization:\n  webhook: {cacheAuthorizedTTL: 1m}\n",
+                          &c, &msg),
+                     0);
+        if (msg)
+                TEST_FAIL("%s", msg);
+        CHECK_INT_EQ(c.n_ignored_keys, 7);
+        static const char *const want[] = {"eventRecordQPS", "featureGates", "kubeReservedCgroup",
+                                           "imageMinimumGCAge", "podPidsLimit", "tlsMinVersion",
+                                           "authorization.webhook.cacheAuthorizedTTL"};
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                if (!has_str(c.ignored_keys, c.n_ignored_keys, want[i]))
+                        TEST_FAIL("%s is not in the ignored keys", want[i]);
+        char *w = config_warnings(&c);
+        CHECK(w && strstr(w, "7 KubeletConfiguration keys that nodelet does not act on, ignored"));
+        CHECK(w && strstr(w, ": eventRecordQPS, featureGates, kubeReservedCgroup, imageMinimumGCAge, podPidsLimit, "
+                             "tlsMinVersion, authorization.webhook.cacheAuthorizedTTL\n"));
+        /* one line for all of them */
+        CHECK(w && strchr(w, '\n') == w + strlen(w) - 1);
+        free(w);
+        free(msg);
+        config_done(&c);
+
+        /* the values nodelet behaves as anyway are honoured, not listed */
+        CHECK_INT_EQ(load("cgroupsPerQOS: true\nreadOnlyPort: 0\ncgroupRoot: /\nenableDebuggingHandlers: true\n"
+                          "seccompDefault: false\ncpuCFSQuota: true\n"
+                          "authorization:\n  mode: Webhook\n  webhook: {cacheAuthorizedTTL: 5m, "
+                          "cacheUnauthorizedTTL: 30s}\n"
+                          "authentication:\n  anonymous: {enabled: false}\n  webhook: {enabled: true, cacheTTL: 2m0s}\n"
+                          "  x509: {clientCAFile: /etc/kubernetes/pki/ca.crt}\n",
+                          &c, &msg),
+                     0);
+        if (msg)
+                TEST_FAIL("%s", msg);
+        CHECK_INT_EQ(c.n_ignored_keys, 0);
+        CHECK_STR_EQ(c.client_ca_file, "/etc/kubernetes/pki/ca.crt");
+        w = config_warnings(&c);
+        CHECK(!w || !*w);
+        free(w);
+        free(msg);
+        config_done(&c);
+}
+
+/* --register-with-taints and registerWithTaints (kubeadm-flags.env has the flag for a worker
+ * joining with taints): the kubelet's taint syntax and checks. */
+TEST(register_with_taints) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--register-with-taints=a=b:NoSchedule", "--register-with-taints",
+                                          "example.com/x=y:NoExecute,only-key:PreferNoSchedule")),
+                     0);
+        if (msg)
+                TEST_FAIL("%s", msg);
+        /* the flag given again replaces the list, as the kubelet's */
+        CHECK_INT_EQ(c.n_register_taints, 2);
+        CHECK_STR_EQ(c.register_taints[0], "example.com/x=y:NoExecute");
+        CHECK_STR_EQ(c.register_taints[1], "only-key:PreferNoSchedule");
+        free(msg);
+        config_done(&c);
+        CHECK_PARSE_ERROR("--register-with-taints: invalid taint spec \"a=b\": not key=value:effect or key:effect",
+                          "--register-with-taints=a=b");
+        CHECK_PARSE_ERROR("--register-with-taints: taint \"a=b:Never\": invalid effect \"Never\" (NoSchedule, "
+                          "PreferNoSchedule or NoExecute)",
+                          "--register-with-taints=a=b:Never");
+        CHECK_PARSE_ERROR("--register-with-taints: duplicated taints with the same key and effect: a:NoSchedule",
+                          "--register-with-taints=a=1:NoSchedule,a=2:NoSchedule");
+        char *m = parse_error(ARGS("--register-with-taints=bad key:NoSchedule"));
+        CHECK(m && strstr(m, "--register-with-taints: taint \"bad key:NoSchedule\": key \"bad key\": "));
+        free(m);
+        m = parse_error(ARGS("--register-with-taints=a=bad value:NoSchedule"));
+        CHECK(m && strstr(m, "value \"bad value\""));
+        free(m);
+
+        CHECK_INT_EQ(load("registerWithTaints:\n- {key: node-role.kubernetes.io/infra, effect: NoSchedule}\n"
+                          "- {key: a, value: b, effect: NoExecute, timeAdded: null}\n",
+                          &c, &msg),
+                     0);
+        if (msg)
+                TEST_FAIL("%s", msg);
+        CHECK_INT_EQ(c.n_register_taints, 2);
+        CHECK_STR_EQ(c.register_taints[0], "node-role.kubernetes.io/infra:NoSchedule");
+        CHECK_STR_EQ(c.register_taints[1], "a=b:NoExecute");
+        CHECK_INT_EQ(c.n_ignored_keys, 0);
+        free(msg);
+        config_done(&c);
+        CHECK_LOAD_ERROR("registerWithTaints: [{key: a}]\n", "FILE: registerWithTaints[0]: a taint needs a key and an effect");
+        CHECK_LOAD_ERROR("registerWithTaints: [{key: a, effect: Sometimes}]\n",
+                         "FILE: registerWithTaints[0]: taint \"a:Sometimes\": invalid effect \"Sometimes\" (NoSchedule, "
+                         "PreferNoSchedule or NoExecute)");
+        CHECK_LOAD_ERROR("registerWithTaints: [{key: a, effect: NoSchedule, colour: red}]\n",
+                         "FILE: registerWithTaints[0].colour: unknown key");
+        CHECK_LOAD_ERROR("registerWithTaints: a:NoSchedule\n", "FILE: registerWithTaints: must be a list, not a string");
+}
+
+/* The kubelet's keys set to what nodelet cannot do: refused, naming the key. */
+TEST(file_refused_kubelet_values) {
+        CHECK_LOAD_ERROR("cgroupsPerQOS: false\n",
+                         "FILE: cgroupsPerQOS: false is not supported: nodelet always makes the QoS cgroups "
+                         "(burstable, besteffort)");
+        CHECK_LOAD_ERROR("readOnlyPort: 10255\n",
+                         "FILE: readOnlyPort: 10255 is not supported: nodelet serves no unauthenticated read-only port");
+        CHECK_LOAD_ERROR("cgroupRoot: /custom\n",
+                         "FILE: cgroupRoot: \"/custom\" is not supported: pods go under /kubepods at the hierarchy's "
+                         "root (see cgroupDriver)");
+        CHECK_LOAD_ERROR_HAS("seccompDefault: true\n", "FILE: seccompDefault: true is not supported: ");
+        CHECK_LOAD_ERROR_HAS("enableDebuggingHandlers: false\n", "FILE: enableDebuggingHandlers: false is not supported");
+        CHECK_LOAD_ERROR_HAS("protectKernelDefaults: true\n", "FILE: protectKernelDefaults: true is not supported");
+        CHECK_LOAD_ERROR_HAS("allowedUnsafeSysctls: [net.core.somaxconn]\n", "FILE: allowedUnsafeSysctls: not supported");
+        CHECK_LOAD_ERROR_HAS("runOnce: true\n", "FILE: runOnce: true is not supported");
+        CHECK_LOAD_ERROR("cgroupsPerQOS: \"no\"\n", "FILE: cgroupsPerQOS: must be true or false, not a string");
+        CHECK_LOAD_ERROR("authentication:\n  anonymous: {enabled: true}\n",
+                         "FILE: authentication.anonymous.enabled: true is not supported: nodelet's node server never "
+                         "serves anonymous requests");
+        CHECK_LOAD_ERROR("authentication:\n  webhook: {enabled: false}\n",
+                         "FILE: authentication.webhook.enabled: false is not supported: in a cluster nodelet checks "
+                         "bearer tokens with a TokenReview");
+        CHECK_LOAD_ERROR("authorization: {mode: AlwaysAllow}\n",
+                         "FILE: authorization.mode: \"AlwaysAllow\" is not supported: nodelet authorizes every "
+                         "request with a SubjectAccessReview (\"Webhook\")");
+        CHECK_LOAD_ERROR("authentication: [a]\n", "FILE: authentication: must be a map, not a list");
+        CHECK_LOAD_ERROR("authentication:\n  webhook: {cacheTTL: 2x}\n",
+                         "FILE: authentication.webhook.cacheTTL: time: unknown unit \"x\" in duration \"2x\"");
+        CHECK_LOAD_ERROR("cgroupDriver: systemdd\n",
+                         "FILE: cgroupDriver: \"systemdd\" is not a cgroup driver (\"cgroupfs\" or \"systemd\")");
+}
+
+/* "0s" is an unset duration: the default stays (kubeadm writes 0s for each). */
+TEST(file_zero_durations_are_defaults) {
+        struct nodelet_config c, d;
+        char *msg = NULL;
+        config_init_defaults(&d);
+        CHECK_INT_EQ(load("syncFrequency: 0s\nfileCheckFrequency: \"0\"\nnodeStatusUpdateFrequency: 0s\n"
+                          "nodeStatusReportFrequency: 0s\nstreamingConnectionIdleTimeout: 0s\n",
+                          &c, &msg),
+                     0);
+        CHECK_INT_EQ(c.sync_frequency, d.sync_frequency);
+        CHECK_INT_EQ(c.file_check_frequency, d.file_check_frequency);
+        CHECK_INT_EQ(c.node_status_update_frequency, d.node_status_update_frequency);
+        CHECK_INT_EQ(c.node_status_report_frequency, d.node_status_report_frequency);
+        CHECK_INT_EQ(c.streaming_idle_timeout, d.streaming_idle_timeout);
+        CHECK_INT_EQ(c.n_ignored_keys, 0);
+        free(msg);
+        config_done(&c);
+        config_done(&d);
+        /* enableServer: false is no node server, as the kubelet's */
+        CHECK_INT_EQ(load("enableServer: false\nport: 10250\n", &c, &msg), 0);
+        CHECK_INT_EQ(c.port, 0);
+        free(msg);
+        config_done(&c);
+        /* podLogsDir is the kubelet's name of nodelet.podLogDir */
+        CHECK_INT_EQ(load("podLogsDir: /srv/pod-logs\n", &c, &msg), 0);
+        CHECK_STR_EQ(c.log_dir, "/srv/pod-logs");
+        free(msg);
+        config_done(&c);
+}
+
+/* The file the real kubeadm v1.37.2 writes to /var/lib/kubelet/config.yaml
+ * (tests/fixtures/kubeadm/config.yaml, from `kubeadm init phase kubelet-start --dry-run` with
+ * `kubeadm config print init-defaults`; the join path writes the same from the kubelet-config
+ * ConfigMap): every key loads, even under --strict-config; what nodelet acts on is honoured and
+ * the rest is listed, in one warning. */
+TEST(kubeadm_config_loads) {
+        struct nodelet_config c;
+        nl_error err = NL_ERROR_INIT;
+        config_init_defaults(&c);
+        c.strict_config = true;
+        int r = config_load_file(&c, "tests/fixtures/kubeadm/config.yaml", &err);
+        CHECK_INT_EQ(r, 0);
+        if (err.msg)
+                TEST_FAIL("kubeadm's config.yaml: %s", err.msg);
+        nl_error_clear(&err);
+        CHECK_STR_EQ(c.pod_manifest_path, "/etc/kubernetes/manifests");
+        CHECK_STR_EQ(c.cluster_dns, "10.96.0.10");
+        CHECK_STR_EQ(c.cluster_domain, "cluster.local");
+        CHECK_STR_EQ(c.client_ca_file, "/etc/kubernetes/pki/ca.crt");
+        CHECK_STR_EQ(c.healthz_bind_address, "127.0.0.1");
+        CHECK_INT_EQ(c.healthz_port, 10248);
+        CHECK(c.cgroup_driver_systemd);
+        CHECK_INT_EQ(c.n_unknown_keys, 0);
+        static const char *const ignored[] = {
+                "containerRuntimeEndpoint", "cpuManagerReconcilePeriod", "crashLoopBackOff",
+                "httpCheckFrequency", "imageMaximumGCAge", "imageMinimumGCAge", "logging", "memorySwap",
+                "runtimeRequestTimeout", "volumeStatsAggPeriod",
+        };
+        /* honoured: rotateCertificates (on), the eviction transition period and the shutdown
+         * grace periods ("0s": the defaults, 5m and off) */
+        CHECK(c.rotate_certificates);
+        CHECK_INT_EQ(c.n_ignored_keys, ELEMENTSOF(ignored));
+        _cleanup_free_ char *w = config_warnings(&c);
+        for (size_t i = 0; i < ELEMENTSOF(ignored); i++) {
+                if (!has_str(c.ignored_keys, c.n_ignored_keys, ignored[i]))
+                        TEST_FAIL("%s is not listed as ignored", ignored[i]);
+                if (!w || !strstr(w, ignored[i]))
+                        TEST_FAIL("the warning does not name %s", ignored[i]);
+        }
+        CHECK(w && strstr(w, "tests/fixtures/kubeadm/config.yaml: 10 KubeletConfiguration keys that nodelet does "
+                             "not act on, ignored"));
+        config_done(&c);
+}
+
+/* kubeadm-flags.env and KUBELET_EXTRA_ARGS: the kubelet's flags nodelet has no use for are
+ * accepted, one warning each; --hostname-override names the node. */
+TEST(kubelet_flags) {
+        struct nodelet_config c;
+        char *msg = NULL;
+        int r = parse(&c, &msg,
+                      ARGS("--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock",
+                           "--pod-infra-container-image", "registry.k8s.io/pause:3.10", "--hostname-override=Worker-1",
+                           "--node-ip=10.99.32.5", "--fail-swap-on=false", "--fail-swap-on", "--cgroup-driver",
+                           "systemd", "--image-service-endpoint=unix:///x", "--volume-plugin-dir=/usr/libexec/x",
+                           "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock"));
+        CHECK_INT_EQ(r, 0);
+        if (msg)
+                TEST_FAIL("%s", msg);
+        CHECK_STR_EQ(c.node_name, "worker-1");
+        CHECK_STR_EQ(c.node_ip, "10.99.32.5");
+        CHECK(c.cgroup_driver_systemd);
+        CHECK_INT_EQ(c.n_ignored_flags, 6); /* the repeated one once */
+        _cleanup_free_ char *w = config_warnings(&c);
+        CHECK(w && strstr(w, "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock: ignored: "
+                             "nodelet is its own container runtime"));
+        CHECK(w && strstr(w, "--pod-infra-container-image=registry.k8s.io/pause:3.10: ignored: "));
+        CHECK(w && strstr(w, "--fail-swap-on=false: ignored: "));
+        CHECK(w && strstr(w, "--fail-swap-on: ignored: "));
+        CHECK(w && strstr(w, "--image-service-endpoint=unix:///x: ignored: "));
+        CHECK(w && strstr(w, "--volume-plugin-dir=/usr/libexec/x: ignored: "));
+        free(msg);
+        config_done(&c);
+
+        CHECK_PARSE_ERROR("--cgroup-driver: \"systemdd\" is not a cgroup driver (\"cgroupfs\" or \"systemd\")",
+                          "--cgroup-driver=systemdd");
+        CHECK_PARSE_ERROR("flag --pod-infra-container-image needs a value", "--pod-infra-container-image");
+        CHECK_PARSE_ERROR("unexpected argument \"false\": nodelet run takes only flags", "--fail-swap-on", "false");
+
+        /* --strict-config applies to the file wherever it stands */
+        _cleanup_free_ char *path = strdup(write_config("maxPodz: 3\n"));
+        _cleanup_free_ char *want = nl_strdupf("%s: unknown key \"maxPodz\"", path);
+        CHECK_PARSE_ERROR(want, "--config", path, "--strict-config");
+        CHECK_PARSE_ERROR(want, "--strict-config", "--config", path);
+        CHECK_INT_EQ(parse(&c, &msg, ARGS("--config", path)), 0);
+        CHECK_INT_EQ(c.n_unknown_keys, 1);
+        free(msg);
+        config_done(&c);
 }
 
 /* The eviction keys: maps kept in the flags' form, a given map replacing the defaults whole (as
@@ -663,9 +964,6 @@ TEST(file_bad_values) {
         CHECK_LOAD_ERROR("imageGCHighThresholdPercent: 50\nimageGCLowThresholdPercent: 50\n",
                          "FILE: imageGCLowThresholdPercent (--image-gc-low-threshold) 50 must be less than "
                          "imageGCHighThresholdPercent (--image-gc-high-threshold) 50");
-        CHECK_LOAD_ERROR("cgroupDriver: systemd\n",
-                         "FILE: cgroupDriver: \"systemd\" is not supported: nodelet manages cgroups itself "
-                         "(\"cgroupfs\" is the only driver)");
         CHECK_LOAD_ERROR("nodelet: [a]\n", "FILE: nodelet: must be a map, not a list");
         CHECK_LOAD_ERROR("nodelet:\n  rootDir: \"\"\n", "FILE: nodelet.rootDir: must not be empty");
         CHECK_LOAD_ERROR(
