@@ -140,7 +140,7 @@ taints=$(k get node "$NODE" -o json | jq -c '[.spec.taints[] | select(.key | sta
 w=$(grep -c "KubeletConfiguration keys that nodelet does not act on" "$T/daemon.log")
 [ "$w" = 1 ] && ok || bad "one warning lists the ignored keys (got $w)"
 line=$(grep "KubeletConfiguration keys that nodelet does not act on" "$T/daemon.log")
-for key in containerRuntimeEndpoint rotateCertificates logging memorySwap crashLoopBackOff; do
+for key in containerRuntimeEndpoint runtimeRequestTimeout logging memorySwap crashLoopBackOff; do
         case $line in *" $key,"* | *" $key") ok ;; *) bad "the warning lists $key: $line" ;; esac
 done
 grep -q "unknown key" "$T/daemon.log" && bad "no unknown keys in kubeadm's file: $(grep 'unknown key' "$T/daemon.log")" || ok
