@@ -74,24 +74,6 @@ static bool kv(const char *buf, const char *key, uint64_t *ret) {
         return false;
 }
 
-static int read_u64(const char *path, uint64_t *ret) {
-        _cleanup_free_ char *buf = NULL;
-        int r = nl_read_file(path, 4096, true, &buf, NULL);
-        if (r < 0)
-                return r;
-        if (strncmp(buf, "max", 3) == 0) {
-                *ret = UINT64_MAX;
-                return 0;
-        }
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(buf, &end, 10);
-        if (errno || end == buf)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 /* cAdvisor's working set of a cgroup: usage - inactive_file (not below 0). "" is the root. */
 static int cgroup_working_set(const struct eviction_manager *e, const char *cg, int64_t *ret) {
         if (!e->memory_root)
@@ -102,7 +84,7 @@ static int cgroup_working_set(const struct eviction_manager *e, const char *cg, 
         uint64_t usage, inactive = 0;
         if (!usage_path || !stat_path)
                 return -ENOMEM;
-        int r = read_u64(usage_path, &usage);
+        int r = nl_read_u64_file(usage_path, &usage);
         if (r < 0)
                 return r;
         if (nl_read_file(stat_path, 1024 * 1024, true, &stat, NULL) >= 0)
@@ -149,10 +131,10 @@ static void observe_pids(struct eviction_manager *e) {
         uint64_t pid_max, threads_max;
         struct sysinfo si;
         o->known = false;
-        if (read_u64("/proc/sys/kernel/pid_max", &pid_max) < 0 || sysinfo(&si) < 0)
+        if (nl_read_u64_file("/proc/sys/kernel/pid_max", &pid_max) < 0 || sysinfo(&si) < 0)
                 return;
         /* the kubelet's rlimit: the smaller of pid_max and threads-max */
-        if (read_u64("/proc/sys/kernel/threads-max", &threads_max) >= 0 && threads_max < pid_max)
+        if (nl_read_u64_file("/proc/sys/kernel/threads-max", &threads_max) >= 0 && threads_max < pid_max)
                 pid_max = threads_max;
         o->known = true;
         o->capacity = (int64_t) pid_max;
@@ -566,8 +548,8 @@ static int64_t pod_processes(const struct pod_worker *w) {
         _cleanup_free_ char *path = cg ? nl_strdupf("/sys/fs/cgroup/pids%s/pids.current", cg) : NULL,
                             *path2 = cg ? nl_strdupf("/sys/fs/cgroup%s/pids.current", cg) : NULL;
         uint64_t n = 0;
-        if (path && read_u64(path, &n) < 0 && path2)
-                (void) read_u64(path2, &n);
+        if (path && nl_read_u64_file(path, &n) < 0 && path2)
+                (void) nl_read_u64_file(path2, &n);
         return (int64_t) n;
 }
 

@@ -195,6 +195,8 @@ void node_resources_allocatable(const struct node_resources *capacity, const str
 /* The labels the kubelet gives its Node (kubernetes.io/hostname, kubernetes.io/os,
  * kubernetes.io/arch and the beta ones, then --node-labels): a new object. */
 json_t *manager_own_node_labels(const struct manager *m);
+/* Go's GOARCH for uname's machine ("x86_64" -> "amd64"), as the Node's labels and nodeInfo say it. */
+const char *node_go_arch(const char *machine);
 /* The API server's Node (borrowed): its labels and taints are what admission matches from now. */
 void manager_node_object(struct manager *m, json_t *node);
 /* Quantities as the API prints them: "1900m", "2", "1024Ki", "1000". */

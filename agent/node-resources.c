@@ -86,22 +86,23 @@ int manager_node_resources_init(struct manager *m) {
         return m->node_labels && m->node_taints ? 0 : -ENOMEM;
 }
 
-static const char *go_arch(const char *machine) {
+const char *node_go_arch(const char *machine) {
+        /* GOARCH for uname's machine: runtime.GOARCH is what the kubelet reports */
         if (streq(machine, "x86_64"))
                 return "amd64";
         if (streq(machine, "aarch64"))
                 return "arm64";
         if (strncmp(machine, "armv7", 5) == 0)
                 return "arm";
-        return machine;
+        return machine; /* ppc64le, s390x, riscv64: the same word */
 }
 
 json_t *manager_own_node_labels(const struct manager *m) {
         struct utsname u;
         uname(&u);
         json_t *labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kubernetes.io/hostname", m->cfg->node_name,
-                                   "kubernetes.io/os", "linux", "kubernetes.io/arch", go_arch(u.machine),
-                                   "beta.kubernetes.io/os", "linux", "beta.kubernetes.io/arch", go_arch(u.machine));
+                                   "kubernetes.io/os", "linux", "kubernetes.io/arch", node_go_arch(u.machine),
+                                   "beta.kubernetes.io/os", "linux", "beta.kubernetes.io/arch", node_go_arch(u.machine));
         for (size_t i = 0; labels && i < m->cfg->n_node_labels; i++) {
                 const char *kv = m->cfg->node_labels[i], *eq = strchr(kv, '=');
                 _cleanup_free_ char *k = eq ? strndup(kv, (size_t) (eq - kv)) : NULL;

@@ -272,3 +272,21 @@ int nl_rm_rf_at(int dfd, const char *name) {
 int nl_rm_rf(const char *path) {
         return nl_rm_rf_at(AT_FDCWD, path);
 }
+
+int nl_read_u64_file(const char *path, uint64_t *ret) {
+        _cleanup_free_ char *buf = NULL;
+        int r = nl_read_file(path, 4096, true, &buf, NULL);
+        if (r < 0)
+                return r;
+        if (strncmp(buf, "max", 3) == 0) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(buf, &end, 10);
+        if (errno || end == buf)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}

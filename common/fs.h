@@ -29,6 +29,8 @@ int nl_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 int nl_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Whole file up to max bytes (-EFBIG beyond), NUL-terminated. O_NOFOLLOW when nofollow. */
 int nl_read_file(const char *path, size_t max, bool nofollow, char **ret, size_t *ret_len);
+/* A file holding one unsigned number, as cgroup and /proc files do ("max" is UINT64_MAX). */
+int nl_read_u64_file(const char *path, uint64_t *ret);
 /* A file below root, resolving symlinks as if root were "/" (openat2 RESOLVE_IN_ROOT), as a
  * container would see it; -ENOENT when absent. */
 int nl_read_file_in_root(const char *root, const char *path, size_t max, char **ret, size_t *ret_len);

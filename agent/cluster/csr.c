@@ -115,6 +115,20 @@ static void poll_later(struct csr_request *r) {
         (void) sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
 }
 
+
+/* The CSR as the API server answered it: signed, refused, or still waiting (read again later). */
+static void follow(struct csr_request *r, json_t *body) {
+        _cleanup_free_ char *cert = NULL, *why = NULL;
+        size_t len = 0;
+        int k = csr_status(body, &cert, &len, &why);
+        if (k < 0)
+                finish(r, NULL, 0, why ? why : "denied");
+        else if (k > 0)
+                finish(r, cert, len, NULL);
+        else
+                poll_later(r);
+}
+
 static void on_get(long status, json_t *body, const char *error, void *userdata) {
         struct csr_request *r = userdata;
         r->req = NULL;
@@ -136,15 +150,7 @@ static void on_get(long status, json_t *body, const char *error, void *userdata)
                 finish(r, NULL, 0, e ? e : "replaced");
                 return;
         }
-        _cleanup_free_ char *cert = NULL, *why = NULL;
-        size_t len = 0;
-        int k = csr_status(body, &cert, &len, &why);
-        if (k < 0)
-                finish(r, NULL, 0, why ? why : "denied");
-        else if (k > 0)
-                finish(r, cert, len, NULL);
-        else
-                poll_later(r);
+        follow(r, body);
 }
 
 static void on_created(long status, json_t *body, const char *error, void *userdata);
@@ -227,15 +233,7 @@ static void on_created(long status, json_t *body, const char *error, void *userd
         }
         log_info("certificate signing request %s sent (signer %s)", r->name, r->signer_name);
         /* it may be signed already (an auto-approver is fast) */
-        _cleanup_free_ char *cert = NULL, *why = NULL;
-        size_t len = 0;
-        int k = csr_status(body, &cert, &len, &why);
-        if (k < 0)
-                finish(r, NULL, 0, why ? why : "denied");
-        else if (k > 0)
-                finish(r, cert, len, NULL);
-        else
-                poll_later(r);
+        follow(r, body);
 }
 
 int csr_request_start(sd_event *event, struct api_client *api, const struct csr_spec *spec, csr_done_fn done,

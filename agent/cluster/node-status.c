@@ -74,18 +74,6 @@ static char *os_image(void) {
         return strdup("Linux");
 }
 
-static const char *go_arch(const char *machine) {
-        if (streq(machine, "x86_64"))
-                return "amd64";
-        if (streq(machine, "aarch64"))
-                return "arm64";
-        if (strncmp(machine, "armv7", 5) == 0)
-                return "arm";
-        if (streq(machine, "ppc64le") || streq(machine, "s390x") || streq(machine, "riscv64"))
-                return machine;
-        return machine;
-}
-
 /* "crun://1.8.1": the runtime's name and the version its --version prints first (the kubelet
  * shows "containerd://1.7.x"). Read once at start, before the loop runs. */
 static char *runtime_version(const struct manager *m) {
@@ -122,7 +110,7 @@ static json_t *make_node_info(const struct manager *m) {
                          "systemUUID", strempty(uuid), "bootID", strempty(boot_id), "kernelVersion", u.release,
                          "osImage", strempty(os), "containerRuntimeVersion", strempty(rt), "kubeletVersion",
                          "v" NODELET_VERSION "-nodelet", "kubeProxyVersion", "", "operatingSystem", "linux",
-                         "architecture", go_arch(u.machine));
+                         "architecture", node_go_arch(u.machine));
 }
 
 /* Quantities as the API prints them (the API server keeps its own canonical form). */

@@ -169,25 +169,6 @@ static void cg_roots_done(struct cg_roots *r) {
         free(r->memory);
 }
 
-/* A file holding one number ("max" is UINT64_MAX). */
-static int read_u64_file(const char *path, uint64_t *ret) {
-        _cleanup_free_ char *buf = NULL;
-        int r = nl_read_file(path, 4096, true, &buf, NULL);
-        if (r < 0)
-                return r;
-        if (strncmp(buf, "max", 3) == 0) {
-                *ret = UINT64_MAX;
-                return 0;
-        }
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(buf, &end, 10);
-        if (errno || end == buf)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 /* "key value" lines (memory.stat, cpu.stat, /proc/vmstat) or "Key: value kB" (/proc/meminfo). */
 static bool kv_get(const char *buf, const char *key, uint64_t *ret) {
         size_t n = strlen(key);
@@ -227,7 +208,7 @@ static int cg_cpu(const struct cg_roots *roots, const char *cg, uint64_t *ret) {
                 return 0;
         }
         _cleanup_free_ char *path = nl_strdupf("%s%s/cpuacct.usage", roots->cpu, cg);
-        return path ? read_u64_file(path, ret) : -ENOMEM;
+        return path ? nl_read_u64_file(path, ret) : -ENOMEM;
 }
 
 /* As cAdvisor: working set = usage - inactive file pages (not below 0); available only under a
@@ -242,9 +223,9 @@ static void cg_memory(const struct cg_roots *roots, const char *cg, struct usage
                 nl_strdupf(roots->v2 ? "%s%s/memory.max" : "%s%s/memory.limit_in_bytes", m, cg);
         _cleanup_free_ char *stat_path = nl_strdupf("%s%s/memory.stat", m, cg), *stat = NULL;
         uint64_t usage, limit = UINT64_MAX, inactive = 0;
-        if (!usage_path || !limit_path || !stat_path || read_u64_file(usage_path, &usage) < 0)
+        if (!usage_path || !limit_path || !stat_path || nl_read_u64_file(usage_path, &usage) < 0)
                 return;
-        (void) read_u64_file(limit_path, &limit);
+        (void) nl_read_u64_file(limit_path, &limit);
         (void) nl_read_file(stat_path, 1024 * 1024, true, &stat, NULL);
         const char *st = strempty(stat);
         (void) kv_get(st, roots->v2 ? "inactive_file" : "total_inactive_file", &inactive);
@@ -497,7 +478,7 @@ static json_t *summary_json(const struct stats *st, const char *node_name, const
                 json_object_set_new(n, "runtime", json_pack("{s:o}", "imageFs", image_fs));
         struct sysinfo si;
         uint64_t pid_max = 0;
-        if (sysinfo(&si) == 0 && read_u64_file("/proc/sys/kernel/pid_max", &pid_max) == 0) {
+        if (sysinfo(&si) == 0 && nl_read_u64_file("/proc/sys/kernel/pid_max", &pid_max) == 0) {
                 json_t *rl = json_object();
                 json_set_string_owned(rl, "time", time_string(node->u.when));
                 json_object_set_new(rl, "maxpid", json_integer((json_int_t) pid_max));
