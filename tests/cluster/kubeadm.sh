@@ -4,8 +4,10 @@
 # and kubeadm-flags.env for this node (`kubeadm init phase kubelet-start --dry-run`, into a
 # directory of the test: the same files kubeadm writes on a node; the join path writes the same
 # config.yaml from the kubelet-config ConfigMap), and nodelet starts as kubeadm's drop-in starts
-# the kubelet: --config config.yaml $KUBELET_KUBEADM_ARGS, with the fixture's node kubeconfig
-# (TLS bootstrap is another suite's). It must load every key (one warning lists those it does
+# the kubelet: --bootstrap-kubeconfig bootstrap-kubelet.conf --kubeconfig kubelet.conf --config
+# config.yaml $KUBELET_KUBEADM_ARGS, with only the bootstrap token's kubeconfig (the fixture's
+# kube-controller-manager signs and auto-approves the CSR, as on a kubeadm cluster; the
+# certificates' own checks are bootstrap.sh's). It must load every key (one warning lists those it does
 # not act on), take the flags (--hostname-override names the node, the others it has no use for
 # are warned about), honour what it acts on (clusterDNS, the client CA for kubectl logs), and
 # run pods with kubeadm's cgroupDriver: systemd under the unit's delegated cgroup.
@@ -15,7 +17,11 @@
 # hierarchy) and starts nodelet in it, as systemd would start the unit's main process.
 # Needs root, Go (first run builds the control plane and kubeadm), jq, socat, openssl.
 SUITE=kubeadm-cluster BRIDGE=nlkadm SUBNET=10.99.32.0/24 NODE=nodelet-kadm
+# kube-controller-manager signs and approves the bootstrap CSR
+export CP_CONTROLLERS=1
 . "$(dirname "$0")/lib.sh"
+if tests/cluster/control-plane.sh bootstrap-token "$CP" >>"$CP/start.log" 2>&1 && [ -f "$CP/bootstrap-kubelet.conf" ]; then ok; else
+        bad "bootstrap token"; tail -5 "$CP/start.log"; finish_suite; exit 1; fi
 
 # ports of this suite's own (lib.sh's two free_port picks can land on the same port when the
 # ones below are busy with other suites)
@@ -102,15 +108,15 @@ trap 'stop_cp; cleanup; cg_cleanup' EXIT
 # ---- nodelet as kubeadm's drop-in starts the kubelet -----------------------------------------
 # deploy/kubeadm/20-nodelet.conf.in's ExecStart, expanded as systemd expands it ($VAR: the
 # value split at whitespace) with the variables kubeadm's 10-kubeadm.conf and its files set:
-# KUBELET_KUBECONFIG_ARGS (here the fixture's node kubeconfig; --bootstrap-kubeconfig is the TLS
-# bootstrap suite's), KUBELET_CONFIG_ARGS, KUBELET_KUBEADM_ARGS from kubeadm-flags.env, and
+# KUBELET_KUBECONFIG_ARGS (the bootstrap kubeconfig, and where the kubeconfig it leads to goes),
+# KUBELET_CONFIG_ARGS, KUBELET_KUBEADM_ARGS from kubeadm-flags.env, and
 # KUBELET_EXTRA_ARGS (/etc/default/kubelet) with the test's own places: dirs, CNI, ports, the
 # fixture's serving certificate. The node's name, IP, cgroup driver, cluster DNS and client CA
 # come from kubeadm's files.
-KUBELET_KUBECONFIG_ARGS="--kubeconfig=$NODE_KUBECONFIG"
+KUBELET_KUBECONFIG_ARGS="--bootstrap-kubeconfig=$CP/bootstrap-kubelet.conf --kubeconfig=$T/kubelet.conf"
 KUBELET_CONFIG_ARGS="--config=$T/kubeadm/config.yaml"
 KUBELET_EXTRA_ARGS="${ARGS[*]} --pod-manifest-path $M --cni-conf-dir $T/cni --container-runtime-path $RUNTIME \
---port $PORT --healthz-port $HEALTHZ --tls-cert-file $KUBELET_CERT --tls-private-key-file $KUBELET_KEY --sync-frequency 5s"
+--cert-dir $T/kubelet-pki --port $PORT --healthz-port $HEALTHZ --tls-cert-file $KUBELET_CERT --tls-private-key-file $KUBELET_KEY --sync-frequency 5s"
 execstart=$(sed -n 's/^ExecStart=\(..*\)$/\1/p' deploy/kubeadm/20-nodelet.conf.in | tail -1)
 UNIT_CMD=()
 read -ra words <<<"$execstart"
@@ -132,6 +138,9 @@ export CG="${CG_MOUNTS[*]}"
 start_kubeadm_node
 kwait "the node registers under kubeadm's --hostname-override and is Ready" 90 \
         '(.status.conditions[] | select(.type=="Ready") | .status == "True") and ([.status.addresses[] | select(.type=="InternalIP") | .address] == ["127.0.0.1"])' node "$NODE"
+# it joined through the TLS bootstrap, as a kubeadm node does
+[ -s "$T/kubelet.conf" ] && [ -L "$T/kubelet-pki/kubelet-client-current.pem" ] && ok ||
+        bad "the bootstrap wrote kubelet.conf and kubelet-client-current.pem ($(ls "$T/kubelet-pki" 2>&1))"
 # (the API server's TaintNodesByCondition admission adds node.kubernetes.io/not-ready beside it)
 taints=$(k get node "$NODE" -o json | jq -c '[.spec.taints[] | select(.key | startswith("nodelet.test/"))]')
 [ "$taints" = '[{"effect":"NoSchedule","key":"nodelet.test/kubeadm","value":"yes"}]' ] && ok || bad "the node registered with kubeadm's --register-with-taints: $taints ($(cat "$T/kubeadm/kubeadm-flags.env"))"
