@@ -33,9 +33,11 @@ EXTRA_ARGS=(--kubeconfig "$NODE_KUBECONFIG" --node-ip 127.0.0.1 --port "$PORT" -
         --sync-frequency 5s)
 
 kwait() { # DESCRIPTION TIMEOUT JQ-EXPR KUBECTL-GET-ARGS...
-        local what=$1 timeout=$2 expr=$3; shift 3
+        local what=$1 timeout=$2 expr=$3 out; shift 3
         for _ in $(seq $((timeout * 4))); do
-                if k get "$@" -o json 2>/dev/null | jq -e "$expr" >/dev/null 2>&1; then ok; return 0; fi
+                # jq -e on no input succeeds: an object that does not exist must not pass
+                if out=$(k get "$@" -o json 2>/dev/null) && [ -n "$out" ] &&
+                        printf '%s' "$out" | jq -e "$expr" >/dev/null 2>&1; then ok; return 0; fi
                 sleep 0.25
         done
         bad "$what"; echo "    want: $expr"
