@@ -521,8 +521,13 @@ static void free_evicted(struct eviction_manager *e) {
 
 /* ---- pressure evictions ----------------------------------------------------------------- */
 
+/* The pod's cgroup (relative to the hierarchies): the class it started with, else its spec's. */
+static char *pod_cgroup(const struct pod_worker *w) {
+        return cgroup_pod_path(w->m->cri.cgroup_root, w->qos ? w->qos : pod_qos_class(w->pod), w->uid);
+}
+
 static void pod_memory(const struct eviction_manager *e, const struct pod_worker *w, int64_t *ret) {
-        _cleanup_free_ char *cg = cgroup_pod_path(w->m->cri.cgroup_root, w->qos ? w->qos : pod_qos_class(w->pod), w->uid);
+        _cleanup_free_ char *cg = pod_cgroup(w);
         *ret = 0;
         if (cg)
                 (void) cgroup_working_set(e, cg, ret);
@@ -544,7 +549,7 @@ static int64_t pod_request_of(const struct pod *pod, const char *name) {
 }
 
 static int64_t pod_processes(const struct pod_worker *w) {
-        _cleanup_free_ char *cg = cgroup_pod_path(w->m->cri.cgroup_root, w->qos ? w->qos : pod_qos_class(w->pod), w->uid);
+        _cleanup_free_ char *cg = pod_cgroup(w);
         _cleanup_free_ char *path = cg ? nl_strdupf("/sys/fs/cgroup/pids%s/pids.current", cg) : NULL,
                             *path2 = cg ? nl_strdupf("/sys/fs/cgroup%s/pids.current", cg) : NULL;
         uint64_t n = 0;
@@ -557,7 +562,7 @@ static int64_t pod_processes(const struct pod_worker *w) {
 static size_t container_usages(const struct eviction_manager *e, struct pod_worker *w, enum eviction_resource res,
                                struct eviction_container_usage *out, size_t max) {
         size_t n = 0;
-        _cleanup_free_ char *pod_cg = cgroup_pod_path(w->m->cri.cgroup_root, w->qos ? w->qos : pod_qos_class(w->pod), w->uid);
+        _cleanup_free_ char *pod_cg = pod_cgroup(w);
         json_t *ctrs = json_object_get(json_object_get(e->storage, w->uid), "containers");
         for (size_t k = 0; k < ctr_count(w) && n < max; k++) {
                 struct ctr *c = ctr_at(w, k);

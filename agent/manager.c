@@ -763,8 +763,7 @@ int manager_start_cluster(struct manager *m, nl_error *err) {
         if ((r = eviction_manager_start(m, err)) < 0)
                 return r;
         /* allocatable again, now less the hard eviction thresholds */
-        if ((r = manager_node_resources_init(m)) < 0)
-                return nl_error_set(err, r, "node resources: %s", strerror(-r));
+        manager_node_allocatable_update(m);
         if (m->cfg->pod_manifest_path || m->cfg->manifest_url) {
                 r = file_source_new(m->event, m->cfg->pod_manifest_path, m->cfg->node_name, m->cfg->file_check_frequency,
                                     on_file, m, &m->files, err);

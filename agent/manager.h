@@ -182,11 +182,9 @@ bool manager_pod_stopping(struct manager *m, const char *uid);
 
 /* The machine's capacity and the allocatable that follows from it (at start). */
 int manager_node_resources_init(struct manager *m);
-/* The part of allocatable the hard eviction thresholds hold back (the kubelet's
- * hardEvictionReservation), per resource, from the node's capacity. The eviction manager's to
- * fill in; today nothing is held back. */
-void manager_eviction_reservation(const struct manager *m, const struct node_resources *capacity,
-                                  struct node_resources *ret);
+/* allocatable again from the capacity read at start: once the eviction manager has its
+ * thresholds. */
+void manager_node_allocatable_update(struct manager *m);
 /* allocatable = capacity - kubeReserved - systemReserved - eviction reservation, each at least
  * 0; memory also less the hugepages (the kubelet's node status setter). */
 void node_resources_allocatable(const struct node_resources *capacity, const struct config_reserved *kube_reserved,

@@ -34,8 +34,9 @@ static int64_t hugepages_bytes(const char *dir, int64_t page) {
         return n * page;
 }
 
-void manager_eviction_reservation(const struct manager *m, const struct node_resources *capacity,
-                                  struct node_resources *ret) {
+/* The part of allocatable the hard eviction thresholds hold back, per resource. */
+static void eviction_reservation(const struct manager *m, const struct node_resources *capacity,
+                                 struct node_resources *ret) {
         /* the kubelet's hardEvictionReservation: memory.available and nodefs.available, absolute
          * or a percentage of capacity (none before the eviction manager has its thresholds) */
         *ret = (struct node_resources){
@@ -62,6 +63,13 @@ void node_resources_allocatable(const struct node_resources *capacity, const str
         *ret = a;
 }
 
+void manager_node_allocatable_update(struct manager *m) {
+        struct node_resources eviction;
+        eviction_reservation(m, &m->capacity, &eviction);
+        node_resources_allocatable(&m->capacity, &m->cfg->kube_reserved, &m->cfg->system_reserved, &eviction,
+                                   &m->allocatable);
+}
+
 int manager_node_resources_init(struct manager *m) {
         struct node_resources cap = {};
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -74,11 +82,8 @@ int manager_node_resources_init(struct manager *m) {
         cap.hugepages_2mi = hugepages_bytes("hugepages-2048kB", 2LL << 20);
         cap.hugepages_1gi = hugepages_bytes("hugepages-1048576kB", 1LL << 30);
         cap.pods = m->cfg->max_pods;
-        struct node_resources eviction;
-        manager_eviction_reservation(m, &cap, &eviction);
         m->capacity = cap;
-        node_resources_allocatable(&cap, &m->cfg->kube_reserved, &m->cfg->system_reserved, &eviction,
-                                   &m->allocatable);
+        manager_node_allocatable_update(m);
         json_decref(m->node_labels);
         m->node_labels = manager_own_node_labels(m);
         if (!m->node_taints)

@@ -20,7 +20,7 @@ if tests/cluster/control-plane.sh bootstrap-token "$CP" >>"$CP/start.log" 2>&1 &
         bad "bootstrap token"; tail -5 "$CP/start.log"; echo "$SUITE: $pass passed, $fail failed"; exit 1; fi
 # ports of this suite's own range, away from the other suites' 11250 and up
 PORT=$(free_port 16510)
-HEALTHZ=$(free_port 16520)
+HEALTHZ=$(free_port 16520 "$PORT")
 TOKEN_ID=$(cut -d. -f1 "$CP/bootstrap-token")
 PKI=$T/pki
 KC=$T/kubelet.conf

@@ -26,7 +26,7 @@ if tests/cluster/control-plane.sh bootstrap-token "$CP" >>"$CP/start.log" 2>&1 &
 # ports of this suite's own (lib.sh's two free_port picks can land on the same port when the
 # ones below are busy with other suites)
 PORT=$(free_port 11510)
-HEALTHZ=$(free_port 11530)
+HEALTHZ=$(free_port 11530 "$PORT")
 
 KUBEADM=$(tests/cluster/build-control-plane.sh kubeadm 2>"$T/kubeadm-build.log")/kubeadm
 if [ ! -x "$KUBEADM" ]; then
